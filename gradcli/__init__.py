@@ -1,0 +1,23 @@
+"""gradcli: exact derivatives and gradient-based optimization, from a shell.
+
+The data flow reads from the module names: lexer (text -> tokens), parser
+(tokens -> graph), graph, ops (the registry of rules), tensor and tape (reverse
+mode), expression (the ``gc.parse`` object).
+"""
+__version__ = "0.1.0"
+
+from . import functions as _functions  # noqa: E402  (before the ops, whose rules use it)
+from .ops import arith, arrays, elementary, piecewise  # noqa: E402,F401  (registers the ops)
+from .tensor import Tensor, Variable, constant  # noqa: E402
+from .tape import GradientTape  # noqa: E402
+from .functions import (  # noqa: E402
+    abs, acos, acosh, add, asin, asinh, atan, atan2, atanh, broadcast_to, cbrt, cos, cosh,
+    divide, exp, expm1, hypot, log, log1p, log2, log10, maximum, minimum, multiply, negative,
+    ones_like, pow, reduce_mean, reduce_sum, relu, reshape, sigmoid, sign, sin, sinh, softplus,
+    sqrt, square, subtract, tan, tanh, zeros_like,
+)
+from .errors import GradcliError, ParseError  # noqa: E402
+from .expression import Expression, parse  # noqa: E402
+
+max = maximum  # noqa: A001  (gc.max / gc.min as in the expression language)
+min = minimum  # noqa: A001

@@ -1,0 +1,4 @@
+"""``python -m gradcli``."""
+from .cli import main
+
+main()

@@ -1,0 +1,167 @@
+"""``gc.parse(text)``: an expression with its variables, values and derivatives.
+
+Values come from a forward pass over the graph (vectorized over numpy arrays);
+gradients and Hessians replay the graph on a gradient tape; ``derivatives``
+along one variable uses nested tapes.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import graph as G
+from .errors import EvaluationError
+from .parser import parse_graph
+from .tape import GradientTape
+from .tensor import Tensor, apply, as_dtype, constant
+
+
+class Expression:
+    """A parsed expression: ``variables``, ``evaluate``, ``gradient``, ``hessian``,
+    ``derivatives`` and ``to_sympy``."""
+
+    def __init__(self, text: str, root: G.Node):
+        self.text = text
+        self.root = root
+        self.nodes = G.topological(root)
+        self.variables: list[str] = sorted({n.name for n in self.nodes if n.op == "var"})
+
+    def __repr__(self) -> str:
+        return f"gradcli.parse({self.text!r})"
+
+    # -- points ---------------------------------------------------------------
+    def point(self, at=None, **kwargs) -> dict:
+        """Normalize a point: a dict, a number (one variable), or keyword values."""
+        if at is None:
+            at = {}
+        elif isinstance(at, numbers.Real | np.ndarray | list | tuple) and not isinstance(at, dict):
+            if len(self.variables) != 1:
+                raise EvaluationError(
+                    f"a bare value needs an expression of one variable; this one has "
+                    f"{len(self.variables)} ({', '.join(self.variables) or 'none'}): name them, "
+                    f"as x=1,y=2")
+            at = {self.variables[0]: at}
+        env = {**dict(at), **kwargs}
+        missing = [v for v in self.variables if v not in env]
+        if missing:
+            raise EvaluationError(f"no value given for variable {', '.join(repr(m) for m in missing)}")
+        extra = [k for k in env if k not in self.variables]
+        if extra:
+            known = ", ".join(self.variables) or "none"
+            raise EvaluationError(f"the expression has no variable {', '.join(repr(e) for e in extra)}"
+                                  f" (its variables: {known})")
+        return env
+
+    # -- values ---------------------------------------------------------------------
+    def evaluate(self, at=None, dtype=None, **kwargs):
+        """The value at a point; arrays of points give an array of values."""
+        env = self.point(at, **kwargs)
+        values = G.evaluate(self.root, env, as_dtype(dtype), self.nodes)
+        return values[self.root.id][()]
+
+    __call__ = evaluate
+
+    def to_tensor(self, env: dict) -> Tensor:
+        """Replay the graph with gradcli ops on the given tensors (recorded by active tapes)."""
+        values: dict[int, Tensor] = {}
+        like = next(iter(env.values()), None)
+        dtype = like.dtype if like is not None else None
+        for node in self.nodes:
+            if node.op == "var":
+                values[node.id] = env[node.name]
+            elif node.op == "const":
+                values[node.id] = constant(node.value, dtype)
+            else:
+                values[node.id] = apply(node.op, *[values[i.id] for i in node.inputs], **node.attrs)
+        return values[self.root.id]
+
+    def _watched(self, at, dtype, kwargs):
+        env = self.point(at, **kwargs)
+        dt = as_dtype(dtype)
+        return {name: constant(env[name], dt) for name in self.variables}
+
+    # -- derivatives -----------------------------------------------------------------
+    def gradient(self, at=None, dtype=None, **kwargs) -> np.ndarray:
+        """The partial derivatives, in the order of ``variables`` (last axis)."""
+        xs = self._watched(at, dtype, kwargs)
+        with GradientTape() as tape:
+            tape.watch(list(xs.values()))
+            y = self.to_tensor(xs)
+        grads = tape.gradient(y, list(xs.values()), unconnected_gradients="zero")
+        shape = np.broadcast_shapes(y.shape, *(g.shape for g in grads))
+        return np.stack([np.broadcast_to(g.value, shape) for g in grads], axis=-1) \
+            if grads else np.zeros(shape + (0,))
+
+    def hessian(self, at=None, dtype=None, **kwargs) -> np.ndarray:
+        """The matrix of second partial derivatives (last two axes)."""
+        xs = self._watched(at, dtype, kwargs)
+        sources = list(xs.values())
+        with GradientTape(persistent=True) as outer:
+            outer.watch(sources)
+            with GradientTape() as inner:
+                inner.watch(sources)
+                y = self.to_tensor(xs)
+            grads = inner.gradient(y, sources, unconnected_gradients="zero")
+        rows = [outer.gradient(g, sources, unconnected_gradients="zero") for g in grads]
+        shape = np.broadcast_shapes(y.shape, *(h.shape for row in rows for h in row))
+        n = len(sources)
+        out = np.zeros(shape + (n, n), dtype=y.dtype)
+        for i, row in enumerate(rows):
+            for j, h in enumerate(row):
+                out[..., i, j] = h.value
+        return out
+
+    def derivatives(self, wrt: str | None = None, order: int = 1, at=None, dtype=None, **kwargs):
+        """[f, f', ..., f^(order)] along ``wrt`` (the others held at their values)."""
+        wrt = self._wrt(wrt)
+        order = _check_order(order)
+        xs = self._watched(at, dtype, kwargs)
+        x = xs[wrt] if wrt in xs else constant(0.0)
+        tapes = [GradientTape() for _ in range(order)]
+        for tape in tapes:
+            tape._push()
+            tape.watch(x)
+        try:
+            d = self.to_tensor(xs)
+            out = [d.value]
+            for tape in reversed(tapes):
+                d = tape.gradient(d, x, unconnected_gradients="zero")
+                tape._pop()
+                out.append(d.value)
+        finally:
+            for tape in tapes:
+                tape._pop()
+        shape = np.broadcast_shapes(*(o.shape for o in out))
+        return [np.broadcast_to(o, shape)[()] for o in out]
+
+    def _wrt(self, wrt: str | None) -> str:
+        if wrt is None:
+            if len(self.variables) > 1:
+                raise EvaluationError(f"the expression has several variables "
+                                      f"({', '.join(self.variables)}): choose one with wrt")
+            return self.variables[0] if self.variables else "x"
+        if wrt not in self.variables and self.variables:
+            raise EvaluationError(f"the expression has no variable {wrt!r} "
+                                  f"(its variables: {', '.join(self.variables)})")
+        return wrt
+
+    # -- symbolic ----------------------------------------------------------------------
+    def to_sympy(self):
+        """The SymPy expression, built from the graph (never from text)."""
+        from .symbolic import to_sympy
+
+        return to_sympy(self.root)
+
+
+def _check_order(order) -> int:
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 0:
+        raise EvaluationError(f"order must be a non-negative integer, got {order!r}")
+    return int(order)
+
+
+def parse(text: str) -> Expression:
+    """Parse expression text (SPEC section 1) into an Expression."""
+    if not isinstance(text, str):
+        raise TypeError(f"parse() takes the expression as a string, got {type(text).__name__}")
+    return Expression(text, parse_graph(text))

@@ -1,0 +1,110 @@
+"""The op graph: nodes built by the parser, identical subexpressions shared.
+
+A node is an op name from the registry applied to input nodes, or a leaf:
+``var`` (a named variable) or ``const`` (a number, possibly the named constant
+``pi`` or ``e``). A Builder hands out one node per distinct (op, inputs,
+attributes), so ``sin(x)*sin(x)`` holds a single ``sin(x)``. Nodes are numbered
+in creation order, which is a topological order: inputs always come first.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .ops.registry import OPS
+
+NAMED_CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
+class Node:
+    __slots__ = ("id", "op", "inputs", "attrs", "value", "name")
+
+    def __init__(self, id, op, inputs=(), attrs=None, value=None, name=None):
+        self.id = id
+        self.op = op            # registry op name, 'var' or 'const'
+        self.inputs = inputs    # tuple of Nodes
+        self.attrs = attrs or {}  # op attributes, e.g. {'n': 3} for powi
+        self.value = value      # float, for const
+        self.name = name        # variable name, or 'pi'/'e' for a named const
+
+    def __repr__(self) -> str:
+        return f"Node({sexpr(self)})"
+
+
+class Builder:
+    """Creates nodes, returning the existing node for a repeated subexpression."""
+
+    def __init__(self):
+        self._nodes: dict[tuple, Node] = {}
+        self.count = 0
+
+    def _get(self, key, make) -> Node:
+        node = self._nodes.get(key)
+        if node is None:
+            node = make(self.count)
+            self.count += 1
+            self._nodes[key] = node
+        return node
+
+    def var(self, name: str) -> Node:
+        return self._get(("var", name), lambda i: Node(i, "var", name=name))
+
+    def const(self, value: float, name: str | None = None) -> Node:
+        key = ("const", name or (value, math.copysign(1.0, value)))
+        return self._get(key, lambda i: Node(i, "const", value=float(value), name=name))
+
+    def apply(self, op: str, *inputs: Node, **attrs) -> Node:
+        key = (op, tuple(n.id for n in inputs), tuple(sorted(attrs.items())))
+        return self._get(key, lambda i: Node(i, op, tuple(inputs), attrs))
+
+
+def topological(root: Node) -> list[Node]:
+    """The nodes reachable from root, inputs before users (iterative)."""
+    seen: dict[int, Node] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.id not in seen:
+            seen[node.id] = node
+            stack.extend(node.inputs)
+    return [seen[i] for i in sorted(seen)]
+
+
+def variables(root: Node) -> list[str]:
+    """The variable names in the graph, sorted."""
+    return sorted({n.name for n in topological(root) if n.op == "var"})
+
+
+def evaluate(root: Node, env: dict, dtype=np.float64, nodes: list[Node] | None = None):
+    """Forward values of every node, given variable values in env (name -> array)."""
+    values: dict[int, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for node in nodes or topological(root):
+            if node.op == "var":
+                values[node.id] = np.asarray(env[node.name], dtype=dtype)
+            elif node.op == "const":
+                values[node.id] = np.asarray(node.value, dtype=dtype)
+            else:
+                args = [values[i.id] for i in node.inputs]
+                values[node.id] = np.asarray(OPS[node.op].forward(*args, **node.attrs), dtype=dtype)
+    return values
+
+
+def sexpr(root: Node) -> str:
+    """An S-expression of the graph, e.g. '(neg (powi x 2))', built iteratively."""
+    text: dict[int, str] = {}
+    for node in topological(root):
+        if node.op == "var":
+            text[node.id] = node.name
+        elif node.op == "const":
+            text[node.id] = node.name or _number(node.value)
+        else:
+            parts = [node.op] + [text[i.id] for i in node.inputs]
+            parts += [_number(v) if isinstance(v, float) else str(v) for v in node.attrs.values()]
+            text[node.id] = "(" + " ".join(parts) + ")"
+    return text[root.id]
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)

@@ -1,0 +1,119 @@
+"""Text -> tokens. A hand-written tokenizer that keeps each token's column.
+
+Characters it does not know are rejected, never skipped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ParseError
+
+MAX_LENGTH = 1_000_000
+
+# token kinds
+NUMBER, NAME, OP, LPAREN, RPAREN, COMMA, END = (
+    "number", "name", "op", "(", ")", ",", "end")
+
+_OPERATORS = ("**", "+", "-", "*", "/", "^")
+_LOOKALIKES = {
+    "\u2212": ("unicode minus sign", "use the ASCII '-'"),
+    "\u2013": ("en dash", "use the ASCII '-'"),
+    "\u00d7": ("multiplication sign", "use '*'"),
+    "\u00f7": ("division sign", "use '/'"),
+    "\u22c5": ("dot operator", "use '*'"),
+    "\u00b7": ("middle dot", "use '*'"),
+}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    column: int  # 1-based
+    value: float | None = None
+
+
+def _is_name_start(ch: str) -> bool:
+    return ch == "_" or ("a" <= ch <= "z") or ("A" <= ch <= "Z")
+
+
+def _is_name_char(ch: str) -> bool:
+    return _is_name_start(ch) or ch.isdigit() and ch.isascii()
+
+
+def _scan_number(text: str, i: int) -> int:
+    """Return the end index of the number starting at i (digits, '.', exponent)."""
+    n = len(text)
+    j = i
+    while j < n and text[j].isascii() and text[j].isdigit():
+        j += 1
+    if j < n and text[j] == ".":
+        j += 1
+        while j < n and text[j].isascii() and text[j].isdigit():
+            j += 1
+    if j < n and text[j] in "eE":
+        k = j + 1
+        if k < n and text[k] in "+-":
+            k += 1
+        if k < n and text[k].isascii() and text[k].isdigit():
+            while k < n and text[k].isascii() and text[k].isdigit():
+                k += 1
+            j = k
+    return j
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split an expression into tokens, ending with an END token."""
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"expression too long ({len(text)} characters; the limit is {MAX_LENGTH})")
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        col = i + 1
+        if ch in " \t\r\n":
+            i += 1
+        elif (ch.isascii() and ch.isdigit()) or (ch == "." and i + 1 < n and text[i + 1].isascii()
+                                                  and text[i + 1].isdigit()):
+            j = _scan_number(text, i)
+            literal = text[i:j]
+            if j < n and _is_name_start(text[j]):
+                name_end = j
+                while name_end < n and _is_name_char(text[name_end]):
+                    name_end += 1
+                raise ParseError("a number cannot be followed by a name", column=j + 1, text=text,
+                                 hint=f"write {literal}*{text[j:name_end]}")
+            if j < n and text[j] == ".":
+                raise ParseError(f"malformed number '{text[i:j + 1]}'", column=col, text=text)
+            tokens.append(Token(NUMBER, literal, col, float(literal)))
+            i = j
+        elif _is_name_start(ch):
+            j = i + 1
+            while j < n and _is_name_char(text[j]):
+                j += 1
+            tokens.append(Token(NAME, text[i:j], col))
+            i = j
+        elif text.startswith("**", i):
+            tokens.append(Token(OP, "**", col))
+            i += 2
+        elif ch in "+-*/^":
+            tokens.append(Token(OP, ch, col))
+            i += 1
+        elif ch == "(":
+            tokens.append(Token(LPAREN, ch, col))
+            i += 1
+        elif ch == ")":
+            tokens.append(Token(RPAREN, ch, col))
+            i += 1
+        elif ch == ",":
+            tokens.append(Token(COMMA, ch, col))
+            i += 1
+        elif ch in _LOOKALIKES:
+            what, hint = _LOOKALIKES[ch]
+            raise ParseError(f"unexpected character {what} (U+{ord(ch):04X})", column=col,
+                             text=text, hint=hint)
+        else:
+            shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
+            raise ParseError(f"unexpected character {shown}", column=col, text=text)
+    tokens.append(Token(END, "", n + 1))
+    return tokens

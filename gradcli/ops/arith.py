@@ -1,0 +1,134 @@
+"""Arithmetic ops: + - * / negation, integer powers and general powers."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functions as F
+from .registry import op
+
+
+def _mask(cond, like):
+    """A constant 0/1 tensor: not differentiable, so it stays fixed at every order."""
+    return F.constant(np.asarray(cond, dtype=like.dtype))
+
+
+@op("add", 2)
+class Add:
+    """x + y"""
+
+    def forward(x, y):
+        return np.add(x, y)
+
+    def grad(g, ans, x, y):
+        """(g, g)"""
+        return g, g
+
+    def sympy(sp, x, y):
+        return x + y
+
+
+@op("sub", 2)
+class Sub:
+    """x - y"""
+
+    def forward(x, y):
+        return np.subtract(x, y)
+
+    def grad(g, ans, x, y):
+        """(g, -g)"""
+        return g, -g
+
+    def sympy(sp, x, y):
+        return x - y
+
+
+@op("mul", 2)
+class Mul:
+    """x * y"""
+
+    def forward(x, y):
+        return np.multiply(x, y)
+
+    def grad(g, ans, x, y):
+        """(g * y, g * x)"""
+        return g * y, g * x
+
+    def sympy(sp, x, y):
+        return x * y
+
+
+@op("div", 2)
+class Div:
+    """x / y"""
+
+    def forward(x, y):
+        return np.divide(x, y)
+
+    def grad(g, ans, x, y):
+        """(g / y, -(g / y) * ans)"""
+        q = g / y
+        return q, -q * ans
+
+    def sympy(sp, x, y):
+        return x / y
+
+
+@op("neg", 1)
+class Neg:
+    """-x"""
+
+    def forward(x):
+        return np.negative(x)
+
+    def grad(g, ans, x):
+        """-g"""
+        return (-g,)
+
+    def sympy(sp, x):
+        return -x
+
+
+@op("powi", 1, attrs=("n",))
+class PowInt:
+    """x ** n for a constant integer n: exact at every order, x = 0 included."""
+
+    def forward(x, n):
+        if n >= 0:
+            return np.power(x, n)
+        return 1.0 / np.power(x, -n)
+
+    def grad(g, ans, x, n):
+        """g * n * x ** (n - 1)   (0 for n = 0; no logarithm anywhere)"""
+        if n == 0:
+            return (g * 0.0,)
+        if n == 1:
+            return (g,)
+        return (g * float(n) * F.power(x, n - 1),)
+
+    def sympy(sp, x, n):
+        return x ** sp.Integer(n)
+
+
+@op("pow", 2, language="pow")
+class Pow:
+    """x ** y in general (0 ** 0 = 1; a negative base with a non-integer y is nan)."""
+
+    def forward(x, y):
+        return np.power(x, y)
+
+    def grad(g, ans, x, y):
+        """(g * y * x ** (y - 1), g * ans * log(x)), with 0 where y = 0 or x = 0 respectively"""
+        y_zero = y.value == 0
+        exponent = y - 1.0
+        if np.any(y_zero):  # x ** 0 is constant: keep 0 * x ** -1 from becoming nan at x = 0
+            exponent = exponent + _mask(y_zero, y)
+        gx = g * y * F.pow(x, exponent)
+        x_zero = x.value == 0
+        if np.any(x_zero):  # d/dy 0 ** y = 0: log(0) never reaches the product
+            gy = g * ans * F.log(x + _mask(x_zero, x)) * _mask(~x_zero, x)
+        else:
+            gy = g * ans * F.log(x)
+        return gx, gy
+
+    def sympy(sp, x, y):
+        return sp.Pow(x, y)

@@ -1,0 +1,128 @@
+"""Piecewise and two-argument ops: abs, sign, relu, min, max, hypot, atan2.
+
+At points where a function is not differentiable the rule is PyTorch's (SPEC
+section 4): the gradient where it exists, else the value by continuity, else
+the convex subgradient of smallest norm, else nan. Masks are constant tensors,
+so their derivatives (zero almost everywhere) are right at every order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functions as F
+from .registry import op
+
+
+def _const(values, like):
+    return F.constant(np.asarray(values, dtype=like.dtype))
+
+
+@op("abs", 1, language="abs")
+class Abs:
+    """|x|"""
+
+    def forward(x):
+        return np.abs(x)
+
+    def grad(g, ans, x):
+        """g * sign(x)   (0 at x = 0: the smallest subgradient)"""
+        return (g * _const(np.sign(x.value), x),)
+
+    def sympy(sp, x):
+        return sp.Abs(x)
+
+
+@op("sign", 1, language="sign")
+class Sign:
+    """-1, 0 or 1"""
+
+    def forward(x):
+        return np.sign(x)
+
+    def grad(g, ans, x):
+        """0"""
+        return (g * 0.0,)
+
+    def sympy(sp, x):
+        return sp.sign(x)
+
+
+@op("relu", 1, language="relu")
+class Relu:
+    """max(x, 0)"""
+
+    def forward(x):
+        return np.maximum(x, 0.0)
+
+    def grad(g, ans, x):
+        """g * (x > 0)   (0 at x = 0)"""
+        return (g * _const(x.value > 0, x),)
+
+    def sympy(sp, x):
+        return sp.Piecewise((x, x > 0), (0, True))
+
+
+@op("max", 2, language="max")
+class Max:
+    """the larger of x and y"""
+
+    def forward(x, y):
+        return np.maximum(x, y)
+
+    def grad(g, ans, x, y):
+        """(g * w, g * (1 - w)) with w = 1 where x > y, 1/2 at a tie, 0 where x < y"""
+        w = np.where(x.value > y.value, 1.0, np.where(x.value == y.value, 0.5, 0.0))
+        return g * _const(w, x), g * _const(1.0 - w, x)
+
+    def sympy(sp, x, y):
+        return sp.Max(x, y)
+
+
+@op("min", 2, language="min")
+class Min:
+    """the smaller of x and y"""
+
+    def forward(x, y):
+        return np.minimum(x, y)
+
+    def grad(g, ans, x, y):
+        """(g * w, g * (1 - w)) with w = 1 where x < y, 1/2 at a tie, 0 where x > y"""
+        w = np.where(x.value < y.value, 1.0, np.where(x.value == y.value, 0.5, 0.0))
+        return g * _const(w, x), g * _const(1.0 - w, x)
+
+    def sympy(sp, x, y):
+        return sp.Min(x, y)
+
+
+@op("hypot", 2, language="hypot")
+class Hypot:
+    """sqrt(x ** 2 + y ** 2) without overflow"""
+
+    def forward(x, y):
+        return np.hypot(x, y)
+
+    def grad(g, ans, x, y):
+        """(g * x / hypot, g * y / hypot), 0 at the origin (the smallest subgradient)"""
+        at_origin = ans.value == 0
+        r = ans + _const(at_origin, ans) if np.any(at_origin) else ans
+        q = g / r
+        return q * x, q * y
+
+    def sympy(sp, x, y):
+        return sp.sqrt(x ** 2 + y ** 2)
+
+
+@op("atan2", 2, language="atan2")
+class Atan2:
+    """the angle of the point (x, y): atan2(y, x)"""
+
+    def forward(y, x):
+        return np.arctan2(y, x)
+
+    def grad(g, ans, y, x):
+        """(g * x / (x ** 2 + y ** 2), -g * y / (x ** 2 + y ** 2))"""
+        q = g / (x * x + y * y)
+        return q * x, -(q * y)
+
+    def sympy(sp, y, x):
+        return sp.atan2(y, x)

@@ -1,0 +1,229 @@
+"""Tokens -> op graph. A precedence-climbing parser for SPEC section 1.
+
+    expr  := term (('+' | '-') term)*
+    term  := unary (('*' | '/') unary)*
+    unary := ('+' | '-') unary | power
+    power := atom (('**' | '^') unary)?          right-associative
+    atom  := NUMBER | NAME | NAME '(' expr (',' expr)* ')' | '(' expr ')'
+
+Precedence, loosest first (the printer reads the same table):
+    + -   (binary)   left-assoc
+    * /              left-assoc
+    + -   (unary)    -x**2 is -(x**2)
+    ** ^             right-assoc: 2**3**2 is 2**(3**2); 2**-1 is 0.5
+
+A power whose exponent is a constant integer (``x**2``, ``x**(6/2)``, ``x**-1``)
+becomes the exact ``powi`` op, so no derivative of ``x**4`` passes through log.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+
+from . import lexer
+from .errors import ParseError
+from .graph import NAMED_CONSTANTS, Builder, Node, evaluate, topological
+from .ops.registry import language_functions
+
+MAX_DEPTH = 200          # nested parentheses, calls, signs and powers
+MAX_INT_EXPONENT = 2**31
+
+# precedence table shared with the printer: op -> (binding power, associativity)
+PRECEDENCE = {
+    "add": (1, "left"), "sub": (1, "left"),
+    "mul": (2, "left"), "div": (2, "left"),
+    "neg": (3, "prefix"),
+    "powi": (4, "right"), "pow": (4, "right"),
+}
+BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+SYMBOLS = {v: k for k, v in BINARY.items()}
+
+
+def _describe(tok: lexer.Token) -> str:
+    if tok.kind == lexer.END:
+        return "end of expression"
+    return f"'{tok.text}'"
+
+
+class Parser:
+    def __init__(self, text: str, builder: Builder | None = None):
+        self.text = text
+        self.tokens = lexer.tokenize(text)
+        self.pos = 0
+        self.b = builder or Builder()
+        self.functions = language_functions()
+
+    # -- token helpers ---------------------------------------------------
+    @property
+    def tok(self) -> lexer.Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> lexer.Token:
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def error(self, message: str, tok: lexer.Token | None = None, hint: str | None = None):
+        tok = tok or self.tok
+        return ParseError(message, column=tok.column, text=self.text, hint=hint)
+
+    def expect(self, kind: str, what: str, opener: lexer.Token | None = None):
+        if self.tok.kind != kind:
+            if opener is not None and self.tok.kind in (lexer.END, lexer.COMMA, lexer.NAME,
+                                                         lexer.NUMBER, lexer.LPAREN):
+                raise self.error(f"missing ')' to close '(' at column {opener.column}")
+            raise self.error(f"expected {what}, found {_describe(self.tok)}")
+        return self.advance()
+
+    # -- grammar -------------------------------------------------------------
+    def parse(self) -> Node:
+        if self.tok.kind == lexer.END:
+            raise ParseError("empty expression", column=1, text=self.text)
+        node = self.expr(0)
+        if self.tok.kind != lexer.END:
+            tok = self.tok
+            if tok.kind == lexer.RPAREN:
+                raise self.error("unmatched ')'")
+            if tok.kind in (lexer.NAME, lexer.NUMBER, lexer.LPAREN):
+                prev = self.tokens[self.pos - 1].text
+                raise self.error(f"unexpected {_describe(tok)} after a complete expression",
+                                 hint=f"write {prev}*{tok.text} to multiply")
+            raise self.error(f"unexpected {_describe(tok)}")
+        return node
+
+    def expr(self, depth: int) -> Node:
+        left = self.term(depth)
+        while self.tok.kind == lexer.OP and self.tok.text in "+-":
+            op = BINARY[self.advance().text]
+            left = self.b.apply(op, left, self.term(depth))
+        return left
+
+    def term(self, depth: int) -> Node:
+        left = self.unary(depth)
+        while self.tok.kind == lexer.OP and self.tok.text in ("*", "/"):
+            op = BINARY[self.advance().text]
+            left = self.b.apply(op, left, self.unary(depth))
+        return left
+
+    def unary(self, depth: int) -> Node:
+        signs = []
+        while self.tok.kind == lexer.OP and self.tok.text in "+-":
+            signs.append(self.advance())
+            if len(signs) + depth > MAX_DEPTH:
+                raise self.error(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)",
+                                 signs[-1])
+        node = self.power(depth + len(signs))
+        for sign in reversed(signs):
+            if sign.text == "-":
+                node = self.b.apply("neg", node)
+        return node
+
+    def power(self, depth: int) -> Node:
+        base = self.atom(depth)
+        if self.tok.kind == lexer.OP and self.tok.text in ("**", "^"):
+            star = self.advance()
+            if depth + 1 > MAX_DEPTH:
+                raise self.error(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)", star)
+            exponent = self.unary(depth + 1)
+            return self.make_power(base, exponent)
+        return base
+
+    def atom(self, depth: int) -> Node:
+        tok = self.tok
+        if tok.kind == lexer.NUMBER:
+            self.advance()
+            if not math.isfinite(tok.value):
+                raise self.error(f"number '{tok.text}' is too large for float64", tok)
+            return self.b.const(tok.value)
+        if tok.kind == lexer.NAME:
+            self.advance()
+            if self.tok.kind == lexer.LPAREN:
+                return self.call(tok, depth)
+            return self.name(tok)
+        if tok.kind == lexer.LPAREN:
+            self.advance()
+            if depth + 1 > MAX_DEPTH:
+                raise self.error(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)", tok)
+            if self.tok.kind == lexer.RPAREN:
+                raise self.error("empty parentheses")
+            node = self.expr(depth + 1)
+            self.expect(lexer.RPAREN, "')'", opener=tok)
+            return node
+        if tok.kind == lexer.END:
+            raise self.error("unexpected end of expression")
+        if tok.kind == lexer.OP and tok.text in ("**", "^") and self.pos > 0 \
+                and self.tokens[self.pos - 1].text in ("*", "/"):
+            raise self.error("unexpected '**'", hint="write ** for a power, with nothing between")
+        raise self.error(f"unexpected {_describe(tok)}")
+
+    def name(self, tok: lexer.Token) -> Node:
+        if tok.text in NAMED_CONSTANTS:
+            return self.b.const(NAMED_CONSTANTS[tok.text], name=tok.text)
+        if tok.text in self.functions or tok.text == "pow":
+            raise self.error(f"'{tok.text}' is a function", tok, hint=f"call it as {tok.text}(...)")
+        return self.b.var(tok.text)
+
+    def call(self, name: lexer.Token, depth: int) -> Node:
+        opener = self.advance()  # '('
+        if depth + 1 > MAX_DEPTH:
+            raise self.error(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)", opener)
+        fname = name.text
+        known = dict(self.functions)
+        if fname not in known:
+            if fname in NAMED_CONSTANTS:
+                raise self.error(f"'{fname}' is a constant, not a function", name,
+                                 hint=f"write {fname}*(...) to multiply")
+            close = difflib.get_close_matches(fname, sorted(known), n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            if hint is None and len(fname) <= 2:
+                hint = f"write {fname}*(...) to multiply"
+            raise self.error(f"unknown function '{fname}'", name, hint=hint)
+        if self.tok.kind == lexer.RPAREN:
+            raise self.error(f"function '{fname}' needs an argument", self.tok)
+        args = [self.expr(depth + 1)]
+        while self.tok.kind == lexer.COMMA:
+            self.advance()
+            args.append(self.expr(depth + 1))
+        self.expect(lexer.RPAREN, "')' or ','", opener=opener)
+        return self.make_call(name, args)
+
+    # -- building ---------------------------------------------------------------
+    def make_call(self, name: lexer.Token, args: list[Node]) -> Node:
+        fname = name.text
+        if fname == "log" and len(args) == 2:
+            return self.b.apply("div", self.b.apply("log", args[0]), self.b.apply("log", args[1]))
+        if fname == "pow" and len(args) == 2:
+            return self.make_power(args[0], args[1])
+        spec = self.functions[fname]
+        if len(args) != spec.arity:
+            wanted = "1 argument" if spec.arity == 1 else f"{spec.arity} arguments"
+            also = " (or 2: log(x, base))" if fname == "log" else ""
+            raise self.error(f"function '{fname}' takes {wanted}{also}, got {len(args)}", name)
+        return self.b.apply(spec.name, *args)
+
+    def make_power(self, base: Node, exponent: Node) -> Node:
+        n = constant_integer(exponent)
+        if n is not None:
+            return self.b.apply("powi", base, n=n)
+        return self.b.apply("pow", base, exponent)
+
+
+def constant_integer(node: Node) -> int | None:
+    """The exponent's value if it is a constant (no variables) integer, else None."""
+    nodes = topological(node)
+    if any(n.op == "var" for n in nodes):
+        return None
+    value = float(evaluate(node, {}, nodes=nodes)[node.id])
+    if math.isfinite(value) and value.is_integer() and abs(value) <= MAX_INT_EXPONENT:
+        return int(value)
+    return None
+
+
+def parse_graph(text: str) -> Node:
+    """Parse expression text into the root node of its op graph."""
+    needed = 6 * MAX_DEPTH + 200
+    limit = sys.getrecursionlimit()
+    if limit < needed + 200:  # each nesting level costs a few Python frames
+        sys.setrecursionlimit(needed + 200 + limit)
+    return Parser(text).parse()
