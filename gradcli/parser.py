@@ -72,7 +72,7 @@ class Parser:
         if self.tok.kind != kind:
             if opener is not None and self.tok.kind in (lexer.END, lexer.COMMA, lexer.NAME,
                                                          lexer.NUMBER, lexer.LPAREN):
-                raise self.error(f"missing ')' to close '(' at column {opener.column}")
+                raise self.error("expected ')'", hint=f"to close the '(' at column {opener.column}")
             raise self.error(f"expected {what}, found {_describe(self.tok)}")
         return self.advance()
 
