@@ -21,3 +21,7 @@ from .expression import Expression, parse  # noqa: E402
 
 max = maximum  # noqa: A001  (gc.max / gc.min as in the expression language)
 min = minimum  # noqa: A001
+
+
+def __getattr__(name: str):
+    return getattr(_functions, name)

@@ -113,3 +113,20 @@ def _axis(axis):
     if isinstance(axis, int):
         return (axis,)
     return tuple(axis)
+
+
+def __getattr__(name: str):
+    """Any other function of the expression language, straight from the registry,
+    so that adding an op means writing its class and nothing else."""
+    from .ops.registry import language_functions
+
+    spec = language_functions().get(name)
+    if spec is None:
+        raise AttributeError(f"module 'gradcli' has no attribute {name!r}")
+
+    def fn(*args):
+        return apply(spec.name, *args)
+
+    fn.__name__ = name
+    fn.__doc__ = spec.doc
+    return fn

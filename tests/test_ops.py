@@ -163,3 +163,10 @@ def test_float32_ops_stay_float32():
     g = tape.gradient(y, x)
     assert y.dtype == np.float32 and g.dtype == np.float32
     assert float(g) == pytest.approx(2 * math.cos(0.5) + 1.0, rel=1e-6)
+
+
+def test_every_language_function_is_a_library_function():
+    for name, o in __import__("gradcli.ops.registry", fromlist=["x"]).language_functions().items():
+        fn = getattr(gc, name)
+        args = [gc.constant(1.5)] * o.arity
+        assert float(fn(*args)) == float(o.forward(*[np.float64(1.5)] * o.arity)), name
