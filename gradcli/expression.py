@@ -79,7 +79,9 @@ class Expression:
     def _watched(self, at, dtype, kwargs):
         env = self.point(at, **kwargs)
         dt = as_dtype(dtype)
-        return {name: constant(env[name], dt) for name in self.variables}
+        # one value per point for every variable, so gradients stay per point
+        arrays = np.broadcast_arrays(*(np.asarray(env[name], dtype=dt) for name in self.variables))
+        return {name: constant(a, dt) for name, a in zip(self.variables, arrays)}
 
     # -- derivatives -----------------------------------------------------------------
     def gradient(self, at=None, dtype=None, **kwargs) -> np.ndarray:
