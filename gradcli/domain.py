@@ -1,0 +1,53 @@
+"""Naming where a nan or inf comes from: the first op whose inputs are finite
+but whose output is not (``log(-1.0) is nan``), so that a domain error is
+reported with the function and the point, never hidden.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import evaluate
+
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "powi": "**"}
+
+
+def _fmt(v) -> str:
+    return repr(float(v))
+
+
+def describe(node, args) -> str:
+    """``log(-1.0)``, ``1.0/0.0``, ``0.0**-1`` for one op applied to scalar arguments."""
+    if node.op == "neg":
+        return f"-({_fmt(args[0])})"
+    if node.op == "powi":
+        return f"{_fmt(args[0])}**{node.attrs['n']}"
+    if node.op in _SYMBOL:
+        return f"{_fmt(args[0])}{_SYMBOL[node.op]}{_fmt(args[1])}"
+    from .ops.registry import OPS
+
+    name = OPS[node.op].language or node.op
+    return f"{name}({', '.join(_fmt(a) for a in args)})"
+
+
+def nonfinite_origin(expr, env: dict, dtype=np.float64) -> str | None:
+    """Where the value of ``expr`` at ``env`` first turns nan/inf, or None if it stays finite.
+
+    With arrays of points, the first point at fault is described.
+    """
+    values = evaluate(expr.root, env, dtype, expr.nodes)
+    for node in expr.nodes:
+        if not node.inputs:
+            continue
+        out = values[node.id]
+        ins = np.broadcast_arrays(out, *(values[i.id] for i in node.inputs))
+        bad = ~np.isfinite(ins[0])
+        for v in ins[1:]:
+            bad &= np.isfinite(v)
+        if bad.any():
+            idx = tuple(np.argwhere(bad)[0]) if bad.ndim else ()
+            result = float(ins[0][idx])
+            where = ", ".join(f"{k}={_fmt(np.broadcast_to(env[k], bad.shape)[idx])}"
+                              for k in expr.variables)
+            at = f" at {where}" if where else ""
+            return f"{describe(node, [v[idx] for v in ins[1:]])} is {result!r}{at}"
+    return None
