@@ -1,0 +1,173 @@
+"""Pictures for ``minimize --plot`` and ``fit --plot`` (matplotlib, the ``plot`` extra).
+
+matplotlib is imported only here, only when a picture is asked for. Files are
+written to a temporary file beside the target and renamed into place, so an
+interrupted run never leaves half a picture.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import GradcliError
+
+FORMATS = (".png", ".svg")
+
+
+@dataclass
+class Path:
+    """One optimizer's iterates: steps (k,), points (k, n variables), values (k,)."""
+    label: str
+    steps: np.ndarray
+    points: np.ndarray
+    values: np.ndarray
+
+
+def check_target(filename: str) -> None:
+    """Fail early (before any work) on a file name or setup that cannot be plotted."""
+    suffix = os.path.splitext(filename)[1].lower()
+    if suffix not in FORMATS:
+        raise GradcliError(f"--plot: cannot write '{filename}': use a .png or .svg file name")
+    directory = os.path.dirname(os.path.abspath(filename))
+    if not os.path.isdir(directory):
+        raise GradcliError(f"--plot: directory '{directory}' does not exist")
+    _pyplot()
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise GradcliError("--plot needs matplotlib: pip install 'gradcli[plot]'") from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, filename: str) -> None:
+    """Write atomically: a temporary file in the same directory, then a rename."""
+    plt = _pyplot()
+    directory = os.path.dirname(os.path.abspath(filename))
+    suffix = os.path.splitext(filename)[1].lower()
+    fd, tmp = tempfile.mkstemp(prefix=".gradcli-", suffix=suffix, dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format=suffix[1:], dpi=120, bbox_inches="tight")
+        os.replace(tmp, filename)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    finally:
+        plt.close(fig)
+
+
+def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
+    positive = all(np.all(np.asarray(v)[np.isfinite(v)] > 0) for _, _, v in curves)
+    for label, x, v in curves:
+        ax.plot(x, v, label=label, linewidth=1.5)
+    if positive:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel + (" (log scale)" if positive else ""))
+    ax.set_title(f"{ylabel} by {xlabel}")
+    ax.grid(True, alpha=0.3)
+    if len(curves) > 1:
+        ax.legend(fontsize="small")
+
+
+def _span(values: np.ndarray, margin: float = 0.25) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    width = hi - lo if hi > lo else max(1.0, abs(lo))
+    return lo - margin * width, hi + margin * width
+
+
+def plot_minimize(filename: str, expr, variables: list[str], fixed: dict, paths: list[Path]) -> None:
+    """One variable: f with the iterates; two: contours with the path; always the loss curve.
+
+    ``expr`` is a gc.parse Expression; ``fixed`` holds values for variables not optimized.
+    """
+    plt = _pyplot()
+    n = len(variables)
+    fig, axes = plt.subplots(1, 2 if n <= 2 else 1, figsize=(11 if n <= 2 else 6, 4.5))
+    axes = np.atleast_1d(axes)
+    if n == 1:
+        _function_panel(axes[0], expr, variables[0], fixed, paths)
+    elif n == 2:
+        _contour_panel(axes[0], expr, variables, fixed, paths)
+    _loss_axes(axes[-1], [(p.label, p.steps, p.values) for p in paths], "f", "step")
+    fig.suptitle(expr.text, fontsize="medium")
+    _save(fig, filename)
+
+
+def _mark_ends(ax, xs, ys, color) -> None:
+    ax.plot(xs[0], ys[0], "o", color=color, markersize=8, markeredgecolor="black", zorder=5)
+    ax.plot(xs[-1], ys[-1], "*", color=color, markersize=14, markeredgecolor="black", zorder=5)
+
+
+def _function_panel(ax, expr, name, fixed, paths) -> None:
+    lo, hi = _span(np.concatenate([p.points[:, 0] for p in paths]))
+    grid = np.linspace(lo, hi, 400)
+    with np.errstate(all="ignore"):
+        ax.plot(grid, expr.evaluate({**fixed, name: grid}), color="0.3", linewidth=1.5, label="f")
+    for k, p in enumerate(paths):
+        color = f"C{k}"
+        ax.plot(p.points[:, 0], p.values, ".-", color=color, alpha=0.7, markersize=4, label=p.label)
+        _mark_ends(ax, p.points[:, 0], p.values, color)
+    ax.set_xlabel(name)
+    ax.set_ylabel("f")
+    ax.set_title("iterates (o start, * end)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def _contour_panel(ax, expr, names, fixed, paths) -> None:
+    pts = np.concatenate([p.points for p in paths])
+    (x0, x1), (y0, y1) = _span(pts[:, 0]), _span(pts[:, 1])
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
+    with np.errstate(all="ignore"):
+        z = np.asarray(expr.evaluate({**fixed, names[0]: gx, names[1]: gy}), dtype=float)
+    finite = z[np.isfinite(z)]
+    if finite.size:
+        if finite.min() >= 0 and finite.max() > 0:
+            # contours spaced geometrically show valleys such as Rosenbrock's
+            levels = np.geomspace(max(finite.min(), finite.max() * 1e-6), finite.max(), 25)
+            levels = np.unique(np.concatenate([[finite.min()], levels]))
+        else:
+            levels = 25
+        ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=0.8)
+    for k, p in enumerate(paths):
+        color = f"C{k}"
+        ax.plot(p.points[:, 0], p.points[:, 1], ".-", color=color, markersize=3, alpha=0.8, label=p.label)
+        _mark_ends(ax, p.points[:, 0], p.points[:, 1], color)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title("contours of f and the path (o start, * end)")
+    ax.legend(fontsize="small")
+
+
+def plot_fit(filename: str, model_text: str, epochs: np.ndarray, losses: np.ndarray,
+             column: str | None = None, x=None, y=None, curve_x=None, curve_y=None,
+             target: str = "y") -> None:
+    """The loss curve; with one input column, also the data and the fitted curve."""
+    plt = _pyplot()
+    with_data = column is not None
+    fig, axes = plt.subplots(1, 2 if with_data else 1, figsize=(11 if with_data else 6, 4.5))
+    axes = np.atleast_1d(axes)
+    if with_data:
+        ax = axes[0]
+        ax.scatter(x, y, s=12, alpha=0.7, label="data")
+        ax.plot(curve_x, curve_y, color="C3", linewidth=2, label="fitted model")
+        ax.set_xlabel(column)
+        ax.set_ylabel(target)
+        ax.set_title("data and fitted model")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    _loss_axes(axes[-1], [("loss", epochs, losses)], "loss (MSE)", "epoch")
+    fig.suptitle(model_text, fontsize="medium")
+    _save(fig, filename)
