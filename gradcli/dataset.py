@@ -1,0 +1,105 @@
+"""CSV data for ``gradcli fit``: a header row, then numbers.
+
+Errors name what is wrong and where (row numbers count the header as row 1, as
+a spreadsheet shows them): a missing column (with the columns there are), a
+non-numeric cell, an empty file, a row with the wrong number of cells.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import GradcliError
+
+MAX_ROWS = 10_000_000
+
+
+@dataclass
+class Dataset:
+    columns: list[str]
+    data: dict[str, np.ndarray]   # column -> float64 array
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.data.values()))) if self.data else 0
+
+    def column(self, name: str, role: str = "column") -> np.ndarray:
+        if name not in self.data:
+            raise GradcliError(f"the data has no {role} '{name}' (its columns: {', '.join(self.columns)})")
+        return self.data[name]
+
+
+def parse_csv(text: str, source: str = "the data") -> Dataset:
+    """Parse CSV text with a header row into float64 columns."""
+    if not text.strip():
+        raise GradcliError(f"{source} is empty: expected a header row and rows of numbers")
+    reader = csv.reader(io.StringIO(text))
+    header: list[str] | None = None
+    rows: list[list[float]] = []
+    for line_no, cells in enumerate(reader, start=1):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+            _check_header(header, source)
+            continue
+        if len(cells) != len(header):
+            raise GradcliError(f"{source}: row {line_no} has {len(cells)} cells, the header has {len(header)}")
+        row = []
+        for name, cell in zip(header, cells):
+            try:
+                row.append(float(cell))
+            except ValueError:
+                shown = cell.strip()[:40]
+                raise GradcliError(f"{source}: row {line_no}, column '{name}': {shown!r} is not a number") from None
+        rows.append(row)
+        if len(rows) > MAX_ROWS:
+            raise GradcliError(f"{source} has more than {MAX_ROWS} rows (the limit)")
+    if not rows:
+        raise GradcliError(f"{source} has a header but no rows of data")
+    table = np.array(rows, dtype=np.float64)
+    return Dataset(header, {name: table[:, k].copy() for k, name in enumerate(header)})
+
+
+def _check_header(header: list[str], source: str) -> None:
+    seen = set()
+    for k, name in enumerate(header, start=1):
+        if not name:
+            raise GradcliError(f"{source}: header cell {k} is empty")
+        if name in seen:
+            raise GradcliError(f"{source}: column '{name}' appears twice in the header")
+        seen.add(name)
+
+
+def read_csv(path: str, stdin_text: str | None = None) -> Dataset:
+    """Read a CSV file, or standard input text when path is '-'."""
+    if path == "-":
+        return parse_csv(stdin_text or "", "standard input")
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise GradcliError(f"cannot read '{path}': no such file") from None
+    except IsADirectoryError:
+        raise GradcliError(f"cannot read '{path}': it is a directory") from None
+    except UnicodeDecodeError:
+        raise GradcliError(f"cannot read '{path}': not UTF-8 text") from None
+    except OSError as exc:
+        raise GradcliError(f"cannot read '{path}': {exc.strerror}") from None
+    return parse_csv(text, f"'{path}'")
+
+
+def split_variables(variables: list[str], dataset: Dataset, target: str) -> tuple[list[str], list[str]]:
+    """(data columns, parameters) of a model: its variables that are columns are data."""
+    dataset.column(target, "target column")
+    if target in variables:
+        raise GradcliError(f"the target column '{target}' cannot appear in the model")
+    inputs = [v for v in variables if v in dataset.data]
+    params = [v for v in variables if v not in dataset.data]
+    if not params:
+        raise GradcliError(f"the model has no parameters: every variable ({', '.join(variables) or 'none'})"
+                           f" is a data column")
+    return inputs, params
