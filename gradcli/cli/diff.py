@@ -1,0 +1,116 @@
+"""``gradcli diff``: the derivatives of orders 0..N along one variable."""
+from __future__ import annotations
+
+import click
+
+from ..errors import GradcliError
+from ..render import Row, RowWriter, format_number
+from .common import at_option, command, expr_argument, for_each_point, format_option
+
+EXAMPLES = [
+    'gradcli diff "x**4+2*x**3-3*x**2+4*x-5" --at 2 --order 3',
+    'gradcli diff "sin(x)*exp(y)" --at x=0,y=1 --wrt x --order 2 --format json',
+    "gradcli diff \"x**3\" --at 1 --at 2 --at 3",
+    "printf '1\\n2\\n' | gradcli diff \"x**3\" --at - --format plain",
+    'gradcli diff -- "-x**2" --at 1',
+]
+TABLE_ORDERS = 6  # a table shows every order up to this one, else f and the last order
+
+
+class Order(click.ParamType):
+    """A non-negative integer (the order of the derivative)."""
+
+    name = "N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        text = str(value).strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
+        self.fail(f"must be a non-negative integer, got {value!r}", param, ctx)
+
+
+@command("diff", examples=EXAMPLES)
+@expr_argument
+@at_option
+@click.option("--order", "-n", type=Order(), default=1, show_default=True,
+              help="Highest order N: derivatives 0..N are computed.")
+@click.option("--wrt", metavar="VAR", default=None,
+              help="The variable to differentiate along (needed when there are several).")
+@format_option
+def diff(expr, at, order, wrt, format):
+    """Derivatives of EXPR of orders 0..N along one variable, at each point.
+
+    The other variables are held at their --at values. Plain output is the Nth
+    derivative alone, one line per point; json gives every order.
+    """
+    with RowWriter(format) as writer:
+        for_each_point(expr, at, lambda e, names, env, points:
+                       derivative_rows(e, names, env, points, order, wrt), writer)
+
+
+def choose_wrt(expression, wrt: str | None) -> str:
+    """The variable to differentiate along: --wrt, or the expression's only one."""
+    variables = expression.variables
+    if wrt is None:
+        if len(variables) > 1:
+            raise GradcliError(f"the expression has several variables ({', '.join(variables)}): "
+                               f"choose one with --wrt")
+        return variables[0] if variables else "x"
+    if variables and wrt not in variables:
+        raise GradcliError(f"--wrt {wrt}: the expression has no variable {wrt!r} "
+                           f"(its variables: {', '.join(variables)})")
+    return wrt
+
+
+def _heading(k: int, wrt: str) -> str:
+    if k == 0:
+        return "f"
+    if k == 1:
+        return f"df/d{wrt}"
+    return f"d{_superscript(k)}f/d{wrt}{_superscript(k)}"
+
+
+def _superscript(k: int) -> str:
+    return str(k).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def derivative_rows(expression, names, env, points, order: int, wrt: str | None) -> list[Row]:
+    import numpy as np
+
+    wrt = choose_wrt(expression, wrt)
+    n = len(points)
+    with np.errstate(all="ignore"):
+        derivatives = expression.derivatives(wrt, order, at=env)
+    table = np.empty((n, order + 1))
+    for k, d in enumerate(derivatives):
+        table[:, k] = np.broadcast_to(np.asarray(d, dtype=np.float64), (n,))
+    text = expression.text
+    point_columns = [name if name not in ("expr", "wrt", "order", "value") else f"point[{name}]"
+                     for name in names]
+    columns = ["expr", *point_columns, "wrt", "order", "value",
+               *(f"derivatives[{k}]" for k in range(order + 1))]
+    if order <= TABLE_ORDERS:
+        shown = list(range(order + 1))
+        caption = None
+    else:
+        shown = [0, order]
+        caption = f"orders 1..{order - 1}: use --format json or csv"
+    table_columns = [*names, *(_heading(k, wrt) for k in shown)]
+    title = f"{text}  (along {wrt})"
+    rows = []
+    for point, ds in zip(points, table.tolist()):
+        values = list(point.values)
+        rows.append(Row(
+            record={"expr": text, "point": dict(zip(names, values)), "wrt": wrt, "order": order,
+                    "value": ds[order], "derivatives": ds},
+            plain=format_number(ds[order]),
+            columns=columns,
+            values=[text, *values, wrt, order, ds[order], *ds],
+            title=title,
+            table_columns=table_columns,
+            table_values=[*values, *(ds[k] for k in shown)],
+            caption=caption,
+        ))
+    return rows

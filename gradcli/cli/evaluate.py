@@ -1,0 +1,47 @@
+"""``gradcli eval``: the value of an expression at each point."""
+from __future__ import annotations
+
+from ..render import Row, RowWriter, format_number
+from .common import at_option, command, expr_argument, for_each_point, format_option
+
+EXAMPLES = [
+    'gradcli eval "sqrt(x**2+y**2)" --at x=3,y=4',
+    'gradcli eval "2**-1+pi"',
+    'gradcli eval "sin(x)" --at 0 --at pi/2 --format json',
+    "printf 'x**2\\nexp(x)\\n' | gradcli eval - --at 1",
+]
+
+
+@command("eval", examples=EXAMPLES)
+@expr_argument
+@at_option
+@format_option
+def evaluate(expr, at, format):
+    """The value of EXPR at each point (an expression without variables needs no --at)."""
+    with RowWriter(format) as writer:
+        for_each_point(expr, at, value_rows, writer)
+
+
+def value_rows(expression, names, env, points) -> list[Row]:
+    import numpy as np
+
+    n = len(points)
+    with np.errstate(all="ignore"):
+        values = np.broadcast_to(np.asarray(expression.evaluate(env), dtype=np.float64), (n,))
+    text = expression.text
+    point_columns = [name if name not in ("expr", "value") else f"point[{name}]" for name in names]
+    columns = ["expr", *point_columns, "value"]
+    table_columns = [*names, "value"]
+    rows = []
+    for point, value in zip(points, values.tolist()):
+        coordinates = list(point.values)
+        rows.append(Row(
+            record={"expr": text, "point": dict(zip(names, coordinates)), "value": value},
+            plain=format_number(value),
+            columns=columns,
+            values=[text, *coordinates, value],
+            title=text,
+            table_columns=table_columns,
+            table_values=[*coordinates, value],
+        ))
+    return rows

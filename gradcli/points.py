@@ -1,0 +1,148 @@
+"""Points: the values of ``--at`` and the point lines read from stdin.
+
+A point is written ``2`` (the value of an expression's only variable) or
+``x=1,y=2`` (named values, in any order). A value is a number (``-1.5``,
+``.5``, ``1e-3``, ``nan``, ``inf``, ``-inf``) or a constant expression of the
+expression language (``pi/4``, ``2**-1``, ``sqrt(2)``).
+
+Many points for one expression are evaluated in one vectorized pass:
+``batches`` groups the points that name the same variables into numpy arrays,
+one array per variable, remembering each point's position so that results can
+be written back in input order.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .errors import GradcliError
+
+BARE = ""  # the name of a value written without one (`--at 2`)
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+_SPECIAL = {"nan": math.nan, "+nan": math.nan, "-nan": math.nan,
+            "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
+            "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}
+
+
+class PointError(GradcliError):
+    """A point could not be read (bad syntax, bad value, repeated name)."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point: its names (``(BARE,)`` for a bare value), values, text and origin."""
+
+    names: tuple[str, ...]
+    values: tuple[float, ...]
+    text: str
+    where: str  # "--at" or "stdin line 3": where the point was written
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(self.names, self.values))
+
+
+def parse_value(text: str, where: str = "--at", *, line: str | None = None, column: int = 1) -> float:
+    """A number or a constant expression, as a float; PointError otherwise."""
+    stripped = text.strip()
+    if _NUMBER.match(stripped):
+        return float(stripped)
+    special = _SPECIAL.get(stripped.lower())
+    if special is not None:
+        return special
+    shown = line if line is not None else text
+    column += len(text) - len(text.lstrip())
+    if not stripped:
+        raise PointError(f"{where}: a value is missing", column=column, text=shown,
+                         hint="write a number, as x=1,y=2")
+    from .errors import ParseError
+    from .expression import parse  # a constant expression such as pi/4
+
+    try:
+        expression = parse(stripped)
+        if expression.variables:
+            raise ParseError("not constant")
+        value = float(expression.evaluate({}))
+    except (GradcliError, ValueError, TypeError, OverflowError):
+        raise PointError(f"{where}: {stripped!r} is not a number", column=column, text=shown,
+                         hint="a value is a number or a constant expression such as pi/4") from None
+    return value
+
+
+def _split(text: str) -> list[tuple[int, str]]:
+    """Split at the commas outside parentheses; each part with its 1-based column."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth <= 0:
+            parts.append((start + 1, text[start:i]))
+            start = i + 1
+    parts.append((start + 1, text[start:]))
+    return parts
+
+
+def parse_point(text: str, where: str = "--at") -> Point:
+    """Read ``2`` or ``x=1,y=2``; PointError (with the column) if it is malformed."""
+    stripped = text.strip()
+    if _NUMBER.match(stripped):  # the common case first: one bare number
+        return Point((BARE,), (float(stripped),), text, where)
+    if "=" not in text:
+        parts = _split(text)
+        if len(parts) > 1:
+            raise PointError(f"{where}: several values need names", column=1, text=text,
+                             hint="write x=1,y=2")
+        return Point((BARE,), (parse_value(text, where, line=text),), text, where)
+    names, values = [], []
+    for column, part in _split(text):
+        name, eq, value = part.partition("=")
+        if not eq:
+            hint = "write x=1,y=2" if part.strip() else "remove the extra ','"
+            raise PointError(f"{where}: expected name=value, found {part.strip()!r}",
+                             column=column, text=text, hint=hint)
+        lead = len(name) - len(name.lstrip())
+        name = name.strip()
+        if not _NAME.match(name):
+            what = f"{name!r} is not a variable name" if name else "a variable name is missing"
+            raise PointError(f"{where}: {what}", column=column + lead, text=text,
+                             hint="write x=1,y=2")
+        if name in names:
+            raise PointError(f"{where}: {name!r} is given twice", column=column + lead, text=text)
+        names.append(name)
+        values.append(parse_value(value, where, line=text, column=column + len(part) - len(value)))
+    return Point(tuple(names), tuple(values), text, where)
+
+
+@dataclass
+class Batch:
+    """Points naming the same variables: positions in the input, and one array per variable."""
+
+    names: tuple[str, ...]
+    positions: list[int]
+    points: list[Point]
+
+    def env(self, names: tuple[str, ...] | None = None):
+        """{name: array of the values}, under ``names`` if given (a bare value's variable)."""
+        import numpy as np
+
+        table = np.array([p.values for p in self.points], dtype=np.float64)
+        return {name: table[:, i] for i, name in enumerate(names or self.names)}
+
+
+def batches(points: list[Point]) -> list[Batch]:
+    """Group points by the names they give, keeping each one's position."""
+    groups: dict[tuple[str, ...], Batch] = {}
+    for position, point in enumerate(points):
+        key = tuple(sorted(point.names))
+        batch = groups.get(key)
+        if batch is None:
+            batch = groups[key] = Batch(key, [], [])
+        batch.positions.append(position)
+        if point.names != key:  # same names in another order
+            point = Point(key, tuple(point.as_dict()[k] for k in key), point.text, point.where)
+        batch.points.append(point)
+    return list(groups.values())
