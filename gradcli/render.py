@@ -19,7 +19,6 @@ The module imports only the standard library; rich loads when a table is drawn.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import numbers
@@ -43,16 +42,23 @@ def json_number(x):
 
 def jsonable(obj):
     """Convert numpy scalars and arrays, tuples and non-finite floats for json.dumps."""
-    if isinstance(obj, str) or obj is None or isinstance(obj, bool):
+    kind = type(obj)
+    if kind is float:  # the common case first
+        return obj if math.isfinite(obj) else repr(obj)
+    if kind is str or kind is int or kind is bool or obj is None:
         return obj
-    if isinstance(obj, dict):
+    if kind is dict:
         return {str(k): jsonable(v) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in obj]
     if isinstance(obj, numbers.Integral):
         return int(obj)
     if isinstance(obj, numbers.Real):
         return json_number(obj)
     if hasattr(obj, "tolist"):  # numpy arrays and scalars
         return jsonable(obj.tolist())
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [jsonable(v) for v in obj]
     return obj
@@ -65,7 +71,10 @@ def json_line(obj) -> str:
 
 def cell(value) -> str:
     """Text of a CSV or table cell: numbers via format_number, the rest as str."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is float:
+        return repr(value)
+    if kind is str:
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         if isinstance(value, numbers.Integral):
@@ -139,6 +148,7 @@ class RowWriter:
     out: object = None
     _header: list[str] | None = None
     _pending: list[Row] = field(default_factory=list)
+    _csv: object = None
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -163,9 +173,9 @@ class RowWriter:
             self._pending.append(row)
 
     def _csv_line(self, values: list[str]) -> None:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(values)
-        self.out.write(buffer.getvalue())
+        if self._csv is None:
+            self._csv = csv.writer(self.out, lineterminator="\n")
+        self._csv.writerow(values)
 
     def flush(self) -> None:
         """Draw the pending table (table format) and flush the stream."""

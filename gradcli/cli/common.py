@@ -46,7 +46,16 @@ import click
 
 from ..errors import GradcliError
 from ..points import BARE, Point, PointError, batches, parse_point
-from ..render import FORMATS, Row, RowWriter, format_number, json_line, json_number  # noqa: F401
+from ..render import FORMATS, Row, RowWriter, format_number, json_line, json_number
+
+__all__ = [
+    "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "STDIN",
+    "FORMATS", "Row", "RowWriter", "format_number", "json_line", "json_number",
+    "command", "expr_argument", "at_option", "format_option", "stdout_is_terminal",
+    "Source", "read_expressions", "parse_expression", "point_batches", "stdin_line_batches",
+    "for_each_point", "report_error", "warn", "warn_non_finite", "errors_reported",
+    "GradcliCommand", "GradcliGroup",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130     # 128 + SIGINT, as a shell reports a Ctrl-C
@@ -84,6 +93,79 @@ def report_error(error: GradcliError | str, where: str | None = None) -> None:
 def warn(message: str) -> None:
     """Write ``gradcli: warning: message`` on stderr."""
     _stderr(f"gradcli: warning: {message}")
+
+
+_OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-", "powi": "**", "pow": "**"}
+_WARNED_KEY = "gradcli.warned"
+
+
+def warn_non_finite(expression, names, points, results) -> None:
+    """Warn once per expression when a result is nan or inf (SPEC 4), naming the point and
+    the function that left the domain (for a value) or what overflowed (for a derivative).
+
+    ``results`` is a list of ``(what, array)``, one value per point, the value first:
+    ``[("the value", values), ("the derivative of order 1", d1), ...]``.
+    """
+    import numpy as np
+
+    ctx = click.get_current_context(silent=True)
+    warned = ctx.find_root().meta.setdefault(_WARNED_KEY, set()) if ctx is not None else set()
+    if expression.text in warned:
+        return
+    for what, array in results:
+        bad = np.flatnonzero(~np.isfinite(np.asarray(array, dtype=np.float64).reshape(-1)))
+        if bad.size == 0:
+            continue
+        i = int(bad[0])
+        point = points[i] if i < len(points) else points[0]
+        where = ",".join(f"{n}={format_number(v)}" for n, v in zip(names, point.values)) or "no point"
+        value = format_number(np.asarray(array, dtype=np.float64).reshape(-1)[i])
+        message = f"{expression.text}: {what} is {value} at {where}"
+        if what == "the value":
+            culprit = _first_non_finite_op(expression, dict(zip(names, point.values)))
+            if culprit:
+                message += f" ({culprit})"
+        else:
+            message += " (a singularity of a derivative, or beyond the float64 range)"
+        others = bad.size - 1
+        if others:
+            message += f"; and at {others} other point{'s' if others > 1 else ''}"
+        warn(message)
+        warned.add(expression.text)
+        return
+
+
+def _first_non_finite_op(expression, env: dict) -> str | None:
+    """The first op (in evaluation order) whose result is non-finite for finite inputs."""
+    import math
+
+    from .. import graph
+    from ..ops.registry import OPS
+
+    try:
+        values = graph.evaluate(expression.root, env, nodes=expression.nodes)
+    except (GradcliError, KeyError, ValueError, TypeError, ArithmeticError):  # a diagnostic only
+        return None
+    for node in expression.nodes:
+        value = values[node.id]
+        if all(math.isfinite(v) for v in value.reshape(-1)):
+            continue
+        if node.op == "var":
+            return f"{node.name} is {format_number(value)}"
+        inputs = [values[i.id] for i in node.inputs]
+        if all(math.isfinite(v) for a in inputs for v in a.reshape(-1)):
+            name = OPS[node.op].language if node.op in OPS else None
+            args = ", ".join(format_number(a) for a in inputs)
+            if name:
+                return f"{name}({args}) is {format_number(value)}"
+            symbol = _OP_SYMBOLS.get(node.op, node.op)
+            if node.op == "powi":
+                return f"{args}**{node.attrs.get('n')} is {format_number(value)}"
+            if len(inputs) == 2:
+                return f"{format_number(inputs[0])} {symbol} {format_number(inputs[1])} " \
+                       f"is {format_number(value)}"
+            return f"{symbol}{args} is {format_number(value)}"
+    return None
 
 
 def errors_reported() -> int:
@@ -176,7 +258,8 @@ def _standalone(main, args, prog_name, complete_var, extra):
             e.show()
             sys.exit(e.exit_code)
         message = e.format_message().rstrip(".")
-        message = message[:1].lower() + message[1:]
+        if message[:1].isupper() and message[1:2].islower():
+            message = message[:1].lower() + message[1:]
         hint = ""
         if e.ctx is not None and not message.endswith(")"):
             hint = f" (see '{e.ctx.command_path} --help')"
@@ -263,26 +346,17 @@ def format_option(func=None, *, choices=FORMATS, tty_default: str = "table",
 
 
 def _parse_at(ctx, param, values):
+    """The --at values as Points (STDIN for '-'); a malformed one raises PointError,
+    reported with a caret under the column like a parse error."""
     out = []
     for value in values:
         if value.strip() == STDIN:
             if STDIN in out:
                 raise click.BadParameter("'-' (stdin) is given twice", ctx, param)
             out.append(STDIN)
-            continue
-        try:
+        else:
             out.append(parse_point(value, "--at"))
-        except PointError as e:
-            raise click.BadParameter(_point_message(e), ctx, param) from None
     return tuple(out)
-
-
-def _point_message(error: PointError) -> str:
-    message = error.headline()
-    prefix = "--at: "
-    if message.startswith(prefix):
-        message = message[len(prefix):]
-    return f"{message} in {error.text!r}" if error.text else message
 
 
 at_option = click.option(
@@ -306,14 +380,9 @@ def stdin_line_batches(stream=None, max_lines: int = STDIN_BATCH_LINES):
     """Lists of ``(line_number, text)`` from stdin: as many lines as are ready (up to
     ``max_lines``), so that a pipe is read in large batches and a terminal line by line."""
     stream = stream if stream is not None else sys.stdin
-    fd = None
     try:
-        fd = stream.fileno()
-        import select  # noqa: F401  (POSIX; elsewhere fixed-size batches)
-
-        if os.name == "nt":
-            fd = None
-    except (AttributeError, ValueError, OSError, ImportError, io.UnsupportedOperation):
+        fd = stream.fileno() if os.name == "posix" else None  # elsewhere: fixed-size batches
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
         fd = None
     number = 0
     batch: list[tuple[int, str]] = []

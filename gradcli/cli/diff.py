@@ -5,7 +5,8 @@ import click
 
 from ..errors import GradcliError
 from ..render import Row, RowWriter, format_number
-from .common import at_option, command, expr_argument, for_each_point, format_option
+from .common import (at_option, command, expr_argument, for_each_point, format_option,
+                     warn_non_finite)
 
 EXAMPLES = [
     'gradcli diff "x**4+2*x**3-3*x**2+4*x-5" --at 2 --order 3',
@@ -86,6 +87,9 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None)
     table = np.empty((n, order + 1))
     for k, d in enumerate(derivatives):
         table[:, k] = np.broadcast_to(np.asarray(d, dtype=np.float64), (n,))
+    warn_non_finite(expression, names, points,
+                    [("the value" if k == 0 else f"the derivative of order {k}", table[:, k])
+                     for k in range(order + 1)])
     text = expression.text
     point_columns = [name if name not in ("expr", "wrt", "order", "value") else f"point[{name}]"
                      for name in names]

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..render import Row, RowWriter, format_number
-from .common import at_option, command, expr_argument, for_each_point, format_option
+from .common import (at_option, command, expr_argument, for_each_point, format_option,
+                     warn_non_finite)
 
 EXAMPLES = [
     'gradcli eval "sqrt(x**2+y**2)" --at x=3,y=4',
@@ -28,6 +29,7 @@ def value_rows(expression, names, env, points) -> list[Row]:
     n = len(points)
     with np.errstate(all="ignore"):
         values = np.broadcast_to(np.asarray(expression.evaluate(env), dtype=np.float64), (n,))
+    warn_non_finite(expression, names, points, [("the value", values)])
     text = expression.text
     point_columns = [name if name not in ("expr", "value") else f"point[{name}]" for name in names]
     columns = ["expr", *point_columns, "value"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 
 from ..render import Row, RowWriter, format_number
-from .common import at_option, command, expr_argument, for_each_point, format_option
+from .common import (at_option, command, expr_argument, for_each_point, format_option,
+                     warn_non_finite)
 
 EXAMPLES = [
     'gradcli grad "x**2*y+sin(y)" --at x=1,y=2',
@@ -41,6 +42,12 @@ def gradient_rows(expression, names, env, points, with_hessian: bool) -> list[Ro
         gradients = np.broadcast_to(np.asarray(expression.gradient(env), dtype=np.float64), (n, k))
         hessians = (np.broadcast_to(np.asarray(expression.hessian(env), dtype=np.float64), (n, k, k))
                     if with_hessian else None)
+    checks = [("the value", values)] + [(f"the derivative along {v}", gradients[:, i])
+                                    for i, v in enumerate(variables)]
+    if with_hessian:
+        checks += [(f"the second derivative along {a} and {b}", hessians[:, i, j])
+                   for i, a in enumerate(variables) for j, b in enumerate(variables)]
+    warn_non_finite(expression, names, points, checks)
     text = expression.text
     point_columns = [name if name not in ("expr", "value") else f"point[{name}]" for name in names]
     columns = ["expr", *point_columns, "value", *(f"gradient[{v}]" for v in variables)]
