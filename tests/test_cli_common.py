@@ -56,3 +56,124 @@ def test_json_line_writes_non_finite_numbers_as_strings():
 def test_version_prints_the_version():
     result = run("--version")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "gradcli 0.1.0\n", "")
+
+
+# -- through the command line ------------------------------------------------------------------
+def test_bad_at_syntax_is_shown_with_a_caret(gradcli):
+    result = gradcli("eval", "x", "--at", "x=1,,y=2")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("gradcli: error: --at: expected name=value, found '' at column 5 "
+                             "(remove the extra ',')\n  x=1,,y=2\n      ^\n")
+
+
+def test_unknown_format_is_a_usage_error(gradcli):
+    result = gradcli("eval", "1", "--format", "xml")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("gradcli: error: invalid value for '--format': 'xml' is not one of "
+                             "'table', 'plain', 'csv', 'json' (see 'gradcli eval --help')\n")
+
+
+def test_missing_expression_is_a_usage_error(gradcli):
+    result = gradcli("diff")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "gradcli: error: missing argument 'EXPR' (see 'gradcli diff --help')\n"
+
+
+def test_unknown_subcommand_is_a_usage_error(gradcli):
+    result = gradcli("integrate", "x")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "gradcli: error: no such command 'integrate' (see 'gradcli --help')\n"
+
+
+def test_expression_and_points_cannot_both_come_from_stdin(gradcli):
+    result = gradcli("eval", "-", "--at", "-", input="x\n")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "gradcli: error: EXPR and --at cannot both read stdin ('-')\n"
+
+
+def test_bad_stdin_lines_are_reported_and_the_others_answered(gradcli):
+    result = gradcli("diff", "x**3", "--at", "-", input="1\nx=abc\nq=1\n2\n")
+    assert (result.exit_code, result.stdout) == (2, "3.0\n12.0\n")
+    assert result.stderr == (
+        "gradcli: error: stdin line 2: 'abc' is not a number at column 3 (a value is a number "
+        "or a constant expression such as pi/4)\n  x=abc\n    ^\n"
+        "gradcli: error: stdin line 3: the expression has no variable 'q' (its variables: x)\n")
+
+
+def test_bad_stdin_expressions_are_reported_and_the_others_answered(gradcli):
+    result = gradcli("eval", "-", "--at", "x=2", input="x**2\n2x\nx*y\nx+1\n")
+    assert (result.exit_code, result.stdout) == (2, "4.0\n3.0\n")
+    assert result.stderr == (
+        "gradcli: error: stdin line 2: a number cannot be followed by a name at column 2 "
+        "(write 2*x)\n  2x\n   ^\n"
+        "gradcli: error: stdin line 3: --at 'x=2': no value given for variable 'y'\n")
+
+
+def test_stdin_points_naming_variables_in_any_order_keep_the_input_order(gradcli):
+    result = gradcli("eval", "x-y", "--at", "-", input="x=1,y=2\ny=1,x=5\nx=0,y=0\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "-1.0\n4.0\n0.0\n", "")
+
+
+def test_repeated_expressions_on_stdin_are_each_answered(gradcli):
+    result = gradcli("eval", "-", "--at", "3", input="x**2\nx**2\nx+1\nx**2\n")
+    assert result.stdout == "9.0\n9.0\n4.0\n9.0\n"
+
+
+def test_expressions_on_stdin_with_several_points_give_a_line_each(gradcli):
+    result = gradcli("eval", "-", "--at", "1", "--at", "2", "--format", "json",
+                     input="x+1\nx*10\n")
+    assert [json.loads(line)["value"] for line in result.stdout.splitlines()] == \
+        [2.0, 3.0, 10.0, 20.0]
+
+
+def test_csv_repeats_the_header_when_the_columns_change(gradcli):
+    result = gradcli("eval", "-", "--at", "x=1", "--format", "csv", input="x+1\nx+2\n")
+    assert result.stdout == "expr,x,value\nx+1,1.0,2.0\nx+2,1.0,3.0\n"
+    result = gradcli("diff", "-", "--at", "1", "--format", "csv", "--order", "0",
+                     input="x\ny\n")
+    assert result.stdout == ("expr,x,wrt,order,value,derivatives[0]\nx,1.0,x,0,1.0,1.0\n"
+                             "expr,y,wrt,order,value,derivatives[0]\ny,1.0,y,0,1.0,1.0\n")
+
+
+def test_interrupt_keeps_what_was_written_and_exits_130(gradcli, monkeypatch):
+    from gradcli.cli import evaluate
+
+    real, calls = evaluate.value_rows, []
+
+    def interrupted_on_the_second_expression(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(evaluate, "value_rows", interrupted_on_the_second_expression)
+    result = gradcli("eval", "-", "--at", "2", input="x+1\nx+2\nx+3\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (130, "3.0\n", "gradcli: interrupted\n")
+
+
+def test_broken_pipe_ends_quietly_with_141(gradcli, monkeypatch):
+    from gradcli.cli import evaluate
+
+    def closed(*args):
+        raise BrokenPipeError
+
+    monkeypatch.setattr(evaluate, "value_rows", closed)
+    result = gradcli("eval", "x", "--at", "2")
+    assert (result.exit_code, result.stdout, result.stderr) == (141, "", "")
+
+
+def test_every_subcommand_help_shows_examples(gradcli):
+    import click
+
+    from gradcli.cli import cli
+
+    for name in cli.list_commands(click.Context(cli)):
+        result = gradcli(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Examples:" in result.stdout and f"gradcli {name} " in result.stdout, name
+
+
+def test_group_help_lists_the_subcommands(gradcli):
+    result = gradcli("--help")
+    assert result.exit_code == 0
+    assert all(f"  {name} " in result.stdout for name in ("diff", "grad", "eval"))

@@ -1,0 +1,167 @@
+"""gradcli diff: every format, option and error, with exact stdout, stderr and exit status."""
+import json
+
+import pytest
+
+POLY = "x**4+2*x**3-3*x**2+4*x-5"
+
+
+def test_diff_plain_prints_the_nth_derivative_only(gradcli):
+    result = gradcli("diff", POLY, "--at", "2", "--order", "3")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "60.0\n", "")
+
+
+def test_diff_default_order_is_one(gradcli):
+    result = gradcli("diff", POLY, "--at", "2")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "48.0\n", "")
+
+
+def test_diff_json_has_the_spec_fields(gradcli):
+    result = gradcli("diff", POLY, "--at", "2", "--order", "3", "--format", "json")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout == ('{"expr": "x**4+2*x**3-3*x**2+4*x-5", "point": {"x": 2.0}, '
+                             '"wrt": "x", "order": 3, "value": 60.0, '
+                             '"derivatives": [23.0, 48.0, 66.0, 60.0]}\n')
+
+
+def test_diff_at_zero_gives_the_exact_polynomial_derivatives(gradcli):
+    result = gradcli("diff", POLY, "--at", "0", "--order", "5", "--format", "json")
+    assert json.loads(result.stdout)["derivatives"] == [-5.0, 4.0, -6.0, 12.0, 24.0, 0.0]
+
+
+def test_diff_repeated_at_gives_one_line_per_point_in_order(gradcli):
+    result = gradcli("diff", "x**3", "--at", "1", "--at", "x=2", "--at", "-3")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "3.0\n12.0\n27.0\n", "")
+
+
+def test_diff_csv_has_a_header_and_a_row_per_point(gradcli):
+    result = gradcli("diff", POLY, "--at", "2", "--at", "0", "--order", "2", "--format", "csv")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout == (
+        "expr,x,wrt,order,value,derivatives[0],derivatives[1],derivatives[2]\n"
+        "x**4+2*x**3-3*x**2+4*x-5,2.0,x,2,66.0,23.0,48.0,66.0\n"
+        "x**4+2*x**3-3*x**2+4*x-5,0.0,x,2,-6.0,-5.0,4.0,-6.0\n")
+
+
+def test_diff_table_names_the_expression_and_right_justifies_numbers(gradcli):
+    result = gradcli("diff", POLY, "--at", "2", "--at", "0", "--order", "3", "--format", "table")
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines == [
+        "x**4+2*x**3-3*x**2+4*x-5  (along x)",
+        "┏━━━━━┳━━━━━━┳━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┓",
+        "┃   x ┃    f ┃ df/dx ┃ d²f/dx² ┃ d³f/dx³ ┃",
+        "┡━━━━━╇━━━━━━╇━━━━━━━╇━━━━━━━━━╇━━━━━━━━━┩",
+        "│ 2.0 │ 23.0 │  48.0 │    66.0 │    60.0 │",
+        "│ 0.0 │ -5.0 │   4.0 │    -6.0 │    12.0 │",
+        "└─────┴──────┴───────┴─────────┴─────────┘",
+    ]
+
+
+def test_diff_table_of_a_high_order_shows_f_and_the_last_order(gradcli):
+    result = gradcli("diff", "exp(x)", "--at", "0", "--order", "8", "--format", "table")
+    assert result.exit_code == 0
+    assert "d⁸f/dx⁸" in result.stdout and "d⁷f" not in result.stdout
+    assert "orders 1..7" in result.stdout
+
+
+def test_diff_default_format_is_a_table_on_a_terminal(gradcli, monkeypatch):
+    monkeypatch.setattr("gradcli.cli.common.stdout_is_terminal", lambda: True)
+    result = gradcli("diff", "x**2", "--at", "3")
+    assert result.exit_code == 0 and "┃ df/dx ┃" in result.stdout
+
+
+def test_diff_wrt_holds_the_other_variables_at_their_values(gradcli):
+    result = gradcli("diff", "x*y**2", "--at", "x=2,y=3", "--wrt", "y", "--order", "2",
+                     "--format", "json")
+    assert json.loads(result.stdout) == {"expr": "x*y**2", "point": {"x": 2.0, "y": 3.0},
+                                         "wrt": "y", "order": 2, "value": 4.0,
+                                         "derivatives": [18.0, 12.0, 4.0]}
+
+
+def test_diff_expression_after_double_dash_may_start_with_minus(gradcli):
+    result = gradcli("diff", "--", "-x**2", "--at", "1")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "-2.0\n", "")
+
+
+def test_diff_expression_starting_with_minus_without_double_dash_says_so(gradcli):
+    result = gradcli("diff", "-x**2", "--at", "1")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("gradcli: error: no such option: -x**2 (an expression that starts "
+                             "with '-' goes after --, as in: gradcli diff -- '-x**2' ...)\n")
+
+
+def test_diff_order_zero_is_the_value(gradcli):
+    result = gradcli("diff", "sin(x)", "--at", "0", "--order", "0", "--format", "json")
+    assert json.loads(result.stdout)["derivatives"] == [0.0]
+
+
+@pytest.mark.parametrize("order", ["-1", "1.5", "two", ""])
+def test_diff_order_not_a_non_negative_integer_is_a_usage_error(gradcli, order):
+    result = gradcli("diff", "x", "--at", "1", "--order", order)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"gradcli: error: invalid value for '--order' / '-n': must be a "
+                             f"non-negative integer, got {order!r} (see 'gradcli diff --help')\n")
+
+
+def test_diff_several_variables_need_wrt(gradcli):
+    result = gradcli("diff", "x*y", "--at", "x=1,y=2")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("gradcli: error: the expression has several variables (x, y): "
+                             "choose one with --wrt\n")
+
+
+def test_diff_wrt_an_unknown_variable_is_an_error(gradcli):
+    result = gradcli("diff", "x*y", "--at", "x=1,y=2", "--wrt", "z")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("gradcli: error: --wrt z: the expression has no variable 'z' "
+                             "(its variables: x, y)\n")
+
+
+def test_diff_parse_error_shows_the_expression_and_a_caret(gradcli):
+    result = gradcli("diff", "sinn(x)", "--at", "1")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("gradcli: error: unknown function 'sinn' at column 1 "
+                             "(did you mean 'sin'?)\n  sinn(x)\n  ^\n")
+
+
+def test_diff_implicit_multiplication_hints_at_the_star(gradcli):
+    result = gradcli("diff", "2x", "--at", "1")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].endswith("(write 2*x)")
+    assert result.stderr.splitlines()[1:] == ["  2x", "   ^"]
+
+
+def test_diff_without_at_names_the_missing_variable(gradcli):
+    result = gradcli("diff", "x**2")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "gradcli: error: no value given for variable 'x' (give it with --at)\n"
+
+
+def test_diff_of_a_constant_needs_no_point(gradcli):
+    result = gradcli("diff", "2+3", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["derivatives"] == [5.0, 0.0]
+
+
+def test_diff_help_shows_the_spec_example(gradcli):
+    result = gradcli("diff", "--help")
+    assert result.exit_code == 0
+    assert 'gradcli diff "x**4+2*x**3-3*x**2+4*x-5" --at 2 --order 3' in result.stdout
+
+
+def test_diff_infinite_derivative_is_reported_with_a_warning(gradcli):
+    result = gradcli("diff", "sqrt(x)", "--at", "0")
+    assert (result.exit_code, result.stdout) == (0, "inf\n")
+    assert result.stderr == ("gradcli: warning: sqrt(x): the derivative of order 1 is inf at "
+                             "x=0.0 (a singularity of a derivative, or beyond the float64 range)\n")
+
+
+def test_diff_points_on_stdin(gradcli):
+    result = gradcli("diff", "x**3", "--at", "-", "--format", "plain", input="1\n\n# skip\n2\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "3.0\n12.0\n", "")
+
+
+def test_diff_expressions_on_stdin(gradcli):
+    result = gradcli("diff", "-", "--at", "2", input="x**2\n# a comment\n\nx**3\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "4.0\n12.0\n", "")
