@@ -47,13 +47,17 @@ class Point:
 def parse_value(text: str, where: str = "--at", *, line: str | None = None, column: int = 1) -> float:
     """A number or a constant expression, as a float; PointError otherwise."""
     stripped = text.strip()
+    shown = line if line is not None else text
+    column += len(text) - len(text.lstrip())
     if _NUMBER.match(stripped):
-        return float(stripped)
+        value = float(stripped)
+        if math.isinf(value):
+            raise PointError(f"{where}: the number {stripped!r} is too large for float64",
+                             column=column, text=shown, hint="write inf for infinity")
+        return value
     special = _SPECIAL.get(stripped.lower())
     if special is not None:
         return special
-    shown = line if line is not None else text
-    column += len(text) - len(text.lstrip())
     if not stripped:
         raise PointError(f"{where}: a value is missing", column=column, text=shown,
                          hint="write a number, as x=1,y=2")
@@ -90,7 +94,9 @@ def parse_point(text: str, where: str = "--at") -> Point:
     """Read ``2`` or ``x=1,y=2``; PointError (with the column) if it is malformed."""
     stripped = text.strip()
     if _NUMBER.match(stripped):  # the common case first: one bare number
-        return Point((BARE,), (float(stripped),), text, where)
+        value = float(stripped)
+        if not math.isinf(value):
+            return Point((BARE,), (value,), text, where)
     if "=" not in text:
         parts = _split(text)
         if len(parts) > 1:

@@ -65,3 +65,15 @@ def test_eval_bare_value_for_two_variables_asks_for_names(gradcli):
 def test_eval_help_shows_examples(gradcli):
     result = gradcli("eval", "--help")
     assert result.exit_code == 0 and 'gradcli eval "sqrt(x**2+y**2)" --at x=3,y=4' in result.stdout
+
+
+def test_eval_at_infinity_is_allowed_and_needs_no_warning(gradcli):
+    result = gradcli("eval", "sigmoid(x)", "--at", "inf", "--at", "-inf", "--at", "-0")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "1.0\n0.0\n0.5\n", "")
+
+
+def test_eval_point_value_beyond_float64_is_an_error(gradcli):
+    result = gradcli("eval", "x", "--at", "x=1e999")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("gradcli: error: --at: the number '1e999' is too large for float64 "
+                             "at column 3 (write inf for infinity)\n  x=1e999\n    ^\n")

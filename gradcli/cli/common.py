@@ -106,6 +106,8 @@ def warn_non_finite(expression, names, points, results) -> None:
     ``results`` is a list of ``(what, array)``, one value per point, the value first:
     ``[("the value", values), ("the derivative of order 1", d1), ...]``.
     """
+    import math
+
     import numpy as np
 
     ctx = click.get_current_context(silent=True)
@@ -114,9 +116,12 @@ def warn_non_finite(expression, names, points, results) -> None:
         return
     for what, array in results:
         bad = np.flatnonzero(~np.isfinite(np.asarray(array, dtype=np.float64).reshape(-1)))
-        if bad.size == 0:
+        # a point that is itself nan or inf explains its result: no warning for it
+        bad = [int(i) for i in bad if i >= len(points)
+               or all(math.isfinite(v) for v in points[int(i)].values)]
+        if not bad:
             continue
-        i = int(bad[0])
+        i = bad[0]
         point = points[i] if i < len(points) else points[0]
         where = ",".join(f"{n}={format_number(v)}" for n, v in zip(names, point.values)) or "no point"
         value = format_number(np.asarray(array, dtype=np.float64).reshape(-1)[i])
@@ -127,7 +132,7 @@ def warn_non_finite(expression, names, points, results) -> None:
                 message += f" ({culprit})"
         else:
             message += " (a singularity of a derivative, or beyond the float64 range)"
-        others = bad.size - 1
+        others = len(bad) - 1
         if others:
             message += f"; and at {others} other point{'s' if others > 1 else ''}"
         warn(message)
