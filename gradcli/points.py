@@ -44,7 +44,8 @@ class Point:
         return dict(zip(self.names, self.values))
 
 
-def parse_value(text: str, where: str = "--at", *, line: str | None = None, column: int = 1) -> float:
+def parse_value(text: str, where: str = "--at", *, line: str | None = None,
+                column: int = 1) -> float:
     """A number or a constant expression, as a float; PointError otherwise."""
     stripped = text.strip()
     shown = line if line is not None else text

@@ -134,7 +134,8 @@ class Row:
         """The table's headings and values (the CSV ones unless given)."""
         if self.table_columns is None:
             return self.columns, self.values
-        return self.table_columns, self.table_values if self.table_values is not None else self.values
+        values = self.table_values if self.table_values is not None else self.values
+        return self.table_columns, values
 
 
 @dataclass

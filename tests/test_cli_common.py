@@ -148,7 +148,8 @@ def test_interrupt_keeps_what_was_written_and_exits_130(gradcli, monkeypatch):
 
     monkeypatch.setattr(evaluate, "value_rows", interrupted_on_the_second_expression)
     result = gradcli("eval", "-", "--at", "2", input="x+1\nx+2\nx+3\n")
-    assert (result.exit_code, result.stdout, result.stderr) == (130, "3.0\n", "gradcli: interrupted\n")
+    assert (result.exit_code, result.stdout) == (130, "3.0\n")
+    assert result.stderr == "gradcli: interrupted\n"
 
 
 def test_broken_pipe_ends_quietly_with_141(gradcli, monkeypatch):
@@ -177,3 +178,20 @@ def test_group_help_lists_the_subcommands(gradcli):
     result = gradcli("--help")
     assert result.exit_code == 0
     assert all(f"  {name} " in result.stdout for name in ("diff", "grad", "eval"))
+
+
+def test_a_command_of_the_common_layer_can_exit_1_after_its_output():
+    import click
+    from click.testing import CliRunner
+
+    from gradcli.cli.common import EXIT_FAILED, GradcliGroup, command
+
+    @command("failing", examples=["gradcli failing"])
+    def failing():
+        """Writes a line, then reports a failed check."""
+        click.echo("done")
+        click.get_current_context().exit(EXIT_FAILED)
+
+    group = GradcliGroup("gradcli", commands=[failing])
+    result = CliRunner().invoke(group, ["failing"])
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "done\n", "")

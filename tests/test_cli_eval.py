@@ -8,7 +8,8 @@ def test_eval_plain(gradcli):
 
 def test_eval_json_has_the_spec_fields(gradcli):
     result = gradcli("eval", "sqrt(x**2+y**2)", "--at", "x=3,y=4", "--format", "json")
-    assert result.stdout == '{"expr": "sqrt(x**2+y**2)", "point": {"x": 3.0, "y": 4.0}, "value": 5.0}\n'
+    assert result.stdout == ('{"expr": "sqrt(x**2+y**2)", "point": {"x": 3.0, "y": 4.0}, '
+                             '"value": 5.0}\n')
 
 
 def test_eval_csv(gradcli):

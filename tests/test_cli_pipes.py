@@ -108,7 +108,8 @@ def test_ten_thousand_points_finish_well_under_a_second(tmp_path):
 def test_fast_paths_import_neither_rich_nor_sympy(args):
     code = ("import sys\nfrom gradcli.cli import cli\n"
             "try:\n    cli.main(sys.argv[1:], prog_name='gradcli')\nexcept SystemExit:\n    pass\n"
-            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'sympy', 'matplotlib'})\n"
+            "loaded = {m.split('.')[0] for m in sys.modules}\n"
+            "heavy = sorted(loaded & {'rich', 'sympy', 'matplotlib'})\n"
             "print('heavy:', heavy, file=sys.stderr)")
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                             env=ENV, timeout=30)

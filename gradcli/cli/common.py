@@ -12,19 +12,24 @@ The pieces, in the order a subcommand meets them:
   error handling (``GradcliCommand``): a GradcliError -> ``gradcli: error: ...`` (plus the
   expression and a caret for parse errors) and exit 2; a closed stdout -> quiet, exit 141;
   Ctrl-C -> what was written so far is flushed, exit 130; errors passed to ``report_error``
-  -> exit 2 at the end. It also lets an expression that starts with '-' follow ``--``
-  (``gradcli diff -- "-x**2" --at 1``) and says so when the ``--`` is missing.
+  -> exit 2 at the end; ``click.get_current_context().exit(EXIT_FAILED)`` -> exit 1
+  (a failed check, a divergence), stdout flushed first. It also lets an expression that
+  starts with '-' follow ``--`` (``gradcli diff -- "-x**2" --at 1``) and says so when the
+  ``--`` is missing.
 - ``expr_argument``: the EXPR argument; ``-`` reads expressions from stdin.
 - ``at_option``: ``--at POINT``, repeatable; ``2``, ``x=1,y=2``, or ``-`` for points on
   stdin. The value is a tuple of ``gradcli.points.Point`` and ``STDIN`` markers.
 - ``format_option`` (or ``format_option(choices, tty_default, pipe_default)``): ``--format``;
   the default is ``table`` when stdout is a terminal, else ``plain``.
-- ``read_expressions(expr)``: ``Source(text, where)`` per expression (stdin lines: blank
-  and ``#`` lines skipped). ``parse_expression(source)``: the parsed Expression (cached).
+- ``read_expressions(expr)``: lists of ``Source(text, where)``, one per expression (stdin
+  lines: blank and ``#`` lines skipped; ``where`` is "stdin line N", None for the command
+  line). ``parse_expression(source)``: the parsed Expression (cached by text).
 - ``point_batches(at)``: lists of points (stdin read in batches, for vectorized passes).
 - ``for_each_point(expr, at, compute, writer)``: the loop of a row-per-point command:
-  every expression at every point, one vectorized ``compute(expression, env, points)``
-  per expression and group of points.
+  every expression at every point, one vectorized ``compute(expression, names, env, points)``
+  per expression and group of points, returning one ``Row`` per point.
+- ``warn_non_finite(expression, names, points, [(what, array), ...])``: the SPEC's nan/inf
+  warning, once per expression.
 - ``report_error(error, where=None)`` / ``warn(message)``: messages on stderr.
 - ``format_number``, ``json_number``, ``json_line``, ``RowWriter``, ``Row``: see
   ``gradcli.render``.
@@ -95,7 +100,8 @@ def warn(message: str) -> None:
     _stderr(f"gradcli: warning: {message}")
 
 
-_OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-", "powi": "**", "pow": "**"}
+_OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-",
+               "powi": "**", "pow": "**"}
 _WARNED_KEY = "gradcli.warned"
 
 
@@ -123,7 +129,8 @@ def warn_non_finite(expression, names, points, results) -> None:
             continue
         i = bad[0]
         point = points[i] if i < len(points) else points[0]
-        where = ",".join(f"{n}={format_number(v)}" for n, v in zip(names, point.values)) or "no point"
+        where = ",".join(f"{n}={format_number(v)}" for n, v in zip(names, point.values))
+        where = where or "no point"
         value = format_number(np.asarray(array, dtype=np.float64).reshape(-1)[i])
         message = f"{expression.text}: {what} is {value} at {where}"
         if what == "the value":
@@ -214,7 +221,11 @@ class GradcliCommand(click.Command):
 
     def invoke(self, ctx):
         try:
-            rv = super().invoke(ctx)
+            try:
+                rv = super().invoke(ctx)
+            except click.exceptions.Exit:
+                sys.stdout.flush()
+                raise
             sys.stdout.flush()
         except GradcliError as e:
             _flush_stdout()
@@ -483,7 +494,7 @@ def point_batches(at: tuple):
         yield given
 
 
-# -- the loop of a row-per-point command ------------------------------------------------------------
+# -- the loop of a row-per-point command -------------------------------------------------------
 def for_each_point(expr: str, at: tuple, compute, writer: RowWriter) -> None:
     """Write ``compute``'s rows for every expression of EXPR at every point of ``--at``.
 

@@ -40,8 +40,10 @@ def gradient_rows(expression, names, env, points, with_hessian: bool) -> list[Ro
     with np.errstate(all="ignore"):
         values = np.broadcast_to(np.asarray(expression.evaluate(env), dtype=np.float64), (n,))
         gradients = np.broadcast_to(np.asarray(expression.gradient(env), dtype=np.float64), (n, k))
-        hessians = (np.broadcast_to(np.asarray(expression.hessian(env), dtype=np.float64), (n, k, k))
-                    if with_hessian else None)
+        hessians = None
+        if with_hessian:
+            hessian = np.asarray(expression.hessian(env), dtype=np.float64)
+            hessians = np.broadcast_to(hessian, (n, k, k))
     checks = [("the value", values)] + [(f"the derivative along {v}", gradients[:, i])
                                     for i, v in enumerate(variables)]
     if with_hessian:
