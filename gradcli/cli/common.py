@@ -100,8 +100,6 @@ def warn(message: str) -> None:
     _stderr(f"gradcli: warning: {message}")
 
 
-_OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-",
-               "powi": "**", "pow": "**"}
 _WARNED_KEY = "gradcli.warned"
 
 
@@ -132,13 +130,14 @@ def warn_non_finite(expression, names, points, results) -> None:
         where = ",".join(f"{n}={format_number(v)}" for n, v in zip(names, point.values))
         where = where or "no point"
         value = format_number(np.asarray(array, dtype=np.float64).reshape(-1)[i])
-        message = f"{expression.text}: {what} is {value} at {where}"
-        if what == "the value":
-            culprit = _first_non_finite_op(expression, dict(zip(names, point.values)))
-            if culprit:
-                message += f" ({culprit})"
+        origin = _origin(expression, dict(zip(names, point.values))) \
+            if what == "the value" else None
+        if origin:  # the first op that left its domain: "log(-1.0) is nan at x=-1.0"
+            message = f"{expression.text}: {origin}"
         else:
-            message += " (a singularity of a derivative, or beyond the float64 range)"
+            message = f"{expression.text}: {what} is {value} at {where}"
+            if what != "the value":
+                message += " (a singularity of a derivative, or beyond the float64 range)"
         others = len(bad) - 1
         if others:
             message += f"; and at {others} other point{'s' if others > 1 else ''}"
@@ -147,37 +146,14 @@ def warn_non_finite(expression, names, points, results) -> None:
         return
 
 
-def _first_non_finite_op(expression, env: dict) -> str | None:
-    """The first op (in evaluation order) whose result is non-finite for finite inputs."""
-    import math
-
-    from .. import graph
-    from ..ops.registry import OPS
+def _origin(expression, env: dict) -> str | None:
+    """The engine's account of where the value turns nan/inf (gradcli.domain)."""
+    from ..domain import nonfinite_origin
 
     try:
-        values = graph.evaluate(expression.root, env, nodes=expression.nodes)
+        return nonfinite_origin(expression, env)
     except (GradcliError, KeyError, ValueError, TypeError, ArithmeticError):  # a diagnostic only
         return None
-    for node in expression.nodes:
-        value = values[node.id]
-        if all(math.isfinite(v) for v in value.reshape(-1)):
-            continue
-        if node.op == "var":
-            return f"{node.name} is {format_number(value)}"
-        inputs = [values[i.id] for i in node.inputs]
-        if all(math.isfinite(v) for a in inputs for v in a.reshape(-1)):
-            name = OPS[node.op].language if node.op in OPS else None
-            args = ", ".join(format_number(a) for a in inputs)
-            if name:
-                return f"{name}({args}) is {format_number(value)}"
-            symbol = _OP_SYMBOLS.get(node.op, node.op)
-            if node.op == "powi":
-                return f"{args}**{node.attrs.get('n')} is {format_number(value)}"
-            if len(inputs) == 2:
-                return f"{format_number(inputs[0])} {symbol} {format_number(inputs[1])} " \
-                       f"is {format_number(value)}"
-            return f"{symbol}{args} is {format_number(value)}"
-    return None
 
 
 def errors_reported() -> int:
