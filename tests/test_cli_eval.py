@@ -77,3 +77,10 @@ def test_eval_point_value_beyond_float64_is_an_error(gradcli):
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == ("gradcli: error: --at: the number '1e999' is too large for float64 "
                              "at column 3 (write inf for infinity)\n  x=1e999\n    ^\n")
+
+
+def test_eval_point_for_an_expression_without_variables_is_an_error(gradcli):
+    result = gradcli("eval", "2+3", "--at", "1")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("gradcli: error: --at '1': the expression has no variables: "
+                             "leave out --at\n")

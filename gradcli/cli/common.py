@@ -556,11 +556,13 @@ def _names_problem(expression, names: tuple[str, ...]) -> str | None:
     """Why a point giving ``names`` does not fit the expression, or None."""
     if names == tuple(expression.variables):
         return None
+    if not expression.variables:
+        return "the expression has no variables: leave out --at"
     if names == (BARE,):
         count = len(expression.variables)
         return (f"a value without a name needs an expression of one variable; this one has "
-                f"{count} ({', '.join(expression.variables) or 'none'}): name them, as "
-                f"{','.join(f'{v}=1' for v in expression.variables) or 'no --at'}")
+                f"{count} ({', '.join(expression.variables)}): name them, as "
+                f"{','.join(f'{v}=1' for v in expression.variables)}")
     extra = [n for n in names if n not in expression.variables]
     if extra:
         known = ", ".join(expression.variables) or "none"
