@@ -38,6 +38,9 @@ PRECEDENCE = {
 }
 BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 SYMBOLS = {v: k for k, v in BINARY.items()}
+# the binary operators of each binding power in PRECEDENCE, loosest first: [('+', '-'), ('*', '/')]
+INFIX_LEVELS = [tuple(s for s, o in BINARY.items() if PRECEDENCE[o][0] == power)
+                for power in sorted({PRECEDENCE[o][0] for o in BINARY.values()})]
 
 
 def _describe(tok: lexer.Token) -> str:
@@ -92,18 +95,14 @@ class Parser:
             raise self.error(f"unexpected {_describe(tok)}")
         return node
 
-    def expr(self, depth: int) -> Node:
-        left = self.term(depth)
-        while self.tok.kind == lexer.OP and self.tok.text in "+-":
+    def expr(self, depth: int, level: int = 0) -> Node:
+        """Left-associative operators of INFIX_LEVELS[level] (+ -, then * /), over tighter ones."""
+        tighter = level + 1 < len(INFIX_LEVELS)
+        left = self.expr(depth, level + 1) if tighter else self.unary(depth)
+        while self.tok.kind == lexer.OP and self.tok.text in INFIX_LEVELS[level]:
             op = BINARY[self.advance().text]
-            left = self.b.apply(op, left, self.term(depth))
-        return left
-
-    def term(self, depth: int) -> Node:
-        left = self.unary(depth)
-        while self.tok.kind == lexer.OP and self.tok.text in ("*", "/"):
-            op = BINARY[self.advance().text]
-            left = self.b.apply(op, left, self.unary(depth))
+            right = self.expr(depth, level + 1) if tighter else self.unary(depth)
+            left = self.b.apply(op, left, right)
         return left
 
     def unary(self, depth: int) -> Node:
