@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "diff": "gradcli.cli.diff:diff",
     "grad": "gradcli.cli.grad:grad",
     "eval": "gradcli.cli.evaluate:evaluate",
+    "graph": "gradcli.cli.graph:graph",
 }
 
 EPILOG = """\b

@@ -1,0 +1,306 @@
+"""``gradcli graph``: the op graph the tape records, node by node (SPEC section 2).
+
+With ``--at``, each node's forward value, its adjoint (d output / d node) and its
+place in the tape's playback (``gradcli.tapeview``): the chain rule, op by op.
+Formats, one result per expression and point:
+
+- ``tree`` (default on a terminal): a rich tree from the output down to the leaves;
+  a node used more than once is drawn once, named (``%2`` or its variable name), and
+  referred to by that name where it recurs. Values line up in columns.
+- ``plain`` (default in a pipe): the tape as a list of steps, one line per node in
+  recording order, ``%2 = sin(%0)  value=... adjoint=... playback=2``.
+- ``dot``: a Graphviz digraph, nodes labelled with op, value, adjoint and playback,
+  edges from each input to its user (``... --format dot | dot -Tpng > g.png``).
+- ``json``: one JSON line, ``{"expr", "point", "output", "nodes": [{"id", "op", "name",
+  "inputs", "value", "adjoint", "playback"}]}``.
+
+Node ids are positions in topological order (0..n-1, the output last) and are the same
+in every format. Results are separated by a blank line (tree, plain, dot).
+"""
+from __future__ import annotations
+
+import sys
+
+from ..errors import GradcliError
+from ..points import Point
+from ..render import format_number, json_line
+from .common import (at_option, command, expr_argument, for_each_point, format_option,
+                     parse_expression, read_expressions, report_error, warn_non_finite)
+
+EXAMPLES = [
+    'gradcli graph "sin(x)*x+x**2" --at 1',
+    'gradcli graph "x**2*y+sin(y)" --at x=1,y=2 --format json',
+    'gradcli graph "sin(x)*sin(x)" --at 1 --format dot | dot -Tpng > g.png',
+    'gradcli graph "log(x, 2)" --format plain',
+]
+GRAPH_FORMATS = ("tree", "plain", "dot", "json")
+SHARED_TEXT = 40  # a recurring node's reference shows at most this much of its expression
+
+
+@command("graph", examples=EXAMPLES)
+@expr_argument
+@at_option
+@format_option(choices=GRAPH_FORMATS, tty_default="tree", pipe_default="plain")
+def graph(expr, at, format):
+    """The op graph of EXPR as the gradient tape records it; with --at, each node's
+    value, its adjoint (the derivative of the output with respect to the node) and
+    its number in the order the tape plays the nodes back.
+
+    Every leaf is watched, constants too, so every node has an adjoint; the
+    variables' adjoints are the gradient. A node used several times (x, or a shared
+    subexpression) is shown once and named where it recurs. An expression without
+    variables needs no --at.
+    """
+    with GraphWriter(format) as writer:
+        if at:
+            for_each_point(expr, at, traced_results, writer)
+        else:
+            structure_results(expr, writer)
+
+
+# -- results ----------------------------------------------------------------------------------
+class GraphResult:
+    """One graph to write: the expression, the point (None: no values) and the view."""
+
+    def __init__(self, expression, point: dict | None, view):
+        self.expression = expression
+        self.point = point
+        self.view = view
+
+    @property
+    def title(self) -> str:
+        if not self.point:
+            return self.expression.text
+        at = ", ".join(f"{name}={format_number(v)}" for name, v in self.point.items())
+        return f"{self.expression.text}  at {at}"
+
+
+def traced_results(expression, names, env, points) -> list[GraphResult]:
+    """One traced result per point (all points recorded in one pass)."""
+    from ..tapeview import trace
+
+    view = trace(expression.root, env, len(points))
+    variables = {vn.name: vn.id for vn in view.nodes if vn.op == "var"}
+    warn_non_finite(expression, names, points,
+                    [("the value", view.values[view.output])]
+                    + [(f"the derivative along {v}", view.adjoints[variables[v]])
+                       for v in expression.variables])
+    return [GraphResult(expression, dict(zip(names, point.values)), view.at(i))
+            for i, point in enumerate(points)]
+
+
+def structure_results(expr: str, writer) -> None:
+    """Without --at: the structure of each expression (values too if it has no variables)."""
+    from ..tapeview import structure
+
+    for sources in read_expressions(expr):
+        for source in sources:
+            try:
+                expression = parse_expression(source)
+            except GradcliError as e:
+                if source.where is None:
+                    raise
+                report_error(e, source.where)
+                continue
+            if expression.variables:
+                writer.write(GraphResult(expression, None, structure(expression.root)))
+            else:  # nothing to give: its one point is the empty one
+                empty = Point((), (), "", "--at")
+                writer.write(traced_results(expression, (), {}, [empty])[0])
+        writer.flush()
+
+
+# -- writing ----------------------------------------------------------------------------------
+class GraphWriter:
+    """Writes GraphResults in one format on stdout (a blank line between multi-line ones)."""
+
+    def __init__(self, format: str, out=None):
+        if format not in GRAPH_FORMATS:
+            raise ValueError(f"unknown format {format!r}")
+        self.format = format
+        self.out = out if out is not None else sys.stdout
+        self.count = 0
+
+    def write(self, result: GraphResult) -> None:
+        if self.format == "json":
+            self.out.write(json_line(json_record(result)) + "\n")
+        else:
+            if self.count:
+                self.out.write("\n")
+            if self.format == "tree":
+                print_tree(result, self.out)
+            elif self.format == "dot":
+                self.out.write(dot_text(result))
+            else:
+                self.out.write(plain_text(result))
+        self.count += 1
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or issubclass(kind, KeyboardInterrupt):
+            try:
+                self.flush()
+            except BrokenPipeError:
+                if kind is None:
+                    raise
+        return False
+
+
+def op_label(vn) -> str:
+    """How a node is named in tree and dot: a variable's name, a constant, an op."""
+    if vn.is_leaf:
+        return vn.name
+    if vn.op == "powi":
+        return f"powi n={vn.attrs['n']}"
+    return vn.op
+
+
+# -- json -------------------------------------------------------------------------------------
+def json_record(result: GraphResult) -> dict:
+    """SPEC's object; powi nodes also carry their exponent ``n``; constants their number
+    (or 'pi', 'e') as ``name``; value, adjoint and playback only with a point."""
+    view = result.view
+    nodes = []
+    for vn in view.nodes:
+        node = {"id": vn.id, "op": vn.op, "name": vn.name, "inputs": list(vn.inputs)}
+        node.update(vn.attrs)
+        if view.traced:
+            node["value"] = view.values[vn.id]
+            node["adjoint"] = view.adjoints[vn.id]
+            node["playback"] = view.playback[vn.id]
+        nodes.append(node)
+    return {"expr": result.expression.text, "point": result.point, "output": view.output,
+            "nodes": nodes}
+
+
+# -- plain: the tape, a step per line -----------------------------------------------------------
+def plain_text(result: GraphResult) -> str:
+    from ..printer import step_text
+
+    view = result.view
+    ids = {vn.node.id: vn.id for vn in view.nodes}
+    lines = []
+    for vn in view.nodes:
+        step = vn.name if vn.is_leaf else step_text(vn.node, lambda n: f"%{ids[n.id]}")
+        line = f"%{vn.id} = {step}"
+        if view.traced:
+            line += (f"  value={format_number(view.values[vn.id])}"
+                     f" adjoint={format_number(view.adjoints[vn.id])}")
+            if view.playback[vn.id] is not None:
+                line += f" playback={view.playback[vn.id]}"
+        lines.append(line + "\n")
+    return "".join(lines)
+
+
+# -- dot --------------------------------------------------------------------------------------
+def _dot_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def dot_text(result: GraphResult) -> str:
+    """A Graphviz digraph: a node per op graph node, an edge per input (input -> user),
+    drawn bottom to top so that the output is on top, as in the tree."""
+    view = result.view
+    lines = ["digraph gradcli {",
+             f"  label={_dot_string(result.title)};",
+             "  labelloc=t;",
+             "  rankdir=BT;",
+             "  fontname=\"Helvetica\";",
+             '  node [shape=box, fontname="Helvetica"];']
+    for vn in view.nodes:
+        label = [op_label(vn)]
+        if view.traced:
+            label += [f"value {format_number(view.values[vn.id])}",
+                      f"adjoint {format_number(view.adjoints[vn.id])}"]
+            if view.playback[vn.id] is not None:
+                label.append(f"playback {view.playback[vn.id]}")
+        attrs = [f"label={_dot_string(chr(10).join(label))}".replace("\n", "\\n")]
+        if vn.op == "var":
+            attrs.append("shape=ellipse")
+        elif vn.op == "const":
+            attrs.append("shape=ellipse, style=dashed")
+        if vn.id == view.output:
+            attrs.append("penwidth=2")
+        lines.append(f"  n{vn.id} [{', '.join(attrs)}];")
+    for vn in view.nodes:
+        lines.extend(f"  n{i} -> n{vn.id};" for i in vn.inputs)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# -- tree -------------------------------------------------------------------------------------
+GUIDE = 4  # the width of one level of rich's tree guides ("├── ")
+
+
+def tree_lines(view) -> list[tuple[int, int, str, int | None]]:
+    """The tree, preorder from the output: ``(parent line, depth, label, node id)`` per
+    line; a recurring node's later lines refer to it by name (node id None), without
+    children. Iterative."""
+    from ..printer import to_text
+
+    names = {vn.id: (vn.name if vn.is_leaf else f"%{vn.id}") for vn in view.nodes}
+    shown: set[int] = set()
+    lines: list[tuple[int, int, str, int | None]] = []
+    stack = [(-1, 0, view.output)]
+    while stack:
+        parent, depth, k = stack.pop()
+        vn = view.nodes[k]
+        if k in shown:
+            if vn.is_leaf:
+                label = f"{names[k]}  (shown above)"
+            else:
+                label = f"{names[k]}  ({to_text(vn.node, SHARED_TEXT)}, shown above)"
+            lines.append((parent, depth, label, None))
+            continue
+        shown.add(k)
+        label = op_label(vn)
+        if vn.uses > 1 and not vn.is_leaf:
+            label = f"{names[k]} = {label}"
+        lines.append((parent, depth, label, k))
+        here = len(lines) - 1
+        stack.extend((here, depth + 1, i) for i in reversed(vn.inputs))
+    return lines
+
+
+def print_tree(result: GraphResult, out) -> None:
+    """The rich tree, with value, adjoint and playback in right-justified columns."""
+    from rich.console import Console
+    from rich.text import Text
+    from rich.tree import Tree
+
+    view = result.view
+    lines = tree_lines(view)
+    # the columns start after the widest node line (a reference line has no values)
+    width = max(GUIDE * depth + len(label) for _, depth, label, k in lines if k is not None)
+    columns = []
+    if view.traced:
+        cells = {vn.id: [format_number(view.values[vn.id]), format_number(view.adjoints[vn.id]),
+                         "" if view.playback[vn.id] is None else str(view.playback[vn.id])]
+                 for vn in view.nodes}
+        headings = ["value", "adjoint", "playback"]
+        columns = [max(len(h), *(len(c[j]) for c in cells.values()))
+                   for j, h in enumerate(headings)]
+    total = max(width + sum(2 + c for c in columns),
+                *(GUIDE * depth + len(label) for _, depth, label, _ in lines))
+    console = Console(file=out, highlight=False, soft_wrap=False)
+    if console.width < total:
+        console = Console(file=out, highlight=False, soft_wrap=False, width=total)
+    console.print(Text(result.title, style="bold"), soft_wrap=True)
+    if view.traced:
+        console.print(Text(" " * width + "".join(f"  {h.rjust(c)}"
+                                                 for h, c in zip(headings, columns)),
+                           style="dim"))
+    nodes = []
+    for parent, depth, label, k in lines:
+        text = Text(label, style="dim" if k is None else "")
+        if k is not None and view.traced:
+            text.append(" " * (width - GUIDE * depth - len(label)))
+            text.append("".join(f"  {cell.rjust(c)}" for cell, c in zip(cells[k], columns)))
+        text.rstrip()
+        nodes.append(Tree(text) if parent < 0 else nodes[parent].add(text))
+    console.print(nodes[0])
