@@ -342,6 +342,16 @@ def test_a_long_expression_goes_through_every_format(gradcli):
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2 + 151
 
 
+@pytest.mark.skipif(os.name != "posix", reason="pipes of a POSIX shell")
+@pytest.mark.parametrize("fmt", ["tree", "plain", "dot", "json"])
+def test_a_closed_stdout_ends_quietly_with_141(fmt):
+    script = (f"seq 1 20000 | {sys.executable} -m gradcli graph 'sin(x)*x' --at - "
+              f"--format {fmt} | head -1; echo ${{PIPESTATUS[1]}} >&2")
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert len(out.stdout.splitlines()) == 1 and out.stderr == "141\n"
+
+
 # -- DOT, read back -------------------------------------------------------------------------------
 DOT_NODE = re.compile(r'^\s*(n\d+) \[label="((?:[^"\\]|\\.)*)"(?:, [^\]]*)?\];$')
 DOT_EDGE = re.compile(r"^\s*(n\d+) -> (n\d+);$")

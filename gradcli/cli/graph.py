@@ -285,11 +285,15 @@ def print_tree(result: GraphResult, out) -> None:
         headings = ["value", "adjoint", "playback"]
         columns = [max(len(h), *(len(c[j]) for c in cells.values()))
                    for j, h in enumerate(headings)]
+    class TreeConsole(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit 1: let the command end as 141
+            raise BrokenPipeError
+
     total = max(width + sum(2 + c for c in columns),
                 *(GUIDE * depth + len(label) for _, depth, label, _ in lines))
-    console = Console(file=out, highlight=False, soft_wrap=False)
+    console = TreeConsole(file=out, highlight=False, soft_wrap=False)
     if console.width < total:
-        console = Console(file=out, highlight=False, soft_wrap=False, width=total)
+        console = TreeConsole(file=out, highlight=False, soft_wrap=False, width=total)
     console.print(Text(result.title, style="bold"), soft_wrap=True)
     if view.traced:
         console.print(Text(" " * width + "".join(f"  {h.rjust(c)}"
