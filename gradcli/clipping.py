@@ -1,0 +1,68 @@
+"""Gradient clipping, as TensorFlow does it, on numpy arrays or gradcli tensors.
+
+    clip_by_global_norm(t_list, C):  t * C / max(global_norm, C)  for every t
+    clip_by_value(t, lo, hi):        min(max(t, lo), hi)  element-wise
+
+The arithmetic is tf.clip_by_global_norm's: ``scale = C * min(1/norm, 1/C)``
+(so a list already within the norm is multiplied by ``C * (1/C)``, which is 1 up
+to one rounding), no epsilon, None entries kept None, and a non-finite global
+norm makes every entry NaN. Everything is computed in the entries' dtype.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+def global_norm(t_list) -> np.floating:
+    """sqrt(sum of t**2 over every entry of every t); None entries are skipped."""
+    arrays = [_array(t) for t in t_list if t is not None]
+    if not arrays:
+        return np.float64(0.0)
+    dtype = np.result_type(*arrays)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.sqrt(sum(np.sum(np.square(a), dtype=dtype) for a in arrays))
+
+
+def clip_scale(norm, clip_norm) -> np.floating:
+    """C * min(1/norm, 1/C), NaN when norm is not finite (tf.clip_by_global_norm's scale)."""
+    norm = norm if isinstance(norm, np.floating) else np.float64(norm)
+    c = norm.dtype.type(clip_norm)
+    one = norm.dtype.type(1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return c * np.minimum(one / norm, one / c) + (norm - norm)
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None):
+    """(each t * C / max(global_norm, C), global_norm); the global norm is taken before clipping."""
+    _check_clip_norm(clip_norm)
+    t_list = list(t_list)
+    norm = global_norm(t_list) if use_norm is None else _array(use_norm)[()]
+    scale = clip_scale(norm, clip_norm)
+    clipped = [None if t is None else _like(t, _array(t) * scale.astype(_array(t).dtype))
+               for t in t_list]
+    wants_tensor = any(isinstance(t, Tensor) for t in t_list)
+    return clipped, (Tensor(norm) if wants_tensor else norm)
+
+
+def clip_by_value(t, clip_value_min, clip_value_max):
+    """min(max(t, clip_value_min), clip_value_max) element-wise; NaN stays NaN."""
+    if not clip_value_min <= clip_value_max:
+        raise ValueError(f"clip_by_value: clip_value_min {clip_value_min!r} is above "
+                         f"clip_value_max {clip_value_max!r}")
+    return _like(t, np.clip(_array(t), clip_value_min, clip_value_max))
+
+
+def _check_clip_norm(clip_norm) -> None:
+    if not (isinstance(clip_norm, (int, float, np.number)) and 0 < clip_norm < np.inf):
+        raise ValueError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
+
+
+def _array(t) -> np.ndarray:
+    value = t.value if isinstance(t, Tensor) else np.asarray(t)
+    return value if value.dtype.kind == "f" else value.astype(np.float64)
+
+
+def _like(original, value: np.ndarray):
+    return Tensor(value) if isinstance(original, Tensor) else value

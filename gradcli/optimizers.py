@@ -1,0 +1,508 @@
+"""Gradient-descent optimizers: a core over flat numpy arrays, a Keras-style API on top.
+
+Every optimizer follows ``torch.optim``'s update rule and defaults, except SGD's
+default learning rate (0.01, Keras's). ``compat="keras"`` switches to Keras 3's
+rules and defaults: Adam's "epsilon hat" (1e-7, added to sqrt(v) after the bias
+correction has gone into the step size), RMSprop's rho 0.9 with epsilon inside
+the square root, Adagrad's 0.1 initial accumulator with epsilon inside the
+square root, Nadam's 0.96**t momentum schedule, the learning rate inside the
+momentum buffers, and decoupled weight decay for every optimizer.
+
+One update (``Optimizer.update``), with k the number of updates done before it
+and t = k + 1 the step number of bias corrections:
+
+    1. grad_norm = ||g||                               (reported; before clipping)
+    2. g <- clip(g, -clip_value, clip_value)  or  g * C / max(||g||, C)  (gradcli.clipping)
+    3. g <- -g                                         if maximize
+    4. lr_k = schedule(lr, k)                          (gradcli.schedules)
+    5. weight decay wd:  torch  g <- g + wd * p        (L2 in the gradient)
+                         torch, decoupled (AdamW)  p <- p * (1 - lr_k * wd)
+                         keras  p <- p - p * wd * lr_k (every optimizer, before its rule)
+    6. the optimizer's rule (the docstring of its ``_step``)
+
+Arithmetic on arrays is done in the optimizer's dtype (that of the first
+parameters it sees, unless given): with float32 every array operation rounds to
+float32. Per-step scalars (lr_k, bias corrections) are Python floats, rounded to
+the dtype where they meet an array, as torch's scalar arguments are.
+
+Newton's method (a later addition) plugs in as a subclass with
+``needs_hessian = True``: ``update(params, grads, hessian=f)`` then receives a
+callable ``f(params) -> (n, n) array`` and ``_step`` reads it as ``self._hessian``.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+
+from .clipping import clip_scale, global_norm
+from .schedules import parse_schedule
+
+COMPATS = ("torch", "keras")
+NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam")
+
+
+class Optimizer:
+    """Clipping, maximize, schedule, weight decay and the step count; subclasses give ``_step``."""
+
+    name = "optimizer"
+    DEFAULTS: dict = {"torch": {}, "keras": {}}  # per compat: values for arguments left None
+    HYPER: tuple = ()  # the subclass's own hyper-parameters, for config()
+    needs_hessian = False
+
+    def __init__(self, lr=None, *, weight_decay=None, maximize=False, compat="torch",
+                 schedule=None, clip_norm=None, clip_value=None, dtype=None):
+        if compat not in COMPATS:
+            raise ValueError(f"compat must be 'torch' or 'keras', got {compat!r}")
+        self.compat = compat
+        self.lr = _number("lr", self._default("lr", lr))
+        self.weight_decay = _number("weight_decay", self._default("weight_decay", weight_decay))
+        self.decoupled_weight_decay = False
+        self.maximize = bool(maximize)
+        self.schedule = parse_schedule(schedule) if isinstance(schedule, str) else schedule
+        if clip_norm is not None and clip_value is not None:
+            raise ValueError("give clip_norm or clip_value, not both (as Keras)")
+        self.clip_norm = _optional("clip_norm", clip_norm)
+        self.clip_value = _optional("clip_value", clip_value)
+        self.dtype = None if dtype is None else _float_dtype(dtype)
+        self.iterations = 0  # updates done
+        self.last_lr = None  # the rate the last update used
+        self.last_grad_norm = None  # the norm of the last update's gradient, before clipping
+        self._state = None  # name -> array, in the layout of the parameters
+        self._shape = None  # update(): the parameters' shape
+        self._variables = []  # apply_gradients: variables in the order of the flat state
+        self._offsets = {}  # id(variable) -> its offset in the flat state
+        self._hessian = None
+
+    def _default(self, name, value):
+        if value is not None:
+            return value
+        return {"weight_decay": 0.0, **self.DEFAULTS[self.compat]}[name]
+
+    # -- the learning rate ---------------------------------------------------
+    def lr_at(self, k: int) -> float:
+        """The rate of the update that follows k updates: schedule(lr, k), or lr."""
+        return self.lr if self.schedule is None else float(self.schedule(self.lr, k))
+
+    @property
+    def current_lr(self) -> float:
+        """The rate the next update will use."""
+        return self.lr_at(self.iterations)
+
+    # -- the flat core -------------------------------------------------------
+    def update(self, params, grads, hessian=None) -> np.ndarray:
+        """New parameters after one step from ``params`` (left unchanged) along ``grads``."""
+        if self.dtype is None:
+            self.dtype = _float_dtype(np.asarray(params).dtype, fallback=True)
+        p = np.array(params, dtype=self.dtype)
+        g = np.asarray(grads, dtype=self.dtype)
+        if g.shape != p.shape:
+            raise ValueError(f"gradient shape {g.shape} differs from parameter shape {p.shape}")
+        if self._shape is None:
+            if self._variables:
+                raise ValueError("this optimizer is in use by apply_gradients; make another one")
+            self._shape = p.shape
+            self._state = self._new_state(p.shape)
+        elif p.shape != self._shape:
+            raise ValueError(f"this optimizer holds state for parameters of shape "
+                             f"{self._shape}, not {p.shape}")
+        return self._apply(p, g, self._state, hessian)
+
+    def _apply(self, p, g, state, hessian):
+        if self.needs_hessian and hessian is None:
+            raise ValueError(f"{self.name} needs a hessian callable")
+        with np.errstate(all="ignore"):  # divergence shows as inf/nan; the caller reports it
+            norm = global_norm([g])
+            self.last_grad_norm = float(norm)
+            if self.clip_value is not None:
+                g = np.clip(g, -self.clip_value, self.clip_value)
+            elif self.clip_norm is not None:
+                g = g * clip_scale(norm, self.clip_norm)
+            if self.maximize:
+                g = -g
+            lr = self.lr_at(self.iterations)
+            wd = self.weight_decay
+            if wd and self.compat == "keras":
+                p = p - p * wd * lr
+            elif wd and self.decoupled_weight_decay:
+                p = p * (1.0 - lr * wd)
+            elif wd:
+                g = g + wd * p
+            self._hessian = hessian
+            p = self._step(p, g, lr, self.iterations + 1, state)
+            self._hessian = None
+        self.iterations += 1
+        self.last_lr = lr
+        return p
+
+    def _new_state(self, shape) -> dict:
+        """name -> initial array of the given shape (the optimizer's buffers)."""
+        return {}
+
+    def _step(self, p, g, lr, t, s):
+        raise NotImplementedError
+
+    # -- the Keras-style API -------------------------------------------------
+    def apply_gradients(self, grads_and_vars) -> int:
+        """Update each variable along its gradient (pairs with a None gradient are skipped).
+
+        The variables are concatenated into one flat vector for ``update``'s
+        arithmetic (so clip_norm is a global norm); each keeps its own slice of
+        the optimizer's buffers across calls. Returns the number of updates done.
+        """
+        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
+        if not pairs:
+            raise ValueError("apply_gradients: no gradient to apply (every gradient is None)")
+        values = [np.asarray(v.numpy()) for _, v in pairs]
+        grads = [np.asarray(g.numpy() if hasattr(g, "numpy") else g) for g, _ in pairs]
+        for x, g in zip(values, grads):
+            if g.shape != x.shape:
+                raise ValueError(f"gradient shape {g.shape} differs from its variable's "
+                                 f"shape {x.shape}")
+        if self.dtype is None:
+            self.dtype = _float_dtype(np.result_type(*values), fallback=True)
+        index = self._index([v for _, v in pairs], values)
+        state = {name: a[index] for name, a in self._state.items()}
+        p = np.concatenate([x.ravel() for x in values]).astype(self.dtype)
+        new = self._apply(p, np.concatenate([g.ravel() for g in grads]).astype(self.dtype),
+                          state, None)
+        for name, a in state.items():
+            self._state[name][index] = a
+        start = 0
+        for (_, v), x in zip(pairs, values):
+            v.assign(new[start:start + x.size].reshape(x.shape))
+            start += x.size
+        return self.iterations
+
+    def _index(self, variables, values) -> np.ndarray:
+        """Positions of these variables in the flat state; new variables get fresh buffers."""
+        if self._shape is not None:
+            raise ValueError("this optimizer is in use by update(); make another one")
+        if self._state is None:
+            self._state = self._new_state((0,))
+        for v, x in zip(variables, values):
+            if id(v) not in self._offsets:
+                self._offsets[id(v)] = (sum(n for _, n in self._offsets.values()), x.size)
+                self._variables.append(v)  # keeps the id taken
+                fresh = self._new_state((x.size,))
+                for name in self._state:
+                    self._state[name] = np.concatenate([self._state[name], fresh[name]])
+        return np.concatenate([np.arange(o, o + n) for o, n in
+                               (self._offsets[id(v)] for v in variables)])
+
+    def minimize(self, loss_fn, var_list) -> int:
+        """One step on loss_fn() (a callable without arguments): gradient on a tape, then apply."""
+        from .tape import GradientTape
+
+        var_list = list(var_list)
+        with GradientTape() as tape:
+            tape.watch(var_list)
+            loss = loss_fn()
+        return self.apply_gradients(zip(tape.gradient(loss, var_list), var_list))
+
+    # -- description -----------------------------------------------------------
+    def config(self) -> dict:
+        """Every hyper-parameter, defaults resolved."""
+        names = ("compat", "lr", *self.HYPER, "weight_decay", "maximize")
+        out = {n: getattr(self, n) for n in names}
+        out.update(schedule=None if self.schedule is None else str(self.schedule),
+                   clip_norm=self.clip_norm, clip_value=self.clip_value)
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, with momentum, dampening (torch only) and Nesterov momentum."""
+
+    name = "sgd"
+    DEFAULTS = {"torch": {"lr": 0.01}, "keras": {"lr": 0.01}}
+    HYPER = ("momentum", "dampening", "nesterov")
+
+    def __init__(self, lr=None, momentum=0.0, dampening=0.0, nesterov=False, **common):
+        super().__init__(lr, **common)
+        self.momentum = _number("momentum", momentum)
+        self.dampening = _number("dampening", dampening)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError("nesterov needs momentum > 0 and dampening 0")
+        if self.compat == "keras" and self.dampening:
+            raise ValueError("dampening is a torch.optim.SGD option; Keras's SGD has none")
+
+    def _new_state(self, shape):
+        return {"buf": np.zeros(shape, self.dtype)} if self.momentum else {}
+
+    def _step(self, p, g, lr, t, s):
+        """torch: b = g (t=1), mu*b + (1-tau)*g; p - lr*(g + mu*b if nesterov else b).
+        keras: v = mu*v - lr*g; p + (mu*v - lr*g if nesterov else v)."""
+        mu = self.momentum
+        if not mu:
+            return p - lr * g
+        if self.compat == "keras":
+            s["buf"] = v = s["buf"] * mu - g * lr
+            return p + (v * mu - g * lr if self.nesterov else v)
+        s["buf"] = b = g.copy() if t == 1 else s["buf"] * mu + (1.0 - self.dampening) * g
+        return p - lr * (g + mu * b if self.nesterov else b)
+
+
+class Adagrad(Optimizer):
+    """Adagrad: steps scaled by the root of the summed squared gradients."""
+
+    name = "adagrad"
+    DEFAULTS = {"torch": {"lr": 1e-2, "eps": 1e-10, "initial_accumulator_value": 0.0},
+                "keras": {"lr": 1e-3, "eps": 1e-7, "initial_accumulator_value": 0.1}}
+    HYPER = ("eps", "initial_accumulator_value")
+
+    def __init__(self, lr=None, eps=None, initial_accumulator_value=None, **common):
+        super().__init__(lr, **common)
+        self.eps = _number("eps", self._default("eps", eps))
+        self.initial_accumulator_value = _number(
+            "initial_accumulator_value",
+            self._default("initial_accumulator_value", initial_accumulator_value))
+
+    def _new_state(self, shape):
+        return {"sum": np.full(shape, self.initial_accumulator_value, self.dtype)}
+
+    def _step(self, p, g, lr, t, s):
+        """s = s + g**2;  torch: p - lr * g / (sqrt(s) + eps);  keras: p - lr*g / sqrt(s + eps)."""
+        s["sum"] = acc = s["sum"] + g * g
+        if self.compat == "keras":
+            return p - lr * g / np.sqrt(acc + self.eps)
+        return p - lr * (g / (np.sqrt(acc) + self.eps))
+
+
+class RMSprop(Optimizer):
+    """RMSprop: steps scaled by a running root mean square of the gradients."""
+
+    name = "rmsprop"
+    DEFAULTS = {"torch": {"lr": 1e-2, "rho": 0.99, "eps": 1e-8},
+                "keras": {"lr": 1e-3, "rho": 0.9, "eps": 1e-7}}
+    HYPER = ("rho", "momentum", "eps", "centered")
+
+    def __init__(self, lr=None, rho=None, momentum=0.0, eps=None, centered=False, **common):
+        """rho is torch's ``alpha``, the smoothing constant of the mean square."""
+        super().__init__(lr, **common)
+        self.rho = _number("rho", self._default("rho", rho), upper=1.0)
+        self.momentum = _number("momentum", momentum)
+        self.eps = _number("eps", self._default("eps", eps))
+        self.centered = bool(centered)
+
+    def _new_state(self, shape):
+        state = {"v": np.zeros(shape, self.dtype)}
+        if self.centered:
+            state["avg"] = np.zeros(shape, self.dtype)
+        if self.momentum:
+            state["buf"] = np.zeros(shape, self.dtype)
+        return state
+
+    def _step(self, p, g, lr, t, s):
+        """v = rho*v + (1-rho)*g**2 (centered: minus avg**2);  torch: d = g / (sqrt(v) + eps),
+        keras: d = lr*g / sqrt(v + eps);  momentum: b = mu*b + d, step b;  p - lr*step (torch)."""
+        rho, mu, keras = self.rho, self.momentum, self.compat == "keras"
+        s["v"] = v = s["v"] * rho + (1.0 - rho) * (g * g)
+        if self.centered:
+            s["avg"] = a = (rho * s["avg"] + (1.0 - rho) * g if keras
+                            else s["avg"] + (1.0 - rho) * (g - s["avg"]))
+            v = v - a * a
+        d = lr * g / np.sqrt(v + self.eps) if keras else g / (np.sqrt(v) + self.eps)
+        if mu:
+            s["buf"] = d = s["buf"] * mu + d
+        return p - d if keras else p - lr * d
+
+
+class Adam(Optimizer):
+    """Adam (and AMSGrad): bias-corrected first and second moment estimates."""
+
+    name = "adam"
+    DEFAULTS = {"torch": {"lr": 1e-3, "eps": 1e-8}, "keras": {"lr": 1e-3, "eps": 1e-7}}
+    HYPER = ("betas", "eps", "amsgrad", "decoupled_weight_decay")
+
+    def __init__(self, lr=None, betas=(0.9, 0.999), eps=None, amsgrad=False,
+                 decoupled_weight_decay=False, **common):
+        super().__init__(lr, **common)
+        self.betas = _betas(betas)
+        self.eps = _number("eps", self._default("eps", eps))
+        self.amsgrad = bool(amsgrad)
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+
+    def _new_state(self, shape):
+        names = ("m", "v", "vmax") if self.amsgrad else ("m", "v")
+        return {n: np.zeros(shape, self.dtype) for n in names}
+
+    def _step(self, p, g, lr, t, s):
+        """m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g**2 (amsgrad: max of all v);
+        torch: p - lr/(1-b1**t) * m / (sqrt(v)/sqrt(1-b2**t) + eps);
+        keras: p - m * lr*sqrt(1-b2**t)/(1-b1**t) / (sqrt(v) + eps)."""
+        b1, b2 = self.betas
+        s["m"] = m = s["m"] + (g - s["m"]) * (1.0 - b1)
+        if self.compat == "keras":
+            s["v"] = v = s["v"] + (g * g - s["v"]) * (1.0 - b2)
+        else:
+            s["v"] = v = s["v"] * b2 + (1.0 - b2) * (g * g)
+        if self.amsgrad:
+            s["vmax"] = v = np.maximum(s["vmax"], v)
+        if self.compat == "keras":
+            alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            return p - m * alpha / (np.sqrt(v) + self.eps)
+        denom = np.sqrt(v) / math.sqrt(1.0 - b2 ** t) + self.eps
+        return p - lr / (1.0 - b1 ** t) * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p <- p * (1 - lr*wd) before the Adam step."""
+
+    name = "adamw"
+    DEFAULTS = {"torch": {"lr": 1e-3, "eps": 1e-8, "weight_decay": 1e-2},
+                "keras": {"lr": 1e-3, "eps": 1e-7, "weight_decay": 0.004}}
+    HYPER = ("betas", "eps", "amsgrad")
+
+    def __init__(self, lr=None, betas=(0.9, 0.999), eps=None, amsgrad=False, **common):
+        super().__init__(lr, betas, eps, amsgrad, decoupled_weight_decay=True, **common)
+
+
+class Adamax(Optimizer):
+    """Adamax: Adam with the infinity norm in place of the second moment."""
+
+    name = "adamax"
+    DEFAULTS = {"torch": {"lr": 2e-3, "eps": 1e-8}, "keras": {"lr": 1e-3, "eps": 1e-7}}
+    HYPER = ("betas", "eps")
+
+    def __init__(self, lr=None, betas=(0.9, 0.999), eps=None, **common):
+        super().__init__(lr, **common)
+        self.betas = _betas(betas)
+        self.eps = _number("eps", self._default("eps", eps))
+
+    def _new_state(self, shape):
+        return {"m": np.zeros(shape, self.dtype), "u": np.zeros(shape, self.dtype)}
+
+    def _step(self, p, g, lr, t, s):
+        """m = b1*m + (1-b1)*g;  torch: u = max(b2*u, |g| + eps), p - lr/(1-b1**t) * m/u;
+        keras: u = max(b2*u, |g|), p - lr*m / ((1-b1**t) * (u + eps))."""
+        b1, b2 = self.betas
+        s["m"] = m = s["m"] + (g - s["m"]) * (1.0 - b1)
+        if self.compat == "keras":
+            s["u"] = u = np.maximum(b2 * s["u"], np.abs(g))
+            return p - lr * m / ((1.0 - b1 ** t) * (u + self.eps))
+        s["u"] = u = np.maximum(s["u"] * b2, np.abs(g) + self.eps)
+        return p - lr / (1.0 - b1 ** t) * (m / u)
+
+
+class Nadam(Optimizer):
+    """NAdam: Adam with Nesterov momentum and the momentum schedule mu_t."""
+
+    name = "nadam"
+    DEFAULTS = {"torch": {"lr": 2e-3, "eps": 1e-8, "momentum_decay": 4e-3},
+                "keras": {"lr": 1e-3, "eps": 1e-7, "momentum_decay": 1.0}}
+    HYPER = ("betas", "eps", "momentum_decay", "decoupled_weight_decay")
+
+    def __init__(self, lr=None, betas=(0.9, 0.999), eps=None, momentum_decay=None,
+                 decoupled_weight_decay=False, **common):
+        """momentum_decay psi: torch's 4e-3; Keras 3's schedule 0.96**t is psi = 1."""
+        super().__init__(lr, **common)
+        self.betas = _betas(betas)
+        self.eps = _number("eps", self._default("eps", eps))
+        self.momentum_decay = _number("momentum_decay",
+                                      self._default("momentum_decay", momentum_decay))
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        self._mu_product = 1.0
+
+    def _new_state(self, shape):
+        return {"m": np.zeros(shape, self.dtype), "v": np.zeros(shape, self.dtype)}
+
+    def _step(self, p, g, lr, t, s):
+        """mu_t = b1*(1 - 0.96**(t*psi)/2), P_t = mu_1...mu_t, m and v as Adam;
+        p - lr*((1-mu_t)/(1-P_t) * g + mu_{t+1}/(1-P_{t+1}) * m) / (sqrt(v/(1-b2**t)) + eps)."""
+        b1, b2 = self.betas
+        psi = self.momentum_decay
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+        s["m"] = m = s["m"] + (g - s["m"]) * (1.0 - b1)
+        if self.compat == "keras":
+            self._mu_product = prod = self._mu_product * b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+            s["v"] = v = s["v"] + (g * g - s["v"]) * (1.0 - b2)
+            m_hat = mu_next * m / (1.0 - prod * mu_next) + (1.0 - mu) * g / (1.0 - prod)
+            return p - m_hat * lr / (np.sqrt(v / (1.0 - b2 ** t)) + self.eps)
+        self._mu_product = prod = self._mu_product * mu
+        s["v"] = v = s["v"] * b2 + (1.0 - b2) * (g * g)
+        denom = np.sqrt(v / (1.0 - b2 ** t)) + self.eps
+        p = p + (-lr * (1.0 - mu) / (1.0 - prod)) * (g / denom)
+        return p + (-lr * mu_next / (1.0 - prod * mu_next)) * (m / denom)
+
+
+_CLASSES = {"sgd": SGD, "momentum": SGD, "nesterov": SGD, "adagrad": Adagrad,
+            "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adamax": Adamax, "nadam": Nadam}
+_COMMON = ("lr", "weight_decay", "maximize", "compat", "schedule", "clip_norm", "clip_value",
+           "dtype")
+
+
+def hyperparameters(name: str) -> tuple:
+    """The keyword arguments ``make(name, ...)`` accepts."""
+    cls = _CLASSES[_known(name)]
+    own = [p for p in inspect.signature(cls.__init__).parameters
+           if p not in ("self", "common", "lr")]
+    if name.lower() in ("momentum", "nesterov"):
+        own.remove("nesterov")
+    return (*_COMMON, *own)
+
+
+def make(name: str, **kw) -> Optimizer:
+    """The optimizer the command line calls ``name``; None values mean the default.
+
+    'momentum' and 'nesterov' are SGD with momentum 0.9 unless given (and nesterov=True).
+    """
+    name = _known(name)
+    kw = {k: v for k, v in kw.items() if v is not None}
+    unknown = sorted(set(kw) - set(hyperparameters(name)))
+    if unknown:
+        raise ValueError(f"{name} does not take {', '.join(unknown)}")
+    if name in ("momentum", "nesterov"):
+        kw.setdefault("momentum", 0.9)
+        kw["nesterov"] = name == "nesterov"
+    opt = _CLASSES[name](**kw)
+    opt.name = name
+    return opt
+
+
+def _known(name: str) -> str:
+    if name.lower() not in _CLASSES:
+        raise ValueError(f"unknown optimizer {name!r}: choose from {', '.join(NAMES)}")
+    return name.lower()
+
+
+def _number(name: str, value, positive: bool = False, upper: float = math.inf) -> float:
+    """value as a float, checked: finite, >= 0 (> 0 when positive), <= upper."""
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    value = float(value) if ok else math.nan
+    if not (0 <= value <= upper and math.isfinite(value)) or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        if upper < math.inf:
+            bound += f" and <= {upper:g}"
+        raise ValueError(f"{name} must be a finite number {bound}")
+    return value
+
+
+def _optional(name: str, value) -> float | None:
+    return None if value is None else _number(name, value, positive=True)
+
+
+def _betas(betas) -> tuple:
+    try:
+        b1, b2 = (float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be two numbers, got {betas!r}") from None
+    if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        raise ValueError(f"betas must be in [0, 1), got ({b1!r}, {b2!r})")
+    return b1, b2
+
+
+def _float_dtype(dtype, fallback: bool = False) -> np.dtype:
+    """np.dtype of a float type; with fallback, non-float types (int arrays) give float64."""
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        if fallback:
+            return np.dtype(np.float64)
+        raise ValueError(f"unsupported dtype {dt}: use float64 or float32")
+    return dt
