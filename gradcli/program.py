@@ -11,6 +11,9 @@ program, issue 7) keeps this interface:
     prog.value_and_vjp(env, seed)      # (value, v): v[i] = sum over points of
                                        #   seed(value) * d value / d wrt[i]  (shape (len(wrt),))
     prog.hessian(env)                  # (len(wrt), len(wrt)) at one point
+    fg = prog.point_function()         # for optimizers: fg(p) -> (float, ndarray (len(wrt),))
+                                       #   with p an ndarray (len(wrt),) in wrt order; needs
+                                       #   wrt to hold every variable; the cheapest call per point
 
 ``seed`` in ``value_and_vjp`` is a callable from the value array to the output
 gradient (for a mean squared error: ``lambda f: 2 * (f - y) / n``), so that one
@@ -77,6 +80,19 @@ class Program:
         full = self.expression.hessian(env, dtype=self.dtype)
         index = [self.expression.variables.index(w) for w in self.wrt]
         return np.asarray(full)[np.ix_(index, index)]
+
+
+    def point_function(self):
+        """``fg(p) -> (value, gradient)`` at one point given as an array in ``wrt`` order."""
+        missing = [v for v in self.expression.variables if v not in self.wrt]
+        if missing:
+            raise ValueError(f"point_function needs every variable in wrt; missing {missing}")
+
+        def fg(p):
+            value, grad = self.value_and_grad(dict(zip(self.wrt, np.asarray(p, dtype=self.dtype))))
+            return float(value), np.asarray(grad, dtype=self.dtype).reshape(len(self.wrt))
+
+        return fg
 
 
 def compile_expression(expression, wrt=None, dtype=None) -> Program:

@@ -56,3 +56,10 @@ def test_hessian_matches_the_closed_form():
 def test_unknown_wrt_is_an_error():
     with pytest.raises(ValueError, match="not variables"):
         compile_expression(gc.parse("x*y"), wrt=["z"])
+
+
+def test_point_function_gives_value_and_gradient_in_wrt_order():
+    fg = compile_expression(gc.parse(ROSENBROCK), wrt=["y", "x"]).point_function()
+    value, grad = fg(np.array([2.0, -1.5]))
+    assert value == pytest.approx(12.5, rel=1e-15)
+    np.testing.assert_allclose(grad, rosenbrock_grad(-1.5, 2.0)[::-1], rtol=1e-15)
