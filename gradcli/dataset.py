@@ -2,12 +2,14 @@
 
 Errors name what is wrong and where (row numbers count the header as row 1, as
 a spreadsheet shows them): a missing column (with the columns there are), a
-non-numeric cell, an empty file, a row with the wrong number of cells.
+non-numeric or non-finite cell (nan, inf), an empty file, a row with the wrong
+number of cells.
 """
 from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +30,8 @@ class Dataset:
 
     def column(self, name: str, role: str = "column") -> np.ndarray:
         if name not in self.data:
-            raise GradcliError(f"the data has no {role} '{name}' (its columns: {', '.join(self.columns)})")
+            raise GradcliError(f"the data has no {role} '{name}' "
+                               f"(its columns: {', '.join(self.columns)})")
         return self.data[name]
 
 
@@ -47,14 +50,19 @@ def parse_csv(text: str, source: str = "the data") -> Dataset:
             _check_header(header, source)
             continue
         if len(cells) != len(header):
-            raise GradcliError(f"{source}: row {line_no} has {len(cells)} cells, the header has {len(header)}")
+            raise GradcliError(f"{source}: row {line_no} has {len(cells)} cells, "
+                               f"the header has {len(header)}")
         row = []
         for name, cell in zip(header, cells):
             try:
-                row.append(float(cell))
+                value = float(cell)
             except ValueError:
-                shown = cell.strip()[:40]
-                raise GradcliError(f"{source}: row {line_no}, column '{name}': {shown!r} is not a number") from None
+                value = None
+            if value is None or not math.isfinite(value):  # nan/inf data: every loss nan/inf
+                what = "a number" if value is None else "a finite number"
+                raise GradcliError(f"{source}: row {line_no}, column '{name}': "
+                                   f"{cell.strip()[:40]!r} is not {what}")
+            row.append(value)
         rows.append(row)
         if len(rows) > MAX_ROWS:
             raise GradcliError(f"{source} has more than {MAX_ROWS} rows (the limit)")
@@ -92,14 +100,18 @@ def read_csv(path: str, stdin_text: str | None = None) -> Dataset:
     return parse_csv(text, f"'{path}'")
 
 
-def split_variables(variables: list[str], dataset: Dataset, target: str) -> tuple[list[str], list[str]]:
+def split_variables(variables: list[str], dataset: Dataset,
+                    target: str) -> tuple[list[str], list[str]]:
     """(data columns, parameters) of a model: its variables that are columns are data."""
     dataset.column(target, "target column")
     if target in variables:
         raise GradcliError(f"the target column '{target}' cannot appear in the model")
     inputs = [v for v in variables if v in dataset.data]
     params = [v for v in variables if v not in dataset.data]
+    if not variables:
+        raise GradcliError("the model has no parameters: it has no variables (a model is "
+                           "written like w*x+b, with x a data column)")
     if not params:
-        raise GradcliError(f"the model has no parameters: every variable ({', '.join(variables) or 'none'})"
-                           f" is a data column")
+        raise GradcliError(f"the model has no parameters: every variable "
+                           f"({', '.join(variables)}) is a data column")
     return inputs, params

@@ -17,6 +17,9 @@ def test_numbers_by_column():
     ("   \n\n", "the data is empty: expected a header row and rows of numbers"),
     ("x,y\n", "the data has a header but no rows of data"),
     ("x,y\n1,2\n3,abc\n", "the data: row 3, column 'y': 'abc' is not a number"),
+    ("x,y\n1,2\n3, nan\n", "the data: row 3, column 'y': 'nan' is not a finite number"),
+    ("x,y\n-inf,2\n", "the data: row 2, column 'x': '-inf' is not a finite number"),
+    ("x,y\n1,\n", "the data: row 2, column 'y': '' is not a number"),
     ("x,y\n1,2\n3\n", "the data: row 3 has 1 cells, the header has 2"),
     ("x,x\n1,2\n", "the data: column 'x' appears twice in the header"),
     ("x,,y\n1,2,3\n", "the data: header cell 2 is empty"),
@@ -46,5 +49,7 @@ def test_split_errors():
         split_variables(["w", "x"], d, "z")
     with pytest.raises(GradcliError, match=r"the model has no parameters: every variable \(x\) is a data column"):
         split_variables(["x"], d, "y")
+    with pytest.raises(GradcliError, match=r"the model has no parameters: it has no variables"):
+        split_variables([], d, "y")
     with pytest.raises(GradcliError, match="the target column 'y' cannot appear in the model"):
         split_variables(["w", "y"], d, "y")

@@ -1,0 +1,238 @@
+"""Fitting a model's parameters to data rows by minimizing the mean squared error.
+
+The model is a parsed expression; its variables that are data columns are inputs,
+the others are parameters (``gradcli.dataset.split_variables``). For rows
+``i = 1..n`` with target ``y_i``:
+
+    loss(p)      = (1/n) * sum_i (f(x_i; p) - y_i)**2                 (MSE)
+    d loss / dp  = sum_i (2/n) * (f(x_i; p) - y_i) * d f(x_i; p) / dp
+    R**2         = 1 - SS_res / SS_tot,  SS_res = sum_i (f_i - y_i)**2,
+                   SS_tot = sum_i (y_i - mean(y))**2
+
+Both the loss and its gradient come from one vectorized pass over all the rows
+(``Program.value_and_vjp`` with the seed ``2*(f - y)/n``): there is no Python
+loop over rows. When every target is the same (SS_tot = 0), R**2 is 1.0 for a
+perfect fit and 0.0 otherwise (scikit-learn's convention).
+
+Epochs. Epoch 0 is the initial parameters (``init``, default 0 for each).
+- Full batch (the default): an epoch is one optimizer update along the gradient
+  of the loss over all rows.
+- Minibatches (``batch_size`` B < n): an epoch is one pass over all the rows in a
+  fresh random order (``numpy.random.default_rng(seed).permutation``, one draw per
+  epoch), cut into ceil(n/B) consecutive batches (the last may be smaller); each
+  batch gives one update along the gradient of the MSE over that batch's rows.
+  The same seed gives the same run; the default seed is 0. Learning-rate
+  schedules count updates, so with minibatches they advance ceil(n/B) per epoch.
+Epoch k's record is the parameters after k epochs and the full-batch loss there.
+
+Stopping: after ``epochs`` epochs; earlier when the norm of the full-batch
+gradient at the current parameters is ``tol`` or less (``tol=0``: never), which
+is ``converged``; or when the loss or its gradient is not finite, which is
+``diverged`` (``diverged_at`` names the epoch).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .dataset import Dataset, split_variables
+from .errors import GradcliError
+from .program import compile_expression
+
+DEFAULT_EPOCHS = 1000
+DEFAULT_TOL = 1e-10
+DEFAULT_SEED = 0
+
+
+def r_squared(residuals: np.ndarray, target: np.ndarray) -> float:
+    """1 - SS_res/SS_tot (SS_tot = 0: 1.0 for a perfect fit, else 0.0)."""
+    ss_res = float(np.dot(residuals, residuals))
+    centred = target - np.mean(target)
+    ss_tot = float(np.dot(centred, centred))
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
+
+
+class MeanSquaredError:
+    """The MSE of a model over data rows and its gradient along the parameters, in one pass."""
+
+    def __init__(self, expression, inputs: dict[str, np.ndarray], target: np.ndarray,
+                 params: list[str], dtype=None):
+        self.params = list(params)
+        self.program = compile_expression(expression, wrt=self.params, dtype=dtype)
+        self.dtype = self.program.dtype
+        self.inputs = {k: np.asarray(v, dtype=self.dtype) for k, v in inputs.items()}
+        self.target = np.asarray(target, dtype=self.dtype)
+
+    @property
+    def rows(self) -> int:
+        return len(self.target)
+
+    def residuals(self, p, inputs=None, target=None) -> np.ndarray:
+        """f(x_i; p) - y_i for each row."""
+        env = dict(self.inputs if inputs is None else inputs)
+        env.update(zip(self.params, p))
+        y = self.target if target is None else target
+        with np.errstate(all="ignore"):
+            return np.asarray(self.program.value(env), dtype=self.dtype) - y
+
+    def loss_and_grad(self, p, inputs=None, target=None) -> tuple[float, np.ndarray]:
+        """(mean((f - y)**2), its gradient along the parameters) over the given rows
+        (default: all of them)."""
+        env = dict(self.inputs if inputs is None else inputs)
+        env.update(zip(self.params, p))
+        y = self.target if target is None else target
+        scale = 2.0 / len(y)
+        kept = []
+
+        def seed(f):
+            r = f - y
+            kept.append(r)
+            return r * scale
+
+        with np.errstate(all="ignore"):
+            _, grad = self.program.value_and_vjp(env, seed)
+            r = kept[0]
+            loss = float(np.dot(r, r)) / len(y)
+        return loss, np.asarray(grad, dtype=self.dtype)
+
+
+@dataclass
+class Fit:
+    """A fit's outcome so far: the path of parameters and losses, one entry per epoch done."""
+
+    model: str
+    params: list[str]            # parameter names, sorted
+    inputs: list[str]            # data columns the model reads
+    target: str
+    losses: list[float] = field(default_factory=list)        # entry k: after k epochs
+    path: list[np.ndarray] = field(default_factory=list)     # entry k: parameters after k epochs
+    grad_norm: float = math.nan  # of the full-batch gradient at the last parameters
+    converged: bool = False
+    diverged_at: int | None = None
+    r2: float = math.nan
+
+    @property
+    def epochs(self) -> int:
+        """Epochs performed (0 before the first update)."""
+        return max(len(self.losses) - 1, 0)
+
+    @property
+    def loss(self) -> float:
+        return self.losses[-1] if self.losses else math.nan
+
+    def values(self, k: int = -1) -> dict[str, float]:
+        """The parameters after epoch k (default: the last), by name."""
+        return {name: float(v) for name, v in zip(self.params, self.path[k])}
+
+    def record(self, k: int) -> dict:
+        """The history record of epoch k: {"epoch": k, "loss": L, "params": {...}}."""
+        return {"epoch": k, "loss": self.losses[k], "params": self.values(k)}
+
+
+def initial_values(params: list[str], inputs: list[str], init: dict | None) -> np.ndarray:
+    """The starting parameters: init's values, 0 for the ones it leaves out."""
+    init = dict(init or {})
+    for name in init:
+        if name not in params:
+            if name in inputs:
+                raise GradcliError(f"--init: '{name}' is a data column, not a parameter "
+                                   f"(the parameters: {', '.join(params)})")
+            raise GradcliError(f"--init: the model has no parameter '{name}' "
+                               f"(its parameters: {', '.join(params)})")
+    return np.array([float(init.get(name, 0.0)) for name in params], dtype=np.float64)
+
+
+class Fitter:
+    """Runs epochs of an optimizer on the MSE, keeping a ``Fit`` that is complete after each
+    epoch (so an interrupted run still has what was done)."""
+
+    def __init__(self, expression, dataset: Dataset, target: str, optimizer, *,
+                 init: dict | None = None, batch_size: int | None = None,
+                 seed: int | None = None, tol: float = DEFAULT_TOL, dtype=None):
+        inputs, params = split_variables(list(expression.variables), dataset, target)
+        if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
+            raise GradcliError(f"--batch-size must be a whole number >= 1, got {batch_size}")
+        if not (tol >= 0):
+            raise GradcliError(f"--tol must be a number >= 0, got {tol}")
+        start = initial_values(params, inputs, init)
+        self.mse = MeanSquaredError(expression, {c: dataset.data[c] for c in inputs},
+                                    dataset.data[target], params, dtype)
+        self.optimizer = optimizer
+        n = self.mse.rows
+        self.batch_size = batch_size if batch_size is not None and batch_size < n else None
+        self.rng = np.random.default_rng(DEFAULT_SEED if seed is None else seed)
+        self.tol = float(tol)
+        self.fit = Fit(expression.text, params, inputs, target)
+        self._p = start.astype(self.mse.dtype)
+        self._grad = None
+
+    def run(self, epochs: int = DEFAULT_EPOCHS, on_epoch=None) -> Fit:
+        """Run up to ``epochs`` epochs; ``on_epoch(fit)`` after each (progress display)."""
+        if isinstance(epochs, bool) or epochs < 0:
+            raise GradcliError(f"--epochs must be a whole number >= 0, got {epochs}")
+        fit = self.fit
+        if not fit.losses:
+            self._evaluate()
+        while True:
+            if not (math.isfinite(fit.loss) and math.isfinite(fit.grad_norm)):
+                fit.diverged_at = fit.epochs
+                break
+            if self.tol > 0 and fit.grad_norm <= self.tol:
+                fit.converged = True
+                break
+            if fit.epochs >= epochs:
+                break
+            self._epoch()
+            self._evaluate()
+            if on_epoch is not None:
+                on_epoch(fit)
+        fit.r2 = self.r2()
+        return fit
+
+    def r2(self) -> float:
+        """R**2 of the parameters reached so far."""
+        with np.errstate(all="ignore"):
+            r = self.mse.residuals(self._p)
+            r = np.broadcast_to(r, self.mse.target.shape)
+            if not np.all(np.isfinite(r)):
+                return math.nan
+            return r_squared(r.astype(np.float64), self.mse.target.astype(np.float64))
+
+    def _evaluate(self) -> None:
+        """Full-batch loss and gradient at the current parameters; record the epoch."""
+        loss, grad = self.mse.loss_and_grad(self._p)
+        self._grad = grad
+        fit = self.fit
+        with np.errstate(all="ignore"):
+            fit.grad_norm = float(np.sqrt(np.dot(grad, grad)))
+        fit.losses.append(loss)
+        fit.path.append(self._p)
+
+    def _epoch(self) -> None:
+        """One epoch of updates: the full batch, or shuffled minibatches."""
+        opt = self.optimizer
+        if self.batch_size is None:
+            self._p = opt.update(self._p, self._grad)
+            return
+        mse, b = self.mse, self.batch_size
+        order = self.rng.permutation(mse.rows)
+        inputs = {k: v[order] for k, v in mse.inputs.items()}
+        target = mse.target[order]
+        p = self._p
+        for start in range(0, mse.rows, b):
+            rows = slice(start, start + b)
+            _, grad = mse.loss_and_grad(p, {k: v[rows] for k, v in inputs.items()},
+                                        target[rows])
+            p = opt.update(p, grad)
+        self._p = p
+
+
+def fit(expression, dataset: Dataset, target: str, optimizer, *, epochs: int = DEFAULT_EPOCHS,
+        **options) -> Fit:
+    """Fit the parameters of ``expression`` to ``dataset``'s ``target`` column (see the module
+    docstring); ``options`` are Fitter's (init, batch_size, seed, tol, dtype)."""
+    return Fitter(expression, dataset, target, optimizer, **options).run(epochs)

@@ -1,0 +1,201 @@
+"""Fitting by mean squared error: against lstsq, hand-written numpy loops and closed forms."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradcli as gc
+from gradcli.dataset import Dataset, read_csv
+from gradcli.errors import GradcliError
+from gradcli.fitting import Fitter, MeanSquaredError, fit, r_squared
+from gradcli.optimizers import make
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def tutorial_numpy_loop(lr=0.01, epochs=1000):
+    """Plain gradient descent on the MSE of w*x+b over the tutorial's five points."""
+    x = np.arange(1.0, 6.0)
+    y = 2.0 * x + 1.0
+    w = b = 0.0
+    for _ in range(epochs):
+        r = w * x + b - y
+        gw, gb = 2.0 * np.mean(r * x), 2.0 * np.mean(r)
+        w, b = w - lr * gw, b - lr * gb
+    return w, b, float(np.mean((w * x + b - y) ** 2))
+
+
+def plane_data(n=200, seed=7):
+    rng = np.random.default_rng(seed)
+    x, z = rng.uniform(-2, 2, n), rng.uniform(-1, 3, n)
+    y = 1.5 * x - 0.7 * z + 0.3 + rng.normal(0, 0.1, n)
+    return Dataset(["x", "z", "y"], {"x": x, "z": z, "y": y})
+
+
+def test_tutorial_points_give_plain_gradient_descent_numbers():
+    data = read_csv(str(SAMPLES / "tutorial_points.csv"))
+    result = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.01), epochs=1000)
+    w, b, loss = tutorial_numpy_loop()
+    assert (round(w, 5), round(b, 5)) == (2.00388, 0.98599)   # not the tutorial's 2.0001, 0.9996
+    assert result.values() == {"b": b, "w": w}
+    assert result.loss == loss
+    assert result.epochs == 1000 and not result.converged and result.diverged_at is None
+
+
+def test_line_converges_to_lstsq():
+    data = read_csv(str(SAMPLES / "noisy_line.csv"))
+    result = fit(gc.parse("w*x+b"), data, "y", make("adam", lr=0.1), epochs=20000)
+    design = np.stack([data.data["x"], np.ones(data.rows)], axis=1)
+    (w, b), *_ = np.linalg.lstsq(design, data.data["y"], rcond=None)
+    assert result.converged and result.grad_norm <= 1e-10
+    np.testing.assert_allclose([result.values()["w"], result.values()["b"]], [w, b], rtol=1e-9)
+    residual = design @ [w, b] - data.data["y"]
+    assert result.loss == pytest.approx(np.mean(residual ** 2), rel=1e-12)
+    assert result.r2 == pytest.approx(1 - residual @ residual / np.sum(
+        (data.data["y"] - data.data["y"].mean()) ** 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("name, lr", [("sgd", 0.1), ("momentum", 0.05), ("adam", 0.05)])
+def test_three_parameter_plane_converges_to_lstsq(name, lr):
+    data = plane_data()
+    result = fit(gc.parse("a*x+b*z+c"), data, "y", make(name, lr=lr), epochs=20000)
+    design = np.stack([data.data["x"], data.data["z"], np.ones(data.rows)], axis=1)
+    solution, *_ = np.linalg.lstsq(design, data.data["y"], rcond=None)
+    assert result.converged
+    got = result.values()
+    np.testing.assert_allclose([got["a"], got["b"], got["c"]], solution, rtol=1e-9)
+
+
+def test_nonlinear_model_recovers_its_parameters():
+    x = np.linspace(0, 1, 50)
+    data = Dataset(["x", "y"], {"x": x, "y": 2.0 * np.exp(-1.5 * x)})
+    result = fit(gc.parse("a*exp(b*x)"), data, "y", make("adam", lr=0.05), epochs=20000,
+                 init={"a": 1})
+    assert result.converged
+    assert result.values() == pytest.approx({"a": 2.0, "b": -1.5}, rel=1e-8)
+
+
+def test_constant_model_fits_the_mean():
+    data = read_csv(str(SAMPLES / "noisy_line.csv"))
+    result = fit(gc.parse("c"), data, "y", make("sgd", lr=0.5), epochs=100)
+    assert result.values()["c"] == pytest.approx(np.mean(data.data["y"]), rel=1e-14)
+    assert result.r2 == pytest.approx(0.0, abs=1e-12)
+
+
+def test_loss_and_gradient_match_closed_form():
+    data = plane_data(50, seed=3)
+    mse = MeanSquaredError(gc.parse("a*x+b*z+c"), {"x": data.data["x"], "z": data.data["z"]},
+                           data.data["y"], ["a", "b", "c"])
+    p = np.array([0.4, -1.1, 2.0])
+    loss, grad = mse.loss_and_grad(p)
+    design = np.stack([data.data["x"], data.data["z"], np.ones(50)], axis=1)
+    r = design @ p - data.data["y"]
+    assert loss == pytest.approx(np.mean(r ** 2), rel=1e-14)
+    np.testing.assert_allclose(grad, 2 * design.T @ r / 50, rtol=1e-13)
+
+
+def minibatch_numpy_loop(data, batch, seed, epochs, lr):
+    """Shuffled minibatch SGD on w*x+b as the module docstring defines an epoch."""
+    rng = np.random.default_rng(seed)
+    x, y = data.data["x"], data.data["y"]
+    w = b = 0.0
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        xs, ys = x[order], y[order]
+        for start in range(0, len(x), batch):
+            xb, yb = xs[start:start + batch], ys[start:start + batch]
+            r = w * xb + b - yb
+            w, b = w - lr * 2 * np.mean(r * xb), b - lr * 2 * np.mean(r)
+    return w, b
+
+
+def test_minibatch_epochs_follow_the_documented_shuffle():
+    data = read_csv(str(SAMPLES / "noisy_line.csv"))
+    opt = make("sgd", lr=0.005)
+    result = fit(gc.parse("w*x+b"), data, "y", opt, epochs=7, batch_size=32, seed=5)
+    assert opt.iterations == 7 * 4          # ceil(100 / 32) updates per epoch
+    w, b = minibatch_numpy_loop(data, 32, 5, 7, 0.005)
+    assert result.values() == pytest.approx({"w": w, "b": b}, rel=1e-12)
+
+
+def test_minibatches_are_reproducible_and_depend_on_the_seed():
+    data = read_csv(str(SAMPLES / "noisy_line.csv"))
+
+    def run(seed):
+        return fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.005), epochs=20,
+                   batch_size=10, seed=seed)
+
+    first, again, other = run(1), run(1), run(2)
+    assert first.losses == again.losses and first.values() == again.values()
+    assert first.values() != other.values()
+
+
+def test_batch_as_large_as_the_data_is_full_batch():
+    data = read_csv(str(SAMPLES / "tutorial_points.csv"))
+    full = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.01), epochs=50)
+    whole = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.01), epochs=50, batch_size=5)
+    assert full.values() == whole.values()
+
+
+def test_tol_zero_runs_every_epoch_and_tol_stops_early():
+    data = read_csv(str(SAMPLES / "tutorial_points.csv"))
+    never = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.05), epochs=3000, tol=0)
+    assert never.epochs == 3000 and not never.converged
+    early = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.05), epochs=3000, tol=1e-6)
+    assert early.converged and early.epochs < 3000 and early.grad_norm <= 1e-6
+    # the epoch before the last had not reached the tolerance yet
+    previous = Fitter(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.05), tol=0)
+    previous.run(early.epochs - 1)
+    assert previous.fit.grad_norm > 1e-6
+
+
+def test_divergence_names_the_first_non_finite_epoch():
+    data = read_csv(str(SAMPLES / "noisy_line.csv"))
+    result = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=1.0), epochs=1000)
+    assert result.diverged_at == result.epochs < 1000
+    assert not (math.isfinite(result.loss) and math.isfinite(result.grad_norm))
+    before = Fitter(gc.parse("w*x+b"), data, "y", make("sgd", lr=1.0))
+    before.run(result.epochs - 1)
+    assert before.fit.diverged_at is None and math.isfinite(before.fit.grad_norm)
+    assert all(math.isfinite(v) for v in result.losses[:-1])
+    assert result.r2 < -1e300  # the last parameters are far off
+
+
+def test_history_records_are_the_spec_shape():
+    data = read_csv(str(SAMPLES / "tutorial_points.csv"))
+    result = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.01), epochs=3)
+    assert result.record(0) == {"epoch": 0, "loss": 57.0, "params": {"b": 0.0, "w": 0.0}}
+    assert result.record(3)["epoch"] == 3 and len(result.losses) == 4
+
+
+def test_init_and_float32():
+    data = read_csv(str(SAMPLES / "tutorial_points.csv"))
+    started = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.01), epochs=0,
+                  init={"w": 2, "b": 1})
+    assert started.values() == {"b": 1.0, "w": 2.0} and started.loss == 0.0
+    single = fit(gc.parse("w*x+b"), data, "y", make("sgd", lr=0.01, dtype="float32"),
+                 epochs=1000, dtype="float32")
+    assert single.path[-1].dtype == np.float32
+    w, b, _ = tutorial_numpy_loop()
+    assert single.values() == pytest.approx({"w": w, "b": b}, rel=1e-5)
+    assert single.values() != {"w": w, "b": b}
+
+
+@pytest.mark.parametrize("init, message", [
+    ({"q": 1}, "--init: the model has no parameter 'q' (its parameters: b, w)"),
+    ({"x": 1}, "--init: 'x' is a data column, not a parameter (the parameters: b, w)"),
+])
+def test_init_naming_a_non_parameter_is_an_error(init, message):
+    data = read_csv(str(SAMPLES / "tutorial_points.csv"))
+    with pytest.raises(GradcliError) as info:
+        fit(gc.parse("w*x+b"), data, "y", make("sgd"), init=init)
+    assert info.value.message == message
+
+
+def test_r_squared():
+    y = np.array([1.0, 2.0, 4.0])
+    r = np.array([0.5, -0.5, 0.0])
+    assert r_squared(r, y) == 1 - 0.5 / (14 / 3)
+    assert r_squared(np.zeros(2), np.ones(2)) == 1.0
+    assert r_squared(np.ones(2), np.ones(2)) == 0.0
