@@ -1,0 +1,149 @@
+"""The run loop of ``gradcli minimize``: one optimizer stepped on a compiled expression.
+
+    run = descend(fg, start, optimizer, steps=1000, tol=1e-10, hessian=None)
+
+``fg(p) -> (value, gradient)`` is ``Program.point_function()``, compiled once; nothing
+is parsed or built per step. Row k of ``run.rows`` is ``(point, value, grad_norm, lr)``
+after k updates: row 0 is the start (its lr is the rate of the first update), row k's
+lr is the rate the update that produced it used, and its grad_norm is the norm of the
+gradient at its point (before any clipping).
+
+Stopping, checked at every row, the start included:
+- converged: ``tol > 0`` and ``grad_norm <= tol`` (``tol = 0`` runs every step and
+  never converges);
+- diverged: the value or a gradient component is nan or inf (``run.diverged_at`` is
+  the step);
+- interrupted: Ctrl-C during the loop (``run.interrupted``; the rows so far are kept);
+- otherwise after ``steps`` updates.
+
+With float64 and fewer than 8 variables the optimizer runs on Python floats
+(``Optimizer.float_stepper``: the same rules, bit for bit, without numpy's per-call
+cost); otherwise on numpy arrays in the optimizer's dtype.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PROGRESS_EVERY = 4096  # steps between two calls of the progress callback
+
+
+@dataclass
+class Run:
+    """One optimizer's run: every row, how it ended, and its wall time."""
+
+    optimizer: object
+    variables: list[str]
+    tol: float
+    rows: list = field(default_factory=list)  # (point, value, grad_norm, lr) per step
+    converged: bool = False
+    diverged_at: int | None = None
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.optimizer.name
+
+    @property
+    def steps(self) -> int:
+        """Updates performed."""
+        return max(len(self.rows) - 1, 0)
+
+    def record(self, k: int) -> dict:
+        """Row k as a JSON history record."""
+        point, value, norm, lr = self.rows[k]
+        return {"step": k, "point": dict(zip(self.variables, map(float, point))),
+                "value": float(value), "grad_norm": float(norm), "lr": float(lr)}
+
+    @property
+    def final(self):
+        """The last row: (point, value, grad_norm, lr)."""
+        return self.rows[-1]
+
+    def steps_to_tolerance(self) -> int | None:
+        """The first step whose gradient norm is <= tol (None: never, or tol 0)."""
+        return self.steps if self.converged else None
+
+
+def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian=None,
+            variables=None, progress=None) -> Run:
+    """Run ``optimizer`` from ``start`` for at most ``steps`` updates (see the module doc).
+
+    ``hessian(p) -> (n, n) array`` is needed by Newton's method; ``progress(k)`` (optional)
+    is called every PROGRESS_EVERY steps.
+    """
+    n = len(start)
+    run = Run(optimizer, list(variables) if variables is not None else [f"p{i}" for i in range(n)],
+              tol)
+    if optimizer.dtype is None:
+        optimizer.dtype = np.dtype(np.float64)
+    fast = optimizer.float_stepper(n) if not optimizer.needs_hessian else None
+    if fast is not None:
+        p = [float(v) for v in start]
+        step = fast
+        gradient = _as_list
+    else:
+        p = np.array(start, dtype=optimizer.dtype)
+        dtype = optimizer.dtype
+
+        def step(p, g, norm):
+            return optimizer.update(p, g, hessian)
+
+        def gradient(g):
+            return np.asarray(g, dtype=dtype).reshape(n)
+
+    rows = run.rows
+    started = time.perf_counter()
+    try:
+        f, g = fg(p)
+        g = gradient(g)
+        norm = _norm(g)
+        rows.append((p, f, norm, optimizer.lr_at(0)))
+        if not _finite(f, norm, g):
+            run.diverged_at = 0
+        else:
+            k = 0
+            while k < steps and not (tol > 0 and norm <= tol):
+                p = step(p, g, norm)
+                f, g = fg(p)
+                g = gradient(g)
+                norm = _norm(g)
+                k += 1
+                rows.append((p, f, norm, optimizer.last_lr))
+                if not (math.isfinite(f) and math.isfinite(norm)) and not _finite(f, norm, g):
+                    run.diverged_at = k
+                    break
+                if progress is not None and not k % PROGRESS_EVERY:
+                    progress(k)
+    except KeyboardInterrupt:
+        run.interrupted = True
+    run.seconds = time.perf_counter() - started
+    if rows:
+        norm = rows[-1][2]
+        run.converged = run.diverged_at is None and tol > 0 and norm <= tol
+    return run
+
+
+def _as_list(g) -> list:
+    return g.tolist() if hasattr(g, "tolist") else list(g)
+
+
+def _norm(g) -> float:
+    """sqrt(sum of g_i**2), summed in order (numpy's order for fewer than 8 entries)."""
+    if type(g) is list:
+        return math.sqrt(sum([x * x for x in g]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sqrt(np.sum(np.square(g))))
+
+
+def _finite(f, norm, g) -> bool:
+    """The value and every gradient component finite (a norm can overflow on its own)."""
+    if not math.isfinite(f):
+        return False
+    if math.isfinite(norm):
+        return True
+    return all(math.isfinite(x) for x in (g.tolist() if hasattr(g, "tolist") else g))
