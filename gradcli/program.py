@@ -1,8 +1,6 @@
-"""Compiled programs: an expression's graph made ready once, replayed at every point.
+"""Compiled programs: an expression's graph flattened once, replayed at every point.
 
-This is the interface the hot paths (many points, minimize, fit) call. The first
-version replays the graph on a gradient tape; the compiled version (a straight-line
-program, issue 7) keeps this interface:
+The hot paths (many points, minimize, fit) call this interface:
 
     prog = compile_expression(expression, wrt=["x", "y"])  # once
     prog.value(env)                    # env: name -> float or numpy array (broadcast)
@@ -10,7 +8,8 @@ program, issue 7) keeps this interface:
                                        #   per point, shape broadcast(values) + (len(wrt),)
     prog.value_and_vjp(env, seed)      # (value, v): v[i] = sum over points of
                                        #   seed(value) * d value / d wrt[i]  (shape (len(wrt),))
-    prog.hessian(env)                  # (len(wrt), len(wrt)) at one point
+    prog.hvp(env, v)                   # Hessian times v (len(wrt),), per point
+    prog.hessian(env)                  # (..., len(wrt), len(wrt)), from one vectorized hvp pass
     fg = prog.point_function()         # for optimizers: fg(p) -> (float, ndarray (len(wrt),))
                                        #   with p an ndarray (len(wrt),) in wrt order; needs
                                        #   wrt to hold every variable; the cheapest call per point
@@ -18,17 +17,387 @@ program, issue 7) keeps this interface:
 ``seed`` in ``value_and_vjp`` is a callable from the value array to the output
 gradient (for a mean squared error: ``lambda f: 2 * (f - y) / n``), so that one
 forward pass serves both the loss and its gradient.
+
+How a program is built (once)
+-----------------------------
+A program is a straight-line list of instructions over numbered slots. The
+forward part is the graph in topological order, one instruction per node, each
+running the op's registered numpy ``forward`` rule. The gradient part is made by
+*tracing the op's registered gradient rule*: the rule (written with gradcli's
+differentiable functions) is run once on stand-in tensors under a GradientTape,
+and the ops the tape records become instructions. So the program applies exactly
+the tape's rules, in the tape's order; there is no second copy of any rule here.
+Identical instructions are shared, and instructions no output needs are dropped
+(the gradient with respect to a data column is never computed).
+
+A few rules read their inputs' values to build constant masks (``abs``: the sign
+of x; ``max``: which side wins; ``pow``: where the base or exponent is 0). A mask
+depends on the point, so such a rule cannot be traced once: its instruction calls
+the registered rule itself at run time, on the current arrays (the tape's rule,
+so the awkward points of SPEC section 4 come out the same). A rule counts as
+value-reading when its code reads ``.value``. Hessian-vector products trace the
+gradient part once more (reverse over reverse); a program holding a run-time
+rule instruction cannot be traced again, and its ``hvp``/``hessian`` use nested
+tapes instead.
+
+Replaying
+---------
+Arrays: a loop over the instructions calling numpy, vectorized over every point
+at once (``value_and_vjp`` splits the list into the part before the seed and the
+part after it, so one forward pass serves loss and gradient).
+
+One point (``point_function``): numpy calls on tiny arrays cost about a
+microsecond each, so the program is also written out as the source of a Python
+function on floats and compiled with ``compile()``. No user text can reach that
+source: slots are named ``v0, v1, ...`` by this module, the point arrives as
+``p[i]``, numbers are written with ``repr(float)`` (non-finite ones as the names
+``INF``/``NAN``), integer attributes with ``repr(int)``, and every operation comes
+from the fixed table ``_SCALAR`` below (or is a call ``R3(...)`` of a function kept
+in the namespace, never in the text). Variable names never appear. Python's float
+arithmetic raises where numpy returns inf/nan (``1.0/0.0``, ``math.log(0.0)``,
+overflow); the function then falls back to the numpy program, and so it does
+whenever a result is not finite: nan and inf always come from numpy's rules.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .tape import GradientTape
-from .tensor import as_dtype, constant
+from .ops.registry import OPS
+from .tensor import Tensor, as_dtype
+
+_VALUE_READERS: dict[str, bool] = {}
 
 
+def reads_values(op_name: str) -> bool:
+    """Whether op ``op_name``'s gradient rule reads its inputs' values (point-dependent masks)."""
+    known = _VALUE_READERS.get(op_name)
+    if known is None:
+        known = _VALUE_READERS[op_name] = _code_reads_value(OPS[op_name].grad.__code__)
+    return known
+
+
+def _code_reads_value(code) -> bool:
+    if "value" in code.co_names:
+        return True
+    return any(_code_reads_value(c) for c in code.co_consts if hasattr(c, "co_names"))
+
+
+class NotTraceable(Exception):
+    """The program holds a run-time rule instruction, which cannot be differentiated again."""
+
+
+def _tensor(value) -> Tensor:
+    t = Tensor.__new__(Tensor)
+    t.value = value if isinstance(value, np.ndarray) else np.asarray(value)
+    return t
+
+
+class Code:
+    """A straight-line program under construction: instructions over numbered slots.
+
+    An instruction is ``(kind, name, outs, ins, attrs)``: kind ``op`` runs
+    ``OPS[name].forward`` (one output), kind ``rule`` runs ``OPS[name].grad`` on
+    ``(g, ans, *inputs)`` at run time (one output per input, None where unused).
+    """
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.instrs: list[tuple] = []
+        self.inputs: dict[str, int] = {}       # input name -> slot
+        self.consts: dict[int, np.ndarray] = {}  # slot -> value
+        self.shapes: dict[int, tuple] = {}     # slot -> shape seen while tracing
+        self.defined_by: dict[int, int] = {}   # slot -> index of its instruction
+        self._keys: dict[tuple, int] = {}
+        self.size = 0
+
+    def _slot(self) -> int:
+        self.size += 1
+        return self.size - 1
+
+    def input(self, name: str, shape=()) -> int:
+        if name not in self.inputs:
+            self.inputs[name] = slot = self._slot()
+            self.shapes[slot] = tuple(shape)
+        return self.inputs[name]
+
+    def const(self, value) -> int:
+        value = np.asarray(value, dtype=self.dtype)
+        key = ("const", value.shape, value.tobytes())
+        slot = self._keys.get(key)
+        if slot is None:
+            slot = self._keys[key] = self._slot()
+            self.consts[slot] = value
+            self.shapes[slot] = value.shape
+        return slot
+
+    def op(self, name: str, ins, attrs=None, shape=()) -> int:
+        attrs = attrs or {}
+        key = ("op", name, tuple(ins), tuple(sorted(attrs.items())))
+        slot = self._keys.get(key)
+        if slot is None:
+            slot = self._keys[key] = self._slot()
+            self.defined_by[slot] = len(self.instrs)
+            self.instrs.append(("op", name, (slot,), tuple(ins), attrs))
+            self.shapes[slot] = tuple(shape)
+        return slot
+
+    def rule(self, name: str, ins, attrs, n_out: int) -> tuple:
+        outs = tuple(self._slot() for _ in range(n_out))
+        for s in outs:
+            self.defined_by[s] = len(self.instrs)
+            self.shapes[s] = ()
+        self.instrs.append(("rule", name, outs, tuple(ins), attrs))
+        return outs
+
+    # -- analysis --------------------------------------------------------------
+    def depends_on(self, sources) -> set:
+        """The slots whose value depends on one of ``sources``."""
+        dep = set(sources)
+        for _, _, outs, ins, _ in self.instrs:
+            if any(i in dep for i in ins):
+                dep.update(outs)
+        return dep
+
+    def needed(self, outputs) -> list[tuple]:
+        """The instructions that ``outputs`` need, in order."""
+        need = set(outputs)
+        keep = []
+        for instr in reversed(self.instrs):
+            if any(o in need for o in instr[2]):
+                keep.append(instr)
+                need.update(instr[3])
+        keep.reverse()
+        return keep
+
+
+# -- building: forward and gradient --------------------------------------------------
+def add_expression(code: Code, expression) -> int:
+    """Append the forward pass of an expression's graph; the slot of its value."""
+    slots: dict[int, int] = {}
+    for node in expression.nodes:
+        if node.op == "var":
+            slots[node.id] = code.input(node.name)
+        elif node.op == "const":
+            slots[node.id] = code.const(node.value)
+        else:
+            slots[node.id] = code.op(node.op, [slots[i.id] for i in node.inputs], node.attrs)
+    return slots[expression.root.id]
+
+
+def add_gradient(code: Code, output: int, seed: int, wrt: list[int]) -> list[int]:
+    """Append d output / d wrt[i] (seeded with slot ``seed``); one slot per wrt
+    (None where the output does not depend on it)."""
+    live = code.depends_on(wrt)
+    adjoint: dict[int, int] = {output: seed}
+    for instr in reversed(code.instrs[:code.defined_by.get(output, -1) + 1]):
+        kind, name, outs, ins, attrs = instr
+        if kind != "op" or outs[0] not in live:
+            if kind == "rule" and any(o in adjoint and o in live for o in outs):
+                raise NotTraceable(name)
+            continue
+        g = adjoint.get(outs[0])
+        if g is None:
+            continue
+        if reads_values(name):
+            grads = code.rule(name, (g, outs[0], *ins), attrs, len(ins))
+        else:
+            grads = _trace_rule(code, name, g, outs[0], ins, attrs)
+        for slot, gi in zip(ins, grads):
+            if gi is None or slot not in live:
+                continue
+            if code.shapes.get(gi, ()) != code.shapes.get(slot, ()):
+                gi = code.op("sum_to", [gi], {"shape": code.shapes[slot]}, code.shapes[slot])
+            prev = adjoint.get(slot)
+            adjoint[slot] = gi if prev is None else code.op("add", [prev, gi],
+                                                            shape=code.shapes.get(slot, ()))
+    return [adjoint.get(w) for w in wrt]
+
+
+def _trace_rule(code: Code, name: str, g: int, ans: int, ins, attrs) -> list:
+    """Run op ``name``'s registered gradient rule once on stand-in tensors under a tape
+    and append the ops it records; the slots of its results."""
+    from .tape import GradientTape
+
+    def standin(slot):
+        return _tensor(np.ones(code.shapes.get(slot, ()), dtype=code.dtype))
+
+    args = [standin(s) for s in (g, ans, *ins)]
+    slot_of = {id(t): s for t, s in zip(args, (g, ans, *ins))}
+    with GradientTape(persistent=True, watch_accessed_variables=False) as tape:
+        tape.watch(args)
+        results = OPS[name].grad(args[0], args[1], *args[2:], **attrs)
+    for entry in tape._entries:
+        in_slots = [slot_of[id(t)] if id(t) in slot_of else code.const(t.value)
+                    for t in entry.inputs]
+        slot_of[id(entry.out)] = code.op(entry.op.name, in_slots, entry.attrs, entry.out.shape)
+    out = []
+    for r in results:
+        if r is None:
+            out.append(None)
+        elif id(r) in slot_of:
+            out.append(slot_of[id(r)])
+        else:  # a result that does not depend on the inputs (e.g. 0 * g folded away)
+            out.append(code.const(r.value))
+    return out
+
+
+# -- replaying: arrays ---------------------------------------------------------------
+def _rule_runner(name: str, attrs: dict):
+    grad = OPS[name].grad
+
+    def run(*arrays):
+        results = grad(*[_tensor(a) for a in arrays], **attrs)
+        return tuple(None if r is None else r.value for r in results)
+
+    return run
+
+
+def bind(instrs) -> list[tuple]:
+    """Instructions ready to run: (function, out slots, in slots, attrs, single output?)."""
+    bound = []
+    for kind, name, outs, ins, attrs in instrs:
+        if kind == "op":
+            bound.append((OPS[name].forward, outs[0], ins, attrs, True))
+        else:
+            bound.append((_rule_runner(name, attrs), outs, ins, {}, False))
+    return bound
+
+
+def run(bound, slots: list) -> None:
+    """Replay bound instructions over ``slots`` (a list indexed by slot)."""
+    with np.errstate(all="ignore"):
+        for fn, out, ins, attrs, single in bound:
+            result = fn(*[slots[i] for i in ins], **attrs)
+            if single:
+                slots[out] = result
+            else:
+                for o, r in zip(out, result):
+                    slots[o] = r
+
+
+# -- replaying: one point on Python floats -------------------------------------------
+_SCALAR = {
+    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
+    "neg": "-{0}", "pow": "_pow({0}, {1})",
+    "exp": "_exp({0})", "expm1": "_expm1({0})", "log": "_log({0})", "log1p": "_log1p({0})",
+    "log2": "_log2({0})", "log10": "_log10({0})", "sqrt": "_sqrt({0})", "cbrt": "_cbrt({0})",
+    "sin": "_sin({0})", "cos": "_cos({0})", "tan": "_tan({0})", "asin": "_asin({0})",
+    "acos": "_acos({0})", "atan": "_atan({0})", "sinh": "_sinh({0})", "cosh": "_cosh({0})",
+    "tanh": "_tanh({0})", "asinh": "_asinh({0})", "acosh": "_acosh({0})",
+    "atanh": "_atanh({0})", "abs": "_fabs({0})", "sign": "_sign({0})", "relu": "_relu({0})",
+    "max": "_max({0}, {1})", "min": "_min({0}, {1})", "hypot": "_hypot({0}, {1})",
+    "atan2": "_atan2({0}, {1})", "sigmoid": "_sigmoid({0})", "softplus": "_softplus({0})",
+}
+
+
+def _sign(x):
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else x)
+
+
+def _softplus(x):
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _float_max(x, y):
+    return x if x >= y else y
+
+
+def _float_min(x, y):
+    return x if x <= y else y
+
+
+_SCALAR_NAMESPACE = {
+    "_pow": math.pow, "_exp": math.exp, "_expm1": math.expm1, "_log": math.log,
+    "_log1p": math.log1p, "_log2": math.log2, "_log10": math.log10, "_sqrt": math.sqrt,
+    "_cbrt": math.cbrt, "_sin": math.sin, "_cos": math.cos, "_tan": math.tan,
+    "_asin": math.asin, "_acos": math.acos, "_atan": math.atan, "_sinh": math.sinh,
+    "_cosh": math.cosh, "_tanh": math.tanh, "_asinh": math.asinh, "_acosh": math.acosh,
+    "_atanh": math.atanh, "_fabs": math.fabs, "_sign": _sign,
+    "_relu": lambda x: x if x > 0.0 else 0.0, "_max": _float_max, "_min": _float_min,
+    "_hypot": math.hypot, "_atan2": math.atan2,
+    "_sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)), "_softplus": _softplus,
+    "INF": math.inf, "NAN": math.nan,
+}
+
+
+def _number(value: float) -> str:
+    value = float(value)
+    if math.isnan(value):
+        return "NAN"
+    if math.isinf(value):
+        return "INF" if value > 0 else "(-INF)"
+    return repr(value)
+
+
+def scalar_source(code: Code, instrs, point_slots: list[int], outputs: list[int]):
+    """The source of ``fg(p)`` on floats and the functions it calls (by generated name).
+
+    Returns None when an instruction has no scalar form (array ops such as sum_to)."""
+    names = {s: f"v{s}" for s in point_slots}
+    lines, namespace = [], {}
+    for s, v in code.consts.items():
+        if v.shape != ():
+            return None
+        names[s] = _number(v)
+    known = {s: v for s, v in code.consts.items()}
+    body = []
+    for idx, (kind, name, outs, ins, attrs) in enumerate(instrs):
+        if kind == "op" and all(i in known for i in ins):  # constant folding, by numpy
+            with np.errstate(all="ignore"):
+                value = np.asarray(OPS[name].forward(*[known[i] for i in ins], **attrs),
+                                   dtype=code.dtype)
+            if value.shape != ():
+                return None
+            known[outs[0]] = value
+            names[outs[0]] = _number(value)
+            continue
+        args = [names[i] for i in ins]
+        if kind == "rule":
+            fname = f"R{idx}"
+            namespace[fname] = _scalar_rule(name, attrs)
+            targets = ", ".join(f"v{o}" for o in outs)
+            body.append(f"    {targets}{',' if len(outs) == 1 else ''} = {fname}({', '.join(args)})")
+        elif name == "powi":
+            n = int(attrs["n"])
+            if n == 1:  # numpy's power takes these two exponents as a copy and a square
+                names[outs[0]] = args[0]
+                continue
+            if n == 2:
+                expr = f"{args[0]} * {args[0]}"
+            else:
+                expr = f"{args[0]} ** {n!r}" if n >= 0 else f"1.0 / {args[0]} ** {-n!r}"
+            body.append(f"    v{outs[0]} = {expr}")
+        elif name in _SCALAR and not attrs:
+            body.append(f"    v{outs[0]} = " + _SCALAR[name].format(*args))
+        else:
+            return None
+        for o in outs:
+            names[o] = f"v{o}"
+    results = [names[o] for o in outputs]
+    lines.append("def fg(p):")
+    if point_slots:
+        lines.append(f"    {', '.join(names[s] for s in point_slots)}, = p")
+    lines.extend(body or ["    pass"])
+    lines.append(f"    return ({', '.join(results)},)")
+    return "\n".join(lines) + "\n", namespace
+
+
+def _scalar_rule(name: str, attrs: dict):
+    run_rule = _rule_runner(name, attrs)
+
+    def rule(*floats):
+        with np.errstate(all="ignore"):
+            return tuple(0.0 if r is None else float(r) for r in run_rule(*floats))
+
+    return rule
+
+
+# -- the Program -------------------------------------------------------------------------
 class Program:
-    """An expression ready to be evaluated and differentiated along ``wrt`` many times."""
+    """An expression flattened into straight-line programs for values, gradients along
+    ``wrt`` and Hessian-vector products."""
 
     def __init__(self, expression, wrt=None, dtype=None):
         self.expression = expression
@@ -37,60 +406,178 @@ class Program:
         if unknown:
             raise ValueError(f"not variables of {expression.text!r}: {', '.join(unknown)}")
         self.dtype = as_dtype(dtype)
+        code = self.code = Code(self.dtype)
+        self.output = add_expression(code, expression)
+        for name in expression.variables:
+            code.input(name)
+        self.seed = code.input("<seed>")  # a name no variable can have
+        wrt_slots = [code.inputs[w] for w in self.wrt]
+        self.grad_slots = [code.const(0.0) if s is None else s
+                           for s in add_gradient(code, self.output, self.seed, wrt_slots)]
+        seeded = code.depends_on([self.seed])
+        forward = code.needed([self.output])
+        everything = code.needed([self.output, *self.grad_slots])
+        self._value = bind(forward)
+        self._before_seed = bind([i for i in everything if not any(o in seeded for o in i[2])])
+        self._after_seed = bind([i for i in everything if any(o in seeded for o in i[2])])
+        self._all = bind(everything)
+        self._hvp = None
+        self._fg = None
 
-    def _tensors(self, env):
-        return {name: constant(np.asarray(env[name], dtype=self.dtype), self.dtype)
-                for name in self.expression.variables}
+    # -- arrays --------------------------------------------------------------------
+    def _slots(self, env) -> list:
+        slots = [None] * self.code.size
+        for s, v in self.code.consts.items():
+            slots[s] = v
+        for name, s in self.code.inputs.items():
+            if name in env:
+                slots[s] = np.asarray(env[name], dtype=self.dtype)
+        return slots
 
     def value(self, env):
         """The value at env (arrays of points give an array)."""
-        return self.expression.evaluate(env, dtype=self.dtype)
+        slots = self._slots(env)
+        run(self._value, slots)
+        return np.asarray(slots[self.output], dtype=self.dtype)[()]
 
     def value_and_grad(self, env):
         """The value and the per-point gradient along ``wrt`` (last axis)."""
-        xs = self._tensors(env)
-        shape = np.broadcast_shapes(*(t.shape for t in xs.values())) if xs else ()
-        sources = [constant(np.broadcast_to(xs[w].value, shape).copy(), self.dtype)
-                   for w in self.wrt]
-        xs.update(zip(self.wrt, sources))
-        with GradientTape() as tape:
-            tape.watch(sources)
-            y = self.expression.to_tensor(xs)
-        grads = tape.gradient(y, sources, unconnected_gradients="zero")
-        shape = np.broadcast_shapes(y.shape, *(g.shape for g in grads))
-        stacked = (np.stack([np.broadcast_to(g.value, shape) for g in grads], axis=-1)
-                   if grads else np.zeros(shape + (0,), dtype=self.dtype))
-        return np.broadcast_to(y.value, shape), stacked
+        slots = self._slots(env)
+        slots[self.seed] = np.ones((), dtype=self.dtype)
+        run(self._all, slots)
+        return self._per_point(slots[self.output], [slots[s] for s in self.grad_slots], env)
+
+    def _per_point(self, value, grads, env):
+        shapes = [np.shape(env[v]) for v in self.expression.variables]
+        shape = np.broadcast_shapes(np.shape(value), *shapes, *(np.shape(g) for g in grads))
+        out = np.empty(shape + (len(grads),), dtype=self.dtype)
+        for i, g in enumerate(grads):
+            out[..., i] = g
+        return np.broadcast_to(value, shape), out
 
     def value_and_vjp(self, env, seed):
         """The value and sum(seed(value) * d value / d wrt[i]) for each wrt[i]."""
-        xs = self._tensors(env)
-        sources = [xs[w] for w in self.wrt]
-        with GradientTape() as tape:
-            tape.watch(sources)
-            y = self.expression.to_tensor(xs)
-        out = np.asarray(seed(y.value), dtype=self.dtype)
-        grads = tape.gradient(y, sources, output_gradients=constant(out, self.dtype),
-                              unconnected_gradients="zero")
-        v = np.array([np.sum(g.value) for g in grads], dtype=self.dtype)
-        return y.value, v
+        slots = self._slots(env)
+        run(self._before_seed, slots)
+        value = slots[self.output]
+        slots[self.seed] = np.asarray(seed(value), dtype=self.dtype)
+        run(self._after_seed, slots)
+        v = np.array([np.sum(slots[s]) for s in self.grad_slots], dtype=self.dtype)
+        return value, v
+
+    # -- second order ----------------------------------------------------------------
+    def _hvp_program(self):
+        """(bound instructions, direction slots, result slots) of the Hessian-vector
+        product, or None when the gradient holds a run-time rule instruction."""
+        if self._hvp is None:
+            code = self.code
+            directions = [code.input(f"<v{i}>") for i in range(len(self.wrt))]
+            terms = [code.op("mul", [g, d]) for g, d in zip(self.grad_slots, directions)]
+            total = terms[0] if terms else code.const(0.0)
+            for t in terms[1:]:
+                total = code.op("add", [total, t])
+            try:  # the first gradient's seed is an input (1 at run time), not a variable
+                results = add_gradient(code, total, code.const(1.0),
+                                       [code.inputs[w] for w in self.wrt])
+            except NotTraceable:
+                self._hvp = False
+            else:
+                results = [code.const(0.0) if r is None else r for r in results]
+                self._hvp = (bind(code.needed(results)), directions, results)
+        return self._hvp or None
+
+    def hvp(self, env, v):
+        """The Hessian along ``wrt`` times the vector ``v`` (last axis), per point."""
+        v = np.asarray(v, dtype=self.dtype)
+        program = self._hvp_program()
+        if program is None:
+            return np.einsum("...ij,...j->...i", self._tape_hessian(env), v)
+        bound, directions, results = program
+        slots = self._slots(env)
+        slots[self.seed] = np.ones((), dtype=self.dtype)
+        for i, d in enumerate(directions):
+            slots[d] = v[..., i]
+        run(bound, slots)
+        shapes = [np.shape(env[name]) for name in self.expression.variables]
+        shape = np.broadcast_shapes(v.shape[:-1], *shapes)
+        return np.stack([np.broadcast_to(slots[r], shape) for r in results], axis=-1)
 
     def hessian(self, env):
-        """The matrix of second derivatives along ``wrt`` at one point."""
+        """The matrix of second derivatives along ``wrt`` (last two axes), per point:
+        one Hessian-vector product pass with every unit vector at once."""
+        program = self._hvp_program()
+        n = len(self.wrt)
+        if program is None:
+            return self._tape_hessian(env)
+        bound, directions, results = program
+        lead = np.broadcast_shapes(*(np.shape(env[v]) for v in self.expression.variables))
+        slots = self._slots({k: np.asarray(env[k])[..., None] for k in env})
+        slots[self.seed] = np.ones((), dtype=self.dtype)
+        eye = np.eye(n, dtype=self.dtype)
+        for i, d in enumerate(directions):
+            slots[d] = eye[i]
+        run(bound, slots)
+        out = np.empty(lead + (n, n), dtype=self.dtype)
+        for j, r in enumerate(results):
+            out[..., :, j] = np.broadcast_to(slots[r], lead + (n,))
+        return out
+
+    def _tape_hessian(self, env):
         full = self.expression.hessian(env, dtype=self.dtype)
         index = [self.expression.variables.index(w) for w in self.wrt]
-        return np.asarray(full)[np.ix_(index, index)]
+        return np.asarray(full)[..., index, :][..., :, index]
 
-
+    # -- one point -----------------------------------------------------------------
     def point_function(self):
         """``fg(p) -> (value, gradient)`` at one point given as an array in ``wrt`` order."""
         missing = [v for v in self.expression.variables if v not in self.wrt]
         if missing:
             raise ValueError(f"point_function needs every variable in wrt; missing {missing}")
+        if self._fg is None:
+            self._fg = self._make_point_function()
+        return self._fg
+
+    def _make_point_function(self):
+        slow = self._array_point_function()
+        made = self.scalar_source()
+        if made is None or self.dtype != np.float64:
+            return slow
+        source, namespace = made
+        scope = {"__builtins__": {}, **_SCALAR_NAMESPACE, **namespace}
+        exec(compile(source, "<gradcli program>", "exec"), scope)  # noqa: S102 (generated text)
+        scalar = scope["fg"]
+        array = np.array
 
         def fg(p):
-            value, grad = self.value_and_grad(dict(zip(self.wrt, np.asarray(p, dtype=self.dtype))))
-            return float(value), np.asarray(grad, dtype=self.dtype).reshape(len(self.wrt))
+            try:
+                out = scalar(p.tolist() if hasattr(p, "tolist") else p)
+            except (ArithmeticError, ValueError):
+                return slow(p)
+            total = sum(out)
+            if total - total != 0.0:  # a nan or inf somewhere: numpy's rules decide it
+                return slow(p)
+            return out[0], array(out[1:])
+
+        fg.source = source
+        return fg
+
+    def scalar_source(self):
+        """(source, namespace) of the one-point function on floats, or None if there is none."""
+        code = self.code
+        instrs = code.needed([self.output, *self.grad_slots])
+        seed_const = code.const(1.0)
+        instrs = [(k, n, o, tuple(seed_const if i == self.seed else i for i in ins), a)
+                  for k, n, o, ins, a in instrs]
+        point = [code.inputs[w] for w in self.wrt]
+        outputs = [self.output] + [seed_const if s == self.seed else s for s in self.grad_slots]
+        return scalar_source(code, instrs, point, outputs)
+
+    def _array_point_function(self):
+        wrt, dtype = self.wrt, self.dtype
+
+        def fg(p):
+            value, grad = self.value_and_grad(dict(zip(wrt, np.asarray(p, dtype=dtype))))
+            return float(value), np.asarray(grad, dtype=dtype).reshape(len(wrt))
 
         return fg
 

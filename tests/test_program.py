@@ -63,3 +63,169 @@ def test_point_function_gives_value_and_gradient_in_wrt_order():
     value, grad = fg(np.array([2.0, -1.5]))
     assert value == pytest.approx(12.5, rel=1e-15)
     np.testing.assert_allclose(grad, rosenbrock_grad(-1.5, 2.0)[::-1], rtol=1e-15)
+
+
+# -- the compiled program against the tape ---------------------------------------------
+import math  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gradcli.program import reads_values  # noqa: E402
+from gradcli.ops import OPS  # noqa: E402
+from tests.strategies import smooth_expressions  # noqa: E402
+
+
+def same(a, b):
+    """Equal as float64 arrays, nan where nan, to a few ulps (the program's sums may be
+    grouped differently from the tape's)."""
+    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+                               rtol=1e-12, atol=1e-300, equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(smooth_expressions(("x", "y")), st.floats(-2, 2), st.floats(-2, 2))
+def test_program_matches_the_tape_on_random_expressions(text, x0, y0):
+    expr = gc.parse(text)
+    if not expr.variables:
+        return
+    prog = compile_expression(expr)
+    xs = np.array([x0, y0, -x0, 0.5])
+    env = {v: {"x": xs, "y": xs[::-1] * 0.7}[v] for v in expr.variables}
+    value, grad = prog.value_and_grad(env)
+    same(value, expr.evaluate(env))
+    same(grad, expr.gradient(env))
+    same(prog.value(env), expr.evaluate(env))
+    point = {v: float(env[v][0]) for v in expr.variables}
+    same(prog.hessian(point), expr.hessian(point))
+    same(prog.hessian(env), expr.hessian(env))
+    fv, fgrad = prog.point_function()(np.array([point[v] for v in prog.wrt]))
+    same(fv, expr.evaluate(point))
+    same(fgrad, expr.gradient(point))
+
+
+AWKWARD = [  # (expression, point): SPEC section 4's points where a rule decides
+    ("abs(x)", {"x": 0.0}), ("relu(x)", {"x": 0.0}), ("sign(x)", {"x": 0.0}),
+    ("max(x, y)", {"x": 1.0, "y": 1.0}), ("min(x, y)", {"x": 2.0, "y": 2.0}),
+    ("max(x, 0)", {"x": 0.0}), ("sqrt(x)", {"x": 0.0}), ("log(x)", {"x": 0.0}),
+    ("1/x", {"x": 0.0}), ("x**0.0", {"x": 0.0}), ("x**0", {"x": 0.0}),
+    ("x**0.5", {"x": 0.0}), ("x**1.5", {"x": 0.0}), ("x**-0.5", {"x": 0.0}),
+    ("x**y", {"x": 0.0, "y": 0.0}), ("x**y", {"x": 0.0, "y": 2.0}),
+    ("x**y", {"x": 0.0, "y": 0.5}), ("x**y", {"x": -2.0, "y": 3.0}),
+    ("x**y", {"x": -8.0, "y": 1 / 3}), ("x**3", {"x": -2.0}), ("x**-1", {"x": 0.0}),
+    ("x*sqrt(x)", {"x": 0.0}), ("hypot(x, y)", {"x": 0.0, "y": 0.0}),
+    ("atan2(y, x)", {"x": 0.0, "y": 0.0}), ("cbrt(x)", {"x": 0.0}),
+    ("x**4+2*x**3-3*x**2+4*x-5", {"x": 0.0}), ("exp(x)", {"x": 1000.0}),
+    ("softplus(x)", {"x": 1000.0}), ("sigmoid(x)", {"x": -1000.0}), ("log(-x)", {"x": 1.0}),
+    ("acosh(x)", {"x": 1.0}), ("atanh(x)", {"x": 1.0}), ("asin(x)", {"x": 1.0}),
+]
+
+
+@pytest.mark.parametrize("text, point", AWKWARD)
+def test_program_follows_the_tapes_rules_at_awkward_points(text, point):
+    expr = gc.parse(text)
+    prog = compile_expression(expr)
+    value, grad = prog.value_and_grad(point)
+    same(value, expr.evaluate(point))
+    same(grad, expr.gradient(point))
+    fv, fgrad = prog.point_function()(np.array([point[v] for v in prog.wrt]))
+    same(fv, expr.evaluate(point))
+    same(fgrad, expr.gradient(point))
+    same(prog.hessian(point), expr.hessian(point))
+
+
+def test_spec_values_at_awkward_points():
+    def grad(text, **point):
+        return compile_expression(gc.parse(text)).value_and_grad(point)[1].tolist()
+
+    assert grad("abs(x)", x=0.0) == [0.0]
+    assert grad("max(x, y)", x=1.0, y=1.0) == [0.5, 0.5]
+    assert grad("sqrt(x)", x=0.0) == [math.inf]
+    assert grad("x**0.0", x=0.0) == [0.0]
+    assert grad("x**y", x=0.0, y=0.5) == [math.inf, 0.0]
+    assert grad("x**y", x=0.0, y=2.0) == [0.0, 0.0]
+    assert grad("x**3", x=-2.0) == [12.0]
+    prog = compile_expression(gc.parse("x**4+2*x**3-3*x**2+4*x-5"))
+    assert prog.hessian({"x": 0.0}).tolist() == [[-6.0]]
+
+
+def test_rules_that_read_values_are_the_masked_ones():
+    readers = {name for name in OPS if reads_values(name)}
+    assert {"abs", "relu", "max", "min", "pow", "hypot"} <= readers
+    assert not readers & {"add", "mul", "div", "sin", "exp", "powi", "sqrt", "log"}
+
+
+def test_gradient_pass_holds_no_work_for_data_columns():
+    prog = compile_expression(gc.parse("w*x+b"), wrt=["w", "b"])
+    ops = [instr[1] for instr in prog.code.needed(prog.grad_slots)]
+    # g*w (the gradient along the data column x) is never computed
+    assert sorted(ops) == ["mul"], ops
+
+
+def test_hvp_matches_hessian_times_vector():
+    prog = compile_expression(gc.parse("sin(x*y)+x**3*exp(y)"))
+    env = {"x": np.array([0.3, -1.2]), "y": np.array([0.7, 0.1])}
+    v = np.array([0.25, -2.0])
+    np.testing.assert_allclose(prog.hvp(env, v), prog.hessian(env) @ v, rtol=1e-13)
+    np.testing.assert_allclose(prog.hessian(env), gc.parse("sin(x*y)+x**3*exp(y)").hessian(env),
+                               rtol=1e-13)
+
+
+def test_value_and_vjp_matches_the_tape_on_a_nonlinear_model():
+    expr = gc.parse("a*exp(-b*x)+c*sin(x)")
+    prog = compile_expression(expr, wrt=["a", "b", "c"])
+    x = np.linspace(0, 3, 50)
+    y = np.cos(x)
+    env = {"x": x, "a": 1.5, "b": 0.5, "c": -0.25}
+    value, v = prog.value_and_vjp(env, lambda f: 2 * (f - y) / len(x))
+    grads = expr.gradient(env)
+    r = 2 * (value - y) / len(x)
+    want = [np.sum(r * grads[:, expr.variables.index(p)]) for p in ["a", "b", "c"]]
+    np.testing.assert_allclose(v, want, rtol=1e-13)
+
+
+def test_point_function_runs_python_floats_and_is_fast_enough():
+    import timeit
+
+    fg = compile_expression(gc.parse(ROSENBROCK)).point_function()
+    p = np.array([-1.5, 2.0])
+    assert "def fg" in fg.source
+    per_call = min(timeit.repeat(lambda: fg(p), number=2000, repeat=5)) / 2000
+    assert per_call < 20e-6  # about 1-2 us on a quiet machine; generous for a shared one
+
+
+@pytest.mark.parametrize("name", ["__import__('os').system('true')", "p", "v0", "fg", "_exp"])
+def test_user_names_never_reach_the_generated_source(name):
+    # a hostile name cannot even be a variable: the lexer rejects it
+    if not name.isidentifier():
+        with pytest.raises(gc.GradcliError):
+            gc.parse(f"{name}*2")
+        return
+    # identifiers that collide with generated names are only variables: they never
+    # appear in the source, and the program still computes the right thing
+    expr = gc.parse(f"exp({name})*{name}**2+3")
+    fg = compile_expression(expr).point_function()
+    import re
+
+    identifiers = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", fg.source))
+    allowed = {"def", "fg", "p", "return", "INF", "NAN"}
+    assert all(i in allowed or re.fullmatch(r"v\d+|R\d+|_[a-z0-9]+", i) for i in identifiers)
+    value, grad = fg(np.array([1.5]))
+    assert value == pytest.approx(math.exp(1.5) * 2.25 + 3, rel=1e-15)
+    assert grad[0] == pytest.approx(math.exp(1.5) * (2.25 + 3.0), rel=1e-15)
+
+
+def test_generated_source_holds_only_table_functions_and_numbers():
+    import re
+
+    from gradcli.program import _SCALAR_NAMESPACE
+
+    expr = gc.parse("softplus(x)*atan2(y, x)+max(x, y)+x**y+inf_var/pi")
+    made = compile_expression(expr).scalar_source()
+    source, namespace = made
+    calls = set(re.findall(r"([A-Za-z_][A-Za-z_0-9]*)\(", source)) - {"fg"}
+    assert calls <= set(_SCALAR_NAMESPACE) | set(namespace)
+    identifiers = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source))
+    assert "inf_var" not in identifiers and "pi" not in identifiers
+    assert identifiers <= {"def", "fg", "p", "return", "INF", "NAN"} | calls | {
+        i for i in identifiers if re.fullmatch(r"v\d+", i)}
