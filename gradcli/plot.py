@@ -153,21 +153,28 @@ def _contour_panel(ax, expr, names, fixed, paths) -> None:
 
 def plot_fit(filename: str, model_text: str, epochs: np.ndarray, losses: np.ndarray,
              column: str | None = None, x=None, y=None, curve_x=None, curve_y=None,
-             target: str = "y") -> None:
-    """The loss curve; with one input column, also the data and the fitted curve."""
+             target: str = "y", label: str = "loss", others=()) -> None:
+    """The loss curve; with one input column, also the data and the fitted curve.
+
+    ``others`` holds more runs drawn beside the first (``fit --opt a,b``), each
+    ``(label, epochs, losses, curve_y)`` (``curve_y`` on ``curve_x``; None without data).
+    """
     plt = _pyplot()
     with_data = column is not None
+    runs = [(label, epochs, losses, curve_y), *others]
     fig, axes = plt.subplots(1, 2 if with_data else 1, figsize=(11 if with_data else 6, 4.5))
     axes = np.atleast_1d(axes)
     if with_data:
         ax = axes[0]
-        ax.scatter(x, y, s=12, alpha=0.7, label="data")
-        ax.plot(curve_x, curve_y, color="C3", linewidth=2, label="fitted model")
+        ax.scatter(x, y, s=12, alpha=0.7, color="0.4", label="data")
+        for k, (name, _, _, fitted) in enumerate(runs):
+            title = "fitted model" if len(runs) == 1 else f"fitted model ({name})"
+            ax.plot(curve_x, fitted, color=f"C{k}", linewidth=2, label=title)
         ax.set_xlabel(column)
         ax.set_ylabel(target)
         ax.set_title("data and fitted model")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
-    _loss_axes(axes[-1], [("loss", epochs, losses)], "loss (MSE)", "epoch")
+    _loss_axes(axes[-1], [(name, e, v) for name, e, v, _ in runs], "loss (MSE)", "epoch")
     fig.suptitle(model_text, fontsize="medium")
     _save(fig, filename)

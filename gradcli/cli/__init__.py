@@ -17,6 +17,9 @@ SUBCOMMANDS = {
     "grad": "gradcli.cli.grad:grad",
     "eval": "gradcli.cli.evaluate:evaluate",
     "graph": "gradcli.cli.graph:graph",
+    "check": "gradcli.cli.check:check",
+    "fit": "gradcli.cli.fit:fit",
+    "minimize": "gradcli.cli.minimize:minimize",
 }
 
 EPILOG = """\b
@@ -24,7 +27,10 @@ Examples:
   gradcli diff "x**4+2*x**3-3*x**2+4*x-5" --at 2 --order 3
   gradcli grad "x**2*y+sin(y)" --at x=1,y=2 --hessian
   gradcli eval "sqrt(x**2+y**2)" --at x=3,y=4
+  gradcli check "exp(sin(x))/(1+x**2)" --at 0.7 --order 4
+  gradcli minimize "(x-50)**2" --opt adam --lr 1 --steps 200 --from x=3
   printf '1\\n2\\n' | gradcli diff "x**3" --at - --format json
+  gradcli fit "w*x+b" --data samples/tutorial_points.csv --target y --opt sgd --lr 0.01
 """
 
 
