@@ -220,3 +220,21 @@ def test_real_process_reads_the_data_on_stdin():
                             input=data, capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout, result.stderr) == (
         0, "b=0.9859898664422495,w=2.003880582342283\n", "")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the transcripts are bash command lines")
+def test_readme_fit_transcripts_are_the_real_output():
+    import os
+
+    from tests.test_cli_readme import section, transcripts
+
+    pairs = transcripts(section("fit"))
+    assert len(pairs) >= 8
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
+    for command, output in pairs:
+        script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
+        result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env=env, timeout=60,
+                                cwd=ROOT)
+        assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines(), \
+            command
