@@ -1,0 +1,202 @@
+"""``gradcli check``: gradcli's derivatives against SymPy (or mpmath) and finite differences.
+
+The work is ``gradcli.verify.run_check``; this module reads the options, writes the rows
+(table and csv: one row per order; json and plain: one line per point) and ends with exit
+status 1 when an order differs beyond --rtol/--atol.
+"""
+from __future__ import annotations
+
+import click
+
+from ..render import Row, RowWriter, format_number
+from .common import (EXIT_FAILED, at_option, command, errors_reported, expr_argument,
+                     for_each_point, format_option, warn, warn_non_finite)
+from .diff import Order, choose_wrt
+
+EXAMPLES = [
+    'gradcli check "x**4+2*x**3-3*x**2+4*x-5" --at 0 --order 5',
+    'gradcli check "exp(sin(x))/(1+x**2)" --at 0.7 --order 4 --format json',
+    'gradcli check "x**y" --at x=0,y=2 --wrt x --order 2 --symbolic',
+    'gradcli check "tanh(tanh(tanh(x)))" --at 0.7 --order 8 --timeout 1',
+]
+CSV_FIELDS = ["order", "gradcli", "sympy", "reference", "finite_difference",
+              "finite_difference_error", "relative_error", "status"]
+MARKS = {"ok": "✓", "mismatch": "✗ mismatch", "singular": "singular"}
+
+
+@command("check", examples=EXAMPLES)
+@expr_argument
+@at_option
+@click.option("--order", "-n", type=Order(), default=1, show_default=True,
+              help="Highest order N: derivatives 0..N are checked.")
+@click.option("--wrt", metavar="VAR", default=None,
+              help="The variable to differentiate along (needed when there are several).")
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
+              help="Relative tolerance: agreement is |gradcli - ref| <= atol + rtol*|ref|.")
+@click.option("--atol", type=click.FloatRange(min=0), default=1e-12, show_default=True,
+              help="Absolute tolerance.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              metavar="S", help="Seconds SymPy may take per point; the orders it has not "
+                                "finished by then are checked against mpmath.diff.")
+@click.option("--symbolic", is_flag=True,
+              help="Also show SymPy's formula of each derivative.")
+@format_option
+def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, format):
+    """Check EXPR's derivatives of orders 0..N at each point against SymPy's exact ones.
+
+    SymPy's derivatives are evaluated at 30 significant digits (past --timeout, mpmath's
+    numerical derivatives at 30 digits are the reference, and the output says so); central
+    finite differences are shown for information. Exit status 1 when an order differs
+    beyond --rtol/--atol; an order where the reference itself is singular (nan, zoo, oo)
+    is reported and not compared. Plain output: "ok" or "mismatch" and the largest
+    relative error, one line per point.
+    """
+    options = dict(order=order, wrt=wrt, rtol=rtol, atol=atol, timeout=timeout,
+                   symbolic=symbolic, pretty=symbolic and format == "table")
+    with RowWriter(format) as rows:
+        writer = CheckWriter(rows)
+        for_each_point(expr, at, lambda e, names, env, points:
+                       [point_check(e, names, p, **options) for p in points], writer)
+    if writer.mismatched and not errors_reported():
+        click.get_current_context().exit(EXIT_FAILED)
+
+
+class CheckWriter:
+    """Writes each point's rows (one per order, or one per point) and remembers mismatches."""
+
+    def __init__(self, rows: RowWriter):
+        self.rows = rows
+        self.mismatched = False
+
+    def write(self, result) -> None:
+        self.mismatched = self.mismatched or not result.ok
+        per_point = self.rows.format in ("json", "plain")
+        for row in ([point_row(result)] if per_point else order_rows(result)):
+            self.rows.write(row)
+        self.rows.flush()
+        if self.rows.format == "table":  # the verdict, under the point's table
+            self.rows.out.write(summary(result) + "\n")
+
+    def flush(self) -> None:
+        self.rows.flush()
+
+
+def point_check(expression, names, point, *, wrt, pretty, **options):
+    """The check at one point, with its warnings on stderr."""
+    from ..verify import run_check
+
+    wrt = choose_wrt(expression, wrt)
+    result = run_check(expression, dict(zip(names, point.values)), wrt=wrt, pretty=pretty,
+                       **options)
+    where = _where(result.point)
+    singular = result.singular
+    if singular:
+        shown = ", ".join(f"order {k}: {result.references[k].method} gives "
+                          f"{result.references[k].text}, gradcli "
+                          f"{format_number(result.gradcli[k])}" for k in singular)
+        warn(f"{expression.text} at {where}: the reference is singular, not compared ({shown})")
+    warn_non_finite(expression, names, [point],
+                    [("the value" if k == 0 else f"the derivative of order {k}",
+                      [result.gradcli[k]]) for k in result.compared])
+    return result
+
+
+def _where(point: dict) -> str:
+    return ",".join(f"{n}={format_number(v)}" for n, v in point.items()) or "no point"
+
+
+def summary(result) -> str:
+    """The line under the table: the verdict, the tolerances, the largest relative error."""
+    tolerance = f"rtol={format_number(result.rtol)}, atol={format_number(result.atol)}"
+    compared, n = result.compared, len(result.compared)
+    if result.ok:
+        line = (f"ok: {n} order{'s' if n != 1 else ''} "
+                f"agree{'s' if n == 1 else ''} within {tolerance}")
+    else:
+        bad = result.mismatches
+        line = (f"mismatch: order{'s' if len(bad) > 1 else ''} {_list(bad)} "
+                f"differ{'s' if len(bad) == 1 else ''} beyond {tolerance}")
+    if compared:
+        line += f" (max relative error {result.max_rel_error:.2g})"
+    if result.singular:
+        line += f"; singular reference at order{'s' * (len(result.singular) > 1)} " \
+                f"{_list(result.singular)}, not compared"
+    late = [k for k, m in enumerate(result.methods) if m == "mpmath"]
+    if late:
+        line += (f"; mpmath is the reference for order{'s' * (len(late) > 1)} {_list(late)} "
+                 f"(SymPy had not finished them after --timeout {format_number(result.timeout)} s)")
+    return line
+
+
+def _list(orders: list[int]) -> str:
+    if len(orders) > 2 and orders == list(range(orders[0], orders[-1] + 1)):
+        return f"{orders[0]}..{orders[-1]}"
+    return ", ".join(str(k) for k in orders)
+
+
+def plain_line(result) -> str:
+    """'ok 2.2e-16' or 'mismatch 0.001 (order 2 differs)', with singular orders named."""
+    notes = []
+    if result.mismatches:
+        bad = result.mismatches
+        notes.append(f"order{'s' * (len(bad) > 1)} {_list(bad)} "
+                     f"differ{'s' * (len(bad) == 1)}")
+    if result.singular:
+        notes.append(f"order{'s' * (len(result.singular) > 1)} {_list(result.singular)} "
+                     f"singular")
+    verdict = "ok" if result.ok else "mismatch"
+    line = f"{verdict} {format_number(result.max_rel_error)}"
+    return line + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def point_row(result) -> Row:
+    """The one line of a point (json and plain)."""
+    return Row(record=result.record(), plain=plain_line(result), columns=[], values=[])
+
+
+def order_rows(result) -> list[Row]:
+    """One row per order (table and csv)."""
+    names = list(result.point)
+    point_columns = [n if n not in ("expr", "wrt", *CSV_FIELDS) else f"point[{n}]"
+                     for n in names]
+    columns = ["expr", *point_columns, "wrt", *CSV_FIELDS]
+    if result.symbolic:
+        columns.append("symbolic")
+    table_columns = ["order", "gradcli", "reference", "by", "finite difference", "± (fd)",
+                     "relative error", ""]
+    if result.symbolic:
+        table_columns.append("SymPy's derivative")
+    title = f"check {result.expr} at {_where(result.point)} (along {result.wrt})"
+    rows = []
+    for k in range(result.order + 1):
+        reference = result.references[k]
+        fields = [k, result.gradcli[k], reference.value, reference.method,
+                  result.finite_difference[k], result.finite_difference_error[k],
+                  result.relative_error[k], result.status[k]]
+        values = [result.expr, *result.point.values(), result.wrt, *fields]
+        table_values = [*fields[:5], _short(fields[5]), _short(fields[6]), _mark(result, k)]
+        if result.symbolic:
+            values.append(reference.formula if reference.formula is not None else "")
+            table_values.append(_pretty(reference))
+        rows.append(Row(record={}, plain="", columns=columns, values=values, title=title,
+                        table_columns=table_columns, table_values=table_values))
+    return rows
+
+
+def _short(error: float) -> float:
+    """An error estimate to 2 significant digits (the table's; csv and json keep all)."""
+    return float(f"{error:.2g}")
+
+
+def _mark(result, k: int) -> str:
+    if result.status[k] == "singular":
+        return f"singular ({result.references[k].text})"
+    return MARKS[result.status[k]]
+
+
+def _pretty(reference) -> str:
+    if reference.method != "sympy":
+        return "(SymPy ran out of time)"
+    if reference.pretty is None:
+        return "(too large to show: see --format json)"
+    return reference.pretty

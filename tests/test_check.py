@@ -1,0 +1,253 @@
+"""gradcli.verify.check, its references (gradcli/reference.py) and finite differences.
+
+The checker is itself checked: it agrees on random smooth expressions, and it fails when an
+op's derivative rule is deliberately broken (a checker that cannot fail is a defect).
+"""
+import dataclasses
+import math
+import os
+import time
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradcli
+from gradcli import finite_difference, reference
+from gradcli.errors import GradcliError
+from gradcli.ops.registry import OPS
+from gradcli.verify import check, run_check
+
+from .strategies import smooth_expressions
+
+SPEC_FIELDS = ["expr", "point", "wrt", "order", "gradcli", "sympy", "finite_difference",
+               "max_rel_error", "ok", "reference"]
+POLY = "x**4+2*x**3-3*x**2+4*x-5"
+
+
+# -- finite differences ---------------------------------------------------------------------
+@pytest.mark.parametrize("k", range(1, 6))
+def test_central_difference_stencil_is_exact_for_x_to_the_k(k):
+    """D_k(h) of x**k is k! for every step (the stencil's weights and offsets are right)."""
+    offsets, weights = finite_difference.stencil(k)
+    for h in (0.5, 0.1):
+        assert (weights * (0.3 + offsets * h) ** k).sum() / h ** k == pytest.approx(
+            math.factorial(k), rel=1e-9)
+
+
+@pytest.mark.parametrize("name, f, exact, x", [
+    ("exp at 0.5", np.exp, lambda k, x: math.exp(x), 0.5),            # every order e**x
+    ("sin at 1", np.sin, lambda k, x: math.sin(x + k * math.pi / 2), 1.0),
+    ("1/x at 4", lambda x: 1 / x,                                       # (-1)**k k! / x**(k+1)
+     lambda k, x: (-1) ** k * math.factorial(k) / x ** (k + 1), 4.0),
+])
+def test_finite_differences_are_within_their_error_estimate(name, f, exact, x):
+    for k, (value, error) in enumerate(finite_difference.derivatives(f, x, 6)):
+        truth = exact(k, x)
+        assert abs(value - truth) <= error + 1e-15 * abs(truth), (name, k)
+        assert error <= 1e-4 * max(1.0, abs(truth)), (name, k)   # and the estimate is useful
+
+
+def test_richardson_removes_the_h_squared_term():
+    """D(h) = 1 + h**2 + h**4 exactly: two extrapolations leave 1."""
+    steps = [0.4 / 2 ** i for i in range(4)]
+    value, error = finite_difference.richardson([1 + h ** 2 + h ** 4 for h in steps])
+    assert value == pytest.approx(1.0, abs=1e-14) and error < 1e-12
+
+
+# -- the record -------------------------------------------------------------------------------
+def test_spec_polynomial_record_at_zero():
+    record = check(POLY, 0, order=5)
+    assert list(record) == SPEC_FIELDS
+    assert record["expr"] == POLY and record["point"] == {"x": 0.0}
+    assert record["wrt"] == "x" and record["order"] == 5
+    assert record["gradcli"] == [-5.0, 4.0, -6.0, 12.0, 24.0, 0.0]
+    assert record["sympy"] == [-5.0, 4.0, -6.0, 12.0, 24.0, 0.0]
+    assert record["finite_difference"] == pytest.approx([-5, 4, -6, 12, 24, 0], abs=1e-5)
+    assert record["max_rel_error"] == 0.0 and record["ok"] is True
+    assert record["reference"] == ["sympy"] * 6
+
+
+def test_symbolic_adds_sympy_formula_per_order():
+    record = check("x**3*y", {"x": 2, "y": 5}, order=3, wrt="x", symbolic=True)
+    assert list(record) == SPEC_FIELDS + ["symbolic"]
+    assert record["symbolic"] == ["5*x**3", "15*x**2", "30*x", "30"]   # y=5 substituted first
+    assert record["sympy"] == [40.0, 60.0, 60.0, 30.0]
+
+
+def test_constant_exponent_is_substituted_before_sympy_differentiates():
+    """diff(x**y, x) substituted at x=0, y=2 is nan; with y=2 first, SymPy gives 0 and 2."""
+    record = check("x**y", {"x": 0, "y": 2}, order=2, wrt="x")
+    assert record["sympy"] == [0.0, 0.0, 2.0] and record["gradcli"] == [0.0, 0.0, 2.0]
+    assert record["ok"] is True
+
+
+def test_reference_is_thirty_digits():
+    f, symbol, at = reference.sympy_expression(gradcli.parse("exp(x)"), "x", {"x": 1.0})
+    [value] = reference.sympy_derivatives(f, symbol, at, 0, timeout=10)
+    assert value.text == "2.71828182845904523536028747135"   # e to 30 significant digits
+    assert value.value == math.e and value.method == "sympy"
+
+
+def test_singular_reference_is_reported_not_a_mismatch():
+    """sqrt'(0): SymPy's zoo is singular; gradcli's inf (SPEC 4) is not compared."""
+    result = run_check("sqrt(x)", 0, order=1)
+    assert result.status == ["ok", "singular"]
+    assert result.references[1].text == "zoo" and result.references[1].singular
+    record = result.record()
+    assert record["gradcli"] == [0.0, math.inf] and math.isnan(record["sympy"][1])
+    assert record["ok"] is True and record["max_rel_error"] == 0.0
+
+
+def test_no_order_compared_gives_nan_max_rel_error():
+    record = check("1/x", 0, order=1)
+    assert record["ok"] is True and math.isnan(record["max_rel_error"])
+
+
+def test_reference_beyond_float64_agrees_only_with_infinity():
+    """exp(800) is finite (SymPy: 2.7e347) but beyond float64: gradcli's inf agrees."""
+    result = run_check("exp(x)", 800, order=1)
+    assert result.status == ["ok", "ok"] and result.references[0].text.endswith("e+347")
+    assert result.gradcli == [math.inf, math.inf]
+
+
+def test_mismatch_beyond_tolerance_fails():
+    """rtol=atol=0: the last-bit difference from the 30-digit value is a mismatch."""
+    loose = run_check("exp(sin(x))/(1+x**2)", 0.7, order=4)
+    strict = run_check("exp(sin(x))/(1+x**2)", 0.7, order=4, rtol=0, atol=0)
+    assert loose.ok and 0 < loose.max_rel_error < 1e-13
+    assert not strict.ok and strict.record()["ok"] is False
+    assert strict.mismatches == [k for k, e in enumerate(strict.relative_error) if e > 0]
+
+
+def test_compare_rules():
+    ref = reference.Reference
+    assert check_compare(1.0, ref(1.0 + 1e-10, "sympy", "")) == "ok"
+    assert check_compare(1.0, ref(1.0 + 1e-8, "sympy", "")) == "mismatch"
+    assert check_compare(1e-13, ref(0.0, "sympy", "")) == "ok"          # atol near 0
+    assert check_compare(math.nan, ref(2.0, "sympy", "")) == "mismatch"  # nan never agrees
+    assert check_compare(math.inf, ref(2.0, "sympy", "")) == "mismatch"
+    assert check_compare(-math.inf, ref(math.inf, "sympy", "1e400")) == "mismatch"
+    assert check_compare(5.0, ref(math.nan, "sympy", "zoo", True)) == "singular"
+
+
+def check_compare(value, ref):
+    from gradcli.verify import compare
+
+    return compare(value, ref, 1e-9, 1e-12)[0]
+
+
+@settings(max_examples=20, deadline=None)
+@given(smooth_expressions(max_leaves=4), st.floats(-2, 2))
+def test_check_agrees_on_smooth_expressions_orders_0_to_4(text, x):
+    expression = gradcli.parse(text)
+    record = check(expression, {"x": x} if expression.variables else None, order=4)
+    assert record["ok"] is True, record
+    assert record["reference"] == ["sympy"] * 5
+
+
+# -- a broken rule must fail the check ---------------------------------------------------------
+def _scaled_tail(series, factor):
+    """A Taylor series with every coefficient of order >= 1 multiplied by factor."""
+    if isinstance(series, np.ndarray):
+        out = np.array(series, dtype=series.dtype, copy=True)
+        out[1:] = out[1:] * factor
+        return out
+    if isinstance(series, list | tuple):
+        return type(series)([series[0], *(c * factor for c in series[1:])])
+    raise TypeError(f"unknown Taylor series type {type(series).__name__}: teach this test")
+
+
+def broken(name, factor=1.001):
+    """Op ``name`` with its derivative rules (grad and, if any, taylor) off by ``factor``."""
+    spec = OPS[name]
+
+    def grad(g, ans, *inputs, **attrs):
+        return tuple(None if d is None else d * factor
+                     for d in spec.grad(g, ans, *inputs, **attrs))
+
+    taylor = None
+    if spec.taylor is not None:
+        def taylor(*series, **attrs):
+            return _scaled_tail(spec.taylor(*series, **attrs), factor)
+    return dataclasses.replace(spec, grad=grad, taylor=taylor)
+
+
+@pytest.mark.parametrize("name, text, at", [("sin", "sin(x)*x", 0.5),
+                                            ("powi", "x**2+x", 1.5),
+                                            ("exp", "exp(x)*y", {"x": 0.3, "y": 2.0})])
+def test_broken_derivative_rule_fails_the_check(monkeypatch, name, text, at):
+    expression = gradcli.parse(text)
+    wrt = "x"
+    good = run_check(expression, at, order=3, wrt=wrt)
+    assert good.ok
+    monkeypatch.setitem(OPS, name, broken(name))
+    point = at if isinstance(at, dict) else {"x": at}
+    ours = expression.derivatives(wrt, 3, at=point)
+    # the break reaches the engine `derivatives` uses, or this test would prove nothing
+    assert abs(float(ours[1]) - good.gradcli[1]) > 1e-6 * abs(good.gradcli[1])
+    assert float(ours[0]) == good.gradcli[0]           # the value is untouched
+    bad = run_check(expression, at, order=3, wrt=wrt)
+    assert not bad.ok and bad.record()["ok"] is False
+    assert bad.status[0] == "ok" and 1 in bad.mismatches
+    assert bad.reference == good.reference              # the reference does not use the rules
+
+
+# -- the time budget --------------------------------------------------------------------------
+def test_timeout_hands_the_remaining_orders_to_mpmath():
+    """SymPy needs about 7 s for order 8 of tanh(tanh(tanh(x))); with 0.3 s, mpmath takes
+    over, the numbers still agree, and the run does not wait for SymPy."""
+    start = time.monotonic()
+    record = check("tanh(tanh(tanh(x)))", 0.7, order=8, timeout=0.3)
+    elapsed = time.monotonic() - start
+    methods = record["reference"]
+    assert methods[-1] == "mpmath"
+    assert methods == sorted(methods, key=["sympy", "mpmath"].index)  # sympy first, then mpmath
+    assert record["ok"] is True and record["max_rel_error"] < 1e-12
+    assert elapsed < 3.0
+    with pytest.raises(ChildProcessError):  # the SymPy worker is gone (killed and reaped)
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_timeout_zero_uses_mpmath_for_every_order():
+    result = run_check("exp(sin(x))/(1+x**2)", 0.7, order=4, timeout=0)
+    assert result.methods == ["mpmath"] * 5 and result.ok
+    exact = run_check("exp(sin(x))/(1+x**2)", 0.7, order=4)
+    assert result.reference == pytest.approx(exact.reference, rel=1e-14)
+
+
+def test_mpmath_reference_of_sqrt_at_zero_is_singular():
+    result = run_check("sqrt(x)", 0, order=1, timeout=0)
+    assert result.status == ["ok", "singular"] and result.methods == ["mpmath", "mpmath"]
+
+
+def test_sympy_in_process_without_fork_gives_the_same_values(monkeypatch):
+    f, symbol, at = reference.sympy_expression(gradcli.parse("sin(x)**3"), "x", {"x": 0.4})
+    forked = reference.sympy_derivatives(f, symbol, at, 3, timeout=10)
+    monkeypatch.delattr(os, "fork")
+    in_process = reference.sympy_derivatives(f, symbol, at, 3, timeout=10)
+    assert [r.text for r in in_process] == [r.text for r in forked]
+
+
+def test_mpmath_agrees_with_sympy_to_thirty_digits():
+    f, symbol, at = reference.sympy_expression(gradcli.parse("atan(x)/(2+x)"), "x", {"x": 0.3})
+    exact = reference.sympy_derivatives(f, symbol, at, 4, timeout=10)
+    numeric = reference.mpmath_derivatives(f, symbol, at, range(5))
+    with mpmath.workdps(40):
+        for s, m in zip(exact, numeric):
+            assert abs(mpmath.mpf(s.text) - mpmath.mpf(m.text)) <= 1e-25 * abs(mpmath.mpf(s.text))
+
+
+# -- input errors -------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, kwargs, message", [
+    (("x*y", {"x": 1, "y": 2}), {}, "choose one with wrt"),
+    (("x", math.nan), {}, "finite point"),
+    (("x", 1), {"order": -1}, "order must be a non-negative integer"),
+    (("x", 1), {"rtol": -1}, "rtol must be a number >= 0"),
+    (("x", {"x": 1, "y": 1}), {}, "no variable 'y'"),
+])
+def test_bad_input_raises_gradcli_error(args, kwargs, message):
+    with pytest.raises(GradcliError, match=message):
+        check(*args, **kwargs)
