@@ -18,6 +18,7 @@ from .functions import (  # noqa: E402
 )
 from .errors import GradcliError, ParseError  # noqa: E402
 from .expression import Expression, parse  # noqa: E402
+from .tracing import function  # noqa: E402  (gc.function, as tf.function)
 
 max = maximum  # noqa: A001  (gc.max / gc.min as in the expression language)
 min = minimum  # noqa: A001

@@ -132,6 +132,14 @@ class Code:
             self.shapes[slot] = value.shape
         return slot
 
+    def constant_array(self, value) -> int:
+        """A constant slot holding ``value`` with its own dtype (for traced functions)."""
+        value = np.asarray(value)
+        slot = self._slot()
+        self.consts[slot] = value
+        self.shapes[slot] = value.shape
+        return slot
+
     def op(self, name: str, ins, attrs=None, shape=()) -> int:
         attrs = attrs or {}
         key = ("op", name, tuple(ins), tuple(sorted(attrs.items())))
@@ -254,27 +262,67 @@ def _rule_runner(name: str, attrs: dict):
     return run
 
 
-def bind(instrs) -> list[tuple]:
-    """Instructions ready to run: (function, out slots, in slots, attrs, single output?)."""
+def bind(instrs, keep=()) -> list[tuple]:
+    """Instructions ready to run: (function, out slots, in slots, attrs, single output?,
+    slots to free after it). A computed slot is freed after its last use unless in ``keep``,
+    so that big temporaries do not pile up."""
+    keep = set(keep)
+    computed = {o for instr in instrs for o in instr[2]}
+    last_use = {}
+    for k, instr in enumerate(instrs):
+        for i in instr[3]:
+            last_use[i] = k
+    dead = [[] for _ in instrs]
+    for slot, k in last_use.items():
+        if slot in computed and slot not in keep:
+            dead[k].append(slot)
     bound = []
-    for kind, name, outs, ins, attrs in instrs:
+    for (kind, name, outs, ins, attrs), free in zip(instrs, dead):
         if kind == "op":
-            bound.append((OPS[name].forward, outs[0], ins, attrs, True))
+            bound.append((OPS[name].forward, outs[0], ins, attrs, True, tuple(free)))
         else:
-            bound.append((_rule_runner(name, attrs), outs, ins, {}, False))
+            bound.append((_rule_runner(name, attrs), outs, ins, {}, False, tuple(free)))
     return bound
 
 
 def run(bound, slots: list) -> None:
     """Replay bound instructions over ``slots`` (a list indexed by slot)."""
     with np.errstate(all="ignore"):
-        for fn, out, ins, attrs, single in bound:
+        for fn, out, ins, attrs, single, free in bound:
             result = fn(*[slots[i] for i in ins], **attrs)
             if single:
                 slots[out] = result
             else:
                 for o, r in zip(out, result):
                     slots[o] = r
+            for d in free:
+                slots[d] = None
+
+
+BIG_ARRAY = 1 << 16
+_ALLOCATOR_TUNED = []
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's malloc (once per process) to keep freed memory instead of handing it
+    back to the system.
+
+    A replay holds several big temporaries at once; when they are freed, glibc trims
+    the top of the heap and the next replay page-faults every page back in: measured
+    5x slower for 100,000-row arrays. Raising the trim and mmap thresholds (mallopt)
+    keeps the pages; elsewhere than glibc this does nothing."""
+    if _ALLOCATOR_TUNED:
+        return
+    _ALLOCATOR_TUNED.append(True)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        libc.mallopt(m_trim_threshold, 1 << 28)
+        libc.mallopt(m_mmap_threshold, 1 << 25)
+    except (OSError, AttributeError):
+        pass
 
 
 # -- replaying: one point on Python floats -------------------------------------------
@@ -417,10 +465,13 @@ class Program:
         seeded = code.depends_on([self.seed])
         forward = code.needed([self.output])
         everything = code.needed([self.output, *self.grad_slots])
-        self._value = bind(forward)
-        self._before_seed = bind([i for i in everything if not any(o in seeded for o in i[2])])
-        self._after_seed = bind([i for i in everything if any(o in seeded for o in i[2])])
-        self._all = bind(everything)
+        outputs = [self.output, *self.grad_slots]
+        before = [i for i in everything if not any(o in seeded for o in i[2])]
+        after = [i for i in everything if any(o in seeded for o in i[2])]
+        self._value = bind(forward, [self.output])
+        self._before_seed = bind(before, outputs + [i for instr in after for i in instr[3]])
+        self._after_seed = bind(after, outputs)
+        self._all = bind(everything, outputs)
         self._hvp = None
         self._fg = None
 
@@ -431,7 +482,9 @@ class Program:
             slots[s] = v
         for name, s in self.code.inputs.items():
             if name in env:
-                slots[s] = np.asarray(env[name], dtype=self.dtype)
+                slots[s] = a = np.asarray(env[name], dtype=self.dtype)
+                if a.size >= BIG_ARRAY:
+                    keep_freed_memory()
         return slots
 
     def value(self, env):
@@ -483,7 +536,7 @@ class Program:
                 self._hvp = False
             else:
                 results = [code.const(0.0) if r is None else r for r in results]
-                self._hvp = (bind(code.needed(results)), directions, results)
+                self._hvp = (bind(code.needed(results), results), directions, results)
         return self._hvp or None
 
     def hvp(self, env, v):
