@@ -26,9 +26,11 @@ def evaluate(expr, at, format):
 def value_rows(expression, names, env, points) -> list[Row]:
     import numpy as np
 
+    from ..program import compile_expression
+
     n = len(points)
-    with np.errstate(all="ignore"):
-        values = np.broadcast_to(np.asarray(expression.evaluate(env), dtype=np.float64), (n,))
+    values = np.broadcast_to(np.asarray(compile_expression(expression).value(env),
+                                        dtype=np.float64), (n,))
     warn_non_finite(expression, names, points, [("the value", values)])
     text = expression.text
     point_columns = [name if name not in ("expr", "value") else f"point[{name}]" for name in names]

@@ -37,13 +37,13 @@ def gradient_rows(expression, names, env, points, with_hessian: bool) -> list[Ro
     n = len(points)
     variables = list(expression.variables)
     k = len(variables)
-    with np.errstate(all="ignore"):
-        values = np.broadcast_to(np.asarray(expression.evaluate(env), dtype=np.float64), (n,))
-        gradients = np.broadcast_to(np.asarray(expression.gradient(env), dtype=np.float64), (n, k))
-        hessians = None
-        if with_hessian:
-            hessian = np.asarray(expression.hessian(env), dtype=np.float64)
-            hessians = np.broadcast_to(hessian, (n, k, k))
+    from ..program import compile_expression
+
+    program = compile_expression(expression)  # one vectorized pass over all the points
+    value, gradient = program.value_and_grad(env)
+    values = np.broadcast_to(value, (n,))
+    gradients = np.broadcast_to(gradient, (n, k))
+    hessians = np.broadcast_to(program.hessian(env), (n, k, k)) if with_hessian else None
     checks = [("the value", values)] + [(f"the derivative along {v}", gradients[:, i])
                                     for i, v in enumerate(variables)]
     if with_hessian:
