@@ -24,5 +24,14 @@ max = maximum  # noqa: A001  (gc.max / gc.min as in the expression language)
 min = minimum  # noqa: A001
 
 
+_LAZY = {"optimizers": None, "clip_by_global_norm": "clipping", "clip_by_value": "clipping",
+         "global_norm": "clipping"}  # loaded on first use: `gradcli diff` never imports them
+
+
 def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
+        return module if _LAZY[name] is None else getattr(module, name)
     return getattr(_functions, name)

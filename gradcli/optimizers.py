@@ -71,7 +71,12 @@ class Optimizer:
     needs_hessian = False
 
     def __init__(self, lr=None, *, weight_decay=None, maximize=False, compat="torch",
-                 schedule=None, clip_norm=None, clip_value=None, dtype=None):
+                 schedule=None, clip_norm=None, clip_value=None, dtype=None, learning_rate=None):
+        """``learning_rate`` is Keras's name for ``lr`` (give one of them)."""
+        if learning_rate is not None:
+            if lr is not None:
+                raise ValueError("give lr or learning_rate, not both")
+            lr = learning_rate
         if compat not in COMPATS:
             raise ValueError(f"compat must be 'torch' or 'keras', got {compat!r}")
         self.compat = compat

@@ -141,8 +141,8 @@ def build_optimizers(settings: OptimizerSettings) -> list:
 # -- parsing the options ---------------------------------------------------------------------
 def _parse_opt(names):
     def parse(ctx, param, value):
-        if value is None:
-            return None
+        if value is None:  # click 8.4 runs the callback before its own required check
+            raise click.MissingParameter(ctx=ctx, param=param)
         chosen = []
         for part in value.split(","):
             part = part.strip().lower()

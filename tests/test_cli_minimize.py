@@ -1,0 +1,348 @@
+"""``gradcli minimize`` (SPEC section 2): published iterates, every optimizer step by step
+against the naive formulas of test_optimizers (and torch.optim), output formats, stopping,
+divergence, Ctrl-C, plots and usage errors."""
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.test_optimizers import (BOWL_START, LR, VARIANTS, _printed, _torch_optimizer,
+                                   _torch_scheduler, bowl_grad, naive_run,
+                                   torch_float64)  # noqa: F401  (a fixture)
+
+QUADRATIC = "(x-50)**2"
+BOWL = "(x-3)**2+5*(y+1)**2+(z-0.5)**4"  # test_optimizers.bowl_grad's function
+
+
+def runs(gradcli, *args):
+    """The JSON records of a minimize run (exit status 0 asserted)."""
+    result = gradcli("minimize", *args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def xs(record):
+    """history x by step."""
+    return {row["step"]: row["point"]["x"] for row in record["history"]}
+
+
+# -- the numbers of the issue ---------------------------------------------------------------
+def test_sgd_on_x2_minus_2x_plus_1_ends_at_the_published_float64(gradcli):
+    (record,) = runs(gradcli, "x**2-2*x+1", "--opt", "sgd", "--lr", "0.01", "--steps", "1000",
+                     "--tol", "0")
+    assert record["point"] == {"x": 0.9999999983170326}
+    assert record["steps"] == 1000 and record["converged"] is False
+
+
+def test_sgd_float32_ends_where_tensorflow_prints_0_999998569(gradcli):
+    (record,) = runs(gradcli, "x**2-2*x+1", "--opt", "sgd", "--lr", "0.01", "--steps", "1000",
+                     "--tol", "0", "--dtype", "float32")
+    x = record["point"]["x"]
+    assert f"{x:.9g}" == "0.999998569" and float(np.float32(x)) == x
+
+
+ISSUE_NUMBERS = [
+    (["--opt", "adam", "--lr", "1"], {1: "3.9999999999", 10: "12.9182579758", 200: "50.0027357131"}),
+    (["--opt", "adam", "--lr", "1", "--compat", "keras"], {1: "3.9999999664", 200: "50.0027357130"}),
+    (["--opt", "momentum", "--momentum", "0.9", "--lr", "0.01"], {1: "3.94", 2: "5.7072"}),
+    (["--opt", "nesterov", "--lr", "0.01"], {1: "4.786", 2: "7.265532"}),
+    (["--opt", "rmsprop", "--lr", "0.1"], {1: "4.0"}),
+    (["--opt", "rmsprop", "--lr", "0.1", "--compat", "keras"], {1: "3.3162"}),
+    (["--opt", "nadam", "--lr", "1"], {1: "4.0565", 10: "10.843"}),
+    (["--opt", "nadam", "--lr", "1", "--compat", "keras"], {1: "4.0628"}),
+]
+
+
+@pytest.mark.parametrize("options, expected", ISSUE_NUMBERS,
+                         ids=[" ".join(o) for o, _ in ISSUE_NUMBERS])
+def test_iterates_on_x_minus_50_squared_from_3(gradcli, options, expected):
+    (record,) = runs(gradcli, QUADRATIC, *options, "--steps", "200", "--from", "x=3",
+                     "--every", "1")
+    got = xs(record)
+    assert got[0] == 3.0
+    for step, text in expected.items():
+        assert got[step] == _printed(text), f"x{step}"
+
+
+def test_adam_x1_exactly_as_update_computes_it_in_a_real_subprocess():
+    result = subprocess.run([sys.executable, "-m", "gradcli", "minimize", QUADRATIC, "--opt",
+                             "adam", "--lr", "1", "--steps", "200", "--from", "x=3", "--format",
+                             "json", "--every", "1"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == ""
+    record = json.loads(result.stdout)
+    assert xs(record)[200] == _printed("50.0027357131")
+    assert xs(record)[1] == 3.0 + 1.0 * (1 - 1e-8 / (94.0 + 1e-8))  # lr * g/(|g| + eps)
+
+
+# -- every optimizer, every variant, step by step ----------------------------------------------
+CLI_FLAGS = {"weight_decay": "--weight-decay", "schedule": "--decay", "clip_norm": "--clip-norm",
+             "clip_value": "--clip-value"}
+
+
+def cli_options(options):
+    out = []
+    for key, value in options.items():
+        if key == "maximize":
+            out.append("--maximize")
+        else:
+            out += [CLI_FLAGS[key], str(value)]
+    return out
+
+
+def bowl_history(gradcli, name, compat, options, steps):
+    expression = f"0-({BOWL})" if options.get("maximize") else BOWL
+    (record,) = runs(gradcli, expression, "--opt", name, "--compat", compat, "--lr",
+                     str(LR[name]), "--steps", str(steps), "--tol", "0", "--every", "1",
+                     "--from", "x=0,y=0,z=2", *cli_options(options))
+    assert [row["step"] for row in record["history"]] == list(range(steps + 1))
+    return [[row["point"][v] for v in "xyz"] for row in record["history"]][1:]
+
+
+@pytest.mark.parametrize("variant", ["plain", "weight_decay", "maximize", "exp", "cosine",
+                                     "clip_norm", "clip_value", "everything"])
+@pytest.mark.parametrize("compat", ["torch", "keras"])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                  "adamw", "adamax", "nadam"])
+def test_every_cli_step_matches_the_naive_formulas(gradcli, name, compat, variant):
+    options = VARIANTS[variant]
+    grad = (lambda p: -bowl_grad(p)) if options.get("maximize") else bowl_grad
+    expected = naive_run(name, compat, grad, BOWL_START, 25, lr=LR[name], **options)
+    for k, (got, want) in enumerate(zip(bowl_history(gradcli, name, compat, options, 25),
+                                        expected), start=1):
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-14), f"step {k}"
+
+
+@pytest.mark.parametrize("variant", ["plain", "weight_decay", "step", "clip_norm"])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                  "adamw", "adamax", "nadam"])
+def test_every_cli_step_matches_torch_optim(gradcli, torch_float64, name, variant):  # noqa: F811
+    torch = torch_float64
+    options = VARIANTS[variant]
+    steps = 20
+    param = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
+    topt = _torch_optimizer(torch, name, [param], LR[name], options)
+    scheduler = _torch_scheduler(torch, topt, options.get("schedule"))
+    ours = bowl_history(gradcli, name, "torch", options, steps)
+    for k in range(steps):
+        g = bowl_grad(param.detach().numpy())
+        if "clip_norm" in options:  # tf.clip_by_global_norm (torch's clip_grad_norm_ adds 1e-6)
+            c = options["clip_norm"]
+            g = g * (c * min(1 / np.linalg.norm(g), 1 / c))
+        param.grad = torch.tensor(g, dtype=torch.float64)
+        topt.step()
+        if scheduler is not None:
+            scheduler.step()
+        assert ours[k] == pytest.approx(param.detach().numpy().tolist(), rel=1e-11, abs=1e-13), \
+            f"step {k + 1}"
+
+
+# -- stopping, rows, fields ---------------------------------------------------------------------
+def test_json_has_exactly_the_spec_fields_and_the_shown_rows(gradcli):
+    (record,) = runs(gradcli, QUADRATIC, "--opt", "adam", "--lr", "1", "--steps", "200",
+                     "--from", "3", "--tol", "0")
+    assert list(record) == ["expr", "opt", "lr", "steps", "converged", "point", "value",
+                            "grad_norm", "history"]
+    assert record["expr"] == QUADRATIC and record["opt"] == "adam" and record["lr"] == 1.0
+    assert [row["step"] for row in record["history"]] == list(range(0, 201, 10))
+    first = record["history"][0]
+    assert first == {"step": 0, "point": {"x": 3.0}, "value": 2209.0, "grad_norm": 94.0,
+                     "lr": 1.0}
+    last = record["history"][-1]
+    assert last["point"] == record["point"] and last["value"] == record["value"]
+    assert record["grad_norm"] == abs(2 * (record["point"]["x"] - 50))
+
+
+def test_every_k_shows_every_kth_row_and_always_the_last(gradcli):
+    (record,) = runs(gradcli, QUADRATIC, "--opt", "sgd", "--steps", "23", "--every", "5",
+                     "--tol", "0")
+    assert [row["step"] for row in record["history"]] == [0, 5, 10, 15, 20, 23]
+
+
+def test_tol_stops_at_the_first_gradient_norm_at_or_below_it(gradcli):
+    (record,) = runs(gradcli, QUADRATIC, "--opt", "sgd", "--lr", "0.1", "--from", "3",
+                     "--tol", "1e-6", "--every", "1")
+    norms = [row["grad_norm"] for row in record["history"]]
+    assert record["converged"] is True and norms[-1] <= 1e-6 < norms[-2]
+    assert record["steps"] == len(norms) - 1 == math.ceil(math.log(1e-6 / 94) / math.log(0.8))
+
+
+def test_lr_of_a_row_is_the_rate_of_the_update_that_produced_it(gradcli):
+    (record,) = runs(gradcli, QUADRATIC, "--opt", "sgd", "--lr", "0.1", "--decay", "exp:0.5",
+                     "--steps", "3", "--every", "1", "--tol", "0")
+    assert [row["lr"] for row in record["history"]] == [0.1, 0.1, 0.05, 0.025]
+
+
+def test_default_start_is_every_variable_0_and_from_sets_some(gradcli):
+    (record,) = runs(gradcli, "(x-1)**2+(y-2)**2", "--opt", "sgd", "--steps", "0",
+                     "--from", "y=5")
+    assert record["point"] == {"x": 0.0, "y": 5.0} and record["steps"] == 0
+
+
+def test_newton_from_the_cli_jumps_to_the_minimum_of_a_quadratic(gradcli):
+    (record,) = runs(gradcli, QUADRATIC, "--opt", "newton", "--from", "3", "--every", "1")
+    assert record["point"] == {"x": 50.0} and record["steps"] == 1 and record["converged"]
+
+
+def test_opt_all_runs_every_optimizer_in_order(gradcli):
+    records = runs(gradcli, QUADRATIC, "--opt", "all", "--lr", "0.1", "--from", "3",
+                   "--steps", "50")
+    assert [r["opt"] for r in records] == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop",
+                                           "adam", "adamw", "adamax", "nadam", "newton"]
+    assert all(r["lr"] == 0.1 for r in records)
+
+
+# -- formats -------------------------------------------------------------------------------------
+def test_table_shows_the_iterations_and_a_closing_summary(gradcli):
+    result = gradcli("minimize", QUADRATIC, "--opt", "newton", "--from", "3", "--format", "table")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("(x-50)**2  (newton)")
+    assert [c.strip() for c in lines[2].strip("┃").split("┃")] == ["step", "x", "f", "‖∇f‖", "lr"]
+    assert [c.strip() for c in lines[4].strip("│").split("│")] == ["0", "3.0", "2209.0", "94.0",
+                                                                   "1.0"]
+    assert [c.strip() for c in lines[5].strip("│").split("│")] == ["1", "50.0", "0.0", "0.0",
+                                                                   "1.0"]
+    assert lines[7] == "newton: converged after 1 steps (‖∇f‖ = 0.0 <= tol 1e-10)"
+    assert lines[8].startswith("final point x = 50.0, f = 0.0; ")
+
+
+def test_comparison_table_one_row_per_optimizer(gradcli):
+    result = gradcli("minimize", QUADRATIC, "--opt", "sgd,newton", "--lr", "0.1", "--from", "3",
+                     "--format", "table")
+    assert result.exit_code == 0, result.stderr
+    header = [c.strip() for c in result.stdout.splitlines()[2].strip("┃").split("┃")]
+    assert header == ["opt", "lr", "final f", "‖∇f‖", "steps to tol", "status", "x", "time"]
+    body = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    sgd = [c.strip() for c in body[0].strip("│").split("│")]
+    assert sgd[0] == "sgd" and sgd[4] == str(math.ceil(math.log(1e-10 / 94) / math.log(0.8)))
+    newton = [c.strip() for c in body[1].strip("│").split("│")]  # x <- x - 0.1 * (x - 50)
+    assert newton[:2] == ["newton", "0.1"] and newton[5] == "converged"
+    assert newton[4] == str(math.ceil(math.log(1e-10 / 94) / math.log(0.9)))
+
+
+def test_plain_is_the_final_point_one_line_per_optimizer(gradcli):
+    result = gradcli("minimize", "(x-1)**2+(y+2)**2", "--opt", "newton,sgd", "--steps", "1",
+                     "--lr", "0.5")
+    assert result.exit_code == 0 and result.stdout == "0.5 -1.0\n1.0 -2.0\n"  # newton: lr * H^-1 g
+
+
+def test_csv_rows_of_every_optimizer_under_one_header(gradcli):
+    result = gradcli("minimize", QUADRATIC, "--opt", "sgd,newton", "--steps", "2", "--from", "3",
+                     "--lr", "0.25", "--format", "csv", "--tol", "0")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "opt,step,x,value,grad_norm,lr",
+        "sgd,0,3.0,2209.0,94.0,0.25", "sgd,1,26.5,552.25,47.0,0.25",
+        "sgd,2,38.25,138.0625,23.5,0.25",
+        "newton,0,3.0,2209.0,94.0,0.25", "newton,1,14.75,1242.5625,70.5,0.25",
+        "newton,2,23.5625,698.94140625,52.875,0.25"]
+
+
+def test_expressions_from_stdin_each_give_a_run(gradcli):
+    result = gradcli("minimize", "-", "--opt", "newton", "--format", "plain",
+                     input="(x-2)**2\n# comment\n(x+1)**2\n")
+    assert result.exit_code == 0 and result.stdout == "2.0\n-1.0\n"
+
+
+# -- divergence, interruption, errors -------------------------------------------------------------
+def test_divergence_prints_the_rows_names_the_step_and_exits_1(gradcli):
+    # x <- x - 10 * 2x = -19x: f = x**2 overflows once 19**k > 1.34e154, at k = 121
+    result = gradcli("minimize", "x**2", "--opt", "sgd", "--lr", "10", "--from", "1",
+                     "--format", "json", "--every", "1")
+    assert result.exit_code == 1
+    assert result.stderr == ("gradcli: sgd diverged at step 121: the value is not finite "
+                             "(try a smaller --lr, --clip-norm or another --from)\n")
+    record = json.loads(result.stdout)
+    assert record["steps"] == 121 and record["value"] == "inf" and not record["converged"]
+    assert 1e306 < record["history"][120]["value"] < math.inf
+
+
+def test_a_start_outside_the_domain_diverges_at_step_0(gradcli):
+    result = gradcli("minimize", "log(x)", "--opt", "adam", "--from", "-1", "--format", "plain")
+    assert result.exit_code == 1 and result.stdout == "-1.0\n"
+    assert "adam diverged at step 0: the value is not finite" in result.stderr
+
+
+def test_ctrl_c_prints_the_table_so_far_and_exits_130(gradcli, monkeypatch):
+    from gradcli.program import Program
+
+    real = Program.point_function
+
+    def interrupted_after_40_calls(self):
+        fg, calls = real(self), [0]
+
+        def counting(p):
+            calls[0] += 1
+            if calls[0] > 40:
+                raise KeyboardInterrupt
+            return fg(p)
+
+        return counting
+
+    monkeypatch.setattr(Program, "point_function", interrupted_after_40_calls)
+    result = gradcli("minimize", QUADRATIC, "--opt", "sgd", "--from", "3", "--format", "csv")
+    assert result.exit_code == 130
+    assert result.stderr == "gradcli: interrupted after 39 steps of sgd\n"
+    lines = result.stdout.splitlines()
+    assert lines[0] == "opt,step,x,value,grad_norm,lr" and lines[-1].startswith("sgd,39,")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["x**2", "--opt", "adm"], "invalid value for '--opt': unknown optimizer 'adm' "
+                               "(did you mean 'adam'?)"),
+    (["x**2"], "missing option '--opt'"),
+    (["x**2", "--opt", "sgd", "--from", "y=1"], "--from 'y=1': the expression has no "
+                                                "variable 'y' (its variables: x)"),
+    (["x*y", "--opt", "sgd", "--from", "1"], "--from '1': a value without a name needs an "
+                                            "expression of one variable"),
+    (["2+3", "--opt", "sgd"], "'2+3' has no variables: there is nothing to minimize"),
+    (["x**2", "--opt", "sgd", "--betas", "0.9,0.99"], "--betas does not apply to sgd"),
+    (["x**2", "--opt", "adam", "--betas", "0.9"], "invalid value for '--betas'"),
+    (["x**2", "--opt", "adam", "--decay", "exp"], "invalid value for '--decay': "
+                                                  "learning-rate schedule 'exp' should be"),
+    (["x**2", "--opt", "adam", "--lr", "-1"], "invalid value for '--lr': must be a finite"),
+    (["x**2", "--opt", "adam", "--clip-norm", "1", "--clip-value", "1"],
+     "give --clip-norm or --clip-value, not both"),
+    (["x**2", "--opt", "adam", "--plot", "out.txt"], "--plot: cannot write 'out.txt'"),
+    (["x**2", "--opt", "sgd", "--steps", "-1"], "invalid value for '--steps'"),
+    (["x**", "--opt", "sgd"], "gradcli: error: "),
+])
+def test_bad_usage_is_one_line_and_exit_2(gradcli, args, message):
+    result = gradcli("minimize", *args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("gradcli: error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- plots -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("expression, start", [(QUADRATIC, "3"), ("(1-x)**2+100*(y-x**2)**2",
+                                                                  "x=-1.5,y=2")])
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_plot_writes_the_picture(gradcli, tmp_path, expression, start, suffix):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / f"run{suffix}"
+    result = gradcli("minimize", expression, "--opt", "adam,sgd", "--lr", "0.0002", "--from",
+                     start, "--steps", "300", "--plot", str(target), "--format", "plain")
+    assert result.exit_code == 0, result.stderr
+    data = target.read_bytes()
+    assert data.startswith(b"\x89PNG") if suffix == ".png" else b"<svg" in data[:1000]
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
+
+
+def test_plot_without_matplotlib_is_a_clear_error(gradcli, monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    result = gradcli("minimize", "x**2", "--opt", "sgd", "--plot", str(tmp_path / "a.png"))
+    assert result.exit_code == 2
+    assert result.stderr == "gradcli: error: --plot needs matplotlib: pip install 'gradcli[plot]'\n"
