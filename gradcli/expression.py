@@ -2,7 +2,7 @@
 
 Values come from a forward pass over the graph (vectorized over numpy arrays);
 gradients and Hessians replay the graph on a gradient tape; ``derivatives``
-along one variable uses nested tapes.
+along one variable uses Taylor mode (gradcli/taylor.py), or nested tapes on request.
 """
 from __future__ import annotations
 
@@ -114,10 +114,32 @@ class Expression:
                 out[..., i, j] = h.value
         return out
 
-    def derivatives(self, wrt: str | None = None, order: int = 1, at=None, dtype=None, **kwargs):
-        """[f, f', ..., f^(order)] along ``wrt`` (the others held at their values)."""
+    def derivatives(self, wrt: str | None = None, order: int = 1, at=None, dtype=None,
+                    engine: str = "taylor", **kwargs):
+        """[f, f', ..., f^(order)] along ``wrt`` (the others held at their values).
+
+        ``engine="taylor"`` (the default) pushes truncated Taylor series through the
+        graph (gradcli/taylor.py: about order**2 work per op, any order);
+        ``engine="tape"`` nests one gradient tape per order (exponential in the order,
+        kept as the independent check of Taylor mode).
+        """
         wrt = self._wrt(wrt)
         order = _check_order(order)
+        if engine == "tape":
+            return self._tape_derivatives(wrt, order, at, dtype, kwargs)
+        if engine != "taylor":
+            raise EvaluationError(f"unknown engine {engine!r} (choose 'taylor' or 'tape')")
+        from . import taylor
+
+        env = self.point(at, **kwargs)
+        dt = as_dtype(dtype)
+        out = taylor.derivatives(self.nodes, wrt, env, order)
+        if dt != np.float64:
+            out = out.astype(dt)
+        return [d[()] for d in out]
+
+    def _tape_derivatives(self, wrt: str, order: int, at, dtype, kwargs):
+        """The nested-tape derivatives: one tape per order, played back innermost last."""
         xs = self._watched(at, dtype, kwargs)
         x = xs[wrt] if wrt in xs else constant(0.0)
         tapes = [GradientTape() for _ in range(order)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
+from .. import taylor as T
 from .registry import op
 
 
@@ -23,6 +24,10 @@ class Add:
         """(g, g)"""
         return g, g
 
+    def taylor(x, y):
+        """(x + y)_k = x_k + y_k"""
+        return T.add(x, y)
+
     def sympy(sp, x, y):
         return x + y
 
@@ -38,6 +43,10 @@ class Sub:
         """(g, -g)"""
         return g, -g
 
+    def taylor(x, y):
+        """(x - y)_k = x_k - y_k"""
+        return T.add(x, y, -1.0)
+
     def sympy(sp, x, y):
         return x - y
 
@@ -52,6 +61,10 @@ class Mul:
     def grad(g, ans, x, y):
         """(g * y, g * x)"""
         return g * y, g * x
+
+    def taylor(x, y):
+        """(x y)_k = sum_j x_j y_{k-j}"""
+        return T.mul(x, y)
 
     def sympy(sp, x, y):
         return x * y
@@ -69,6 +82,10 @@ class Div:
         q = g / y
         return q, -q * ans
 
+    def taylor(x, y):
+        """q_k = (x_k - sum_{j>=1} y_j q_{k-j}) / y_0"""
+        return T.div(x, y)
+
     def sympy(sp, x, y):
         return x / y
 
@@ -83,6 +100,10 @@ class Neg:
     def grad(g, ans, x):
         """-g"""
         return (-g,)
+
+    def taylor(x):
+        """(-x)_k = -x_k"""
+        return -x
 
     def sympy(sp, x):
         return -x
@@ -104,6 +125,10 @@ class PowInt:
         if n == 1:
             return (g,)
         return (g * float(n) * F.power(x, n - 1),)
+
+    def taylor(x, n):
+        """x ** n by repeated Cauchy squaring; 1 / x ** -n for n < 0"""
+        return T.integer_power(x, n)
 
     def sympy(sp, x, n):
         return x ** sp.Integer(n)
@@ -129,6 +154,10 @@ class Pow:
         else:
             gy = g * ans * F.log(x)
         return gx, gy
+
+    def taylor(x, y):
+        """x ** a by x D(p) = a p D(x) for a constant a; else exp(y log x)"""
+        return T.general_power(x, y)
 
     def sympy(sp, x, y):
         return sp.Pow(x, y)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
+from .. import taylor as T
 from .registry import op
 
 
@@ -29,6 +30,10 @@ class SumTo:
         """broadcast_to(g, x.shape)"""
         return (F.broadcast_to(g, x.shape),)
 
+    def taylor(x, shape):
+        """linear: _sum_to(x_k, shape) for every coefficient k"""
+        return T.linear(SumTo.forward, x, shape=shape)
+
 
 @op("broadcast_to", 1, attrs=("shape",))
 class BroadcastTo:
@@ -41,6 +46,10 @@ class BroadcastTo:
         """sum_to(g, x.shape)"""
         return (F.apply("sum_to", g, shape=x.shape),)
 
+    def taylor(x, shape):
+        """linear: broadcast_to(x_k, shape) for every coefficient k"""
+        return T.linear(BroadcastTo.forward, x, shape=shape)
+
 
 @op("reshape", 1, attrs=("shape",))
 class Reshape:
@@ -52,6 +61,10 @@ class Reshape:
     def grad(g, ans, x, shape):
         """reshape(g, x.shape)"""
         return (F.reshape(g, x.shape),)
+
+    def taylor(x, shape):
+        """linear: reshape(x_k, shape) for every coefficient k"""
+        return T.linear(Reshape.forward, x, shape=shape)
 
 
 @op("reduce_sum", 1, attrs=("axis", "keepdims"))
@@ -70,3 +83,7 @@ class ReduceSum:
                 kept[a] = 1
             g = F.reshape(g, kept)
         return (F.broadcast_to(g, x.shape),)
+
+    def taylor(x, axis, keepdims):
+        """linear: sum of x_k over axes for every coefficient k"""
+        return T.linear(ReduceSum.forward, x, axis=axis, keepdims=keepdims)

@@ -7,9 +7,22 @@ import math
 import numpy as np
 
 from .. import functions as F
+from .. import taylor as T
 from .registry import op
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
+
+
+def _with_value(series, value):
+    """The series with its order-0 coefficient replaced by the accurate value."""
+    series[0] = value
+    return series
+
+
+def _sigmoid_series(x):
+    """sigmoid(x): D(p) = p (1 - p) D(x)"""
+    value = np.exp(-np.logaddexp(0.0, -x[0]))
+    return T.from_derivative(x, value, lambda p, k: p[k] - T.self_product(p, k))
 
 
 @op("exp", 1, language="exp")
@@ -22,6 +35,10 @@ class Exp:
     def grad(g, ans, x):
         """g * exp(x)"""
         return (g * ans,)
+
+    def taylor(x):
+        """p_k = (1/k) sum_j D(x)_{j-1} p_{k-j}"""
+        return T.exp(x)
 
     def sympy(sp, x):
         return sp.exp(x)
@@ -38,6 +55,10 @@ class Expm1:
         """g * exp(x)"""
         return (g * F.exp(x),)
 
+    def taylor(x):
+        """the series of exp(x), with value expm1(x_0)"""
+        return _with_value(T.exp(x), np.expm1(x[0]))
+
     def sympy(sp, x):
         return sp.exp(x) - 1
 
@@ -52,6 +73,10 @@ class Log:
     def grad(g, ans, x):
         """g / x"""
         return (g / x,)
+
+    def taylor(x):
+        """log(x_0) + integral of D(x) / x"""
+        return T.log(x)
 
     def sympy(sp, x):
         return sp.log(x)
@@ -68,6 +93,10 @@ class Log1p:
         """g / (1 + x)"""
         return (g / (x + 1.0),)
 
+    def taylor(x):
+        """log1p(x_0) + integral of D(x) / (1 + x)"""
+        return T.through_quotient(x, np.log1p(x[0]), T.add(x, T.const(1.0, x)))
+
     def sympy(sp, x):
         return sp.log(1 + x)
 
@@ -82,6 +111,10 @@ class Log2:
     def grad(g, ans, x):
         """g / (x * ln 2)"""
         return (g / (x * LN2),)
+
+    def taylor(x):
+        """log(x) / ln 2"""
+        return _with_value(T.log(x) / LN2, np.log2(x[0]))
 
     def sympy(sp, x):
         return sp.log(x, 2)
@@ -98,6 +131,10 @@ class Log10:
         """g / (x * ln 10)"""
         return (g / (x * LN10),)
 
+    def taylor(x):
+        """log(x) / ln 10"""
+        return _with_value(T.log(x) / LN10, np.log10(x[0]))
+
     def sympy(sp, x):
         return sp.log(x, 10)
 
@@ -112,6 +149,10 @@ class Sqrt:
     def grad(g, ans, x):
         """g / (2 * sqrt(x))"""
         return (g / (ans * 2.0),)
+
+    def taylor(x):
+        """q_k = (x_k - sum_{j=1..k-1} q_j q_{k-j}) / (2 q_0)"""
+        return T.sqrt(x)
 
     def sympy(sp, x):
         return sp.sqrt(x)
@@ -128,6 +169,10 @@ class Cbrt:
         """g / (3 * cbrt(x) ** 2)"""
         return (g / (ans * ans * 3.0),)
 
+    def taylor(x):
+        """x ** (1/3) by x D(p) = p D(x) / 3 (real for x < 0)"""
+        return T.power(x, 1.0 / 3.0, value0=np.cbrt(x[0]), lead_power=np.cbrt)
+
     def sympy(sp, x):
         return sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)
 
@@ -142,6 +187,10 @@ class Sin:
     def grad(g, ans, x):
         """g * cos(x)"""
         return (g * F.cos(x),)
+
+    def taylor(x):
+        """sin and cos together: D(s) = c D(x), D(c) = -s D(x)"""
+        return T.sin_cos(x)[0]
 
     def sympy(sp, x):
         return sp.sin(x)
@@ -158,6 +207,10 @@ class Cos:
         """-g * sin(x)"""
         return (-(g * F.sin(x)),)
 
+    def taylor(x):
+        """sin and cos together: D(s) = c D(x), D(c) = -s D(x)"""
+        return T.sin_cos(x)[1]
+
     def sympy(sp, x):
         return sp.cos(x)
 
@@ -172,6 +225,10 @@ class Tan:
     def grad(g, ans, x):
         """g * (1 + tan(x) ** 2)"""
         return (g * (ans * ans + 1.0),)
+
+    def taylor(x):
+        """D(p) = (1 + p ** 2) D(x)"""
+        return T.from_derivative(x, np.tan(x[0]), lambda p, k: (k == 0) + T.self_product(p, k))
 
     def sympy(sp, x):
         return sp.tan(x)
@@ -188,6 +245,10 @@ class Asin:
         """g / sqrt(1 - x ** 2)"""
         return (g / F.sqrt(1.0 - x * x),)
 
+    def taylor(x):
+        """asin(x_0) + integral of D(x) / sqrt(1 - x ** 2)"""
+        return T.through_quotient(x, np.arcsin(x[0]), T.sqrt(T.add(T.const(1.0, x), T.square(x), -1.0)))
+
     def sympy(sp, x):
         return sp.asin(x)
 
@@ -202,6 +263,10 @@ class Acos:
     def grad(g, ans, x):
         """-g / sqrt(1 - x ** 2)"""
         return (-(g / F.sqrt(1.0 - x * x)),)
+
+    def taylor(x):
+        """acos(x_0) - integral of D(x) / sqrt(1 - x ** 2)"""
+        return T.through_quotient(x, np.arccos(x[0]), T.sqrt(T.add(T.const(1.0, x), T.square(x), -1.0)), -1.0)
 
     def sympy(sp, x):
         return sp.acos(x)
@@ -218,6 +283,10 @@ class Atan:
         """g / (1 + x ** 2)"""
         return (g / (x * x + 1.0),)
 
+    def taylor(x):
+        """atan(x_0) + integral of D(x) / (1 + x ** 2)"""
+        return T.through_quotient(x, np.arctan(x[0]), T.add(T.square(x), T.const(1.0, x)))
+
     def sympy(sp, x):
         return sp.atan(x)
 
@@ -232,6 +301,10 @@ class Sinh:
     def grad(g, ans, x):
         """g * cosh(x)"""
         return (g * F.cosh(x),)
+
+    def taylor(x):
+        """sinh and cosh together: D(s) = c D(x), D(c) = s D(x)"""
+        return T.sin_cos(x, hyperbolic=True)[0]
 
     def sympy(sp, x):
         return sp.sinh(x)
@@ -248,6 +321,10 @@ class Cosh:
         """g * sinh(x)"""
         return (g * F.sinh(x),)
 
+    def taylor(x):
+        """sinh and cosh together: D(s) = c D(x), D(c) = s D(x)"""
+        return T.sin_cos(x, hyperbolic=True)[1]
+
     def sympy(sp, x):
         return sp.cosh(x)
 
@@ -262,6 +339,10 @@ class Tanh:
     def grad(g, ans, x):
         """g * (1 - tanh(x) ** 2)"""
         return (g * (1.0 - ans * ans),)
+
+    def taylor(x):
+        """D(p) = (1 - p ** 2) D(x)"""
+        return T.from_derivative(x, np.tanh(x[0]), lambda p, k: (k == 0) - T.self_product(p, k))
 
     def sympy(sp, x):
         return sp.tanh(x)
@@ -278,6 +359,10 @@ class Asinh:
         """g / sqrt(x ** 2 + 1)"""
         return (g / F.sqrt(x * x + 1.0),)
 
+    def taylor(x):
+        """asinh(x_0) + integral of D(x) / sqrt(x ** 2 + 1)"""
+        return T.through_quotient(x, np.arcsinh(x[0]), T.sqrt(T.add(T.square(x), T.const(1.0, x))))
+
     def sympy(sp, x):
         return sp.asinh(x)
 
@@ -292,6 +377,10 @@ class Acosh:
     def grad(g, ans, x):
         """g / sqrt(x ** 2 - 1)"""
         return (g / F.sqrt(x * x - 1.0),)
+
+    def taylor(x):
+        """acosh(x_0) + integral of D(x) / sqrt(x ** 2 - 1)"""
+        return T.through_quotient(x, np.arccosh(x[0]), T.sqrt(T.add(T.square(x), T.const(1.0, x), -1.0)))
 
     def sympy(sp, x):
         return sp.acosh(x)
@@ -308,6 +397,10 @@ class Atanh:
         """g / (1 - x ** 2)"""
         return (g / (1.0 - x * x),)
 
+    def taylor(x):
+        """atanh(x_0) + integral of D(x) / (1 - x ** 2)"""
+        return T.through_quotient(x, np.arctanh(x[0]), T.add(T.const(1.0, x), T.square(x), -1.0))
+
     def sympy(sp, x):
         return sp.atanh(x)
 
@@ -323,6 +416,10 @@ class Sigmoid:
         """g * sigmoid(x) * (1 - sigmoid(x))"""
         return (g * ans * (1.0 - ans),)
 
+    def taylor(x):
+        """D(p) = p (1 - p) D(x)"""
+        return _sigmoid_series(x)
+
     def sympy(sp, x):
         return 1 / (1 + sp.exp(-x))
 
@@ -337,6 +434,10 @@ class Softplus:
     def grad(g, ans, x):
         """g * sigmoid(x)"""
         return (g * F.sigmoid(x),)
+
+    def taylor(x):
+        """softplus(x_0) + integral of sigmoid(x) D(x)"""
+        return T.through(x, np.logaddexp(0.0, x[0]), _sigmoid_series(x))
 
     def sympy(sp, x):
         return sp.log(1 + sp.exp(x))

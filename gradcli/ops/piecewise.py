@@ -10,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
+from .. import taylor as T
 from .registry import op
+
+
+def _tie_weight(x0, y0):
+    """1 where x0 > y0, 1/2 at a tie, 0 where x0 < y0 (the tape's mask)."""
+    return np.where(x0 > y0, 1.0, np.where(x0 == y0, 0.5, 0.0))
 
 
 def _const(values, like):
@@ -28,6 +34,10 @@ class Abs:
         """g * sign(x)   (0 at x = 0: the smallest subgradient)"""
         return (g * _const(np.sign(x.value), x),)
 
+    def taylor(x):
+        """value |x_0|; x_k * sign(x_0) above (0 at x_0 = 0)"""
+        return T.piecewise(np.abs(x[0]), (np.sign(x[0]), x))
+
     def sympy(sp, x):
         return sp.Abs(x)
 
@@ -43,6 +53,10 @@ class Sign:
         """0"""
         return (g * 0.0,)
 
+    def taylor(x):
+        """value sign(x_0); 0 above"""
+        return T.piecewise(np.sign(x[0]), (np.zeros_like(x[0]), x))
+
     def sympy(sp, x):
         return sp.sign(x)
 
@@ -57,6 +71,10 @@ class Relu:
     def grad(g, ans, x):
         """g * (x > 0)   (0 at x = 0)"""
         return (g * _const(x.value > 0, x),)
+
+    def taylor(x):
+        """value max(x_0, 0); x_k * (x_0 > 0) above"""
+        return T.piecewise(np.maximum(x[0], 0.0), ((x[0] > 0) * 1.0, x))
 
     def sympy(sp, x):
         return sp.Piecewise((x, x > 0), (0, True))
@@ -74,6 +92,11 @@ class Max:
         w = np.where(x.value > y.value, 1.0, np.where(x.value == y.value, 0.5, 0.0))
         return g * _const(w, x), g * _const(1.0 - w, x)
 
+    def taylor(x, y):
+        """value max(x_0, y_0); w x_k + (1 - w) y_k above, w = 1, 1/2 or 0"""
+        w = _tie_weight(x[0], y[0])
+        return T.piecewise(np.maximum(x[0], y[0]), (w, x), (1.0 - w, y))
+
     def sympy(sp, x, y):
         return sp.Max(x, y)
 
@@ -89,6 +112,11 @@ class Min:
         """(g * w, g * (1 - w)) with w = 1 where x < y, 1/2 at a tie, 0 where x > y"""
         w = np.where(x.value < y.value, 1.0, np.where(x.value == y.value, 0.5, 0.0))
         return g * _const(w, x), g * _const(1.0 - w, x)
+
+    def taylor(x, y):
+        """value min(x_0, y_0); w x_k + (1 - w) y_k above, w = 1, 1/2 or 0"""
+        w = _tie_weight(y[0], x[0])
+        return T.piecewise(np.minimum(x[0], y[0]), (w, x), (1.0 - w, y))
 
     def sympy(sp, x, y):
         return sp.Min(x, y)
@@ -108,6 +136,11 @@ class Hypot:
         q = g / r
         return q * x, q * y
 
+    def taylor(x, y):
+        """H_k = (S_k - sum_{j=1..k-1} H_j H_{k-j}) / (2 (H_0 + [H_0 = 0])), S = x ** 2 + y ** 2"""
+        h0 = np.hypot(x[0], y[0])
+        return T.sqrt(T.add(T.square(x), T.square(y)), value0=h0, floor=(h0 == 0) * 1.0)
+
     def sympy(sp, x, y):
         return sp.sqrt(x ** 2 + y ** 2)
 
@@ -123,6 +156,10 @@ class Atan2:
         """(g * x / (x ** 2 + y ** 2), -g * y / (x ** 2 + y ** 2))"""
         q = g / (x * x + y * y)
         return q * x, -(q * y)
+
+    def taylor(y, x):
+        """atan2(y_0, x_0) + integral of (x D(y) - y D(x)) / (x ** 2 + y ** 2)"""
+        return T.angle(y, x)
 
     def sympy(sp, y, x):
         return sp.atan2(y, x)

@@ -1,0 +1,520 @@
+r"""Taylor mode: truncated Taylor series pushed through the op graph.
+
+Convention (scaled coefficients)
+--------------------------------
+To differentiate f along the variable x at x0, the engine pushes the input
+series x(t) = x0 + r*t through the graph, with r = 2**m a power of two. Every
+node u then carries its truncated Taylor series in t,
+
+    u(t) = c_0 + c_1 t + ... + c_N t**N,    c_k = u^(k)(x0) * r**k / k!,
+
+as a numpy array of shape (N+1, *points): axis 0 is k, the other axes are the
+points, so one pass serves a million points. A node that does not depend on x
+carries shape (1, *points): its value alone. The derivative comes back as
+
+    f^(k)(x0) = c_k * k! / r**k = ldexp(c_k * M_k, E_k - m*k),   k! = M_k * 2**E_k,
+
+with k! held as a mantissa and an exponent (exact to one rounding, from the
+integer k!), so neither k! (which overflows float64 past 170) nor
+f^(k)/k! (which underflows for entire functions: 1/1000! ~ 1e-2568) is ever
+formed. A derivative beyond the float64 range comes out of ldexp as +-inf.
+
+Choosing r. One r cannot serve every function at order 1000: exp needs
+r ~ 1000/e (else r**k/k! underflows) while 1/(1+x) needs r <= 1 (else r**k
+overflows, and inf - inf makes nan). Since c_k scales exactly as r**k, the
+relative accuracy of a coefficient does not depend on r as long as nothing
+leaves the float64 range; so the engine makes several passes:
+
+1. r = 1 for every point. A coefficient is accepted when it is finite and
+   |c_k| >= 2**-900 (well above the underflow that would cost precision), or
+   exactly 0 next to an accepted one (sin at 0), or beyond the polynomial
+   degree of the expression (tracked from the graph: x**4 has no 5th term).
+2. Points with coefficients too small get passes at r = 4, 16, 64, 256, 1024,
+   then 2, 8, 32, 128, 512; points with non-finite coefficients (while their
+   value is finite) get passes at r = 1/4, 1/16, ... 1/1024. Each pass covers
+   only those points, up to their highest unresolved order; each coefficient
+   takes the first pass that accepts it.
+3. What no pass accepts is +-inf when a pass with r <= 1 gave +-inf (then
+   |f^(k)| >= |c_k| * k! overflows too), the finite value of largest |c_k|
+   when no pass gave inf or nan (all exactly 0 for a true 0), else nan.
+
+Recurrences (each op's ``taylor`` rule in gradcli/ops/*.py, about N**2 work):
+with D(u)_k = (k+1) u_{k+1} the series of du/dt,
+
+    product     (uv)_k = sum_j u_j v_{k-j}                       (Cauchy product)
+    quotient    q_k = (u_k - sum_{j>=1} v_j q_{k-j}) / v_0
+    exp         p = exp(u):  D(p) = p D(u),  p_k = (1/k) sum_j D(u)_{j-1} p_{k-j}
+    power       p = u**a:    u D(p) = a p D(u),
+                p_k = (1/(k u_0)) sum_{j=1..k} (a j - (k-j)) u_j p_{k-j}
+    sqrt        q_k = (u_k - sum_{j=1..k-1} q_j q_{k-j}) / (2 q_0)
+    sin, cos    computed together: D(s) = c D(u), D(c) = -s D(u)  (sinh, cosh alike)
+    f(u) with f' known as a series (log, atan, asin, tan, sigmoid, ...):
+                p_0 = f(u_0),  p_k = (f'(u) D(u))_{k-1} / k          (integration)
+
+Non-differentiable points follow SPEC 4 exactly as the tape does: masks taken
+from the values (|x|'(0) = 0, max at a tie 1/2 each side) multiply the higher
+coefficients, and a power of an argument whose value is 0 uses the
+leading term c t**v of the argument: coefficients 0 below order a*v, then
++-inf (the one-sided limit) above it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+TINY = 2.0 ** -900
+UP = (2, 4, 6, 8, 10, 1, 3, 5, 7, 9)      # log2 r for coefficients that underflowed
+DOWN = (-2, -4, -6, -8, -10)              # log2 r for coefficients that overflowed
+
+
+# -- series arithmetic (axis 0 is the order; the other axes are points) --------------
+def order(*series) -> int:
+    """The highest order N among the series (0 for values alone)."""
+    return max(s.shape[0] for s in series) - 1
+
+
+def full(s: np.ndarray, n: int) -> np.ndarray:
+    """s padded with zeros to orders 0..n."""
+    if s.shape[0] == n + 1:
+        return s
+    out = np.zeros((n + 1,) + s.shape[1:], dtype=np.float64)
+    out[: s.shape[0]] = s[: n + 1]
+    return out
+
+
+def const(value, like: np.ndarray) -> np.ndarray:
+    """The series of a constant, shaped like ``like``'s value row."""
+    return np.asarray(value, dtype=np.float64)[None] + np.zeros_like(like[:1])
+
+
+def deriv(u: np.ndarray) -> np.ndarray:
+    """D(u): the series of du/dt, one order shorter."""
+    k = np.arange(1, u.shape[0], dtype=np.float64).reshape((-1,) + (1,) * (u.ndim - 1))
+    return u[1:] * k
+
+
+def integral(value0, du: np.ndarray) -> np.ndarray:
+    """The series p with p_0 = value0 and D(p) = du."""
+    n = du.shape[0]
+    k = np.arange(1, n + 1, dtype=np.float64).reshape((-1,) + (1,) * (du.ndim - 1))
+    value0 = np.asarray(value0, dtype=np.float64)
+    shape = np.broadcast_shapes(value0.shape, du.shape[1:])
+    out = np.empty((n + 1,) + shape)
+    out[0] = value0
+    out[1:] = du / k
+    return out
+
+
+def _dot(a: np.ndarray, b: np.ndarray):
+    """sum_j a_j b_j over axis 0."""
+    if a.shape[0] == 1:
+        return a[0] * b[0]
+    return np.einsum("i...,i...->...", a, b)
+
+
+def mul(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(uv)_k = sum_j u_j v_{k-j}"""
+    if u.shape[0] == 1 or v.shape[0] == 1:
+        return u * v
+    n = order(u, v)
+    u, v = full(u, n), full(v, n)
+    if u.ndim == 2 and u.shape[1] == 1 and v.shape[1] == 1:
+        return np.convolve(u[:, 0], v[:, 0])[: n + 1, None]
+    u, v = np.broadcast_arrays(u, v)
+    out = u[0] * v
+    for j in range(1, n + 1):
+        out[j:] += u[j] * v[: n + 1 - j]
+    return out
+
+
+def square(u: np.ndarray) -> np.ndarray:
+    """(u*u)_k"""
+    return mul(u, u)
+
+
+def div(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """q_k = (u_k - sum_{j>=1} v_j q_{k-j}) / v_0"""
+    if v.shape[0] == 1:
+        return u / v[0]
+    n = order(u, v)
+    numerator, u, v = u, full(u, n), full(v, n)
+    shape = np.broadcast_shapes(u.shape[1:], v.shape[1:])
+    q = np.empty((n + 1,) + shape)
+    v0 = v[0]
+    with np.errstate(all="ignore"):
+        for k in range(n + 1):
+            q[k] = (u[k] - _dot(v[k:0:-1], q[:k])) / v0 if k else u[0] / v0
+        at_zero = v0 == 0
+        if np.any(at_zero):  # u * (1/v) with the one-sided limits of 1/v
+            q = np.where(at_zero, mul(numerator, power_at_zero(v, -1.0, np.reciprocal)), q)
+    return q
+
+
+def add(u: np.ndarray, v: np.ndarray, sign: float = 1.0) -> np.ndarray:
+    """(u + sign*v)_k"""
+    if u.shape[0] == v.shape[0]:
+        return u + v if sign > 0 else u - v
+    n = order(u, v)
+    out = np.zeros((n + 1,) + np.broadcast_shapes(u.shape[1:], v.shape[1:]))
+    out[: u.shape[0]] += u
+    if sign > 0:
+        out[: v.shape[0]] += v
+    else:
+        out[: v.shape[0]] -= v
+    return out
+
+
+def through(u: np.ndarray, value0, w: np.ndarray) -> np.ndarray:
+    """p = f(u) from the series w of f'(u): p_0 = f(u_0), D(p) = w D(u)"""
+    return integral(value0, mul(w[:-1], deriv(u)))
+
+
+def through_quotient(u: np.ndarray, value0, denominator: np.ndarray, sign: float = 1.0):
+    """p = f(u) with f'(u) = sign / denominator: p_0 = f(u_0), D(p) = sign D(u) / denominator"""
+    du = deriv(u)
+    return integral(value0, div(du if sign > 0 else -du, denominator[:-1]))
+
+
+def exp(u: np.ndarray, value0=None) -> np.ndarray:
+    """p = exp(u): p_k = (1/k) sum_{j=1..k} D(u)_{j-1} p_{k-j}"""
+    du = deriv(u)
+    p = np.empty(u.shape)
+    p[0] = np.exp(u[0]) if value0 is None else value0
+    for k in range(1, u.shape[0]):
+        p[k] = _dot(du[:k], p[k - 1::-1]) / k
+    return p
+
+
+def sin_cos(u: np.ndarray, hyperbolic: bool = False):
+    """(sin u, cos u) together: D(s) = c D(u), D(c) = -s D(u) (+s for sinh, cosh)"""
+    du = deriv(u)
+    s, c = np.empty(u.shape), np.empty(u.shape)
+    s[0], c[0] = (np.sinh(u[0]), np.cosh(u[0])) if hyperbolic else (np.sin(u[0]), np.cos(u[0]))
+    sign = 1.0 if hyperbolic else -1.0
+    for k in range(1, u.shape[0]):
+        s[k] = _dot(du[:k], c[k - 1::-1]) / k
+        c[k] = sign * _dot(du[:k], s[k - 1::-1]) / k
+    return s, c
+
+
+def from_derivative(u: np.ndarray, value0, fprime) -> np.ndarray:
+    """p = f(u) with f'(p) a polynomial in p (tan, tanh, sigmoid): D(p) = fprime(p) D(u).
+
+    ``fprime(p, k)`` returns the order-k coefficient of f' given p_0..p_k.
+    """
+    du = deriv(u)
+    n = u.shape[0] - 1
+    p = np.empty(u.shape)
+    w = np.empty(u.shape)
+    p[0] = value0
+    w[0] = fprime(p, 0)
+    for k in range(1, n + 1):
+        p[k] = _dot(du[:k], w[k - 1::-1]) / k
+        w[k] = fprime(p, k)
+    return p
+
+
+def self_product(p: np.ndarray, k: int):
+    """(p*p)_k from p_0..p_k."""
+    return _dot(p[: k + 1], p[k::-1])
+
+
+def sqrt(u: np.ndarray, value0=None, floor=0.0) -> np.ndarray:
+    """q = sqrt(u): q_k = (u_k - sum_{j=1..k-1} q_j q_{k-j}) / (2 (q_0 + floor))"""
+    q = np.empty(u.shape)
+    q[0] = np.sqrt(u[0]) if value0 is None else value0
+    two_q0 = 2.0 * (q[0] + floor)
+    for k in range(1, u.shape[0]):
+        q[k] = (u[k] - _dot(q[1:k], q[k - 1:0:-1])) / two_q0 if k > 1 else u[1] / two_q0
+    return q
+
+
+def log(u: np.ndarray) -> np.ndarray:
+    """log u = log u_0 + integral of D(u)/u (one-sided +-inf where u_0 = 0)"""
+    with np.errstate(all="ignore"):
+        p = integral(np.log(u[0]), div(deriv(u), u[:-1]))
+    at_zero = u[0] == 0
+    if np.any(at_zero):
+        lead = leading(u)
+        k = np.arange(p.shape[0]).reshape((-1,) + (1,) * (p.ndim - 1))
+        pattern = np.where(lead > 0, np.where(k % 2 == 1, np.inf, -np.inf), -np.inf)
+        pattern = np.where(lead == 0, np.nan, pattern)
+        p[1:] = np.where(at_zero, pattern[1:], p[1:])
+    return p
+
+
+def leading(u: np.ndarray):
+    """The first nonzero coefficient of order >= 1 (0 when there is none)."""
+    nonzero = u[1:] != 0
+    first = np.argmax(nonzero, axis=0)
+    return np.take_along_axis(u[1:], first[None], axis=0)[0]
+
+
+def power_at_zero(u: np.ndarray, a, lead_power) -> np.ndarray:
+    """u**a where u_0 = 0 and u = c t**v + ...: 0 below order a*v, sign(falling(a*v, k)) *
+    lead_power(c) * inf above (the one-sided limit), nan at order a*v itself."""
+    n = u.shape[0] - 1
+    nonzero = u[1:] != 0
+    v = (np.argmax(nonzero, axis=0) + 1).astype(np.float64)
+    some = np.any(nonzero, axis=0)
+    e = np.asarray(a, dtype=np.float64) * v
+    c = leading(u)
+    k = np.arange(n + 1, dtype=np.float64).reshape((-1,) + (1,) * (u.ndim - 1))
+    negatives = np.clip(k - np.floor(e) - 1.0, 0.0, k)   # factors e - i < 0 for i < k
+    sign = np.where(negatives % 2 == 1, -1.0, 1.0)
+    with np.errstate(all="ignore"):
+        out = np.where(k < e, 0.0, sign * lead_power(c) * np.inf)
+        integer_e = (e == np.floor(e)) & (e >= 0)
+        out = np.where(integer_e & (k >= e), np.nan, out)
+        out = np.where(some, out, np.where(k == 0, 0.0, np.where(np.asarray(a) > 0, 0.0, np.nan)))
+    out[0] = np.power(0.0, a)
+    return out
+
+
+def power(u: np.ndarray, a, value0=None, lead_power=None) -> np.ndarray:
+    """p = u**a for a constant a: p_k = (1/(k u_0)) sum_{j=1..k} ((a+1) j - k) u_j p_{k-j}"""
+    a = np.asarray(a, dtype=np.float64)
+    n = u.shape[0] - 1
+    shape = np.broadcast_shapes(u.shape[1:], a.shape)
+    p = np.empty((n + 1,) + shape)
+    with np.errstate(all="ignore"):
+        p[0] = np.power(u[0], a) if value0 is None else value0
+        du = deriv(u)
+        u0 = u[0]
+        for k in range(1, n + 1):
+            weighted = _dot(du[:k], p[k - 1::-1])        # sum j u_j p_{k-j}
+            plain = _dot(u[k:0:-1], p[:k])                # sum u_j p_{k-j}
+            p[k] = ((a + 1.0) * weighted - k * plain) / (k * u0)
+    at_zero = u[0] == 0
+    if np.any(at_zero):
+        lead_power = lead_power or (lambda c: np.power(c, a))
+        p = np.where(at_zero, power_at_zero(u, a, lead_power), p)
+    return np.where(a == 0, np.where(np.arange(n + 1).reshape((-1,) + (1,) * len(shape)) == 0,
+                                     1.0, 0.0), p)
+
+
+def general_power(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """u**v: the constant-exponent recurrence when v does not vary, else exp(v log u);
+    base 0: d/dv = 0 for v > 0; negative base: the value, nan above."""
+    value = np.power(u[0], v[0])
+    if v.shape[0] == 1:
+        return power(u, v[0], value0=value)
+    n = order(u, v)
+    with np.errstate(all="ignore"):
+        if u.shape[0] == 1:
+            base = u[0]
+            p = exp(full(v, n) * np.log(base), value0=value)
+            higher = np.where(v[0] >= 0, 0.0, np.nan)
+            p[1:] = np.where(base == 0, higher, p[1:])
+        else:
+            p = exp(mul(full(v, n), log(u)), value0=value)
+            p[1:] = np.where(u[0] == 0, np.nan, p[1:])
+    return p
+
+
+def angle(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """atan2(y, x): D(p) = (x D(y) - y D(x)) / (x**2 + y**2)"""
+    n = order(y, x)
+    yf, xf = full(y, n), full(x, n)
+    numerator = add(mul(xf[:-1], deriv(yf)), mul(yf[:-1], deriv(xf)), -1.0)
+    with np.errstate(all="ignore"):
+        return integral(np.arctan2(y[0], x[0]), div(numerator, add(square(xf), square(yf))[:-1]))
+
+
+def linear(forward, x: np.ndarray, **attrs) -> np.ndarray:
+    """A linear op applied to every coefficient."""
+    return np.stack([np.asarray(forward(xk, **attrs), dtype=np.float64) for xk in x])
+
+
+def integer_power(u: np.ndarray, n: int) -> np.ndarray:
+    """u**n for a constant integer n: repeated squaring (exact, u_0 = 0 included);
+    n < 0 is 1/u**-n, with the one-sided limits where u_0 = 0"""
+    if n < 0:
+        positive = integer_power(u, -n)
+        with np.errstate(all="ignore"):
+            q = div(const(1.0, positive), positive)
+        at_zero = positive[0] == 0
+        if np.any(at_zero):
+            q = np.where(at_zero, power_at_zero(u, float(n), lambda c: np.power(c, float(n))), q)
+        return q
+    result = None
+    base = u
+    while True:
+        if n & 1:
+            result = base if result is None else mul(result, base)
+        n >>= 1
+        if not n:
+            break
+        base = square(base)
+    return const(1.0, u) if result is None else full(result, u.shape[0] - 1)
+
+
+def piecewise(value, *parts) -> np.ndarray:
+    """A series whose value is ``value`` and whose higher coefficients are
+    sum(weight * series) over ``parts`` (weight from the values: a mask)."""
+    n = order(*(s for _, s in parts))
+    higher = sum(np.where(w != 0, w * full(s, n)[1:], 0.0) for w, s in parts)
+    shape = np.broadcast_shapes(np.shape(value), higher.shape[1:])
+    out = np.empty((n + 1,) + shape)
+    out[0] = value
+    out[1:] = higher
+    return out
+
+
+# -- the engine --------------------------------------------------------------------
+def _polynomial_degree(nodes, wrt: str) -> float:
+    """An upper bound on the degree of the root in wrt (inf when not a polynomial)."""
+    inf = math.inf
+    degree: dict[int, float] = {}
+    for node in nodes:
+        ins = [degree[i.id] for i in node.inputs]
+        if node.op == "var":
+            d = 1.0 if node.name == wrt else 0.0
+        elif node.op == "const":
+            d = 0.0
+        elif node.op in ("add", "sub", "max", "min"):
+            d = max(ins)
+        elif node.op in ("neg", "abs", "relu"):
+            d = ins[0]
+        elif node.op == "mul":
+            d = ins[0] + ins[1]
+        elif node.op == "div":
+            d = ins[0] if ins[1] == 0 else inf
+        elif node.op == "powi":
+            n = node.attrs["n"]
+            d = ins[0] * n if n >= 0 and ins[0] < inf else (0.0 if ins[0] == 0 else inf)
+        else:
+            d = 0.0 if all(i == 0 for i in ins) else inf
+        degree[node.id] = d
+    return degree[nodes[-1].id]
+
+
+def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
+    """The scaled coefficients (n+1, P) of the root along x0 + 2**m t (P points, 1-D)."""
+    from .ops.registry import OPS
+
+    size = len(next(iter(env.values()))) if env else 1
+    series: dict[int, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for node in nodes:
+            if node.op == "var":
+                x0 = np.asarray(env.get(node.name, 0.0), dtype=np.float64).reshape(1, -1)
+                if node.name == wrt and n >= 1:
+                    s = np.zeros((n + 1, x0.shape[1]))
+                    s[0] = x0
+                    s[1] = 2.0 ** m
+                else:
+                    s = x0
+            elif node.op == "const":
+                s = np.full((1, 1), node.value)
+            else:
+                ins = [series[i.id] for i in node.inputs]
+                rule = OPS[node.op]
+                if all(i.shape[0] == 1 for i in ins):
+                    s = np.asarray(rule.forward(*(i[0] for i in ins), **node.attrs),
+                                   dtype=np.float64)[None]
+                else:
+                    s = rule.taylor(*ins, **node.attrs)
+            series[node.id] = s
+    root = series[nodes[-1].id]
+    return np.broadcast_to(full(root, n), (n + 1, size))
+
+
+_FACTORIAL: list[tuple[float, int]] = [(0.5, 1)]
+
+
+def _factorials(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """k! = M_k * 2**E_k for k = 0..n (M_k in [0.5, 1), one rounding from the exact integer)."""
+    while len(_FACTORIAL) <= n:
+        f = math.factorial(len(_FACTORIAL))
+        shift = max(f.bit_length() - 64, 0)
+        mant, exp2 = math.frexp(float(f >> shift))
+        _FACTORIAL.append((mant, exp2 + shift))
+    table = _FACTORIAL[: n + 1]
+    return (np.array([t[0] for t in table])[:, None], np.array([t[1] for t in table])[:, None])
+
+
+def to_derivatives(c: np.ndarray, m: int) -> np.ndarray:
+    """f^(k) = c_k * k! / 2**(m k), without forming k!."""
+    n = c.shape[0] - 1
+    mant, exp2 = _factorials(n)
+    k = np.arange(n + 1)[:, None]
+    with np.errstate(all="ignore"):
+        return np.ldexp(c * mant, exp2 - m * k)
+
+
+def _accepted(c: np.ndarray) -> np.ndarray:
+    """Which coefficients a pass can be trusted with (see the module docstring)."""
+    finite = np.isfinite(c)
+    ok = finite & (np.abs(c) >= TINY)
+    zero = c == 0
+    neighbour = np.zeros_like(ok)
+    neighbour[1:] |= ok[:-1]
+    neighbour[:-1] |= ok[1:]
+    ok |= zero & neighbour
+    ok[0] = True
+    return ok
+
+
+def derivatives(nodes, wrt: str, env: dict, order: int) -> np.ndarray:
+    """[f, f', ..., f^(order)] along wrt at the points of env: shape (order+1, *points)."""
+    names = sorted(env)
+    arrays = np.broadcast_arrays(*(np.asarray(env[k], dtype=np.float64) for k in names))
+    shape = arrays[0].shape if arrays else ()
+    flat = {k: a.reshape(-1) for k, a in zip(names, arrays)}
+    size = int(np.prod(shape, dtype=np.int64))
+    degree = _polynomial_degree(nodes, wrt)
+    n = int(min(order, degree))
+    out = np.zeros((order + 1, size))
+    c = taylor_pass(nodes, wrt, flat, n, 0)
+    out[: n + 1] = to_derivatives(c, 0)
+    if n >= 1:
+        _rescale(nodes, wrt, flat, n, c, out)
+    return out.reshape((order + 1,) + shape)
+
+
+def _rescale(nodes, wrt, flat, n, c, out) -> None:
+    """Further passes with other r for the coefficients the r = 1 pass could not hold."""
+    ok = _accepted(c)
+    if ok.all():
+        return
+    value_finite = np.isfinite(c[0])
+    small = ~ok & np.isfinite(c) & value_finite
+    overflow = ~ok & ~np.isfinite(c) & value_finite
+    resolved = ok | ~value_finite
+    inf_seen = np.where(np.isinf(c), c, 0.0)           # from passes with r <= 1
+    nonfinite_seen = ~np.isfinite(c)
+    best = np.where(np.isfinite(c), np.abs(c), -1.0)   # largest finite |c_k| and its value
+    best_value = np.where(np.isfinite(c), out[: n + 1], np.nan)
+    for m in UP + DOWN:
+        need = (small if m > 0 else overflow) & ~resolved
+        cols = np.flatnonzero(need.any(axis=0))
+        if cols.size == 0:
+            continue
+        top = int(np.max(np.flatnonzero(need[:, cols].any(axis=1))))
+        sub = {k: v[cols] for k, v in flat.items()}
+        cm = taylor_pass(nodes, wrt, sub, top, m)
+        dm = to_derivatives(cm, m)
+        okm = _accepted(cm) & ~resolved[: top + 1, cols]
+        okm[0] = False
+        block = out[: top + 1, cols]
+        block[okm] = dm[okm]
+        out[: top + 1, cols] = block
+        res = resolved[: top + 1, cols]
+        res |= okm
+        resolved[: top + 1, cols] = res
+        finite = np.isfinite(cm)
+        nonfinite_seen[: top + 1, cols] |= ~finite
+        if m < 0:
+            inf_block = inf_seen[: top + 1, cols]
+            inf_seen[: top + 1, cols] = np.where(np.isinf(cm), cm, inf_block)
+        better = finite & (np.abs(cm) > best[: top + 1, cols])
+        best[: top + 1, cols] = np.where(better, np.abs(cm), best[: top + 1, cols])
+        best_value[: top + 1, cols] = np.where(better, dm, best_value[: top + 1, cols])
+        if resolved.all():
+            return
+    left = ~resolved
+    fallback = np.where(inf_seen != 0, inf_seen,
+                        np.where(nonfinite_seen, np.nan, best_value))
+    out[: n + 1][left] = fallback[left]
