@@ -707,3 +707,50 @@ def test_every_step_matches_torch_optim(torch_float64, name, variant):
         p = ours.update(p, grad(p))
         assert list(p) == pytest.approx(param.detach().numpy().tolist(), rel=1e-11, abs=1e-13), \
             f"step {k}"
+
+
+# -- the float path: the same rules on Python floats ---------------------------------------------
+@pytest.mark.parametrize("variant", ["plain", "weight_decay", "maximize", "cosine", "clip_norm",
+                                     "clip_value", "everything"])
+@pytest.mark.parametrize("compat", ["torch", "keras"])
+@pytest.mark.parametrize("name", O.NAMES)
+def test_float_stepper_is_update_bit_for_bit(name, compat, variant):
+    kw = {"lr": LR[name], **VARIANTS[variant]}
+    arrays, floats = O.make(name, compat=compat, **kw), O.make(name, compat=compat, **kw)
+    step = floats.float_stepper(3)
+    p, q = np.array(BOWL_START), list(BOWL_START)
+    for k in range(40):
+        p, q = arrays.update(p, bowl_grad(p)), step(q, bowl_grad(np.array(q)).tolist())
+        assert p.tolist() == q, f"step {k + 1}"
+        assert (floats.last_lr, floats.last_grad_norm) == (arrays.last_lr, arrays.last_grad_norm)
+    assert floats.iterations == arrays.iterations == 40
+
+
+@pytest.mark.parametrize("name, options, compat", EXTRA,
+                         ids=[f"{n}-{c}-{'-'.join(o)}" for n, o, c in EXTRA])
+def test_float_stepper_with_each_optimizer_option_is_update_bit_for_bit(name, options, compat):
+    arrays = O.make(name, compat=compat, lr=LR[name], **options)
+    step = O.make(name, compat=compat, lr=LR[name], **options).float_stepper(3)
+    p, q = np.array(BOWL_START), list(BOWL_START)
+    for _ in range(40):
+        p, q = arrays.update(p, bowl_grad(p)), step(q, bowl_grad(np.array(q)).tolist())
+        assert p.tolist() == q
+
+
+def test_float_stepper_gives_nan_where_float_arithmetic_raises():
+    step = O.make("adagrad", compat="keras", eps=0.0, initial_accumulator_value=0.0).float_stepper(2)
+    assert all(math.isnan(v) for v in step([1.0, 2.0], [0.0, 1.0]))  # 0 / sqrt(0)
+    arrays = O.make("adagrad", compat="keras", eps=0.0, initial_accumulator_value=0.0)
+    assert math.isnan(arrays.update(np.array([1.0, 2.0]), np.array([0.0, 1.0]))[0])
+
+
+def test_float_stepper_only_where_it_is_update_exactly():
+    assert O.make("adam", dtype="float32").float_stepper(2) is None
+    assert O.make("adam").float_stepper(8) is None  # numpy sums 8 or more squares pairwise
+    used = O.make("adam")
+    used.update(np.zeros(2), np.ones(2))
+    assert used.float_stepper(2) is None
+    taken = O.make("adam")
+    assert taken.float_stepper(2) is not None
+    with pytest.raises(ValueError, match="holds state"):
+        taken.update(np.zeros(2), np.ones(2))
