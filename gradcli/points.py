@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import GradcliError
+from .limits import MAX_EXPRESSION_LENGTH, exceeded
 
 BARE = ""  # the name of a value written without one (`--at 2`)
 
@@ -44,6 +45,11 @@ class Point:
         return dict(zip(self.names, self.values))
 
 
+def _shown(text: str, width: int = 40) -> str:
+    """``text`` quoted for a message, cut to about ``width`` characters."""
+    return repr(text if len(text) <= width else text[:width - 3] + "...")
+
+
 def parse_value(text: str, where: str = "--at", *, line: str | None = None,
                 column: int = 1) -> float:
     """A number or a constant expression, as a float; PointError otherwise."""
@@ -53,7 +59,7 @@ def parse_value(text: str, where: str = "--at", *, line: str | None = None,
     if _NUMBER.match(stripped):
         value = float(stripped)
         if math.isinf(value):
-            raise PointError(f"{where}: the number {stripped!r} is too large for float64",
+            raise PointError(f"{where}: the number {_shown(stripped)} is too large for float64",
                              column=column, text=shown, hint="write inf for infinity")
         return value
     special = _SPECIAL.get(stripped.lower())
@@ -62,17 +68,31 @@ def parse_value(text: str, where: str = "--at", *, line: str | None = None,
     if not stripped:
         raise PointError(f"{where}: a value is missing", column=column, text=shown,
                          hint="write a number, as x=1,y=2")
-    from .errors import ParseError
     from .expression import parse  # a constant expression such as pi/4
 
+    not_a_number = f"{where}: {_shown(stripped)} is not a number"
+    hint = "a value is a number or a constant expression such as pi/4"
     try:
         expression = parse(stripped)
-        if expression.variables:
-            raise ParseError("not constant")
-        value = float(expression.evaluate({}))
-    except (GradcliError, ValueError, TypeError, OverflowError):
-        raise PointError(f"{where}: {stripped!r} is not a number", column=column, text=shown,
-                         hint="a value is a number or a constant expression such as pi/4") from None
+    except GradcliError as e:  # say why, pointing into the value: "unknown function 'sinn'"
+        inner = column + e.column - 1 if e.column is not None else column
+        raise PointError(f"{not_a_number}: {e.message}", column=inner, text=shown,
+                         hint=e.hint or hint) from None
+    if expression.variables:
+        raise PointError(not_a_number, column=column, text=shown, hint=hint)
+    try:
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            value = float(expression.evaluate({}))
+    except (GradcliError, ValueError, TypeError, OverflowError, ArithmeticError):
+        raise PointError(not_a_number, column=column, text=shown, hint=hint) from None
+    if not math.isfinite(value):  # log(-1), 1/0, 10**400: a domain error, not a point
+        from .domain import nonfinite_origin
+
+        origin = nonfinite_origin(expression, {}) or f"it is {value!r}"
+        raise PointError(f"{where}: {_shown(stripped)} is not a finite number: {origin}",
+                         column=column, text=shown, hint="write nan, inf or -inf to mean them")
     return value
 
 
@@ -98,27 +118,33 @@ def parse_point(text: str, where: str = "--at") -> Point:
         value = float(stripped)
         if not math.isinf(value):
             return Point((BARE,), (value,), text, where)
+    if len(text) > MAX_EXPRESSION_LENGTH:  # a point is no longer than an expression
+        raise exceeded(f"{where}: a point of", len(text), MAX_EXPRESSION_LENGTH,
+                       unit=" characters")
     if "=" not in text:
         parts = _split(text)
         if len(parts) > 1:
             raise PointError(f"{where}: several values need names", column=1, text=text,
                              hint="write x=1,y=2")
         return Point((BARE,), (parse_value(text, where, line=text),), text, where)
-    names, values = [], []
+    names, values, seen = [], [], set()
     for column, part in _split(text):
         name, eq, value = part.partition("=")
         if not eq:
             hint = "write x=1,y=2" if part.strip() else "remove the extra ','"
-            raise PointError(f"{where}: expected name=value, found {part.strip()!r}",
+            raise PointError(f"{where}: expected name=value, found {_shown(part.strip())}",
                              column=column, text=text, hint=hint)
         lead = len(name) - len(name.lstrip())
         name = name.strip()
         if not _NAME.match(name):
-            what = f"{name!r} is not a variable name" if name else "a variable name is missing"
+            what = f"{_shown(name)} is not a variable name" if name else \
+                "a variable name is missing"
             raise PointError(f"{where}: {what}", column=column + lead, text=text,
                              hint="write x=1,y=2")
-        if name in names:
-            raise PointError(f"{where}: {name!r} is given twice", column=column + lead, text=text)
+        if name in seen:
+            raise PointError(f"{where}: {_shown(name)} is given twice", column=column + lead,
+                             text=text)
+        seen.add(name)
         names.append(name)
         values.append(parse_value(value, where, line=text, column=column + len(part) - len(value)))
     return Point(tuple(names), tuple(values), text, where)

@@ -1,0 +1,80 @@
+"""The limits on what gradcli accepts, each with the reason for its value.
+
+A calculus tool in a shell pipeline meets input nobody typed on purpose: a
+generated expression of a million characters, ``--order 1e9`` meant as
+``--order 9``, ``--steps 10000000000``. Beyond a limit gradcli stops at once with
+``gradcli: error: ... (the limit is N)`` and exit status 2, never a hang, a
+MemoryError or a RecursionError. Every limit is far above what a person types and
+what the tests exercise, and low enough that the largest accepted input still
+finishes in about a second (expressions) or in minutes, not days (optimization).
+
+The modules that read the input enforce the limits with ``exceeded`` (one
+message format for all): the lexer the length, the parser the depth, ``diff``
+and ``check`` the order, ``minimize`` the steps and ``fit`` the epochs.
+README section "Limits" shows the same table; tests/test_hostile_input.py
+checks each one just below and just above its value.
+"""
+from __future__ import annotations
+
+from .errors import GradcliError
+
+# Characters in one expression. Parsing is linear but costs about 10 microseconds
+# a character in Python (tokens, nodes, shared-subexpression lookup), and the
+# engines then walk every node: at 100,000 characters (about 50,000 ops) parsing,
+# evaluating and differentiating take well under a second; at 1,000,000 they take
+# about ten. Nobody types 100,000 characters; a generated model that long belongs in
+# the library (gc.function), not on a command line.
+MAX_EXPRESSION_LENGTH = 100_000
+
+# Levels of nesting: parentheses, calls, unary signs and powers. The parser is
+# recursive descent and spends a few Python frames per level; 200 levels is
+# deeper than any formula written by hand, and stays far below Python's recursion
+# limit, so 100,000 nested parentheses are an error at level 201, not a
+# RecursionError (and are rejected before any node is built).
+MAX_NESTING_DEPTH = 200
+
+# Highest derivative order (diff, check). SPEC asks for at least 1000. Taylor mode
+# costs about N**2 per op per pass (and up to about ten passes rescale the series
+# for functions whose coefficients under- or overflow): at 2000 a ten-op
+# expression takes a fraction of a second at one point, at 10,000 seconds per op.
+# Past order ~170 most derivatives leave the float64 range anyway (170! ~ 7e306).
+# The order also sizes every output row (N+1 numbers a point), so a typo such as
+# --order 100000000 would allocate gigabytes before the first result.
+MAX_ORDER = 2000
+
+# Optimizer steps (minimize --steps) and epochs (fit --epochs). A float64 step of
+# a small expression takes a few microseconds, so 10,000,000 steps is a real
+# long run (a minute or so); a typo with three more zeros would be a day. Ctrl-C
+# ends a run early and prints what was done (exit 130).
+MAX_STEPS = 10_000_000
+MAX_EPOCHS = 10_000_000
+
+LIMITS = {
+    "expression length": MAX_EXPRESSION_LENGTH,
+    "nesting depth": MAX_NESTING_DEPTH,
+    "order": MAX_ORDER,
+    "steps": MAX_STEPS,
+    "epochs": MAX_EPOCHS,
+}
+
+
+class LimitError(GradcliError):
+    """An input beyond one of gradcli's limits."""
+
+
+def exceeded(what: str, value: int | float, limit: int, *, unit: str = "",
+             column: int | None = None, text: str | None = None,
+             hint: str | None = None) -> LimitError:
+    """The error '<what> <value><unit> is beyond the limit of <limit><unit>'; raise it.
+
+    ``exceeded("--order", 5000, MAX_ORDER)``: "--order 5000 is beyond the limit of 2000";
+    ``exceeded("an expression of", 200000, MAX_EXPRESSION_LENGTH, unit=" characters")``.
+    """
+    return LimitError(f"{what} {value}{unit} is beyond the limit of {limit}{unit}",
+                      column=column, text=text, hint=hint)
+
+
+def check(what: str, value: int | float, limit: int, **kwargs) -> None:
+    """Raise ``exceeded(what, value, limit, ...)`` when value > limit."""
+    if value > limit:
+        raise exceeded(what, value, limit, **kwargs)
