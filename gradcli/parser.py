@@ -17,7 +17,6 @@ becomes the exact ``powi`` op, so no derivative of ``x**4`` passes through log.
 """
 from __future__ import annotations
 
-import difflib
 import math
 import sys
 
@@ -173,6 +172,8 @@ class Parser:
             if fname in NAMED_CONSTANTS:
                 raise self.error(f"'{fname}' is a constant, not a function", name,
                                  hint=f"write {fname}*(...) to multiply")
+            import difflib  # only for the error's hint
+
             close = difflib.get_close_matches(fname, sorted(known), n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else None
             if hint is None and len(fname) <= 2:

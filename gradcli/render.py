@@ -18,8 +18,6 @@ The module imports only the standard library; rich loads when a table is drawn.
 """
 from __future__ import annotations
 
-import csv
-import json
 import math
 import numbers
 import sys
@@ -66,6 +64,8 @@ def jsonable(obj):
 
 def json_line(obj) -> str:
     """One JSON Lines record (no newline): numbers as JSON numbers, nan/inf as strings."""
+    import json  # here, not at the top: `gradcli diff` in plain format never needs it
+
     return json.dumps(jsonable(obj), allow_nan=False)
 
 
@@ -175,6 +175,8 @@ class RowWriter:
 
     def _csv_line(self, values: list[str]) -> None:
         if self._csv is None:
+            import csv
+
             self._csv = csv.writer(self.out, lineterminator="\n")
         self._csv.writerow(values)
 
