@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from ..errors import GradcliError
 from ..render import Row, RowWriter, format_number
 from .common import (EXIT_FAILED, at_option, command, errors_reported, expr_argument,
                      for_each_point, format_option, warn, warn_non_finite)
@@ -56,7 +57,7 @@ def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, format):
     with RowWriter(format) as rows:
         writer = CheckWriter(rows)
         for_each_point(expr, at, lambda e, names, env, points:
-                       [point_check(e, names, p, **options) for p in points], writer)
+                       point_checks(e, names, points, **options), writer)
     if writer.mismatched and not errors_reported():
         click.get_current_context().exit(EXIT_FAILED)
 
@@ -81,17 +82,30 @@ class CheckWriter:
         self.rows.flush()
 
 
+def point_checks(expression, names, points, *, wrt, **options) -> list:
+    """The check at each point; a point that cannot be checked gives its error instead
+    (reported, and the other points go on)."""
+    wrt = choose_wrt(expression, wrt)  # an error here concerns every point: it ends the run
+    out = []
+    for point in points:
+        try:
+            out.append(point_check(expression, names, point, wrt=wrt, **options))
+        except GradcliError as error:
+            error.where = f"--at {point.text!r}" if point.where == "--at" else point.where
+            out.append(error)
+    return out
+
+
 def point_check(expression, names, point, *, wrt, pretty, **options):
     """The check at one point, with its warnings on stderr."""
     from ..verify import run_check
 
-    wrt = choose_wrt(expression, wrt)
     result = run_check(expression, dict(zip(names, point.values)), wrt=wrt, pretty=pretty,
                        **options)
     where = _where(result.point)
     singular = result.singular
     if singular:
-        shown = ", ".join(f"order {k}: {result.references[k].method} gives "
+        shown = "; ".join(f"order {k}: {result.references[k].method} gives "
                           f"{result.references[k].text}, gradcli "
                           f"{format_number(result.gradcli[k])}" for k in singular)
         warn(f"{expression.text} at {where}: the reference is singular, not compared ({shown})")

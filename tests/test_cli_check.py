@@ -1,0 +1,199 @@
+"""``gradcli check`` on the command line: stdout, stderr and exit status, each asserted."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradcli.ops.registry import OPS
+
+from .test_check import POLY, SPEC_FIELDS, broken
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_json_line_has_exactly_the_spec_fields(gradcli):
+    result = gradcli("check", POLY, "--at", "0", "--order", "5", "--format", "json")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout == (
+        '{"expr": "x**4+2*x**3-3*x**2+4*x-5", "point": {"x": 0.0}, "wrt": "x", "order": 5, '
+        '"gradcli": [-5.0, 4.0, -6.0, 12.0, 24.0, 0.0], "sympy": [-5.0, 4.0, -6.0, 12.0, 24.0, '
+        '0.0], "finite_difference": [-5.0, 4.000000000000017, -6.000000000000396, '
+        '11.999999999992632, 23.99999999997858, 0.0], "max_rel_error": 0.0, "ok": true, '
+        '"reference": ["sympy", "sympy", "sympy", "sympy", "sympy", "sympy"]}\n')
+    assert list(json.loads(result.stdout)) == SPEC_FIELDS
+
+
+def test_symbolic_json_adds_the_formulas(gradcli):
+    result = gradcli("check", "x**3*y", "--at", "x=2,y=5", "--wrt", "x", "--order", "3",
+                     "--symbolic", "--format", "json")
+    record = json.loads(result.stdout)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert list(record) == SPEC_FIELDS + ["symbolic"]
+    assert record["symbolic"] == ["5*x**3", "15*x**2", "30*x", "30"]
+    assert record["sympy"] == record["gradcli"] == [40.0, 60.0, 60.0, 30.0]
+
+
+def test_plain_is_one_verdict_line_per_point(gradcli):
+    result = gradcli("check", "x**3", "--at", "1", "--at", "2", "--order", "3",
+                     "--format", "plain")
+    assert (result.stdout, result.stderr, result.exit_code) == ("ok 0.0\nok 0.0\n", "", 0)
+
+
+def test_csv_is_one_row_per_order(gradcli):
+    result = gradcli("check", "x**3", "--at", "2", "--order", "3", "--format", "csv")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("expr,x,wrt,order,gradcli,sympy,reference,finite_difference,"
+                        "finite_difference_error,relative_error,status")
+    assert [line.split(",")[3:6] for line in lines[1:]] == [
+        ["0", "8.0", "8.0"], ["1", "12.0", "12.0"], ["2", "12.0", "12.0"], ["3", "6.0", "6.0"]]
+    assert all(line.endswith(",sympy" + line.split(",sympy", 1)[1]) for line in lines[1:])
+    assert [line.rsplit(",", 1)[1] for line in lines[1:]] == ["ok"] * 4
+
+
+def test_table_has_a_row_per_order_a_title_and_the_summary(gradcli):
+    result = gradcli("check", "sin(x)", "--at", "0.5", "--order", "2", "--format", "table")
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].rstrip() == "check sin(x) at x=0.5 (along x)"
+    header = next(line for line in lines if "order" in line and "gradcli" in line)
+    for heading in ("reference", "by", "finite difference", "± (fd)", "relative error"):
+        assert heading in header
+    rows = [line for line in lines if re.match(r"│\s+\d+ │", line)]
+    assert [row.split("│")[1].strip() for row in rows] == ["0", "1", "2"]
+    assert all("✓" in row and "sympy" in row for row in rows)
+    assert "0.479425538604203" in rows[0] and "0.8775825618903728" in rows[1]
+    assert re.fullmatch(r"ok: 3 orders agree within rtol=1e-09, atol=1e-12 "
+                        r"\(max relative error [0-9.e-]+\)", lines[-1])
+
+
+def test_symbolic_table_shows_pretty_formulas(gradcli):
+    result = gradcli("check", "x**3", "--at", "2", "--order", "1", "--symbolic",
+                     "--format", "table")
+    assert result.exit_code == 0
+    assert "SymPy's derivative" in result.stdout
+    assert "3⋅x" in result.stdout      # the pretty 3*x**2: exponent on the line above
+    assert " 3 " in result.stdout and " 2 " in result.stdout
+
+
+def test_broken_rule_exits_1_after_writing_the_mismatch(gradcli, monkeypatch):
+    monkeypatch.setitem(OPS, "sin", broken("sin"))
+    result = gradcli("check", "sin(x)*x", "--at", "0.5", "--order", "2", "--format", "plain")
+    assert result.exit_code == 1 and result.stderr == ""
+    assert re.fullmatch(r"mismatch [0-9.e-]+ \(orders 1, 2 differ\)\n", result.stdout)
+    table = gradcli("check", "sin(x)*x", "--at", "0.5", "--order", "2", "--format", "table")
+    assert table.exit_code == 1
+    assert table.stdout.count("✗ mismatch") == 2
+    assert table.stdout.splitlines()[-1].startswith("mismatch: orders 1, 2 differ beyond rtol=")
+
+
+def test_tolerance_zero_turns_rounding_into_a_mismatch(gradcli):
+    args = ["check", "exp(sin(x))/(1+x**2)", "--at", "0.7", "--order", "4", "--format", "json"]
+    assert gradcli(*args).exit_code == 0
+    strict = gradcli(*args, "--rtol", "0", "--atol", "0")
+    assert strict.exit_code == 1 and json.loads(strict.stdout)["ok"] is False
+
+
+def test_singular_point_is_reported_and_not_a_failure(gradcli):
+    result = gradcli("check", "sqrt(x)", "--at", "0", "--order", "1", "--format", "plain")
+    assert result.exit_code == 0
+    assert result.stdout == "ok 0.0 (order 1 singular)\n"
+    assert result.stderr == ("gradcli: warning: sqrt(x) at x=0.0: the reference is singular, "
+                             "not compared (order 1: sympy gives zoo, gradcli inf)\n")
+    table = gradcli("check", "sqrt(x)", "--at", "0", "--order", "1", "--format", "table")
+    assert "singular (zoo)" in table.stdout
+    assert "singular reference at order 1, not compared" in table.stdout.splitlines()[-1]
+
+
+def test_timeout_path_names_mpmath_per_order(gradcli):
+    result = gradcli("check", "tanh(tanh(tanh(x)))", "--at", "0.7", "--order", "8",
+                     "--timeout", "0.3", "--format", "table")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if re.match(r"│\s+\d+ │", line)]
+    assert len(rows) == 9 and "mpmath" in rows[-1] and all("✓" in row for row in rows)
+    assert "mpmath is the reference for order" in result.stdout.splitlines()[-1]
+    assert "--timeout 0.3 s" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["x*y", "--at", "x=1,y=2"], "gradcli: error: the expression has several variables "
+                                  "(x, y): choose one with --wrt\n"),
+    (["x", "--at", "nan"], "gradcli: error: --at 'nan': check needs a finite point: x=nan "
+                           "(SymPy and finite differences cannot evaluate there)\n"),
+    (["x", "--at", "1", "--wrt", "y"], "gradcli: error: --wrt y: the expression has no "
+                                       "variable 'y' (its variables: x)\n"),
+    (["x", "--at", "1", "--order", "-1"], "gradcli: error: invalid value for '--order' / '-n': "
+                                          "must be a non-negative integer, got '-1' "
+                                          "(see 'gradcli check --help')\n"),
+    (["x", "--at", "1", "--rtol", "-1"], None),
+    (["x", "--at", "1", "--timeout", "soon"], None),
+    (["sinn(x)", "--at", "1"], None),
+])
+def test_bad_input_exits_2_with_one_message(gradcli, args, message):
+    result = gradcli("check", *args, "--format", "plain")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("gradcli: error: ") and "Traceback" not in result.stderr
+    if message is not None:
+        assert result.stderr == message
+
+
+def test_a_bad_point_among_good_ones_exits_2_after_the_rest(gradcli):
+    result = gradcli("check", "x**2", "--at", "1", "--at", "nan", "--at", "2",
+                     "--format", "plain")
+    assert result.exit_code == 2
+    assert result.stdout == "ok 0.0\nok 0.0\n"
+    assert result.stderr == ("gradcli: error: --at 'nan': check needs a finite point: x=nan "
+                             "(SymPy and finite differences cannot evaluate there)\n")
+
+
+def test_expressions_from_stdin(gradcli):
+    result = gradcli("check", "-", "--at", "1", "--order", "2", "--format", "plain",
+                     input="x**2\n# a comment\n\nexp(x)\n")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0] == "ok 0.0"
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_help_shows_examples(gradcli):
+    result = gradcli("check", "--help")
+    assert result.exit_code == 0 and 'gradcli check "x**4+2*x**3' in result.stdout
+    assert "--timeout" in result.stdout and "--symbolic" in result.stdout
+
+
+def test_real_subprocess_run():
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run([sys.executable, "-m", "gradcli", "check", "x**4+2*x**3-3*x**2+4*x-5",
+                             "--at", "0", "--order", "5", "--format", "json"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0 and result.stderr == ""
+    record = json.loads(result.stdout)
+    assert record["gradcli"][3:] == [12.0, 24.0, 0.0] and record["ok"] is True
+
+
+def _readme_transcripts():
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"<!-- section: check\b[^>]*-->(.*?)<!-- end: check", text, re.S)
+    body = match.group(1) if match else ""
+    pairs = []
+    for block in re.findall(r"```console\n(.*?)```", body, re.S):
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, output = chunk.partition("\n")
+            pairs.append((command, output))
+    return pairs
+
+
+def test_readme_check_section_has_transcripts():
+    assert len(_readme_transcripts()) >= 3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
+@pytest.mark.parametrize("command, output", _readme_transcripts())
+def test_readme_check_transcript_is_the_real_output(command, output):
+    script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, timeout=60)
+    assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
