@@ -83,12 +83,9 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
         optimizer.dtype = np.dtype(np.float64)
     fast = optimizer.float_stepper(n) if not optimizer.needs_hessian else None
     if fast is not None:
-        p = [float(v) for v in start]
-        step = fast
-        gradient = _as_list
+        p, step, gradient, norm_of = [float(v) for v in start], fast, _as_list, _list_norm
     else:
-        p = np.array(start, dtype=optimizer.dtype)
-        dtype = optimizer.dtype
+        p, dtype = np.array(start, dtype=optimizer.dtype), optimizer.dtype
 
         def step(p, g, norm):
             return optimizer.update(p, g, hessian)
@@ -96,46 +93,53 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
         def gradient(g):
             return np.asarray(g, dtype=dtype).reshape(n)
 
+        norm_of = _array_norm
+    stop = tol if tol > 0 else -1.0  # a norm is never below -1: tol 0 runs every step
     rows = run.rows
+    append = rows.append
+    isfinite = math.isfinite
     started = time.perf_counter()
     try:
         f, g = fg(p)
         g = gradient(g)
-        norm = _norm(g)
-        rows.append((p, f, norm, optimizer.lr_at(0)))
+        norm = norm_of(g)
+        append((p, f, norm, optimizer.lr_at(0)))
         if not _finite(f, norm, g):
             run.diverged_at = 0
         else:
-            k = 0
-            while k < steps and not (tol > 0 and norm <= tol):
+            k, report = 0, PROGRESS_EVERY
+            while k < steps and not norm <= stop:
                 p = step(p, g, norm)
                 f, g = fg(p)
                 g = gradient(g)
-                norm = _norm(g)
+                norm = norm_of(g)
                 k += 1
-                rows.append((p, f, norm, optimizer.last_lr))
-                if not (math.isfinite(f) and math.isfinite(norm)) and not _finite(f, norm, g):
+                append((p, f, norm, optimizer.last_lr))
+                if not (isfinite(f) and isfinite(norm)) and not _finite(f, norm, g):
                     run.diverged_at = k
                     break
-                if progress is not None and not k % PROGRESS_EVERY:
+                if k == report and progress is not None:
                     progress(k)
+                    report += PROGRESS_EVERY
     except KeyboardInterrupt:
         run.interrupted = True
     run.seconds = time.perf_counter() - started
     if rows:
-        norm = rows[-1][2]
-        run.converged = run.diverged_at is None and tol > 0 and norm <= tol
+        run.converged = run.diverged_at is None and rows[-1][2] <= stop
     return run
 
 
 def _as_list(g) -> list:
-    return g.tolist() if hasattr(g, "tolist") else list(g)
+    return g if type(g) is list else g.tolist()
 
 
-def _norm(g) -> float:
+def _list_norm(g: list) -> float:
     """sqrt(sum of g_i**2), summed in order (numpy's order for fewer than 8 entries)."""
-    if type(g) is list:
-        return math.sqrt(sum([x * x for x in g]))
+    return math.sqrt(sum([x * x for x in g]))
+
+
+def _array_norm(g) -> float:
+    """sqrt(sum of g_i**2), as gradcli.clipping.global_norm computes it."""
     with np.errstate(over="ignore", invalid="ignore"):
         return float(np.sqrt(np.sum(np.square(g))))
 

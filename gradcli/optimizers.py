@@ -190,18 +190,28 @@ class Optimizer:
         self.dtype = np.dtype(np.float64)
         self._shape = ("float_stepper", n)  # update() and apply_gradients now refuse
         states = [{k: float(v) for k, v in self._new_state(()).items()} for _ in range(n)]
-        element, begin, nan = self._element, self._begin, [math.nan] * n
+        element, rule, begin, nan = self._element, self._step, self._begin, [math.nan] * n
         clip_by_norm = self.clip_norm is not None and self.clip_value is None
+        # without clipping, maximize and weight decay, _element is _step and _begin is
+        # (lr, None): skip the two calls on the hot path
+        plain = (self.clip_value is None and self.clip_norm is None and not self.maximize
+                 and not self.weight_decay)
+        constant_lr = plain and self.schedule is None
 
         def step(p, g, norm=None):
             if norm is None:
                 norm = math.sqrt(sum([x * x for x in g]))
-            lr, scale = begin(norm)
-            if clip_by_norm:
-                scale = float(scale)
             t = self.iterations + 1
             try:
-                new = [element(a, b, lr, t, s, scale) for a, b, s in zip(p, g, states)]
+                if constant_lr:
+                    self.last_grad_norm = norm
+                    lr = self.lr
+                    new = [rule(a, b, lr, t, s) for a, b, s in zip(p, g, states)]
+                else:
+                    lr, scale = begin(norm)
+                    if clip_by_norm:
+                        scale = float(scale)
+                    new = [element(a, b, lr, t, s, scale) for a, b, s in zip(p, g, states)]
             except (ArithmeticError, ValueError):
                 new = nan
             self.iterations = t

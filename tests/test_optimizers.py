@@ -718,9 +718,10 @@ def test_float_stepper_is_update_bit_for_bit(name, compat, variant):
     kw = {"lr": LR[name], **VARIANTS[variant]}
     arrays, floats = O.make(name, compat=compat, **kw), O.make(name, compat=compat, **kw)
     step = floats.float_stepper(3)
+    grad = (lambda p: -bowl_grad(p)) if kw.get("maximize") else bowl_grad  # maximize -f
     p, q = np.array(BOWL_START), list(BOWL_START)
     for k in range(40):
-        p, q = arrays.update(p, bowl_grad(p)), step(q, bowl_grad(np.array(q)).tolist())
+        p, q = arrays.update(p, grad(p)), step(q, grad(np.array(q)).tolist())
         assert p.tolist() == q, f"step {k + 1}"
         assert (floats.last_lr, floats.last_grad_norm) == (arrays.last_lr, arrays.last_grad_norm)
     assert floats.iterations == arrays.iterations == 40
