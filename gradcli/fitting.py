@@ -25,6 +25,9 @@ Epochs. Epoch 0 is the initial parameters (``init``, default 0 for each).
   schedules count updates, so with minibatches they advance ceil(n/B) per epoch.
 Epoch k's record is the parameters after k epochs and the full-batch loss there.
 
+Newton's method (``needs_hessian``) gets the exact Hessian of the loss (of the batch's
+loss with minibatches): (2/n) * sum_i (grad f_i grad f_i^T + (f_i - y_i) * Hessian f_i).
+
 Stopping: after ``epochs`` epochs; earlier when the norm of the full-batch
 gradient at the current parameters is ``tol`` or less (``tol=0``: never), which
 is ``converged``; or when the loss or its gradient is not finite, which is
@@ -100,6 +103,19 @@ class MeanSquaredError:
             loss = float(np.dot(r, r)) / n
             grad = 2.0 * (np.asarray(sums, dtype=self.dtype) / n)
         return loss, grad.astype(self.dtype, copy=False)
+
+    def hessian(self, p, inputs=None, target=None) -> np.ndarray:
+        """(2/n) * sum_i (grad f_i grad f_i^T + (f_i - y_i) * Hessian f_i), for Newton."""
+        env = dict(self.inputs if inputs is None else inputs)
+        env.update(zip(self.params, p))
+        y = self.target if target is None else target
+        n, k = len(y), len(self.params)
+        with np.errstate(all="ignore"):
+            f, jac = self.program.value_and_grad(env)
+            jac = np.broadcast_to(jac, (n, k))
+            second = np.broadcast_to(self.program.hessian(env), (n, k, k))
+            r = np.broadcast_to(f, y.shape) - y
+            return (2.0 / n) * (jac.T @ jac + np.einsum("i,ijk->jk", r, second))
 
 
 @dataclass
@@ -218,7 +234,7 @@ class Fitter:
         """One epoch of updates: the full batch, or shuffled minibatches."""
         opt = self.optimizer
         if self.batch_size is None:
-            self._p = opt.update(self._p, self._grad)
+            self._p = opt.update(self._p, self._grad, **self._hessian_of())
             return
         mse, b = self.mse, self.batch_size
         order = self.rng.permutation(mse.rows)
@@ -227,10 +243,16 @@ class Fitter:
         p = self._p
         for start in range(0, mse.rows, b):
             rows = slice(start, start + b)
-            _, grad = mse.loss_and_grad(p, {k: v[rows] for k, v in inputs.items()},
-                                        target[rows])
-            p = opt.update(p, grad)
+            batch = {k: v[rows] for k, v in inputs.items()}
+            _, grad = mse.loss_and_grad(p, batch, target[rows])
+            p = opt.update(p, grad, **self._hessian_of(batch, target[rows]))
         self._p = p
+
+    def _hessian_of(self, inputs=None, target=None) -> dict:
+        """update()'s hessian= keyword for an optimizer that needs one (Newton), else {}."""
+        if not self.optimizer.needs_hessian:
+            return {}
+        return {"hessian": lambda p: self.mse.hessian(p, inputs, target)}
 
 
 def fit(expression, dataset: Dataset, target: str, optimizer, *, epochs: int = DEFAULT_EPOCHS,

@@ -106,7 +106,7 @@ def test_init_and_minibatch_seed(gradcli):
 def test_every_optimizer_runs(gradcli):
     result = gradcli("fit", "w*x+b", "--data", TUTORIAL, "--target", "y", "--opt", "all",
                      "--epochs", "3", "--format", "json")
-    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 9
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 10
 
 
 @pytest.mark.parametrize("args, stdin, message", [

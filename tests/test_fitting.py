@@ -95,6 +95,43 @@ def test_loss_and_gradient_match_closed_form():
     np.testing.assert_allclose(grad, 2 * design.T @ r / 50, rtol=1e-13)
 
 
+def test_newton_solves_a_linear_model_in_one_epoch():
+    data = plane_data()
+    result = fit(gc.parse("a*x+b*z+c"), data, "y", make("newton"), epochs=10)
+    design = np.stack([data.data["x"], data.data["z"], np.ones(data.rows)], axis=1)
+    solution, *_ = np.linalg.lstsq(design, data.data["y"], rcond=None)
+    assert result.converged and result.epochs == 1
+    got = result.values()
+    np.testing.assert_allclose([got["a"], got["b"], got["c"]], solution, rtol=1e-12)
+
+
+def test_loss_hessian_is_exact():
+    data = plane_data(40, seed=1)
+    inputs = {"x": data.data["x"], "z": data.data["z"]}
+    linear = MeanSquaredError(gc.parse("a*x+b*z+c"), inputs, data.data["y"], ["a", "b", "c"])
+    design = np.stack([data.data["x"], data.data["z"], np.ones(40)], axis=1)
+    np.testing.assert_allclose(linear.hessian(np.array([0.3, 0.2, -1.0])),
+                               2 * design.T @ design / 40, rtol=1e-13)
+    curved = MeanSquaredError(gc.parse("a*exp(b*x)"), inputs, data.data["y"], ["a", "b"])
+    p, h = np.array([1.3, -0.4]), 1e-6
+    central = np.array([(curved.loss_and_grad(p + h * e)[1] - curved.loss_and_grad(p - h * e)[1])
+                        / (2 * h) for e in np.eye(2)])
+    np.testing.assert_allclose(curved.hessian(p), central, rtol=1e-7)
+
+
+def test_newton_with_minibatches_uses_each_batch_hessian():
+    data = read_csv(str(SAMPLES / "noisy_line.csv"))
+    # each batch's Newton step lands on that batch's least-squares line
+    opt = make("newton")
+    result = fit(gc.parse("w*x+b"), data, "y", opt, epochs=1, batch_size=50, seed=3)
+    order = np.random.default_rng(3).permutation(100)
+    last = order[50:]
+    design = np.stack([data.data["x"][last], np.ones(50)], axis=1)
+    (w, b), *_ = np.linalg.lstsq(design, data.data["y"][last], rcond=None)
+    assert opt.iterations == 2
+    assert result.values() == pytest.approx({"w": w, "b": b}, rel=1e-12)
+
+
 def minibatch_numpy_loop(data, batch, seed, epochs, lr):
     """Shuffled minibatch SGD on w*x+b as the module docstring defines an epoch."""
     rng = np.random.default_rng(seed)

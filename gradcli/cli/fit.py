@@ -36,7 +36,6 @@ EXAMPLES = [
     'gradcli fit "a*exp(b*x)" --data points.csv --target y --init a=1 --batch-size 16 --seed 3',
     'cat samples/noisy_line.csv | gradcli fit "w*x+b" --data - --target y --plot fit.png',
 ]
-FIT_OPTIMIZERS = tuple(n for n in OPTIMIZER_NAMES if n != "newton")
 DEFAULT_EPOCHS = 1000
 
 
@@ -61,7 +60,7 @@ def _parse_init(ctx, param, value):
               help="Shuffled minibatches of B rows (default: the full batch).")
 @click.option("--seed", type=click.IntRange(min=0), metavar="S",
               help="Seed of the minibatch shuffle (default 0).")
-@optimizer_options(default_opt="sgd", names=FIT_OPTIMIZERS)
+@optimizer_options(default_opt="sgd", names=OPTIMIZER_NAMES)
 @format_option
 def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     """Fit the parameters of MODEL to CSV data by minimizing the mean squared error.
