@@ -214,13 +214,28 @@ def test_comparison_table_one_row_per_optimizer(gradcli):
                      "--format", "table")
     assert result.exit_code == 0, result.stderr
     header = [c.strip() for c in result.stdout.splitlines()[2].strip("┃").split("┃")]
-    assert header == ["opt", "lr", "final f", "‖∇f‖", "steps to tol", "status", "x", "time"]
+    assert header == ["opt", "lr", "final f", "steps to tol", "steps", "time", "status"]
     body = [line for line in result.stdout.splitlines() if line.startswith("│")]
-    sgd = [c.strip() for c in body[0].strip("│").split("│")]
-    assert sgd[0] == "sgd" and sgd[4] == str(math.ceil(math.log(1e-10 / 94) / math.log(0.8)))
-    newton = [c.strip() for c in body[1].strip("│").split("│")]  # x <- x - 0.1 * (x - 50)
-    assert newton[:2] == ["newton", "0.1"] and newton[5] == "converged"
-    assert newton[4] == str(math.ceil(math.log(1e-10 / 94) / math.log(0.9)))
+    sgd = [c.strip() for c in body[0].strip("│").split("│")]  # x - 50 <- 0.8 * (x - 50)
+    to_tol = str(math.ceil(math.log(1e-10 / 94) / math.log(0.8)))
+    assert sgd[:2] == ["sgd", "0.1"] and sgd[3:5] == [to_tol, to_tol] and sgd[6] == "converged"
+    newton = [c.strip() for c in body[1].strip("│").split("│")]  # x - 50 <- 0.9 * (x - 50)
+    to_tol = str(math.ceil(math.log(1e-10 / 94) / math.log(0.9)))
+    assert newton[:2] == ["newton", "0.1"] and newton[3:5] == [to_tol, to_tol]
+    assert float(newton[2]) <= (1e-10 / 2) ** 2 and newton[6] == "converged"
+
+
+def test_comparison_table_names_divergence_and_the_rest_goes_on(gradcli):
+    # x <- x - 2 * x = -x for newton: it never settles, and never diverges
+    result = gradcli("minimize", "x**2", "--opt", "nesterov,newton", "--lr", "2", "--from", "1",
+                     "--format", "table")
+    assert result.exit_code == 1
+    body = [[c.strip() for c in line.strip("│").split("│")]
+            for line in result.stdout.splitlines() if line.startswith("│")]
+    assert body[0][0] == "nesterov" and body[0][6].startswith("diverged at ")
+    assert body[1][0] == "newton" and body[1][2] == "1.0" and body[1][4] == "1000"
+    assert body[1][6] == "not converged"
+    assert result.stderr.startswith("gradcli: nesterov diverged at step ")
 
 
 def test_plain_is_the_final_point_one_line_per_optimizer(gradcli):

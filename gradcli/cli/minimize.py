@@ -70,7 +70,6 @@ def minimize_one(expression, steps, start, settings, format) -> bool:
     dtype = np.float32 if settings.dtype == "float32" else np.float64
     program = compile_expression(expression, variables, dtype=dtype)
     fg = program.point_function()
-    selection = RowSelection(settings.every, steps)
     runs = []
     interrupted = False
     for optimizer in build_optimizers(settings):
@@ -85,7 +84,7 @@ def minimize_one(expression, steps, start, settings, format) -> bool:
         if run.interrupted:
             interrupted = True
             break
-    write_runs(expression, runs, selection, format, len(settings.names) > 1)
+    write_runs(expression, runs, settings.every, format, len(settings.names) > 1)
     if settings.plot:
         plot_runs(settings.plot, expression, variables, runs)
     for run in runs:
@@ -124,50 +123,56 @@ def start_point(variables: list[str], text: str | None) -> list[float]:
 
 
 # -- output ------------------------------------------------------------------------------------
-def run_record(expression, run, selection) -> dict:
+def shown_steps(run, every: int | None) -> list[int]:
+    """The steps a table or history shows: every Kth (default: about 20 rows over the steps
+    the run did), the first and the last always."""
+    return RowSelection(every, run.steps).select(list(range(len(run.rows))))
+
+
+def run_record(expression, run, every) -> dict:
     """SPEC's JSON object of one run."""
     point, value, norm, _ = run.final
-    history = [run.record(k) for k in selection.select(list(range(len(run.rows))))]
+    history = [run.record(k) for k in shown_steps(run, every)]
     return {"expr": expression.text, "opt": run.name, "lr": run.optimizer.lr,
             "steps": run.steps, "converged": run.converged,
             "point": dict(zip(run.variables, map(float, point))), "value": float(value),
             "grad_norm": float(norm), "history": history}
 
 
-def write_runs(expression, runs, selection, format, compare: bool) -> None:
+def write_runs(expression, runs, every, format, compare: bool) -> None:
     out = click.get_text_stream("stdout")
     if format == "json":
         for run in runs:
-            out.write(json_line(run_record(expression, run, selection)) + "\n")
+            out.write(json_line(run_record(expression, run, every)) + "\n")
     elif format == "plain":
         for run in runs:
             out.write(" ".join(format_number(v) for v in run.final[0]) + "\n")
     elif format == "csv":
-        write_csv(out, runs, selection)
+        write_csv(out, runs, every)
     elif compare:
         comparison_table(expression, runs, out)
     else:
         for run in runs:
-            iteration_table(expression, run, selection, out)
+            iteration_table(expression, run, every, out)
     out.flush()
 
 
-def write_csv(out, runs, selection) -> None:
+def write_csv(out, runs, every) -> None:
     import csv
 
     writer = csv.writer(out, lineterminator="\n")
     variables = runs[0].variables if runs else []
     writer.writerow(["opt", "step", *variables, "value", "grad_norm", "lr"])
     for run in runs:
-        for k in selection.select(list(range(len(run.rows)))):
+        for k in shown_steps(run, every):
             point, value, norm, lr = run.rows[k]
             writer.writerow([run.name, k, *(format_number(v) for v in point),
                              format_number(value), format_number(norm), format_number(lr)])
 
 
-def iteration_table(expression, run, selection, out) -> None:
+def iteration_table(expression, run, every, out) -> None:
     rows = []
-    for k in selection.select(list(range(len(run.rows)))):
+    for k in shown_steps(run, every):
         point, value, norm, lr = run.rows[k]
         rows.append([k, *map(float, point), float(value), float(norm), float(lr)])
     compat = "" if run.optimizer.compat == "torch" else f", {run.optimizer.compat}"
@@ -201,9 +206,9 @@ def _seconds(seconds: float) -> str:
 
 
 def comparison_table(expression, runs, out) -> None:
+    """One row per optimizer: its lr, final value, steps to tolerance, steps done, time."""
     rows = []
     for run in runs:
-        point, value, norm, _ = run.final
         if run.diverged_at is not None:
             status = f"diverged at {run.diverged_at}"
         elif run.interrupted:
@@ -211,12 +216,10 @@ def comparison_table(expression, runs, out) -> None:
         else:
             status = "converged" if run.converged else "not converged"
         to_tol = run.steps_to_tolerance()
-        rows.append([run.name, float(run.optimizer.lr), float(value), float(norm),
-                     "-" if to_tol is None else to_tol, status, *map(float, point),
-                     _seconds(run.seconds)])
-    variables = runs[0].variables if runs else []
-    columns = ["opt", "lr", "final f", "‖∇f‖", "steps to tol", "status", *variables, "time"]
-    numeric = [False, True, True, True, True, False, *[True] * len(variables), True]
+        rows.append([run.name, float(run.optimizer.lr), float(run.final[1]),
+                     "-" if to_tol is None else to_tol, run.steps, _seconds(run.seconds), status])
+    columns = ["opt", "lr", "final f", "steps to tol", "steps", "time", "status"]
+    numeric = [False, True, True, True, True, True, False]
     tol = format_number(runs[0].tol) if runs else ""
     print_table(f"{expression.text}  (tol {tol})", columns, rows, file=out, numeric=numeric)
 
