@@ -126,12 +126,31 @@ class Fit:
     params: list[str]            # parameter names, sorted
     inputs: list[str]            # data columns the model reads
     target: str
-    losses: list[float] = field(default_factory=list)        # entry k: after k epochs
-    path: list[np.ndarray] = field(default_factory=list)     # entry k: parameters after k epochs
+    losses: list[float] = field(default_factory=list)  # entry k: the loss after k epochs
     grad_norm: float = math.nan  # of the full-batch gradient at the last parameters
     converged: bool = False
     diverged_at: int | None = None
     r2: float = math.nan
+    _rows: np.ndarray | None = field(default=None, repr=False)  # grows by doubling
+    _count: int = field(default=0, repr=False)
+
+    @property
+    def path(self) -> np.ndarray:
+        """Row k: the parameters after k epochs (in ``params`` order)."""
+        if self._rows is None:
+            return np.zeros((0, len(self.params)))
+        return self._rows[:self._count]
+
+    def add(self, p: np.ndarray, loss: float) -> None:
+        """Record the next epoch: its parameters, then its loss (which makes it count)."""
+        if self._rows is None or self._count == len(self._rows):
+            grown = np.empty((max(16, 2 * self._count), len(p)), dtype=p.dtype)
+            if self._rows is not None:
+                grown[:self._count] = self._rows[:self._count]
+            self._rows = grown
+        self._rows[self._count] = p
+        self._count += 1
+        self.losses.append(loss)
 
     @property
     def epochs(self) -> int:
@@ -227,8 +246,7 @@ class Fitter:
         fit = self.fit
         with np.errstate(all="ignore"):
             fit.grad_norm = float(np.sqrt(np.dot(grad, grad)))
-        fit.losses.append(loss)
-        fit.path.append(self._p)
+        fit.add(self._p, loss)
 
     def _epoch(self) -> None:
         """One epoch of updates: the full batch, or shuffled minibatches."""
