@@ -11,8 +11,9 @@ Its expressions can swell exponentially with the order (tanh(tanh(tanh(x))) reac
 operations at order 10), so SymPy gets a time budget. It runs in a forked worker process that
 sends each order's value as soon as it has it; at the deadline the worker is killed (SIGKILL,
 which stops it even inside C code, where an alarm signal would wait), and the orders it did
-not finish are computed by mpmath's numerical differentiation (``mpmath.diff``: central
-differences at the precision DIGITS * (order + 1) asks for) of an mpmath function of ``wrt``
+not finish are computed by mpmath's numerical differentiation (``mpmath.diffs``, the
+all-orders form of ``mpmath.diff``: central differences with a tiny step, at the working
+precision (DIGITS + 6) * (order + 1) digits that DIGITS in the result need) of an mpmath function of ``wrt``
 made from the same SymPy expression (``lambdify(..., "mpmath")``). Without ``os.fork``
 (Windows), SymPy runs in this process and the budget is checked between orders only.
 
@@ -35,6 +36,7 @@ from .errors import GradcliError
 DIGITS = 30           # significant digits of every reference value
 PRETTY_LIMIT = 400    # larger formulas (in operations) are not pretty-printed
 SYMPY, MPMATH = "sympy", "mpmath"
+MAX_WAIT = 1e6        # seconds: a longer budget is no deadline at all
 
 
 @dataclass
@@ -152,7 +154,8 @@ def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty) -> list[di
     try:
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
+            wait = remaining if remaining < MAX_WAIT else None  # --timeout inf: no deadline
+            if remaining <= 0 or not select.select([read_end], [], [], wait)[0]:
                 break
             chunk = os.read(read_end, 1 << 16)
             if not chunk:
@@ -212,7 +215,7 @@ def mpmath_function(f, symbol):
 
 
 def mpmath_derivatives(f, symbol, at, orders) -> list[Reference]:
-    """mpmath.diff's references for the given orders, at DIGITS significant digits."""
+    """mpmath's references for the given orders, at DIGITS significant digits."""
     import mpmath
 
     try:
@@ -220,16 +223,16 @@ def mpmath_derivatives(f, symbol, at, orders) -> list[Reference]:
     except (RecursionError, TypeError, ValueError, NameError) as e:
         raise GradcliError(f"no reference derivative: SymPy ran out of time and mpmath "
                            f"cannot evaluate the expression ({type(e).__name__})") from None
-    out = []
+    orders = list(orders)
+    values = {}
     with mpmath.workdps(DIGITS):
         x = mpmath.mpf(at.p) / at.q
-        for k in orders:
-            try:
-                value = mpmath.diff(function, x, k)
-            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                value = mpmath.nan
-            out.append(_mpmath_reference(mpmath, value))
-    return out
+        try:  # one set of evaluations serves every order (mpmath.diffs)
+            for k, value in enumerate(mpmath.diffs(function, x, max(orders, default=0))):
+                values[k] = value
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            pass  # the orders not reached are nan: singular
+        return [_mpmath_reference(mpmath, values.get(k, mpmath.nan)) for k in orders]
 
 
 def _mpmath_reference(mpmath, value) -> Reference:

@@ -118,9 +118,7 @@ def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
     if not isinstance(expression, Expression):
         expression = parse(expression)
     order = _whole(order, "order")
-    for name, value in (("rtol", rtol), ("atol", atol), ("timeout", timeout)):
-        if not isinstance(value, numbers.Real) or not value >= 0:
-            raise GradcliError(f"{name} must be a number >= 0, got {value!r}")
+    check_settings(rtol, atol, timeout)
     wrt = expression._wrt(wrt)  # the variable to differentiate along (checked)
     point = {name: _finite(v, name) for name, v in expression.point(at).items()}
     point = {name: point[name] for name in expression.variables}
@@ -149,6 +147,13 @@ def check(expression_or_text, at=None, order: int = 1, wrt: str | None = None,
     "max_rel_error", "ok", "reference"}`` (+ ``"symbolic"``)."""
     return run_check(expression_or_text, at, order, wrt, rtol, atol, timeout,
                      symbolic).record()
+
+
+def check_settings(rtol, atol, timeout) -> None:
+    """Raise GradcliError unless rtol, atol and timeout are numbers >= 0."""
+    for name, value in (("rtol", rtol), ("atol", atol), ("timeout", timeout)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+            raise GradcliError(f"{name} must be a number >= 0, got {value!r}")
 
 
 def _along(expression, point: dict, wrt: str):

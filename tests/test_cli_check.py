@@ -2,8 +2,12 @@
 import json
 import os
 import re
+import shlex
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -189,11 +193,50 @@ def test_readme_check_section_has_transcripts():
     assert len(_readme_transcripts()) >= 3
 
 
-@pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
+EXIT_ECHO = '; echo "exit status $?"'
+
+
 @pytest.mark.parametrize("command, output", _readme_transcripts())
-def test_readme_check_transcript_is_the_real_output(command, output):
-    script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, timeout=60)
-    assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
+def test_readme_check_transcript_is_the_real_output(gradcli, command, output):
+    """Each transcript, run in-process (stderr and stdout in the order written; a trailing
+    ``; echo "exit status $?"`` prints the exit status), gives the text the README shows."""
+    echo_status = command.endswith(EXIT_ECHO)
+    words = shlex.split(command.removesuffix(EXIT_ECHO))
+    assert words[0] == "gradcli"
+    result = gradcli(*words[1:])
+    lines = [line.rstrip() for line in result.output.splitlines()]
+    if echo_status:
+        lines.append(f"exit status {result.exit_code}")
+    else:
+        assert result.exit_code == 0
+    assert lines == output.splitlines()
+
+
+@pytest.mark.skipif(os.name != "posix" or shutil.which("pgrep") is None,
+                    reason="needs process groups and pgrep")
+def test_ctrl_c_while_sympy_works_exits_130_and_leaves_no_worker():
+    """Ctrl-C (SIGINT to the process group) during SymPy's work: exit 130 at once, and the
+    forked SymPy worker is gone too."""
+    command = [sys.executable, "-m", "gradcli", "check", "tanh(tanh(tanh(x)))", "--at", "0.7",
+               "--order", "9", "--format", "plain"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 30
+        workers = []
+        while not workers and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+            workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                                     text=True).stdout.split()
+        assert workers, "the SymPy worker never started"
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert (process.returncode, out, err) == (130, "", "gradcli: interrupted\n")
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" not in Path(
+            f"/proc/{pid}/status").read_text()

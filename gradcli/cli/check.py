@@ -85,7 +85,10 @@ class CheckWriter:
 def point_checks(expression, names, points, *, wrt, **options) -> list:
     """The check at each point; a point that cannot be checked gives its error instead
     (reported, and the other points go on)."""
-    wrt = choose_wrt(expression, wrt)  # an error here concerns every point: it ends the run
+    from ..verify import check_settings
+
+    check_settings(options["rtol"], options["atol"], options["timeout"])
+    wrt = choose_wrt(expression, wrt)  # errors here concern every point: they end the run
     out = []
     for point in points:
         try:
