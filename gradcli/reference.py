@@ -37,6 +37,7 @@ DIGITS = 30           # significant digits of every reference value
 PRETTY_LIMIT = 400    # larger formulas (in operations) are not pretty-printed
 SYMPY, MPMATH = "sympy", "mpmath"
 MAX_WAIT = 1e6        # seconds: a longer budget is no deadline at all
+TIMED_OUT = "timeout"
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Reference:
     singular: bool = False
     formula: str | None = None   # str() of SymPy's derivative (with symbolic=True)
     pretty: str | None = None    # sympy.pretty of it (with pretty=True, small formulas only)
+    why: str | None = None       # for MPMATH: why not SymPy (TIMED_OUT, or SymPy's error)
 
 
 def sympy_expression(expression, wrt: str, point: dict):
@@ -83,10 +85,12 @@ def references(expression, wrt: str, point: dict, order: int, timeout: float = 1
     """The reference derivatives of orders 0..order: SymPy's while the budget lasts
     (``timeout`` seconds), mpmath's for the rest."""
     f, symbol, at = sympy_expression(expression, wrt, point)
-    done = sympy_derivatives(f, symbol, at, order, timeout, symbolic, pretty)
-    out = list(done)
+    out, failure = sympy_derivatives(f, symbol, at, order, timeout, symbolic, pretty)
     if len(out) <= order:
-        out += mpmath_derivatives(f, symbol, at, range(len(out), order + 1))
+        rest = mpmath_derivatives(f, symbol, at, range(len(out), order + 1))
+        for r in rest:
+            r.why = failure or TIMED_OUT
+        out += rest
     return out
 
 
@@ -116,28 +120,33 @@ def _message_reference(message: dict) -> Reference:
 
 
 def sympy_derivatives(f, symbol, at, order: int, timeout: float, symbolic: bool = False,
-                      pretty: bool = False) -> list[Reference]:
-    """SymPy's references for the orders 0, 1, ... that finish within ``timeout`` seconds."""
+                      pretty: bool = False) -> tuple[list[Reference], str | None]:
+    """SymPy's references for the orders 0, 1, ... that finish within ``timeout`` seconds,
+    and SymPy's error if it failed before the end (None otherwise)."""
     if timeout <= 0:
-        return []
+        return [], None
     if not hasattr(os, "fork"):
         return _sympy_in_process(f, symbol, at, order, timeout, symbolic, pretty)
-    return [_message_reference(m) for m in _sympy_in_worker(f, symbol, at, order, timeout,
-                                                            symbolic, pretty)]
+    messages, failure = _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty)
+    return [_message_reference(m) for m in messages], failure
 
 
-def _sympy_in_process(f, symbol, at, order, timeout, symbolic, pretty) -> list[Reference]:
+def _sympy_in_process(f, symbol, at, order, timeout, symbolic, pretty):
     deadline = time.monotonic() + timeout
     out = []
-    for message in sympy_orders(f, symbol, at, order, symbolic, pretty):
-        out.append(_message_reference(message))
-        if time.monotonic() > deadline:
-            break
-    return out
+    try:
+        for message in sympy_orders(f, symbol, at, order, symbolic, pretty):
+            out.append(_message_reference(message))
+            if time.monotonic() > deadline:
+                break
+    except Exception as e:  # a SymPy failure: the rest goes to mpmath
+        return out, f"{type(e).__name__}: {e}"
+    return out, None
 
 
-def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty) -> list[dict]:
-    """Run sympy_orders in a forked child; the messages that arrive before the deadline."""
+def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty):
+    """Run sympy_orders in a forked child: the messages that arrive before the deadline,
+    and the worker's error if it reported one."""
     import warnings
 
     read_end, write_end = os.pipe()
@@ -165,12 +174,12 @@ def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty) -> list[di
             for line in lines:
                 message = json.loads(line)
                 if "order" not in message:  # the worker failed: the rest goes to mpmath
-                    return messages
+                    return messages, message.get("error", "SymPy failed")
                 messages.append(message)
     finally:
         _end_worker(pid)
         os.close(read_end)
-    return messages
+    return messages, None
 
 
 def _worker(write_end, f, symbol, at, order, symbolic, pretty):

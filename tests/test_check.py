@@ -85,7 +85,8 @@ def test_constant_exponent_is_substituted_before_sympy_differentiates():
 
 def test_reference_is_thirty_digits():
     f, symbol, at = reference.sympy_expression(gradcli.parse("exp(x)"), "x", {"x": 1.0})
-    [value] = reference.sympy_derivatives(f, symbol, at, 0, timeout=10)
+    [value], failure = reference.sympy_derivatives(f, symbol, at, 0, timeout=10)
+    assert failure is None
     assert value.text == "2.71828182845904523536028747135"   # e to 30 significant digits
     assert value.value == math.e and value.method == "sympy"
 
@@ -217,6 +218,19 @@ def test_timeout_zero_uses_mpmath_for_every_order():
     assert result.reference == pytest.approx(exact.reference, rel=1e-14)
 
 
+def test_sympy_failure_hands_the_remaining_orders_to_mpmath(monkeypatch):
+    """A SymPy error in the worker (here: diff raising) is not fatal: mpmath takes over."""
+    import sympy
+
+    def no_diff(*args, **kwargs):
+        raise NotImplementedError("no rule")
+
+    monkeypatch.setattr(sympy, "diff", no_diff)  # inherited by the forked worker
+    result = run_check("exp(sin(x))", 0.5, order=2)
+    assert result.methods == ["sympy", "mpmath", "mpmath"] and result.ok
+    assert result.references[1].why == "NotImplementedError: no rule"
+
+
 def test_mpmath_reference_of_sqrt_at_zero_is_singular():
     result = run_check("sqrt(x)", 0, order=1, timeout=0)
     assert result.status == ["ok", "singular"] and result.methods == ["mpmath", "mpmath"]
@@ -224,15 +238,15 @@ def test_mpmath_reference_of_sqrt_at_zero_is_singular():
 
 def test_sympy_in_process_without_fork_gives_the_same_values(monkeypatch):
     f, symbol, at = reference.sympy_expression(gradcli.parse("sin(x)**3"), "x", {"x": 0.4})
-    forked = reference.sympy_derivatives(f, symbol, at, 3, timeout=10)
+    forked, _ = reference.sympy_derivatives(f, symbol, at, 3, timeout=10)
     monkeypatch.delattr(os, "fork")
-    in_process = reference.sympy_derivatives(f, symbol, at, 3, timeout=10)
+    in_process, _ = reference.sympy_derivatives(f, symbol, at, 3, timeout=10)
     assert [r.text for r in in_process] == [r.text for r in forked]
 
 
 def test_mpmath_agrees_with_sympy_to_thirty_digits():
     f, symbol, at = reference.sympy_expression(gradcli.parse("atan(x)/(2+x)"), "x", {"x": 0.3})
-    exact = reference.sympy_derivatives(f, symbol, at, 4, timeout=10)
+    exact, _ = reference.sympy_derivatives(f, symbol, at, 4, timeout=10)
     numeric = reference.mpmath_derivatives(f, symbol, at, range(5))
     with mpmath.workdps(40):
         for s, m in zip(exact, numeric):

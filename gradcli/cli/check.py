@@ -106,6 +106,10 @@ def point_check(expression, names, point, *, wrt, pretty, **options):
     result = run_check(expression, dict(zip(names, point.values)), wrt=wrt, pretty=pretty,
                        **options)
     where = _where(result.point)
+    failed = next((r.why for r in result.references if r.why not in (None, "timeout")), None)
+    if failed:
+        warn(f"{expression.text} at {where}: SymPy failed ({failed}); mpmath is the reference "
+             f"for the orders it did not reach")
     singular = result.singular
     if singular:
         shown = "; ".join(f"order {k}: {result.references[k].method} gives "
@@ -140,8 +144,11 @@ def summary(result) -> str:
                 f"{_list(result.singular)}, not compared"
     late = [k for k, m in enumerate(result.methods) if m == "mpmath"]
     if late:
-        line += (f"; mpmath is the reference for order{'s' * (len(late) > 1)} {_list(late)} "
-                 f"(SymPy had not finished them after --timeout {format_number(result.timeout)} s)")
+        why = result.references[late[0]].why
+        reason = (f"SymPy had not finished them after --timeout {format_number(result.timeout)} s"
+                  if why in (None, "timeout") else f"SymPy failed: {why}")
+        line += f"; mpmath is the reference for order{'s' * (len(late) > 1)} {_list(late)} " \
+                f"({reason})"
     return line
 
 
