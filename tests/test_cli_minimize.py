@@ -361,3 +361,24 @@ def test_plot_without_matplotlib_is_a_clear_error(gradcli, monkeypatch, tmp_path
     result = gradcli("minimize", "x**2", "--opt", "sgd", "--plot", str(tmp_path / "a.png"))
     assert result.exit_code == 2
     assert result.stderr == "gradcli: error: --plot needs matplotlib: pip install 'gradcli[plot]'\n"
+
+
+# -- the README's transcripts ----------------------------------------------------------------------
+def _readme_transcripts():
+    from tests.test_cli_readme import section, transcripts
+
+    return [(c, o) for c, o in transcripts(section("minimize"))
+            if "--format table" not in c]  # tables end with a wall time
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the transcripts are bash command lines")
+@pytest.mark.parametrize("command, output", _readme_transcripts())
+def test_readme_minimize_transcript_is_the_real_output(command, output, tmp_path):
+    import os
+
+    script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, timeout=60,
+                            cwd=tmp_path)
+    assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
