@@ -1,0 +1,520 @@
+"""Hostile input: a catalogue of malformed input for every subcommand (issue 9).
+
+Each row of CATALOGUE is ``(args, stdin, expected)``: the command line, what stdin holds
+(None: nothing) and a piece of the one error line. Every row must end with exit status 2
+(1 where SPEC says so: a divergence), exactly one ``gradcli: error: ...`` line on stderr
+(followed by the expression and a caret line for errors that point at a column), nothing
+on stdout, no traceback anywhere, and within a second. Adding a case is adding a line.
+
+Placeholders in args and stdin: ``{marker}`` is a file that injected code would create
+(it must never exist afterwards), ``{data}`` the directory holding the CSV files of
+FILES. Known bugs of other modules are rows wrapped in ``bug(reason, ...)``: strict
+xfails, so that a fix shows up as an unexpected pass.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gradcli import limits
+
+TIME_LIMIT = 1.0       # seconds for one case, in-process
+WATCHDOG = 1.5         # a case still running after this long is stopped: a hang is a failure
+EXIT_USAGE, EXIT_FAILED = 2, 1
+
+MARKER = "{marker}"
+INJECTED = f"__import__('os').system('touch {MARKER}')"
+
+FILES = {  # bad CSV for fit
+    "good.csv": "x,y\n1,2\n2,4\n3,6\n",
+    "empty.csv": "",
+    "header.csv": "x,y\n",
+    "ragged.csv": "x,y\n1,2\n3\n",
+    "long_row.csv": "x,y\n1,2,3\n",
+    "nocol.csv": "x,z\n1,2\n",
+    "nonnum.csv": "x,y\n1,2\n2,abc\n",
+    "nancell.csv": "x,y\n1,2\n2,nan\n",
+    "bigcell.csv": "x,y\n1,2\n2,1e999\n",
+    "emptycell.csv": "x,y\n1,2\n,4\n",
+    "dupcol.csv": "x,x,y\n1,2,3\n",
+    "latin1.csv": b"x,y\n1,\xe92\n",
+    "inject.csv": f"x,y\n1,{INJECTED}\n",
+    "unicode_minus.csv": "x,y\n\u22121,2\n",
+}
+
+
+def bug(reason: str, *row):
+    """A row that fails today because of another module: a strict xfail naming it."""
+    return pytest.param(*row, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+def fails(expected: str):
+    """An expected stderr piece for a row whose exit status is 1 (SPEC: minimize diverged)."""
+    return (EXIT_FAILED, expected)
+
+
+LONG_1M_VALID = "x+" * 499_999 + "x"                  # 999,999 characters, valid
+LONG_1M_DANGLING = "x+" * 500_000                     # 1,000,000 characters, error at the end
+DEEP_PARENS = "(" * 100_000 + "x" + ")" * 100_000      # 100,000 nested parentheses
+DEEP_OPEN = "(" * 100_000                             # ... never closed
+DEEP_CALLS = "sin(" * 20_000 + "x" + ")" * 20_000
+DEEP_POWERS = "x**" * 50_000 + "2"
+DEEP_SIGNS = "-" * 100_000 + "x"
+AT1 = ("--at", "1")
+
+CATALOGUE = [
+    # -- syntax: dangling and doubled operators ------------------------------------------
+    (["eval", "x+", *AT1], None, "unexpected end of expression"),
+    (["eval", "--", "*x", *AT1], None, "unexpected '*'"),
+    (["diff", "x*/2", *AT1], None, "unexpected '/'"),
+    (["grad", "x**", *AT1], None, "unexpected end of expression"),
+    (["eval", "x***2", *AT1], None, "unexpected '*'"),
+    (["eval", "x^^2", *AT1], None, "unexpected '^'"),
+    (["eval", "x**-", *AT1], None, "unexpected end of expression"),
+    (["graph", "x+*y"], None, "unexpected '*'"),
+    (["check", "x/", *AT1], None, "unexpected end of expression"),
+    (["minimize", "x**2+", "--opt", "sgd"], None, "unexpected end of expression"),
+    (["fit", "w*x+", "--data", "{data}/good.csv", "--target", "y"], None,
+     "unexpected end of expression"),
+    (["eval", "x//2", *AT1], None, "unexpected '/'"),
+    # -- syntax: parentheses and argument lists ------------------------------------------
+    (["eval", "(x", *AT1], None, "expected ')'"),
+    (["eval", "x)", *AT1], None, "unmatched ')'"),
+    (["eval", "((x)", *AT1], None, "expected ')'"),
+    (["diff", "exp(x", *AT1], None, "to close the '(' at column 4"),
+    (["eval", "()"], None, "empty parentheses"),
+    (["eval", "sin()"], None, "needs an argument"),
+    (["eval", "atan2(x,)", *AT1], None, "unexpected ')'"),
+    (["eval", "max(,x)", *AT1], None, "unexpected ','"),
+    (["eval", "x,y", "--at", "x=1,y=2"], None, "unexpected ','"),
+    (["graph", ")("], None, "unexpected ')'"),
+    # -- syntax: numbers -----------------------------------------------------------------
+    (["eval", "1e"], None, "a number cannot be followed by a name"),
+    (["eval", "1e+"], None, "a number cannot be followed by a name"),
+    (["eval", "1..2"], None, "malformed number '1..'"),
+    (["eval", "1.2.3"], None, "malformed number"),
+    (["eval", "."], None, "unexpected character '.'"),
+    (["eval", "0x1F"], None, "a number cannot be followed by a name"),
+    (["eval", "1_000"], None, "a number cannot be followed by a name"),
+    (["eval", "1e999"], None, "too large for float64"),
+    (["eval", "1" * 400], None, "too large for float64"),
+    # -- unknown functions, arities, names that are not what they seem -------------------
+    (["eval", "sinn(x)", *AT1], None, "unknown function 'sinn' at column 1 (did you mean 'sin'?)"),
+    (["diff", "expp(x)", *AT1], None, "did you mean 'exp'?"),
+    (["grad", "sqr(x)", *AT1], None, "did you mean 'sqrt'?"),
+    (["eval", "frobnicate(x)", *AT1], None, "unknown function 'frobnicate'"),
+    (["eval", "sin(x,x)", *AT1], None, "function 'sin' takes 1 argument, got 2"),
+    (["eval", "atan2(x)", *AT1], None, "takes 2 arguments, got 1"),
+    (["eval", "log(x,2,3)", *AT1], None, "(or 2: log(x, base)), got 3"),
+    (["eval", "pow(x)", *AT1], None, "takes 2 arguments, got 1"),
+    (["eval", "pi(2)"], None, "'pi' is a constant, not a function"),
+    (["eval", "sin"], None, "'sin' is a function"),
+    (["check", "cos", *AT1], None, "'cos' is a function"),
+    # -- juxtaposition: 2x -----------------------------------------------------------------
+    (["eval", "2x", *AT1], None, "write 2*x"),
+    (["diff", "3sin(x)", *AT1], None, "write 3*sin"),
+    (["eval", "x y", "--at", "x=1,y=2"], None, "write x*y"),
+    (["minimize", "2x**2", "--opt", "sgd"], None, "write 2*x"),
+    # -- empty ---------------------------------------------------------------------------------
+    (["eval", ""], None, "empty expression"),
+    (["diff", "   ", *AT1], None, "empty expression"),
+    (["grad", "\t \t", *AT1], None, "empty expression"),
+    (["check", "", *AT1], None, "empty expression"),
+    (["minimize", " ", "--opt", "adam"], None, "empty expression"),
+    (["fit", "", "--data", "{data}/good.csv", "--target", "y"], None, "empty expression"),
+    (["graph", ""], None, "empty expression"),
+    # -- size: nesting and length ------------------------------------------------------------
+    (["eval", DEEP_PARENS, *AT1], None, "limit"),
+    (["diff", DEEP_OPEN, *AT1], None, "limit"),
+    (["grad", DEEP_CALLS, *AT1], None, "limit"),
+    (["eval", DEEP_POWERS, *AT1], None, "limit"),
+    (["diff", "--", DEEP_SIGNS, *AT1], None, "limit"),
+    (["graph", DEEP_PARENS], None, "limit"),
+    (["check", DEEP_PARENS, *AT1], None, "limit"),
+    (["minimize", DEEP_PARENS, "--opt", "sgd"], None, "limit"),
+    (["eval", "-"], DEEP_PARENS + "\n", "limit"),
+    (["eval", "x+" * 500_001 + "x", *AT1], None, "limit"),
+    bug("limit not enforced yet: gradcli/lexer.py tokenize (MAX_LENGTH is 1,000,000; "
+        "parsing that much takes ~10 s)", ["eval", LONG_1M_DANGLING, *AT1], None, "limit"),
+    bug("limit not enforced yet: gradcli/lexer.py tokenize (a valid 1,000,000-character "
+        "expression takes ~5-10 s)", ["grad", LONG_1M_VALID, *AT1], None, "limit"),
+    (["eval", "1" * 1_000_000], None, "too large for float64"),
+    # -- NUL bytes and odd unicode -------------------------------------------------------------
+    (["eval", "x\x00", *AT1], None, "U+0000"),
+    (["eval", "-"], "x\x00+1\n", "stdin line 1: unexpected character U+0000"),
+    (["eval", "x\u22121", *AT1], None, "unicode minus sign (U+2212) at column 2 (use the ASCII '-')"),
+    (["diff", "x\u20131", *AT1], None, "use the ASCII '-'"),
+    (["eval", "2\u00d7x", *AT1], None, "use '*'"),
+    (["eval", "\uff11+\uff11"], None, "unexpected character '\uff11'"),
+    (["eval", "\uff53\uff49\uff4e(x)", *AT1], None, "unexpected character '\uff53'"),
+    (["eval", "x\u200b+1", *AT1], None, "U+200B"),
+    (["eval", "\ufeffx", *AT1], None, "U+FEFF"),
+    (["eval", "\u202ex", *AT1], None, "U+202E"),
+    (["eval", "x\u00a0+1", *AT1], None, "U+00A0"),
+    (["eval", "\U0001f600+1"], None, "unexpected character '\U0001f600'"),
+    (["eval", "x\u00b2", *AT1], None, "unexpected character '\u00b2'"),
+    (["eval", "\u221ax", *AT1], None, "unexpected character '\u221a'"),
+    (["eval", "\u03c0"], None, "unexpected character '\u03c0'"),
+    (["eval", "\udcff"], None, "U+DCFF"),  # an undecodable byte of argv (surrogateescape)
+    (["graph", "x\x1b[31m"], None, "U+001B"),
+    # -- injection: nothing may run ------------------------------------------------------------
+    (["eval", INJECTED], None, "unexpected character \"'\""),
+    (["diff", INJECTED, *AT1], None, "unexpected character"),
+    (["check", INJECTED, *AT1], None, "unexpected character"),
+    (["minimize", INJECTED, "--opt", "sgd"], None, "unexpected character"),
+    (["fit", INJECTED, "--data", "{data}/good.csv", "--target", "y"], None,
+     "unexpected character"),
+    (["eval", "-"], INJECTED + "\n", "stdin line 1: unexpected character"),
+    (["eval", "().__class__"], None, "unexpected character '.'"),
+    (["eval", 'eval("1")'], None, "unexpected character '\"'"),
+    (["eval", "x.__class__", *AT1], None, "unexpected character '.'"),
+    (["eval", "lambda: 1"], None, "unexpected character ':'"),
+    (["eval", f"`touch {MARKER}`"], None, "unexpected character '`'"),
+    (["eval", f"$(touch {MARKER})"], None, "unexpected character '$'"),
+    (["eval", "1; import os"], None, "unexpected character ';'"),
+    (["eval", "exec(x)", *AT1], None, "unknown function 'exec'"),
+    (["eval", "globals()"], None, "unknown function 'globals'"),
+    (["eval", "[x for x in ()]"], None, "unexpected character '['"),
+    (["eval", "__builtins__"], None, "no value given for variable '__builtins__'"),
+    (["eval", "x", "--at", f"x={INJECTED}"], None, "--at:"),
+    (["diff", "x", *AT1, "--wrt", "__import__('os')"], None, "has no variable"),
+    (["minimize", "x**2", "--opt", "sgd", "--from", f"x={INJECTED}"], None, "--from:"),
+    (["minimize", "x**2", "--opt", INJECTED], None, "unknown optimizer"),
+    (["minimize", "x**2", "--opt", "sgd", "--decay", INJECTED], None, "--decay"),
+    (["fit", "w*x+b", "--data", "{data}/inject.csv", "--target", "y"], None, "is not a number"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "y", "--init", f"w={INJECTED}"],
+     None, "--init:"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", INJECTED], None, "no target column"),
+    # -- other characters of other languages ------------------------------------------------
+    (["eval", "x%2", *AT1], None, "unexpected character '%'"),
+    (["eval", "x==1", *AT1], None, "unexpected character '='"),
+    (["eval", "x<2", *AT1], None, "unexpected character '<'"),
+    (["eval", "~x", *AT1], None, "unexpected character '~'"),
+    (["eval", "x@x", *AT1], None, "unexpected character '@'"),
+    (["eval", "x#comment", *AT1], None, "unexpected character '#'"),
+    # -- points (--at) ------------------------------------------------------------------------
+    (["eval", "x", "--at", "x="], None, "a value is missing"),
+    (["eval", "x", "--at", "=1"], None, "a variable name is missing"),
+    (["eval", "x", "--at", "x=1,x=2"], None, "'x' is given twice"),
+    (["eval", "x", "--at", "x=foo"], None, "'foo' is not a number"),
+    (["eval", "x", "--at", "1e999"], None, "too large for float64"),
+    (["grad", "x*y", "--at", "1,2"], None, "several values need names"),
+    (["diff", "x", "--at", "x=1,,"], None, "expected name=value"),
+    (["eval", "x", "--at", "2x=1"], None, "'2x' is not a variable name"),
+    (["eval", "x", "--at", "x=sinn(1)"], None, "unknown function 'sinn'"),
+    (["eval", "x", "--at", "x=\u22121"], None, "use the ASCII '-'"),
+    (["eval", "x", "--at", "x=log(-1)"], None, "log(-1.0) is nan"),
+    (["eval", "x", "--at", "x=10**400"], None, "not a finite number"),
+    (["eval", "x", "--at", "y=1"], None, "has no variable 'y'"),
+    (["eval", "x*y", "--at", "x=1"], None, "no value given for variable 'y'"),
+    (["eval", "x"], None, "no value given for variable 'x'"),
+    (["eval", "2", *AT1], None, "leave out --at"),
+    (["eval", "x", "--at", "-", "--at", "-"], "1\n", "given twice"),
+    (["eval", "-", "--at", "-"], "x\n", "cannot both read stdin"),
+    (["eval", "x", "--at", ",".join(f"x{i}=1" for i in range(20_000))], None, "limit"),
+    # -- diff / check: order and wrt ------------------------------------------------------------
+    (["diff", "x", *AT1, "--order", "nan"], None, "non-negative integer"),
+    (["diff", "x", *AT1, "--order", "inf"], None, "non-negative integer"),
+    (["diff", "x", *AT1, "--order", "1e999"], None, "non-negative integer"),
+    (["diff", "x", *AT1, "--order", "-1"], None, "non-negative integer"),
+    (["diff", "x", *AT1, "--order", "1.5"], None, "non-negative integer"),
+    (["diff", "x", *AT1, "--order", "1e3"], None, "non-negative integer"),
+    (["diff", "x", *AT1, "--order", "\u0663"], None, "non-negative integer"),  # Arabic-Indic 3
+    (["diff", "x", *AT1, "--order", ""], None, "non-negative integer"),
+    (["check", "x", *AT1, "--order", "-2"], None, "non-negative integer"),
+    (["diff", "x*y", "--at", "x=1,y=2"], None, "choose one with --wrt"),
+    (["diff", "x", *AT1, "--wrt", "y"], None, "has no variable 'y'"),
+    (["check", "x*y", "--at", "x=1,y=2"], None, "choose one with --wrt"),
+    (["check", "x", *AT1, "--rtol", "-1"], None, "--rtol"),
+    bug("check.py names --at, not --rtol, for --rtol nan: 'gradcli: error: --at '1': rtol "
+        "must be a number >= 0, got nan'", ["check", "x", *AT1, "--rtol", "nan"], None,
+        "error: invalid value for '--rtol'"),
+    (["check", "x", *AT1, "--timeout", "-1"], None, "--timeout"),
+    # -- minimize: optimizers and hyper-parameters -----------------------------------------------
+    (["minimize", "x**2", "--opt", "foo"], None, "unknown optimizer 'foo'"),
+    (["minimize", "x**2", "--opt", ""], None, "unknown optimizer"),
+    (["minimize", "x**2", "--opt", "adam,,sgd"], None, "unknown optimizer"),
+    (["minimize", "x**2", "--opt", "all,foo"], None, "unknown optimizer"),
+    (["minimize", "x**2"], None, "--opt"),
+    (["minimize", "x**2", "--opt", "sgd", "--lr", "nan"], None, "--lr"),
+    (["minimize", "x**2", "--opt", "sgd", "--lr", "inf"], None, "--lr"),
+    (["minimize", "x**2", "--opt", "sgd", "--lr", "1e999"], None, "--lr"),
+    (["minimize", "x**2", "--opt", "sgd", "--lr", "-1"], None, "--lr"),
+    (["minimize", "x**2", "--opt", "sgd", "--lr", "abc"], None, "--lr"),
+    (["minimize", "x**2", "--opt", "sgd", "--steps", "-1"], None, "--steps"),
+    (["minimize", "x**2", "--opt", "sgd", "--steps", "1.5"], None, "--steps"),
+    (["minimize", "x**2", "--opt", "sgd", "--steps", "1e3"], None, "--steps"),
+    (["minimize", "x**2", "--opt", "sgd", "--steps", "nan"], None, "--steps"),
+    (["minimize", "x**2", "--opt", "sgd", "--every", "0"], None, "--every"),
+    (["minimize", "x**2", "--opt", "adam", "--betas", "1,2"], None, "--betas"),
+    (["minimize", "x**2", "--opt", "adam", "--betas", "0.9"], None, "--betas"),
+    (["minimize", "x**2", "--opt", "adam", "--betas", "nan,nan"], None, "--betas"),
+    (["minimize", "x**2", "--opt", "adam", "--eps", "-1"], None, "--eps"),
+    (["minimize", "x**2", "--opt", "momentum", "--momentum", "nan"], None, "--momentum"),
+    (["minimize", "x**2", "--opt", "adamw", "--weight-decay", "inf"], None, "--weight-decay"),
+    (["minimize", "x**2", "--opt", "sgd", "--decay", "foo"], None, "--decay"),
+    (["minimize", "x**2", "--opt", "sgd", "--decay", "exp:"], None, "--decay"),
+    (["minimize", "x**2", "--opt", "sgd", "--decay", "step:0:0.5"], None, "--decay"),
+    (["minimize", "x**2", "--opt", "sgd", "--decay", "cosine:0"], None, "--decay"),
+    (["minimize", "x**2", "--opt", "sgd", "--decay", "inverse:nan"], None, "--decay"),
+    (["minimize", "x**2", "--opt", "sgd", "--clip-norm", "-1"], None, "--clip-norm"),
+    (["minimize", "x**2", "--opt", "sgd", "--clip-norm", "nan"], None, "--clip-norm"),
+    (["minimize", "x**2", "--opt", "sgd", "--clip-value", "0"], None, "--clip-value"),
+    (["minimize", "x**2", "--opt", "sgd", "--dtype", "float16"], None, "--dtype"),
+    (["minimize", "x**2", "--opt", "sgd", "--compat", "tf"], None, "--compat"),
+    (["minimize", "x**2", "--opt", "sgd", "--tol", "nan"], None, "--tol"),
+    (["minimize", "x**2", "--opt", "sgd", "--tol", "-1"], None, "--tol"),
+    (["minimize", "x**2", "--opt", "sgd", "--plot", "out.txt"], None, "use a .png or .svg"),
+    (["minimize", "x**2", "--opt", "sgd", "--plot", "/nonexistent/dir/a.png"], None,
+     "does not exist"),
+    (["minimize", "x**2", "--opt", "sgd", "--from", "y=1"], None, "has no variable 'y'"),
+    (["minimize", "x**2", "--opt", "sgd", "--from", "x="], None, "a value is missing"),
+    (["minimize", "x**2", "--opt", "sgd", "--from", "x=1,x=2"], None, "given twice"),
+    (["minimize", "x**2", "--opt", "sgd", "--from", "1e999"], None, "too large for float64"),
+    (["minimize", "3", "--opt", "sgd"], None, "nothing to minimize"),
+    (["minimize", "x**2", "--opt", "sgd", "--lr", "10", "--from", "1"], None,
+     fails("diverged at step")),
+    (["minimize", "log(x)", "--opt", "sgd", "--from", "-1"], None, fails("diverged at step 0")),
+    # -- fit: bad CSV and options ----------------------------------------------------------------
+    (["fit", "w*x+b", "--data", "{data}/missing.csv", "--target", "y"], None, "no such file"),
+    (["fit", "w*x+b", "--data", "{data}", "--target", "y"], None, "is a directory"),
+    (["fit", "w*x+b", "--data", "{data}/empty.csv", "--target", "y"], None, "is empty"),
+    (["fit", "w*x+b", "--data", "-", "--target", "y"], "", "empty"),
+    (["fit", "w*x+b", "--data", "{data}/header.csv", "--target", "y"], None, "no rows of data"),
+    (["fit", "w*x+b", "--data", "{data}/ragged.csv", "--target", "y"], None,
+     "row 3 has 1 cells, the header has 2"),
+    (["fit", "w*x+b", "--data", "{data}/long_row.csv", "--target", "y"], None, "row 2"),
+    (["fit", "w*x+b", "--data", "{data}/nocol.csv", "--target", "y"], None,
+     "no target column 'y'"),
+    (["fit", "w*x+b", "--data", "{data}/nonnum.csv", "--target", "y"], None,
+     "row 3, column 'y': 'abc' is not a number"),
+    (["fit", "w*x+b", "--data", "{data}/nancell.csv", "--target", "y"], None,
+     "is not a finite number"),
+    (["fit", "w*x+b", "--data", "{data}/bigcell.csv", "--target", "y"], None,
+     "is not a finite number"),
+    (["fit", "w*x+b", "--data", "{data}/emptycell.csv", "--target", "y"], None,
+     "'' is not a number"),
+    (["fit", "w*x+b", "--data", "{data}/dupcol.csv", "--target", "y"], None, "appears twice"),
+    (["fit", "w*x+b", "--data", "{data}/latin1.csv", "--target", "y"], None, "not UTF-8"),
+    (["fit", "w*x+b", "--data", "{data}/unicode_minus.csv", "--target", "y"], None,
+     "is not a number"),
+    (["fit", "w*x+b", "--data", "-", "--target", "y"], "x,y\n1,2\n1\n", "row 3"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "x"], None,
+     "cannot appear in the model"),
+    (["fit", "x", "--data", "{data}/good.csv", "--target", "y"], None, "has no parameters"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "y", "--init", "q=1"], None,
+     "no parameter 'q'"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "y", "--init", "w="], None,
+     "a value is missing"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "y", "--epochs", "-1"], None,
+     "--epochs"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "y", "--epochs", "1e3"], None,
+     "--epochs"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "y", "--batch-size", "0"], None,
+     "--batch-size"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "y", "--lr", "nan"], None, "--lr"),
+    (["fit", "w*x+b", "--target", "y"], None, "--data"),
+    (["fit", "w*x+b", "--data", "{data}/good.csv"], None, "--target"),
+    # -- the command line itself ---------------------------------------------------------------
+    (["diff", "-x**2", *AT1], None, "goes after --"),
+    bug("cli/common.py: an expression starting with '--' gets click's 'no such option' "
+        "without the hint to put it after --", ["diff", "--x", *AT1], None, "after --"),
+    (["eval", "x", *AT1, "--format", "xml"], None, "--format"),
+    (["graph", "x", "--format", "png"], None, "--format"),
+    (["diff"], None, "missing argument"),
+    (["frobnicate"], None, "no such command"),
+    (["eval", "x", "--bogus"], None, "no such option"),
+]
+
+
+def _ids(row) -> str:
+    values = row.values if hasattr(row, "values") else row
+    text = " ".join(a if len(a) <= 24 else f"{a[:12]}...[{len(a)}]" for a in values[0])
+    return text.encode("ascii", "backslashreplace").decode()[:60]
+
+
+class Hang(BaseException):
+    """Raised in the main thread by the watchdog timer: the case took far too long."""
+
+
+@pytest.fixture
+def watchdog():
+    """Stop a case that runs longer than WATCHDOG seconds (a hang fails, never blocks CI)."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def fire(signum, frame):
+        raise Hang(f"still running after {WATCHDOG} s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, WATCHDOG)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("hostile-data")
+    for name, content in FILES.items():
+        path = directory / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def warm(data_dir):
+    """Import every subcommand's modules once, so that a case's time is its own work."""
+    from click.testing import CliRunner
+
+    from gradcli.cli import cli
+
+    good = str(data_dir / "good.csv")
+    for args in (["eval", "x", *AT1], ["diff", "x", *AT1], ["grad", "x", *AT1],
+                 ["graph", "x", *AT1], ["check", "x", *AT1],
+                 ["minimize", "x**2", "--opt", "sgd", "--steps", "1"],
+                 ["fit", "w*x", "--data", good, "--target", "y", "--epochs", "1"]):
+        CliRunner().invoke(cli, args)
+
+
+def fill(text, marker, data_dir):
+    if text is None:
+        return None
+    return text.replace(MARKER, str(marker)).replace("{data}", str(data_dir))
+
+
+def check_error_output(stdout: str, stderr: str, code: int, expected: str,
+                       want_code: int) -> None:
+    """The common assertions: exit status, one error line (+ caret display), nothing else."""
+    assert "Traceback" not in stdout + stderr
+    assert code == want_code, (code, stderr)
+    lines = stderr.splitlines()
+    assert lines, "no message on stderr"
+    if want_code == EXIT_USAGE:
+        assert stdout == ""
+        assert lines[0].startswith("gradcli: error: "), lines[0]
+        assert sum(line.startswith("gradcli:") for line in lines) == 1, stderr
+        if len(lines) > 1:  # the expression, then a caret under the column
+            assert len(lines) == 3, stderr
+            assert lines[1].startswith("  ") and lines[2].strip() == "^", stderr
+    else:
+        assert len(lines) == 1 and lines[0].startswith("gradcli: "), stderr
+    assert expected in lines[0], (expected, lines[0])
+
+
+def expectation(expected):
+    return expected if isinstance(expected, tuple) else (EXIT_USAGE, expected)
+
+
+@pytest.mark.parametrize("args, stdin, expected", CATALOGUE, ids=[_ids(r) for r in CATALOGUE])
+def test_malformed_input_is_one_clear_error_within_a_second(
+        args, stdin, expected, gradcli, data_dir, warm, tmp_path, watchdog):
+    marker = tmp_path / "PWNED"
+    args = [fill(a, marker, data_dir) for a in args]
+    want_code, expected = expectation(expected)
+    start = time.perf_counter()
+    result = gradcli(*args, input=fill(stdin, marker, data_dir))
+    elapsed = time.perf_counter() - start
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    check_error_output(result.stdout, result.stderr, result.exit_code, expected, want_code)
+    assert not marker.exists(), "injected code ran"
+    assert elapsed < TIME_LIMIT, f"took {elapsed:.2f} s"
+
+
+def test_the_catalogue_has_at_least_60_cases_for_every_subcommand():
+    from click import Context
+
+    from gradcli.cli import cli
+
+    rows = [r.values if hasattr(r, "values") else r for r in CATALOGUE]
+    assert len(rows) >= 60
+    covered = {args[0] for args, _, _ in rows}
+    assert set(cli.list_commands(Context(cli))) <= covered
+
+
+# -- hostile but valid: these must succeed -----------------------------------------------------
+VALID = [
+    (["eval", "x", "--at", "nan"], "nan\n"),
+    (["eval", "x", "--at", "-0"], "-0.0\n"),
+    (["eval", "x", "--at", "inf"], "inf\n"),
+    (["eval", "x", "--at", "x=-inf"], "-inf\n"),
+    (["eval", "x", "--at", "x=pi/4"], "0.7853981633974483\n"),
+    (["eval", "((((((((((x))))))))))", "--at", "2"], "2.0\n"),
+    (["eval", "(" * limits.MAX_NESTING_DEPTH + "x" + ")" * limits.MAX_NESTING_DEPTH, "--at", "3"],
+     "3.0\n"),
+    (["eval", "+-+-x", "--at", "2"], "2.0\n"),
+    (["eval", "-", "--at", "1"], "   \n\n# a comment\n"),  # nothing to do: no output, exit 0
+    (["eval", "x+" * 2_000 + "x", "--at", "1"], "2001.0\n"),
+    bug("cli/evaluate.py compiles the gradient program for a value (program.add_gradient, "
+        "~90 us an op): eval at the length limit (50,000 ops) takes ~5 s",
+        ["eval", "x+" * (limits.MAX_EXPRESSION_LENGTH // 2 - 1) + "x", "--at", "1"],
+        f"{limits.MAX_EXPRESSION_LENGTH // 2}.0\n"),
+    (["diff", "x**3", "--at", "2", "--order", "0"], "8.0\n"),
+]
+
+
+@pytest.mark.parametrize("args, stdout", VALID, ids=[_ids(r) for r in VALID])
+def test_hostile_but_valid_input_is_answered(args, stdout, gradcli, warm, watchdog):
+    stdin = stdout if args[1] == "-" else None
+    start = time.perf_counter()
+    result = gradcli(*args, input=stdin)
+    elapsed = time.perf_counter() - start
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == ("" if stdin is not None else stdout)
+    assert elapsed < TIME_LIMIT
+
+
+# -- a real process for a sample of the catalogue ------------------------------------------------
+def _rows_without_bugs():
+    return [r for r in CATALOGUE if not hasattr(r, "marks")]
+
+
+SUBPROCESS_EVERY = 40  # every 40th row of the catalogue also runs as a real process
+
+
+@pytest.mark.parametrize("args, stdin, expected", _rows_without_bugs()[::SUBPROCESS_EVERY],
+                         ids=[_ids(r) for r in _rows_without_bugs()[::SUBPROCESS_EVERY]])
+def test_a_real_process_exits_with_the_status_and_no_traceback(args, stdin, expected, data_dir,
+                                                               tmp_path):
+    if any("\x00" in a for a in args):
+        pytest.skip("a NUL byte cannot be passed in argv")
+    if any(len(a) > 100_000 for a in args):
+        pytest.skip("Linux limits one argument to 128 KiB")
+    marker = tmp_path / "PWNED"
+    args = [fill(a, marker, data_dir) for a in args]
+    want_code, expected = expectation(expected)
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:surrogateescape"}
+    stdin_text = fill(stdin, marker, data_dir)
+    result = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
+                            input=(stdin_text or "").encode("utf-8", "surrogateescape"),
+                            env=env, timeout=60)
+    stdout = result.stdout.decode("utf-8", "replace")
+    stderr = result.stderr.decode("utf-8", "replace")
+    check_error_output(stdout, stderr, result.returncode, expected, want_code)
+    assert not marker.exists()
+
+
+def test_a_real_process_never_runs_injected_code_anywhere(data_dir, tmp_path):
+    """Injected code in argv, on stdin and in a CSV cell, in real processes: nothing runs."""
+    marker = tmp_path / "PWNED"
+    rows = [r for r in _rows_without_bugs() if MARKER in str(r[:2]) or "inject.csv" in r[0]]
+    assert len(rows) >= 8
+    for args, stdin, _ in (rows[0], rows[5], rows[-2]):  # argv, stdin, a CSV cell
+        stdin_text = fill(stdin, marker, data_dir) or ""
+        result = subprocess.run([sys.executable, "-m", "gradcli",
+                                 *(fill(a, marker, data_dir) for a in args)],
+                                capture_output=True, text=True, input=stdin_text, timeout=60)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert not marker.exists()
