@@ -238,3 +238,25 @@ def test_readme_fit_transcripts_are_the_real_output():
                                 cwd=ROOT)
         assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines(), \
             command
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_real_ctrl_c_prints_the_epochs_done():
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "gradcli", "fit", "w*x+b", "--data", NOISY, "--target", "y",
+               "--lr", "0.001", "--tol", "0", "--format", "json", "--epochs"]
+    start = time.perf_counter()  # how long start-up takes here and now, to be past it
+    subprocess.run(command + ["0"], capture_output=True, timeout=60, check=True)
+    startup = time.perf_counter() - start
+    process = subprocess.Popen(command + ["100000000"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(2 * startup + 0.5)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    record = json.loads(stdout)
+    done = record["epochs"]
+    assert done > 0 and record["history"][-1]["epoch"] == done
+    assert stderr == f"gradcli: interrupted after epoch {done} of 100000000 (sgd)\n"
