@@ -39,24 +39,34 @@ class Builder:
         self._nodes: dict[tuple, Node] = {}
         self.count = 0
 
-    def _get(self, key, make) -> Node:
-        node = self._nodes.get(key)
-        if node is None:
-            node = make(self.count)
-            self.count += 1
-            self._nodes[key] = node
+    def _add(self, key, node: Node) -> Node:
+        self.count += 1
+        self._nodes[key] = node
         return node
 
     def var(self, name: str) -> Node:
-        return self._get(("var", name), lambda i: Node(i, "var", name=name))
+        key = ("var", name)
+        node = self._nodes.get(key)
+        return node if node is not None else self._add(key, Node(self.count, "var", name=name))
 
     def const(self, value: float, name: str | None = None) -> Node:
         key = ("const", name or (value, math.copysign(1.0, value)))
-        return self._get(key, lambda i: Node(i, "const", value=float(value), name=name))
+        node = self._nodes.get(key)
+        if node is None:
+            node = self._add(key, Node(self.count, "const", value=float(value), name=name))
+        return node
 
     def apply(self, op: str, *inputs: Node, **attrs) -> Node:
-        key = (op, tuple(n.id for n in inputs), tuple(sorted(attrs.items())))
-        return self._get(key, lambda i: Node(i, op, tuple(inputs), attrs))
+        if attrs:
+            key = (op, *[n.id for n in inputs], *sorted(attrs.items()))
+        elif len(inputs) == 2:  # the usual case, built without a list
+            key = (op, inputs[0].id, inputs[1].id)
+        else:
+            key = (op, *[n.id for n in inputs])
+        node = self._nodes.get(key)
+        if node is None:
+            node = self._add(key, Node(self.count, op, inputs, attrs))
+        return node
 
 
 def topological(root: Node) -> list[Node]:

@@ -4,7 +4,8 @@ Characters it does not know are rejected, never skipped.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from typing import NamedTuple
 
 from .errors import ParseError
 
@@ -25,8 +26,7 @@ _LOOKALIKES = {
 }
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str
     text: str
     column: int  # 1-based
@@ -62,10 +62,64 @@ def _scan_number(text: str, i: int) -> int:
     return j
 
 
+# The tokens of well-formed text in one regular expression (ASCII only, as below): the
+# fast path. Anything it does not take as it stands (an unknown character, a number
+# followed by a name or a '.') goes to the character loop, which says what is wrong.
+_FAST_TOKEN = re.compile(
+    r"([ \t\r\n]*)(?:"                                                         # 1 spaces
+    r"([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)"  # 2 number
+    r"|([A-Za-z_][A-Za-z_0-9]*)"                                               # 3 name
+    r"|(\*\*|[-+*/^])"                                                         # 4 operator
+    r"|([(),]))")                                                              # 5 ( ) ,
+_PUNCTUATION = {"(": LPAREN, ")": RPAREN, ",": COMMA}
+
+
 def tokenize(text: str) -> list[Token]:
     """Split an expression into tokens, ending with an END token."""
     if len(text) > MAX_LENGTH:
         raise ParseError(f"expression too long ({len(text)} characters; the limit is {MAX_LENGTH})")
+    tokens = _tokenize_fast(text)
+    return tokens if tokens is not None else _tokenize_checked(text)
+
+
+def _tokenize_fast(text: str) -> list[Token] | None:
+    """The tokens of well-formed text, or None to let the character loop report a problem."""
+    tokens: list[Token] = []
+    append = tokens.append
+    new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__
+    pos = 0
+    glued = False  # the previous token is a number with nothing after it yet
+    for spaces, number, name, operator, punctuation in _FAST_TOKEN.findall(text):
+        pos += len(spaces)
+        if number:
+            if glued and not spaces:  # 1.2.5: a malformed number
+                return None
+            append(new(Token, (NUMBER, number, pos + 1, float(number))))
+            pos += len(number)
+            glued = True
+            continue
+        if name:
+            if glued and not spaces:  # 2x
+                return None
+            append(new(Token, (NAME, name, pos + 1, None)))
+            pos += len(name)
+        elif operator:
+            append(new(Token, (OP, operator, pos + 1, None)))
+            pos += len(operator)
+        else:
+            append(new(Token, (_PUNCTUATION[punctuation], punctuation, pos + 1, None)))
+            pos += 1
+        glued = False
+    # findall skips what it cannot match: then the lengths add up to less than the text,
+    # and the rest holds more than spaces
+    if text[pos:].strip(" \t\r\n"):
+        return None
+    append(Token(END, "", len(text) + 1))
+    return tokens
+
+
+def _tokenize_checked(text: str) -> list[Token]:
+    """Character by character: the reference tokenizer, and the one that reports errors."""
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
