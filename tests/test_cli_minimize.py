@@ -382,3 +382,60 @@ def test_readme_minimize_transcript_is_the_real_output(command, output, tmp_path
                             stderr=subprocess.STDOUT, text=True, env=env, timeout=60,
                             cwd=tmp_path)
     assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
+
+
+# -- the shared option layer (gradcli.cli.optimizer_options) ----------------------------------------
+def test_options_apply_to_the_optimizers_that_take_them():
+    from gradcli.cli.optimizer_options import OptimizerSettings, build_optimizers
+
+    settings = OptimizerSettings(names=("sgd", "adam", "rmsprop"), lr=0.5, betas=(0.8, 0.9),
+                                 momentum=0.3, eps=1e-3, compat="keras")
+    sgd, adam, rmsprop = build_optimizers(settings)
+    assert (sgd.lr, sgd.momentum, sgd.compat) == (0.5, 0.3, "keras")
+    assert (adam.betas, adam.eps) == ((0.8, 0.9), 1e-3) and not hasattr(adam, "momentum")
+    assert (rmsprop.momentum, rmsprop.eps, rmsprop.rho) == (0.3, 1e-3, 0.9)
+    again = build_optimizers(settings)
+    assert again[0] is not sgd  # fresh optimizers (they hold state) on every call
+
+
+def test_row_selection_every_kth_first_and_last():
+    from gradcli.cli.optimizer_options import RowSelection, default_every
+
+    assert default_every(1000) == 50 and default_every(5) == 1 and default_every(0) == 1
+    assert RowSelection(None, 1000).select(list(range(1001))) == list(range(0, 1001, 50))
+    assert RowSelection(4, 10).select(list(range(11))) == [0, 4, 8, 10]
+    assert RowSelection(4, 0).select([0]) == [0]
+
+
+def test_progress_bar_is_silent_off_a_terminal_and_draws_on_one(monkeypatch, capsys):
+    from gradcli.cli import optimizer_options as oo
+
+    with oo.progress_bar(100, "adam") as advance:
+        advance(50)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(oo, "_stderr_is_terminal", lambda: True)
+    with oo.progress_bar(100, "adam", delay=0.0) as advance:
+        advance(50)
+        advance(100)
+    assert "adam" in capsys.readouterr().err
+
+
+def test_gradcli_diff_does_not_import_the_optimizers():
+    code = ("import sys; from gradcli.cli import main; sys.argv = ['gradcli', 'diff', 'x**2', "
+            "'--at', '1']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m in ('gradcli.optimizers', "
+            "'gradcli.clipping', 'gradcli.schedules', 'gradcli.descent')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_library_reaches_the_optimizers_and_clipping_from_the_package():
+    import gradcli as gc
+
+    assert gc.optimizers.Adam is __import__("gradcli.optimizers").optimizers.Adam
+    clipped, norm = gc.clip_by_global_norm([np.array([3.0, 4.0])], 1.0)
+    assert norm == 5.0 and clipped[0].tolist() == [3 * 0.2, 4 * 0.2]  # C * min(1/norm, 1/C)
+    assert gc.optimizers.SGD(learning_rate=0.25).lr == 0.25
+    with pytest.raises(ValueError, match="give lr or learning_rate, not both"):
+        gc.optimizers.SGD(lr=0.1, learning_rate=0.2)

@@ -332,7 +332,8 @@ def progress_bar(total: int, label: str, delay: float = 1.0):
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
             bar = Progress("{task.description}", BarColumn(), MofNCompleteColumn(),
-                           TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+                           TimeElapsedColumn(), transient=True,
+                           console=Console(stderr=True, force_terminal=True))
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task(label, total=total)
         bar.update(state["task"], completed=done)
