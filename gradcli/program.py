@@ -60,6 +60,8 @@ whenever a result is not finite: nan and inf always come from numpy's rules.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 
 import numpy as np
@@ -223,32 +225,53 @@ def add_gradient(code: Code, output: int, seed: int, wrt: list[int]) -> list[int
     return [adjoint.get(w) for w in wrt]
 
 
+_RULE_TEMPLATES: dict[tuple, tuple] = {}
+
+
 def _trace_rule(code: Code, name: str, g: int, ans: int, ins, attrs) -> list:
-    """Run op ``name``'s registered gradient rule once on stand-in tensors under a tape
-    and append the ops it records; the slots of its results."""
+    """Append the ops of op ``name``'s registered gradient rule; the slots of its results.
+
+    The rule is run once on stand-in tensors under a GradientTape (per op, attributes
+    and shapes); the ops the tape records are kept as a template of instructions
+    over the rule's arguments, and each use appends a copy of the template."""
+    args = (g, ans, *ins)
+    shapes = tuple(code.shapes.get(s, ()) for s in args)
+    key = (name, tuple(sorted(attrs.items())), shapes, code.dtype.str)
+    template = _RULE_TEMPLATES.get(key)
+    if template is None:
+        template = _RULE_TEMPLATES[key] = _rule_template(name, attrs, shapes, code.dtype)
+    steps, results = template
+    made = []
+
+    def slot(ref):
+        kind, x = ref
+        if kind == "arg":
+            return args[x]
+        if kind == "new":
+            return made[x]
+        return code.const(x)
+
+    for op_name, refs, op_attrs, shape in steps:
+        made.append(code.op(op_name, [slot(r) for r in refs], op_attrs, shape))
+    return [None if r is None else slot(r) for r in results]
+
+
+def _rule_template(name: str, attrs: dict, shapes, dtype):
+    """(steps, results) of one rule, traced: refs are ('arg', i), ('new', j), ('const', v)."""
     from .tape import GradientTape
 
-    def standin(slot):
-        return _tensor(np.ones(code.shapes.get(slot, ()), dtype=code.dtype))
-
-    args = [standin(s) for s in (g, ans, *ins)]
-    slot_of = {id(t): s for t, s in zip(args, (g, ans, *ins))}
+    standins = [_tensor(np.ones(shape, dtype=dtype)) for shape in shapes]
+    ref_of = {id(t): ("arg", i) for i, t in enumerate(standins)}
     with GradientTape(persistent=True, watch_accessed_variables=False) as tape:
-        tape.watch(args)
-        results = OPS[name].grad(args[0], args[1], *args[2:], **attrs)
+        tape.watch(standins)
+        outputs = OPS[name].grad(standins[0], standins[1], *standins[2:], **attrs)
+    steps = []
     for entry in tape._entries:
-        in_slots = [slot_of[id(t)] if id(t) in slot_of else code.const(t.value)
-                    for t in entry.inputs]
-        slot_of[id(entry.out)] = code.op(entry.op.name, in_slots, entry.attrs, entry.out.shape)
-    out = []
-    for r in results:
-        if r is None:
-            out.append(None)
-        elif id(r) in slot_of:
-            out.append(slot_of[id(r)])
-        else:  # a result that does not depend on the inputs (e.g. 0 * g folded away)
-            out.append(code.const(r.value))
-    return out
+        refs = [ref_of.get(id(t), ("const", t.value)) for t in entry.inputs]
+        ref_of[id(entry.out)] = ("new", len(steps))
+        steps.append((entry.op.name, refs, entry.attrs, entry.out.shape))
+    results = [None if r is None else ref_of.get(id(r), ("const", r.value)) for r in outputs]
+    return steps, results
 
 
 # -- replaying: arrays ---------------------------------------------------------------
@@ -442,6 +465,19 @@ def _scalar_rule(name: str, attrs: dict):
     return rule
 
 
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Building keeps every instruction: the cycle collector would rescan them all again
+    and again (a big expression's build time grew faster than its size)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 # -- the Program -------------------------------------------------------------------------
 class Program:
     """An expression flattened into straight-line programs for values, gradients along
@@ -454,6 +490,10 @@ class Program:
         if unknown:
             raise ValueError(f"not variables of {expression.text!r}: {', '.join(unknown)}")
         self.dtype = as_dtype(dtype)
+        with _no_cycle_collection():
+            self._build(expression)
+
+    def _build(self, expression):
         code = self.code = Code(self.dtype)
         self.output = add_expression(code, expression)
         for name in expression.variables:
@@ -462,20 +502,35 @@ class Program:
         wrt_slots = [code.inputs[w] for w in self.wrt]
         self.grad_slots = [code.const(0.0) if s is None else s
                            for s in add_gradient(code, self.output, self.seed, wrt_slots)]
-        seeded = code.depends_on([self.seed])
-        forward = code.needed([self.output])
-        everything = code.needed([self.output, *self.grad_slots])
-        outputs = [self.output, *self.grad_slots]
-        before = [i for i in everything if not any(o in seeded for o in i[2])]
-        after = [i for i in everything if any(o in seeded for o in i[2])]
-        self._value = bind(forward, [self.output])
-        self._before_seed = bind(before, outputs + [i for instr in after for i in instr[3]])
-        self._after_seed = bind(after, outputs)
-        self._all = bind(everything, outputs)
+        self._bound: dict[str, list] = {}
         self._hvp = None
         self._fg = None
 
     # -- arrays --------------------------------------------------------------------
+    def _program(self, part: str) -> list:
+        """Bound instructions, made on first use: 'value' (the forward pass alone), 'all'
+        (value and gradient), 'before_seed' and 'after_seed' (the two halves of a VJP)."""
+        bound = self._bound.get(part)
+        if bound is None:
+            with _no_cycle_collection():
+                bound = self._bound[part] = self._bind(part)
+        return bound
+
+    def _bind(self, part: str) -> list:
+        code = self.code
+        outputs = [self.output, *self.grad_slots]
+        if part == "value":
+            return bind(code.needed([self.output]), [self.output])
+        everything = code.needed(outputs)
+        if part == "all":
+            return bind(everything, outputs)
+        seeded = code.depends_on([self.seed])
+        after = [i for i in everything if any(o in seeded for o in i[2])]
+        if part == "after_seed":
+            return bind(after, outputs)
+        before = [i for i in everything if not any(o in seeded for o in i[2])]
+        return bind(before, outputs + [i for instr in after for i in instr[3]])
+
     def _slots(self, env) -> list:
         slots = [None] * self.code.size
         for s, v in self.code.consts.items():
@@ -490,14 +545,14 @@ class Program:
     def value(self, env):
         """The value at env (arrays of points give an array)."""
         slots = self._slots(env)
-        run(self._value, slots)
+        run(self._program("value"), slots)
         return np.asarray(slots[self.output], dtype=self.dtype)[()]
 
     def value_and_grad(self, env):
         """The value and the per-point gradient along ``wrt`` (last axis)."""
         slots = self._slots(env)
         slots[self.seed] = np.ones((), dtype=self.dtype)
-        run(self._all, slots)
+        run(self._program("all"), slots)
         return self._per_point(slots[self.output], [slots[s] for s in self.grad_slots], env)
 
     def _per_point(self, value, grads, env):
@@ -511,10 +566,10 @@ class Program:
     def value_and_vjp(self, env, seed):
         """The value and sum(seed(value) * d value / d wrt[i]) for each wrt[i]."""
         slots = self._slots(env)
-        run(self._before_seed, slots)
+        run(self._program("before_seed"), slots)
         value = slots[self.output]
         slots[self.seed] = np.asarray(seed(value), dtype=self.dtype)
-        run(self._after_seed, slots)
+        run(self._program("after_seed"), slots)
         v = np.array([np.sum(slots[s]) for s in self.grad_slots], dtype=self.dtype)
         return value, v
 
@@ -530,8 +585,9 @@ class Program:
             for t in terms[1:]:
                 total = code.op("add", [total, t])
             try:  # the first gradient's seed is an input (1 at run time), not a variable
-                results = add_gradient(code, total, code.const(1.0),
-                                       [code.inputs[w] for w in self.wrt])
+                with _no_cycle_collection():
+                    results = add_gradient(code, total, code.const(1.0),
+                                           [code.inputs[w] for w in self.wrt])
             except NotTraceable:
                 self._hvp = False
             else:
