@@ -161,6 +161,26 @@ def test_expressions_from_stdin(gradcli):
     assert len(result.stdout.splitlines()) == 2
 
 
+def test_points_from_stdin(gradcli):
+    result = gradcli("check", "x**2", "--at", "-", "--format", "plain", input="1\n2\n")
+    assert (result.stdout, result.stderr, result.exit_code) == ("ok 0.0\nok 0.0\n", "", 0)
+
+
+def test_csv_variable_named_like_a_column_is_prefixed(gradcli):
+    result = gradcli("check", "order*x", "--at", "order=2,x=3", "--wrt", "x", "--format", "csv")
+    assert result.stdout.splitlines()[:2] == [
+        "expr,point[order],x,wrt,order,gradcli,sympy,reference,finite_difference,"
+        "finite_difference_error,relative_error,status",
+        "order*x,2.0,3.0,x,0,6.0,6.0,sympy,6.0,0.0,0.0,ok"]
+
+
+def test_symbolic_table_marks_orders_sympy_did_not_reach(gradcli):
+    result = gradcli("check", "tanh(tanh(tanh(x)))", "--at", "0.7", "--order", "8",
+                     "--timeout", "0.2", "--symbolic", "--format", "table")
+    assert result.exit_code == 0
+    assert "(SymPy ran out of time)" in result.stdout
+
+
 def test_help_shows_examples(gradcli):
     result = gradcli("check", "--help")
     assert result.exit_code == 0 and 'gradcli check "x**4+2*x**3' in result.stdout
