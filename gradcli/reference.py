@@ -38,6 +38,7 @@ PRETTY_LIMIT = 400    # larger formulas (in operations) are not pretty-printed
 SYMPY, MPMATH = "sympy", "mpmath"
 MAX_WAIT = 1e6        # seconds: a longer budget is no deadline at all
 TIMED_OUT = "timeout"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass
@@ -150,12 +151,13 @@ def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty):
     import warnings
 
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     with warnings.catch_warnings():  # Python 3.12+ warns about forking with threads alive
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
     if pid == 0:  # the worker: never returns, never touches the parent's streams
         os.close(read_end)
-        _worker(write_end, f, symbol, at, order, symbolic, pretty)
+        _worker(write_end, parent, f, symbol, at, order, symbolic, pretty)
     os.close(write_end)
     messages: list[dict] = []
     pending = b""
@@ -182,10 +184,11 @@ def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty):
     return messages, None
 
 
-def _worker(write_end, f, symbol, at, order, symbolic, pretty):
+def _worker(write_end, parent, f, symbol, at, order, symbolic, pretty):
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the worker at once
+        _die_with(parent)
         with os.fdopen(write_end, "wb") as out:
             try:
                 for message in sympy_orders(f, symbol, at, order, symbolic, pretty):
@@ -197,6 +200,21 @@ def _worker(write_end, f, symbol, at, order, symbolic, pretty):
         code = 1
     finally:
         os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Linux: the worker gets SIGKILL when its parent dies (a killed gradcli leaves no
+    SymPy computation behind); elsewhere it ends at its next write to the closed pipe."""
+    if not os.path.exists("/proc/self"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
 
 
 def _end_worker(pid: int) -> None:

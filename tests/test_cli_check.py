@@ -243,13 +243,7 @@ def test_ctrl_c_while_sympy_works_exits_130_and_leaves_no_worker():
                                start_new_session=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        deadline = time.monotonic() + 30
-        workers = []
-        while not workers and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.05)
-            workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
-                                     text=True).stdout.split()
-        assert workers, "the SymPy worker never started"
+        workers = _workers_of(process)
         os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=10)
     finally:
@@ -257,6 +251,23 @@ def test_ctrl_c_while_sympy_works_exits_130_and_leaves_no_worker():
             process.kill()
             process.communicate()
     assert (process.returncode, out, err) == (130, "", "gradcli: interrupted\n")
-    for pid in workers:
-        assert not Path(f"/proc/{pid}").exists() or "zombie" not in Path(
-            f"/proc/{pid}/status").read_text()
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _workers_of(process) -> list[str]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        found = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                               text=True).stdout.split()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("the SymPy worker never started")
+
+
+def _alive(pid: str) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "zombie" not in status
