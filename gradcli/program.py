@@ -499,12 +499,20 @@ class Program:
         for name in expression.variables:
             code.input(name)
         self.seed = code.input("<seed>")  # a name no variable can have
-        wrt_slots = [code.inputs[w] for w in self.wrt]
-        self.grad_slots = [code.const(0.0) if s is None else s
-                           for s in add_gradient(code, self.output, self.seed, wrt_slots)]
+        self._grad_slots = None
         self._bound: dict[str, list] = {}
         self._hvp = None
         self._fg = None
+
+    @property
+    def grad_slots(self) -> list[int]:
+        """The slots of d value / d wrt[i]; the gradient part is built on first use."""
+        if self._grad_slots is None:
+            wrt_slots = [self.code.inputs[w] for w in self.wrt]
+            with _no_cycle_collection():
+                grads = add_gradient(self.code, self.output, self.seed, wrt_slots)
+            self._grad_slots = [self.code.const(0.0) if s is None else s for s in grads]
+        return self._grad_slots
 
     # -- arrays --------------------------------------------------------------------
     def _program(self, part: str) -> list:
@@ -518,9 +526,9 @@ class Program:
 
     def _bind(self, part: str) -> list:
         code = self.code
-        outputs = [self.output, *self.grad_slots]
         if part == "value":
             return bind(code.needed([self.output]), [self.output])
+        outputs = [self.output, *self.grad_slots]
         everything = code.needed(outputs)
         if part == "all":
             return bind(everything, outputs)
@@ -550,9 +558,10 @@ class Program:
 
     def value_and_grad(self, env):
         """The value and the per-point gradient along ``wrt`` (last axis)."""
+        program = self._program("all")  # first: building it adds slots
         slots = self._slots(env)
         slots[self.seed] = np.ones((), dtype=self.dtype)
-        run(self._program("all"), slots)
+        run(program, slots)
         return self._per_point(slots[self.output], [slots[s] for s in self.grad_slots], env)
 
     def _per_point(self, value, grads, env):
@@ -565,11 +574,12 @@ class Program:
 
     def value_and_vjp(self, env, seed):
         """The value and sum(seed(value) * d value / d wrt[i]) for each wrt[i]."""
+        before, after = self._program("before_seed"), self._program("after_seed")
         slots = self._slots(env)
-        run(self._program("before_seed"), slots)
+        run(before, slots)
         value = slots[self.output]
         slots[self.seed] = np.asarray(seed(value), dtype=self.dtype)
-        run(self._program("after_seed"), slots)
+        run(after, slots)
         v = np.array([np.sum(slots[s]) for s in self.grad_slots], dtype=self.dtype)
         return value, v
 
