@@ -88,6 +88,13 @@ def test_converged_run_stops_and_says_so(gradcli):
                                                     f"gradient norm ")
 
 
+def test_tol_zero_runs_every_epoch(gradcli):
+    result = gradcli("fit", "w*x+b", "--data", TUTORIAL, "--target", "y", "--tol", "0",
+                     "--epochs", "3", "--format", "table")
+    assert result.stdout.splitlines()[-1] == ("3 epochs (--tol 0: no convergence test), "
+                                              "gradient norm 23.09886499168303")
+
+
 def test_init_and_minibatch_seed(gradcli):
     def run(*extra):
         return gradcli("fit", "w*x+b", "--data", NOISY, "--target", "y", "--epochs", "5",

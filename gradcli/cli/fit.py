@@ -192,6 +192,8 @@ def _ending(result, tol) -> str:
     norm = format_number(result.grad_norm)
     if result.converged:
         return f"converged after {epochs}: gradient norm {norm} <= --tol {format_number(tol)}"
+    if tol == 0:
+        return f"{epochs} (--tol 0: no convergence test), gradient norm {norm}"
     return f"{epochs} (--epochs), not converged: gradient norm {norm} > --tol {format_number(tol)}"
 
 
