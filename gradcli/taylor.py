@@ -90,6 +90,8 @@ def const(value, like: np.ndarray) -> np.ndarray:
 
 def deriv(u: np.ndarray) -> np.ndarray:
     """D(u): the series of du/dt, one order shorter."""
+    if u.shape[0] <= 2:
+        return u[1:]
     k = np.arange(1, u.shape[0], dtype=np.float64).reshape((-1,) + (1,) * (u.ndim - 1))
     return u[1:] * k
 
@@ -102,7 +104,10 @@ def integral(value0, du: np.ndarray) -> np.ndarray:
     shape = np.broadcast_shapes(value0.shape, du.shape[1:])
     out = np.empty((n + 1,) + shape)
     out[0] = value0
-    out[1:] = du / k
+    if n > 1:
+        np.divide(du, k, out=out[1:])
+    else:
+        out[1:] = du
     return out
 
 
@@ -110,7 +115,30 @@ def _dot(a: np.ndarray, b: np.ndarray):
     """sum_j a_j b_j over axis 0."""
     if a.shape[0] == 1:
         return a[0] * b[0]
-    return np.einsum("i...,i...->...", a, b)
+    if a[0].size < 256:           # few points: one call
+        return np.einsum("i...,i...->...", a, b)
+    total = a[0] * b[0]           # many points: row by row, contiguous and vectorized
+    term = np.empty_like(total)
+    for j in range(1, a.shape[0]):
+        np.multiply(a[j], b[j], out=term)
+        total += term
+    return total
+
+
+def _dot_into(out: np.ndarray, a: np.ndarray, b: np.ndarray, divisor=None) -> np.ndarray:
+    """out = sum_j a_j b_j over axis 0 (divided by ``divisor``), written in place."""
+    if a.shape[0] == 1 or a[0].size >= 256:
+        np.multiply(a[0], b[0], out=out)
+        if a.shape[0] > 1:
+            term = np.empty_like(out)
+            for j in range(1, a.shape[0]):
+                np.multiply(a[j], b[j], out=term)
+                out += term
+    else:
+        out[...] = np.einsum("i...,i...->...", a, b)
+    if divisor is not None:
+        np.divide(out, divisor, out=out)
+    return out
 
 
 def mul(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -122,6 +150,12 @@ def mul(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if u.ndim == 2 and u.shape[1] == 1 and v.shape[1] == 1:
         return np.convolve(u[:, 0], v[:, 0])[: n + 1, None]
     u, v = np.broadcast_arrays(u, v)
+    if n == 1:                    # the first order alone: three products
+        out = np.empty(u.shape)
+        np.multiply(u[0], v[0], out=out[0])
+        np.multiply(u[0], v[1], out=out[1])
+        out[1] += u[1] * v[0]
+        return out
     out = u[0] * v
     for j in range(1, n + 1):
         out[j:] += u[j] * v[: n + 1 - j]
@@ -144,7 +178,12 @@ def div(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     v0 = v[0]
     with np.errstate(all="ignore"):
         for k in range(n + 1):
-            q[k] = (u[k] - _dot(v[k:0:-1], q[:k])) / v0 if k else u[0] / v0
+            if k:
+                _dot_into(q[k], v[k:0:-1], q[:k])
+                np.subtract(u[k], q[k], out=q[k])
+                np.divide(q[k], v0, out=q[k])
+            else:
+                np.divide(u[0], v0, out=q[0])
         at_zero = v0 == 0
         if np.any(at_zero):  # u * (1/v) with the one-sided limits of 1/v
             q = np.where(at_zero, mul(numerator, power_at_zero(v, -1.0, np.reciprocal)), q)
@@ -156,6 +195,14 @@ def add(u: np.ndarray, v: np.ndarray, sign: float = 1.0) -> np.ndarray:
     if u.shape[0] == v.shape[0]:
         return u + v if sign > 0 else u - v
     n = order(u, v)
+    shape = np.broadcast_shapes(u.shape[1:], v.shape[1:])
+    if u.shape[0] > v.shape[0] and u.shape[1:] == shape:   # v's value row only: one copy
+        out = np.array(u, dtype=np.float64)
+        if sign > 0:
+            out[: v.shape[0]] += v
+        else:
+            out[: v.shape[0]] -= v
+        return out
     out = np.zeros((n + 1,) + np.broadcast_shapes(u.shape[1:], v.shape[1:]))
     out[: u.shape[0]] += u
     if sign > 0:
@@ -182,7 +229,7 @@ def exp(u: np.ndarray, value0=None) -> np.ndarray:
     p = np.empty(u.shape)
     p[0] = np.exp(u[0]) if value0 is None else value0
     for k in range(1, u.shape[0]):
-        p[k] = _dot(du[:k], p[k - 1::-1]) / k
+        _dot_into(p[k], du[:k], p[k - 1::-1], k if k > 1 else None)
     return p
 
 
@@ -190,11 +237,12 @@ def sin_cos(u: np.ndarray, hyperbolic: bool = False):
     """(sin u, cos u) together: D(s) = c D(u), D(c) = -s D(u) (+s for sinh, cosh)"""
     du = deriv(u)
     s, c = np.empty(u.shape), np.empty(u.shape)
-    s[0], c[0] = (np.sinh(u[0]), np.cosh(u[0])) if hyperbolic else (np.sin(u[0]), np.cos(u[0]))
+    (np.sinh if hyperbolic else np.sin)(u[0], out=s[0])
+    (np.cosh if hyperbolic else np.cos)(u[0], out=c[0])
     sign = 1.0 if hyperbolic else -1.0
     for k in range(1, u.shape[0]):
-        s[k] = _dot(du[:k], c[k - 1::-1]) / k
-        c[k] = sign * _dot(du[:k], s[k - 1::-1]) / k
+        _dot_into(s[k], du[:k], c[k - 1::-1], k if k > 1 else None)
+        _dot_into(c[k], du[:k], s[k - 1::-1], (k if k > 1 else None) if sign > 0 else -k)
     return s, c
 
 
@@ -210,7 +258,7 @@ def from_derivative(u: np.ndarray, value0, fprime) -> np.ndarray:
     p[0] = value0
     w[0] = fprime(p, 0)
     for k in range(1, n + 1):
-        p[k] = _dot(du[:k], w[k - 1::-1]) / k
+        _dot_into(p[k], du[:k], w[k - 1::-1], k if k > 1 else None)
         w[k] = fprime(p, k)
     return p
 
@@ -224,9 +272,14 @@ def sqrt(u: np.ndarray, value0=None, floor=0.0) -> np.ndarray:
     """q = sqrt(u): q_k = (u_k - sum_{j=1..k-1} q_j q_{k-j}) / (2 (q_0 + floor))"""
     q = np.empty(u.shape)
     q[0] = np.sqrt(u[0]) if value0 is None else value0
-    two_q0 = 2.0 * (q[0] + floor)
+    two_q0 = 2.0 * (q[0] + floor) if np.any(floor) else 2.0 * q[0]
     for k in range(1, u.shape[0]):
-        q[k] = (u[k] - _dot(q[1:k], q[k - 1:0:-1])) / two_q0 if k > 1 else u[1] / two_q0
+        if k > 1:
+            _dot_into(q[k], q[1:k], q[k - 1:0:-1])
+            np.subtract(u[k], q[k], out=q[k])
+            np.divide(q[k], two_q0, out=q[k])
+        else:
+            np.divide(u[1], two_q0, out=q[1])
     return q
 
 
@@ -396,14 +449,16 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
 
     size = len(next(iter(env.values()))) if env else 1
     series: dict[int, np.ndarray] = {}
+    last_use = {i.id: position for position, node in enumerate(nodes) for i in node.inputs}
     with np.errstate(all="ignore"):
-        for node in nodes:
+        for position, node in enumerate(nodes):
             if node.op == "var":
                 x0 = np.asarray(env.get(node.name, 0.0), dtype=np.float64).reshape(1, -1)
                 if node.name == wrt and n >= 1:
-                    s = np.zeros((n + 1, x0.shape[1]))
+                    s = np.empty((n + 1, x0.shape[1]))
                     s[0] = x0
                     s[1] = 2.0 ** m
+                    s[2:] = 0.0
                 else:
                     s = x0
             elif node.op == "const":
@@ -416,9 +471,14 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
                                    dtype=np.float64)[None]
                 else:
                     s = rule.taylor(*ins, **node.attrs)
+                for i in node.inputs:   # free what no later node reads: memory is reused
+                    if last_use[i.id] == position:
+                        series.pop(i.id, None)
             series[node.id] = s
-    root = series[nodes[-1].id]
-    return np.broadcast_to(full(root, n), (n + 1, size))
+    root = full(series[nodes[-1].id], n)
+    if root.shape == (n + 1, size):
+        return root
+    return np.array(np.broadcast_to(root, (n + 1, size)))
 
 
 _FACTORIAL: list[tuple[float, int]] = [(0.5, 1)]
@@ -436,8 +496,12 @@ def _factorials(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_derivatives(c: np.ndarray, m: int) -> np.ndarray:
-    """f^(k) = c_k * k! / 2**(m k), without forming k!."""
+    """f^(k) = c_k * k! / 2**(m k), without forming k! (r = 1, N <= 170: in place, k! a float)."""
     n = c.shape[0] - 1
+    if m == 0 and n <= 170:     # k! is a float (exact to k = 22, one rounding above)
+        for k in range(2, n + 1):
+            c[k] *= float(math.factorial(k))
+        return c
     mant, exp2 = _factorials(n)
     k = np.arange(n + 1)[:, None]
     with np.errstate(all="ignore"):
@@ -446,6 +510,9 @@ def to_derivatives(c: np.ndarray, m: int) -> np.ndarray:
 
 def _accepted(c: np.ndarray) -> np.ndarray:
     """Which coefficients a pass can be trusted with (see the module docstring)."""
+    size = np.abs(c[1:])
+    if size.min() >= TINY and size.max() <= np.finfo(np.float64).max:  # nan fails both
+        return np.ones(c.shape, dtype=bool)
     finite = np.isfinite(c)
     ok = finite & (np.abs(c) >= TINY)
     zero = c == 0
@@ -466,19 +533,18 @@ def derivatives(nodes, wrt: str, env: dict, order: int) -> np.ndarray:
     size = int(np.prod(shape, dtype=np.int64))
     degree = _polynomial_degree(nodes, wrt)
     n = int(min(order, degree))
-    out = np.zeros((order + 1, size))
     c = taylor_pass(nodes, wrt, flat, n, 0)
-    out[: n + 1] = to_derivatives(c, 0)
-    if n >= 1:
-        _rescale(nodes, wrt, flat, n, c, out)
+    ok = _accepted(c) if n >= 1 else None
+    out = to_derivatives(c.copy() if ok is not None and not ok.all() else c, 0)
+    if ok is not None and not ok.all():
+        _rescale(nodes, wrt, flat, n, c, ok, out)
+    if n < order:
+        out = full(out, order)
     return out.reshape((order + 1,) + shape)
 
 
-def _rescale(nodes, wrt, flat, n, c, out) -> None:
+def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
     """Further passes with other r for the coefficients the r = 1 pass could not hold."""
-    ok = _accepted(c)
-    if ok.all():
-        return
     value_finite = np.isfinite(c[0])
     small = ~ok & np.isfinite(c) & value_finite
     overflow = ~ok & ~np.isfinite(c) & value_finite
