@@ -21,7 +21,7 @@ opt = gc.optimizers.Adam(learning_rate=1.0)
 for step in range(1, 201):
     opt.minimize(lambda: (x - 50.0) ** 2, [x])
     if step in (1, 10, 200):
-        print(f"Adam step {step}: x = {float(x.numpy()):.10f}")  # 3.9999999999, 12.9182579758, 50.0027357131
+        print(f"Adam step {step}: x = {float(x.numpy()):.10f}")  # 3.9999999999, ..., 50.0027357131
 
 clipped, norm = gc.clip_by_global_norm([gc.constant([3.0, 4.0]), gc.constant(12.0)], 6.5)
 print("global norm =", float(norm))                                # 13.0

@@ -45,8 +45,10 @@ def test_sgd_float32_ends_where_tensorflow_prints_0_999998569(gradcli):
 
 
 ISSUE_NUMBERS = [
-    (["--opt", "adam", "--lr", "1"], {1: "3.9999999999", 10: "12.9182579758", 200: "50.0027357131"}),
-    (["--opt", "adam", "--lr", "1", "--compat", "keras"], {1: "3.9999999664", 200: "50.0027357130"}),
+    (["--opt", "adam", "--lr", "1"],
+     {1: "3.9999999999", 10: "12.9182579758", 200: "50.0027357131"}),
+    (["--opt", "adam", "--lr", "1", "--compat", "keras"],
+     {1: "3.9999999664", 200: "50.0027357130"}),
     (["--opt", "momentum", "--momentum", "0.9", "--lr", "0.01"], {1: "3.94", 2: "5.7072"}),
     (["--opt", "nesterov", "--lr", "0.01"], {1: "4.786", 2: "7.265532"}),
     (["--opt", "rmsprop", "--lr", "0.1"], {1: "4.0"}),
@@ -200,7 +202,8 @@ def test_table_shows_the_iterations_and_a_closing_summary(gradcli):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("(x-50)**2  (newton)")
-    assert [c.strip() for c in lines[2].strip("┃").split("┃")] == ["step", "x", "f", "‖∇f‖", "lr"]
+    header = [c.strip() for c in lines[2].strip("┃").split("┃")]
+    assert header == ["step", "x", "f", "‖∇f‖", "lr"]
     assert [c.strip() for c in lines[4].strip("│").split("│")] == ["0", "3.0", "2209.0", "94.0",
                                                                    "1.0"]
     assert [c.strip() for c in lines[5].strip("│").split("│")] == ["1", "50.0", "0.0", "0.0",
@@ -384,7 +387,7 @@ def test_readme_minimize_transcript_is_the_real_output(command, output, tmp_path
     assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
 
 
-# -- the shared option layer (gradcli.cli.optimizer_options) ----------------------------------------
+# -- the shared option layer (gradcli.cli.optimizer_options) -------------------------------------
 def test_options_apply_to_the_optimizers_that_take_them():
     from gradcli.cli.optimizer_options import OptimizerSettings, build_optimizers
 

@@ -43,7 +43,8 @@ def test_damped_step_is_at_most_the_gradient_norm_over_mu():
         p = opt.update(np.zeros(3), g, hessian=lambda p: h)
         if opt.last_shift:
             assert np.linalg.norm(p) <= np.linalg.norm(g) / opt.last_shift * (1 + 1e-12)
-            assert np.all(np.linalg.eigvalsh(h + 2 * opt.last_shift * np.eye(3)) >= opt.last_shift * (1 - 1e-12))
+            damped = h + 2 * opt.last_shift * np.eye(3)
+            assert np.all(np.linalg.eigvalsh(damped) >= opt.last_shift * (1 - 1e-12))
 
 
 def test_quadratic_is_solved_in_one_step_from_the_tape_hessian():

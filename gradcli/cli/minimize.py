@@ -161,7 +161,8 @@ def write_csv(out, runs, every) -> None:
     import csv
 
     writer = csv.writer(out, lineterminator="\n")
-    variables = runs[0].variables if runs else []
+    fixed = ("opt", "step", "value", "grad_norm", "lr")
+    variables = [v if v not in fixed else f"point[{v}]" for v in (runs[0].variables if runs else [])]
     writer.writerow(["opt", "step", *variables, "value", "grad_norm", "lr"])
     for run in runs:
         for k in shown_steps(run, every):
