@@ -74,7 +74,7 @@ def row(workload, system, seconds, floor=None, error=None, note=""):
     err = "" if error is None else f"{error:.1e}"
     ROWS.append((workload, system, seconds, ratio, err, note))
     shown = "-" if seconds is None else fmt_time(seconds)
-    print(f"  {system:44s} {shown:>10s} {ratio:>9s} {err:>9s}  {note}", flush=True)
+    print(f"  {workload:16s} {system:44s} {shown:>10s} {ratio:>9s} {err:>9s}  {note}", flush=True)
 
 
 def fmt_time(s: float) -> str:
@@ -178,7 +178,7 @@ def w2(repeats: int, slow: bool) -> None:
             y = torch.exp(torch.sin(x)) / (1 + x ** 2)
             for _ in range(n):
                 y, = torch.autograd.grad(y, x, create_graph=True)
-            return float(y)
+            return float(y.detach())
 
         for n in (5, 8):
             t = median_time(lambda: torch_nested(n), max(1, repeats // 3), min_seconds=0)
@@ -407,10 +407,46 @@ def w5(repeats: int) -> None:
               f"{slope_top:.2f} from 10k to 100k (target <= 1.1)", flush=True)
 
 
+# -- CLI hot paths: many points on stdin -----------------------------------------------
+def cli_points(repeats: int) -> None:
+    print("\nCLI 10,000 points on stdin (`seq 10000`), end to end and in-process", flush=True)
+    from click.testing import CliRunner
+
+    from gradcli.cli import cli
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONDONTWRITEBYTECODE")}
+    points = "".join(f"{i}\n" for i in range(1, 10_001))
+    named = "".join(f"x={i},y=2\n" for i in range(1, 10_001))
+    runs = [("eval", ["eval", "sin(x)*exp(-x**2/10)", "--at", "-"], points),
+            ("grad", ["grad", "sin(x)*y+x**2", "--at", "-"], named),
+            ("grad --hessian", ["grad", "sin(x)*y+x**2", "--at", "-", "--hessian"], named)]
+    floor = statistics.median(
+        once_time(lambda: subprocess.run([sys.executable, "-c", "import numpy, click"], env=env))
+        for _ in range(repeats))
+    row("CLI", "python -c 'import numpy, click' (floor)", floor)
+    for name, args, stdin in runs:
+        def process(args=args, stdin=stdin):
+            subprocess.run([sys.executable, "-m", "gradcli", *args], input=stdin, text=True,
+                           stdout=subprocess.DEVNULL, env=env, check=True)
+
+        row("CLI", f"gradcli {name}: whole process", once_time(process, repeats), floor)
+        runner = CliRunner()
+        row("CLI", f"gradcli {name}: in-process (CliRunner)",
+            median_time(lambda args=args, stdin=stdin: runner.invoke(cli, args, input=stdin),
+                        repeats, min_seconds=0))
+    expr = gc.parse("sin(x)*y+x**2")
+    env_points = {"x": np.arange(1.0, 10_001.0), "y": np.full(10_000, 2.0)}
+    compute = median_time(lambda: compile_expression(expr).value_and_grad(env_points), repeats)
+    tape = median_time(lambda: (expr.evaluate(env_points), expr.gradient(env_points)), repeats)
+    row("CLI", "grad's arithmetic: tape (evaluate + gradient)", tape)
+    row("CLI", "grad's arithmetic: compile + compiled program", compute, tape)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--only", default="W1,W2,W3,W5")
+    parser.add_argument("--only", default="W1,W2,W3,W5,CLI")
     parser.add_argument("--slow", action="store_true", help="also JAX jet at order 40 "
                         "(its compile takes about half a minute)")
     args = parser.parse_args()
@@ -418,7 +454,8 @@ def main() -> None:
     peers = ", ".join(p for p in ("sympy", "torch", "jax", "autograd", "tensorflow") if have(p))
     print(f"gradcli {gc.__version__}, numpy {np.__version__}, Python "
           f"{sys.version.split()[0]}, {os.cpu_count()} cores; peers: {peers}")
-    print(f"  {'system':44s} {'time':>10s} {'ratio':>9s} {'rel err':>9s}")
+    print(f"  {'workload':16s} {'system':44s} {'time':>10s} {'ratio':>9s} {'rel err':>9s}")
+    print("  ratio: time / the floor (W1, W3, CLI) or / gradcli's time at the same order (W2)")
     if "W1" in only:
         w1(args.repeats)
     if "W2" in only:
@@ -427,6 +464,8 @@ def main() -> None:
         w3(args.repeats)
     if "W5" in only:
         w5(args.repeats)
+    if "CLI" in only:
+        cli_points(args.repeats)
     print("\n| workload | system | time | ratio | rel. error | note |")
     print("|---|---|---|---|---|---|")
     for workload, system, seconds, ratio, err, note in ROWS:
