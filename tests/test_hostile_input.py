@@ -518,3 +518,169 @@ def test_a_real_process_never_runs_injected_code_anywhere(data_dir, tmp_path):
                                 capture_output=True, text=True, input=stdin_text, timeout=60)
         assert result.returncode == 2 and "Traceback" not in result.stderr
     assert not marker.exists()
+
+
+# -- limits (gradcli/limits.py): just below each one works, just above is a clear error ----------
+def _limit_error(result, limit: int) -> None:
+    assert result.exit_code == EXIT_USAGE, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("gradcli: error: ") and "limit" in first and str(limit) in first, first
+
+
+def test_an_expression_at_the_length_limit_parses(watchdog):
+    import gradcli as gc
+
+    text = " " * (limits.MAX_EXPRESSION_LENGTH - 1) + "x"
+    assert gc.parse(text).variables == ["x"]
+
+
+# The lexer's fast path (bd3fbbc) matches r"([ \t\r\n]*)(?:token)" with findall: over a run of
+# spaces that no token follows it retries from every space, O(n**2) inside one C call that
+# no signal interrupts (8,000 spaces: 4 s; 100,000: ten minutes). A real process with a
+# timeout, then, not the in-process watchdog.
+@pytest.mark.xfail(strict=True, reason="gradcli/lexer.py _tokenize_fast: trailing or "
+                   "whitespace-only text is read in quadratic time (regex backtracking)")
+@pytest.mark.parametrize("args, code, out", [
+    (["eval", "x" + " " * 12_000, "--at", "1"], 0, "1.0\n"),
+], ids=["trailing spaces"])
+def test_whitespace_is_read_in_linear_time(args, code, out):
+    try:
+        result = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
+                                text=True, timeout=3)
+    except subprocess.TimeoutExpired:
+        pytest.fail("still running after 3 s")
+    assert (result.returncode, result.stdout) == (code, out)
+
+
+@pytest.mark.xfail(strict=True, reason="limit not enforced yet: gradcli/lexer.py tokenize "
+                   "(MAX_LENGTH = 1_000_000 instead of limits.MAX_EXPRESSION_LENGTH)")
+def test_an_expression_beyond_the_length_limit_is_refused(gradcli, watchdog):
+    result = gradcli("eval", " " * limits.MAX_EXPRESSION_LENGTH + "x", "--at", "1")
+    _limit_error(result, limits.MAX_EXPRESSION_LENGTH)
+
+
+def test_nesting_at_the_depth_limit_parses_and_one_more_level_is_refused(gradcli):
+    depth = limits.MAX_NESTING_DEPTH
+    ok = gradcli("eval", "(" * depth + "x" + ")" * depth, "--at", "2")
+    assert (ok.exit_code, ok.stdout) == (0, "2.0\n")
+    deeper = gradcli("eval", "(" * (depth + 1) + "x" + ")" * (depth + 1), "--at", "2")
+    _limit_error(deeper, depth)
+
+
+def test_deep_nesting_never_reaches_the_recursion_limit(gradcli):
+    """Even with a low recursion limit, 100,000 levels are a clear error, not RecursionError."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        for text in (DEEP_PARENS, DEEP_CALLS, DEEP_POWERS):
+            result = gradcli("grad", text, "--at", "1")
+            assert result.exit_code == EXIT_USAGE and "limit" in result.stderr
+    finally:
+        sys.setrecursionlimit(max(previous, sys.getrecursionlimit()))
+
+
+def test_the_order_limit_is_at_least_the_specs_1000_and_works(gradcli, watchdog):
+    assert limits.MAX_ORDER >= 1000
+    result = gradcli("diff", "x**3", "--at", "2", "--order", str(limits.MAX_ORDER),
+                     "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    assert json.loads(result.stdout)["derivatives"][:5] == [8.0, 12.0, 12.0, 6.0, 0.0]
+
+
+@pytest.mark.xfail(strict=True, reason="limit not enforced yet: gradcli/cli/diff.py Order.convert")
+def test_diff_beyond_the_order_limit_is_refused(gradcli, watchdog):
+    _limit_error(gradcli("diff", "x**3", "--at", "2", "--order", str(limits.MAX_ORDER + 1)),
+                 limits.MAX_ORDER)
+
+
+@pytest.mark.xfail(strict=True, reason="limit not enforced yet: gradcli/cli/check.py --order")
+def test_check_beyond_the_order_limit_is_refused(gradcli, watchdog):
+    _limit_error(gradcli("check", "x", "--at", "1", "--order", str(limits.MAX_ORDER + 1)),
+                 limits.MAX_ORDER)
+
+
+def _limited_process(args, memory=2 << 30, timeout=20):
+    """Run gradcli in a real process with at most ``memory`` bytes of address space."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
+                          text=True, timeout=timeout, preexec_fn=limit,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs resource.setrlimit")
+@pytest.mark.xfail(strict=True, reason="limit not enforced yet: gradcli/cli/diff.py "
+                   "Order.convert (--order 1000000000 is a MemoryError traceback, or with "
+                   "enough memory, a machine brought to its knees)")
+def test_a_huge_order_is_a_clear_error_not_a_memory_error():
+    result = _limited_process(["diff", "x**3", "--at", "2", "--order", "1000000000"])
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+    assert result.returncode == EXIT_USAGE and "limit" in result.stderr
+
+
+def test_steps_at_the_limit_are_accepted(gradcli):
+    # x**2 from 0: the gradient is 0 at the start, so the run ends at once whatever --steps is
+    result = gradcli("minimize", "x**2", "--opt", "sgd", "--steps", str(limits.MAX_STEPS))
+    assert (result.exit_code, result.stdout) == (0, "0.0\n")
+
+
+@pytest.mark.xfail(strict=True, reason="limit not enforced yet: gradcli/cli/minimize.py --steps")
+def test_steps_beyond_the_limit_are_refused(gradcli):
+    _limit_error(gradcli("minimize", "x**2", "--opt", "sgd", "--steps",
+                         str(limits.MAX_STEPS + 1)), limits.MAX_STEPS)
+
+
+def test_epochs_at_the_limit_are_accepted(gradcli, data_dir):
+    # w*x fitted to y = 2x from w=2: the gradient is 0, the run ends at once
+    result = gradcli("fit", "w*x", "--data", str(data_dir / "good.csv"), "--target", "y",
+                     "--init", "w=2", "--epochs", str(limits.MAX_EPOCHS))
+    assert (result.exit_code, result.stdout) == (0, "w=2.0\n"), result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="limit not enforced yet: gradcli/cli/fit.py --epochs")
+def test_epochs_beyond_the_limit_are_refused(gradcli, data_dir):
+    _limit_error(gradcli("fit", "w*x", "--data", str(data_dir / "good.csv"), "--target", "y",
+                         "--init", "w=2", "--epochs", str(limits.MAX_EPOCHS + 1)),
+                 limits.MAX_EPOCHS)
+
+
+def test_a_point_beyond_the_length_limit_is_refused_at_once():
+    from gradcli.points import parse_point
+
+    start = time.perf_counter()
+    with pytest.raises(limits.LimitError, match="beyond the limit of 100000 characters"):
+        parse_point("x=1," * 30_000)
+    assert time.perf_counter() - start < 0.1
+
+
+def test_a_point_with_many_names_is_read_in_linear_time():
+    from gradcli.points import parse_point
+
+    start = time.perf_counter()
+    point = parse_point(",".join(f"x{i}=1" for i in range(10_000)))
+    assert len(point.names) == 10_000 and time.perf_counter() - start < 0.5
+
+
+def test_limit_messages_name_the_input_the_value_and_the_limit():
+    error = limits.exceeded("--order", 5000, limits.MAX_ORDER)
+    assert str(error) == f"--order 5000 is beyond the limit of {limits.MAX_ORDER}"
+    with pytest.raises(limits.LimitError):
+        limits.check("--steps", limits.MAX_STEPS + 1, limits.MAX_STEPS)
+    limits.check("--steps", limits.MAX_STEPS, limits.MAX_STEPS)  # at the limit: fine
+
+
+# -- other modules' bugs found by hostile input ------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="gradcli/finite_difference.py stencil: math.comb(k, j) "
+                   "beyond float64 for k >= 1030 raises OverflowError, so `gradcli check x "
+                   "--at 1 --order 1030` ends in a traceback")
+def test_finite_differences_at_a_high_order_do_not_overflow():
+    from gradcli.finite_difference import derivative
+
+    value, error = derivative(lambda t: t, 1.0, 1030)
+    assert isinstance(value, float)
