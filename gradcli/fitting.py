@@ -122,7 +122,8 @@ class MeanSquaredError:
             jac = np.broadcast_to(jac, (n, k))
             second = np.broadcast_to(self.program.hessian(env), (n, k, k))
             r = np.broadcast_to(f, y.shape) - y
-            return (2.0 / n) * (jac.T @ jac + np.einsum("i,ijk->jk", r, second))
+            outer = np.einsum("ij,ik->jk", jac, jac)  # not jac.T @ jac: see sum_of_squares
+            return (2.0 / n) * (outer + np.einsum("i,ijk->jk", r, second))
 
 
 @dataclass
