@@ -35,8 +35,14 @@ leaves the float64 range; so the engine makes several passes:
    only those points, up to their highest unresolved order; each coefficient
    takes the first pass that accepts it.
 3. What no pass accepts is +-inf when a pass with r <= 1 gave +-inf (then
-   |f^(k)| >= |c_k| * k! overflows too), the finite value of largest |c_k|
-   when no pass gave inf or nan (all exactly 0 for a true 0), else nan.
+   |f^(k)| >= |c_k| * k! overflows too); else the finite value of largest
+   |c_k| among the passes (0 when every finite pass gave exactly 0: exact
+   cancellations such as sin**2 + cos**2 are far more common than a series
+   that underflows at one r and overflows at the next); else nan.
+
+Accuracy is that of any floating-point evaluation: relative to the majorant
+(the same series with every term's absolute value), so a derivative that is 0
+by cancellation comes out as rounding noise of that size.
 
 Recurrences (each op's ``taylor`` rule in gradcli/ops/*.py, about N**2 work):
 with D(u)_k = (k+1) u_{k+1} the series of du/dt,
@@ -224,13 +230,17 @@ def through_quotient(u: np.ndarray, value0, denominator: np.ndarray, sign: float
 
 
 def exp(u: np.ndarray, value0=None) -> np.ndarray:
-    """p = exp(u): p_k = (1/k) sum_{j=1..k} D(u)_{j-1} p_{k-j}"""
+    """p = exp(u_0) q with q = exp(u - u_0): q_k = (1/k) sum_{j=1..k} D(u)_{j-1} q_{k-j}"""
     du = deriv(u)
-    p = np.empty(u.shape)
-    p[0] = np.exp(u[0]) if value0 is None else value0
+    q = np.empty(u.shape)
+    q[0] = 1.0    # exp(u_0) multiplies at the end: no inf * 0 when it overflows
     for k in range(1, u.shape[0]):
-        _dot_into(p[k], du[:k], p[k - 1::-1], k if k > 1 else None)
-    return p
+        _dot_into(q[k], du[:k], q[k - 1::-1], k if k > 1 else None)
+    scale = np.exp(u[0]) if value0 is None else value0
+    with np.errstate(all="ignore"):
+        q[1:] *= scale
+    q[0] = scale
+    return q
 
 
 def sin_cos(u: np.ndarray, hyperbolic: bool = False):
@@ -550,7 +560,6 @@ def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
     overflow = ~ok & ~np.isfinite(c) & value_finite
     resolved = ok | ~value_finite
     inf_seen = np.where(np.isinf(c), c, 0.0)           # from passes with r <= 1
-    nonfinite_seen = ~np.isfinite(c)
     best = np.where(np.isfinite(c), np.abs(c), -1.0)   # largest finite |c_k| and its value
     best_value = np.where(np.isfinite(c), out[: n + 1], np.nan)
     for m in UP + DOWN:
@@ -571,7 +580,6 @@ def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
         res |= okm
         resolved[: top + 1, cols] = res
         finite = np.isfinite(cm)
-        nonfinite_seen[: top + 1, cols] |= ~finite
         if m < 0:
             inf_block = inf_seen[: top + 1, cols]
             inf_seen[: top + 1, cols] = np.where(np.isinf(cm), cm, inf_block)
@@ -581,6 +589,5 @@ def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
         if resolved.all():
             return
     left = ~resolved
-    fallback = np.where(inf_seen != 0, inf_seen,
-                        np.where(nonfinite_seen, np.nan, best_value))
+    fallback = np.where(inf_seen != 0, inf_seen, np.where(best >= 0, best_value, np.nan))
     out[: n + 1][left] = fallback[left]
