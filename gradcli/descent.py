@@ -83,17 +83,17 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
         optimizer.dtype = np.dtype(np.float64)
     fast = optimizer.float_stepper(n) if not optimizer.needs_hessian else None
     if fast is not None:
-        p, step, gradient, norm_of = [float(v) for v in start], fast, _as_list, _list_norm
+        p, step, gradient_and_norm = [float(v) for v in start], fast, _list_and_norm
     else:
         p, dtype = np.array(start, dtype=optimizer.dtype), optimizer.dtype
 
         def step(p, g, norm):
             return optimizer.update(p, g, hessian)
 
-        def gradient(g):
-            return np.asarray(g, dtype=dtype).reshape(n)
+        def gradient_and_norm(g):
+            g = np.asarray(g, dtype=dtype).reshape(n)
+            return g, _array_norm(g)
 
-        norm_of = _array_norm
     stop = tol if tol > 0 else -1.0  # a norm is never below -1: tol 0 runs every step
     rows = run.rows
     append = rows.append
@@ -101,8 +101,7 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
     started = time.perf_counter()
     try:
         f, g = fg(p)
-        g = gradient(g)
-        norm = norm_of(g)
+        g, norm = gradient_and_norm(g)
         append((p, f, norm, optimizer.lr_at(0)))
         if not _finite(f, norm, g):
             run.diverged_at = 0
@@ -111,8 +110,7 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
             while k < steps and not norm <= stop:
                 p = step(p, g, norm)
                 f, g = fg(p)
-                g = gradient(g)
-                norm = norm_of(g)
+                g, norm = gradient_and_norm(g)
                 k += 1
                 append((p, f, norm, optimizer.last_lr))
                 if not (isfinite(f) and isfinite(norm)) and not _finite(f, norm, g):
@@ -129,13 +127,11 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
     return run
 
 
-def _as_list(g) -> list:
-    return g if type(g) is list else g.tolist()
-
-
-def _list_norm(g: list) -> float:
-    """sqrt(sum of g_i**2), summed in order (numpy's order for fewer than 8 entries)."""
-    return math.sqrt(sum([x * x for x in g]))
+def _list_and_norm(g) -> tuple[list, float]:
+    """g as a list of floats, and sqrt(sum of g_i**2) summed in order (numpy's order for
+    fewer than 8 entries, so the float path reports the norm the array path would)."""
+    g = g if type(g) is list else g.tolist()
+    return g, math.sqrt(sum([x * x for x in g]))
 
 
 def _array_norm(g) -> float:

@@ -191,6 +191,7 @@ class Optimizer:
         self._shape = ("float_stepper", n)  # update() and apply_gradients now refuse
         states = [{k: float(v) for k, v in self._new_state(()).items()} for _ in range(n)]
         element, rule, begin, nan = self._element, self._step, self._begin, [math.nan] * n
+        first, second = (states + [None, None])[:2]
         clip_by_norm = self.clip_norm is not None and self.clip_value is None
         # without clipping, maximize and weight decay, _element is _step and _begin is
         # (lr, None): skip the two calls on the hot path
@@ -206,7 +207,10 @@ class Optimizer:
                 if constant_lr:
                     self.last_grad_norm = norm
                     lr = self.lr
-                    new = [rule(a, b, lr, t, s) for a, b, s in zip(p, g, states)]
+                    if n == 2:  # the common case of a few variables, without zip's overhead
+                        new = [rule(p[0], g[0], lr, t, first), rule(p[1], g[1], lr, t, second)]
+                    else:
+                        new = [rule(a, b, lr, t, s) for a, b, s in zip(p, g, states)]
                 else:
                     lr, scale = begin(norm)
                     if clip_by_norm:
