@@ -276,30 +276,45 @@ def w3(repeats: int) -> None:
     def err(got, want):
         return float(np.max(np.abs(np.asarray(got) - want) / (1 + np.abs(want))))
 
-    floor1 = median_time(lambda: floor_first(xs), repeats)
-    floor2 = median_time(lambda: floor_second(xs), repeats)
-    row("W3 first", "hand-written numpy f' (floor)", floor1)
     program = compile_expression(expr)
-    t = median_time(lambda: program.value_and_grad({"x": xs}), repeats)
-    row("W3 first", "gradcli compiled program value_and_grad", t, floor1,
-        err(program.value_and_grad({"x": xs})[1][:, 0], d1), "target <= 1.5x")
-    t = median_time(lambda: expr.derivatives("x", 1, at=xs), repeats)
-    row("W3 first", "gradcli derivatives order 1 (Taylor)", t, floor1,
-        err(expr.derivatives("x", 1, at=xs)[1], d1))
-    t = median_time(lambda: expr.gradient({"x": xs}), max(3, repeats // 2))
-    row("W3 first", "gradcli Expression.gradient (tape)", t, floor1)
     peers_first, peers_second = peer_w3(xs)
-    for name, (fn, out) in peers_first.items():
-        row("W3 first", name, median_time(fn, repeats), floor1, err(out, d1))
-    row("W3 second", "hand-written numpy f'' (floor)", floor2)
-    t = median_time(lambda: program.hessian({"x": xs}), repeats)
-    row("W3 second", "gradcli compiled program hessian (HVP)", t, floor2,
-        err(program.hessian({"x": xs})[:, 0, 0], d2), "target <= 2x")
-    t = median_time(lambda: expr.derivatives("x", 2, at=xs), repeats)
-    row("W3 second", "gradcli derivatives order 2 (Taylor)", t, floor2,
-        err(expr.derivatives("x", 2, at=xs)[2], d2))
-    for name, (fn, out) in peers_second.items():
-        row("W3 second", name, median_time(fn, repeats), floor2, err(out, d2))
+    first = {"hand-written numpy f' (floor)": (lambda: floor_first(xs), None, ""),
+             "gradcli compiled program value_and_grad": (
+                 lambda: program.value_and_grad({"x": xs}),
+                 program.value_and_grad({"x": xs})[1][:, 0], "target <= 1.5x"),
+             "gradcli derivatives order 1 (Taylor)": (
+                 lambda: expr.derivatives("x", 1, at=xs), expr.derivatives("x", 1, at=xs)[1], ""),
+             "gradcli Expression.gradient (tape)": (
+                 lambda: expr.gradient({"x": xs}), expr.gradient({"x": xs})[:, 0], "")}
+    first.update({name: (fn, out, "") for name, (fn, out) in peers_first.items()})
+    second = {"hand-written numpy f'' (floor)": (lambda: floor_second(xs), None, ""),
+              "gradcli compiled program hessian (HVP)": (
+                  lambda: program.hessian({"x": xs}), program.hessian({"x": xs})[:, 0, 0],
+                  "target <= 2x"),
+              "gradcli derivatives order 2 (Taylor)": (
+                  lambda: expr.derivatives("x", 2, at=xs), expr.derivatives("x", 2, at=xs)[2],
+                  "")}
+    second.update({name: (fn, out, "") for name, (fn, out) in peers_second.items()})
+    for label, table, want in (("W3 first", first, d1), ("W3 second", second, d2)):
+        times = interleaved([fn for fn, _, _ in table.values()], repeats)
+        floor = times[0]
+        for (name, (_, out, note)), t in zip(table.items(), times):
+            row(label, name, t, None if out is None else floor,
+                None if out is None else err(out, want), note)
+
+
+def interleaved(fns, repeats: int) -> list[float]:
+    """Median time per call of each function, the repeats taken in turn (fn1, fn2, ...,
+    fn1, fn2, ...) so that a change of load on the shared machine hits all alike."""
+    for fn in fns:
+        fn()  # warm up / compile
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def peer_w3(xs):
