@@ -1,6 +1,8 @@
 """CSV loading for fit: numbers, and every error naming the row and column."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradcli.dataset import parse_csv, read_csv, split_variables
 from gradcli.errors import GradcliError
@@ -53,3 +55,53 @@ def test_split_errors():
         split_variables([], d, "y")
     with pytest.raises(GradcliError, match="the target column 'y' cannot appear in the model"):
         split_variables(["w", "y"], d, "y")
+
+
+def careful(text):
+    """parse_csv without its fast path."""
+    import gradcli.dataset as dataset
+
+    fast = dataset._parse_plain_numbers
+    dataset._parse_plain_numbers = lambda text, source: None
+    try:
+        return parse_csv(text)
+    finally:
+        dataset._parse_plain_numbers = fast
+
+
+@pytest.mark.parametrize("text", [
+    "x,y\n1,2\n3,4\n",
+    "\n\n x , y \r\n1,2\r\n\r\n3, 4.5e-3\r\n",
+    "x,y\n1,2\n3,4",
+    'x,y\n"1",2\n3,"4"\n',
+    '"x",y\n1,2\n',
+    "a\n1\n2\n",
+])
+def test_fast_and_careful_readers_agree(text):
+    fast, slow = parse_csv(text), careful(text)
+    assert fast.columns == slow.columns
+    for name in fast.columns:
+        np.testing.assert_array_equal(fast.data[name], slow.data[name])
+
+
+def test_plain_files_take_the_fast_path():
+    from gradcli.dataset import _parse_plain_numbers
+
+    assert _parse_plain_numbers("x,y\n1,2\n", "the data").rows == 1
+    assert _parse_plain_numbers('x,"y"\n1,2\n', "the data") is None     # quoted header
+    assert _parse_plain_numbers("x,y\n1,nan\n", "the data") is None     # reported carefully
+    assert _parse_plain_numbers("x,y\n1,2,3\n", "the data") is None
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(finite, finite), min_size=1, max_size=20),
+       st.sampled_from(["\n", "\r\n"]), st.sampled_from(["", " "]))
+def test_every_float_reads_back_exactly(rows, newline, pad):
+    text = "x,y" + newline + "".join(f"{pad}{a!r},{b!r}{pad}{newline}" for a, b in rows)
+    d = parse_csv(text)
+    assert d.data["x"].tolist() == [a for a, _ in rows]
+    assert d.data["y"].tolist() == [b for _, b in rows]
+    assert careful(text).data["y"].tolist() == d.data["y"].tolist()
