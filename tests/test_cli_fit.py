@@ -217,6 +217,7 @@ def test_help_shows_examples(gradcli):
     assert result.exit_code == 0
     assert 'gradcli fit "w*x+b" --data samples/tutorial_points.csv' in result.stdout
     assert "--batch-size" in result.stdout and "--clip-norm" in result.stdout
+    assert "Show every Kth epoch" in result.stdout and "the data with the fitted" in result.stdout
 
 
 def test_real_process_reads_the_data_on_stdin():

@@ -106,6 +106,18 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
         click.get_current_context().exit(EXIT_FAILED)
 
 
+# the shared options' help speaks of steps and paths (minimize); fit's words for three of them
+FIT_HELP = {
+    "tol": "Stop when the norm of the full-batch gradient is <= T (0: run every epoch).",
+    "every": "Show every Kth epoch (default: about 20 rows); the first and the last always.",
+    "plot": "Draw the loss curve and, for one input column, the data with the fitted curve "
+            "(needs matplotlib).",
+}
+for _param in fit.params:
+    if _param.name in FIT_HELP:
+        _param.help = FIT_HELP[_param.name]
+
+
 def _init_values(init, params: list[str]) -> dict:
     """--init as {name: value}; a bare value needs a model with one parameter."""
     if init is None:
