@@ -97,7 +97,6 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
     stop = tol if tol > 0 else -1.0  # a norm is never below -1: tol 0 runs every step
     rows = run.rows
     append = rows.append
-    isfinite = math.isfinite
     started = time.perf_counter()
     try:
         f, g = fg(p)
@@ -105,19 +104,22 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
         append((p, f, norm, optimizer.lr_at(0)))
         if not _finite(f, norm, g):
             run.diverged_at = 0
-        else:
-            k, report = 0, PROGRESS_EVERY
-            while k < steps and not norm <= stop:
+        elif not norm <= stop:
+            report = PROGRESS_EVERY
+            for k in range(1, steps + 1):
                 p = step(p, g, norm)
                 f, g = fg(p)
                 g, norm = gradient_and_norm(g)
-                k += 1
                 append((p, f, norm, optimizer.last_lr))
-                if not (isfinite(f) and isfinite(norm)) and not _finite(f, norm, g):
+                # x - x is 0.0 for a finite x and nan for nan and +-inf: no call per step
+                if (f - f != 0.0 or norm - norm != 0.0) and not _finite(f, norm, g):
                     run.diverged_at = k
                     break
-                if k == report and progress is not None:
-                    progress(k)
+                if norm <= stop:
+                    break
+                if k == report:
+                    if progress is not None:
+                        progress(k)
                     report += PROGRESS_EVERY
     except KeyboardInterrupt:
         run.interrupted = True
