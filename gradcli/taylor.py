@@ -26,7 +26,8 @@ relative accuracy of a coefficient does not depend on r as long as nothing
 leaves the float64 range; so the engine makes several passes:
 
 1. r = 1 for every point. A coefficient is accepted when it is finite and
-   |c_k| >= 2**-900 (well above the underflow that would cost precision), or
+   |c_k| >= 2**-900 * max(1, |c_0|) (well above the underflow that would cost
+   precision, also in a product of a tiny term and a huge one), or
    exactly 0 next to an accepted one (sin at 0), or beyond the polynomial
    degree of the expression (tracked from the graph: x**4 has no 5th term).
 2. Points with coefficients too small get passes at r = 4, 16, 64, 256, 1024,
@@ -35,8 +36,8 @@ leaves the float64 range; so the engine makes several passes:
    only those points, up to their highest unresolved order; each coefficient
    takes the first pass that accepts it.
 3. What no pass accepts is +-inf when a pass with r <= 1 gave +-inf (then
-   |f^(k)| >= |c_k| * k! overflows too); else the finite value of largest
-   |c_k| among the passes (0 when every finite pass gave exactly 0: exact
+   |f^(k)| >= |c_k| * k! overflows too); else the finite value of the pass
+   with the largest r (the least underflow; 0 when it gave exactly 0: exact
    cancellations such as sin**2 + cos**2 are far more common than a series
    that underflows at one r and overflows at the next); else nan.
 
@@ -233,7 +234,12 @@ def exp(u: np.ndarray, value0=None) -> np.ndarray:
     """p = exp(u_0) q with q = exp(u - u_0): q_k = (1/k) sum_{j=1..k} D(u)_{j-1} q_{k-j}"""
     du = deriv(u)
     q = np.empty(u.shape)
-    q[0] = 1.0    # exp(u_0) multiplies at the end: no inf * 0 when it overflows
+    if u.shape[0] == 2:           # the first order alone: p_1 = exp(u_0) u_1
+        np.exp(u[0], out=q[0]) if value0 is None else np.copyto(q[0], value0)
+        with np.errstate(all="ignore"):
+            np.multiply(du[0], q[0], out=q[1])
+        return q
+    q[0] = 1.0    # exp(u_0) multiplies at the end: an overflow stays in its own coefficient
     for k in range(1, u.shape[0]):
         _dot_into(q[k], du[:k], q[k - 1::-1], k if k > 1 else None)
     scale = np.exp(u[0]) if value0 is None else value0
@@ -521,10 +527,12 @@ def to_derivatives(c: np.ndarray, m: int) -> np.ndarray:
 def _accepted(c: np.ndarray) -> np.ndarray:
     """Which coefficients a pass can be trusted with (see the module docstring)."""
     size = np.abs(c[1:])
-    if size.min() >= TINY and size.max() <= np.finfo(np.float64).max:  # nan fails both
+    value = np.abs(c[0])
+    tiny = TINY * np.where(value > 1.0, value, 1.0)   # farther below the value: suspect
+    if np.all(size >= tiny) and size.max() <= np.finfo(np.float64).max:  # nan fails both
         return np.ones(c.shape, dtype=bool)
     finite = np.isfinite(c)
-    ok = finite & (np.abs(c) >= TINY)
+    ok = finite & (np.abs(c) >= tiny)
     zero = c == 0
     neighbour = np.zeros_like(ok)
     neighbour[1:] |= ok[:-1]
@@ -560,7 +568,7 @@ def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
     overflow = ~ok & ~np.isfinite(c) & value_finite
     resolved = ok | ~value_finite
     inf_seen = np.where(np.isinf(c), c, 0.0)           # from passes with r <= 1
-    best = np.where(np.isfinite(c), np.abs(c), -1.0)   # largest finite |c_k| and its value
+    best = np.where(np.isfinite(c), 0, -99)            # largest m of a finite pass, its value
     best_value = np.where(np.isfinite(c), out[: n + 1], np.nan)
     for m in UP + DOWN:
         need = (small if m > 0 else overflow) & ~resolved
@@ -583,11 +591,11 @@ def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
         if m < 0:
             inf_block = inf_seen[: top + 1, cols]
             inf_seen[: top + 1, cols] = np.where(np.isinf(cm), cm, inf_block)
-        better = finite & (np.abs(cm) > best[: top + 1, cols])
-        best[: top + 1, cols] = np.where(better, np.abs(cm), best[: top + 1, cols])
+        better = finite & (m > best[: top + 1, cols])
+        best[: top + 1, cols] = np.where(better, m, best[: top + 1, cols])
         best_value[: top + 1, cols] = np.where(better, dm, best_value[: top + 1, cols])
         if resolved.all():
             return
     left = ~resolved
-    fallback = np.where(inf_seen != 0, inf_seen, np.where(best >= 0, best_value, np.nan))
+    fallback = np.where(inf_seen != 0, inf_seen, np.where(best > -99, best_value, np.nan))
     out[: n + 1][left] = fallback[left]

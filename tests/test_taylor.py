@@ -213,6 +213,28 @@ def test_order_1000_of_reciprocal_is_signed_factorial_over_power_or_inf(x0):
         assert ours[170] == math.factorial(170) and ours[171] == -math.inf
 
 
+def test_order_1000_of_a_gaussian_has_zero_odd_orders_and_signed_even_ones():
+    ours = gc.parse("exp(-x**2)").derivatives("x", 1000, 0.0)
+    with mpmath.workdps(30):   # f^(2k)(0) = (-1)**k (2k)! / k!
+        exact = [0 if k % 2 else (-1) ** (k // 2) * mpmath.factorial(k) / mpmath.factorial(k // 2)
+                 for k in range(1001)]
+    closed_form_close(ours, exact, rtol=1e-11)
+
+
+def test_a_cancellation_is_rounding_noise_at_every_order_up_to_1000():
+    """sin**2 + cos**2 = 1: the error is relative to the majorant, about 2**k at order k."""
+    ours = gc.parse("sin(x)**2 + cos(x)**2").derivatives("x", 1000, 0.3)
+    assert ours[0] == pytest.approx(1.0)
+    assert all(math.isfinite(v) and abs(v) <= 1e-13 * 2.0 ** k for k, v in enumerate(ours[1:], 1))
+
+
+@pytest.mark.parametrize("text", ["exp(x)", "exp(x) * exp(700)"])
+def test_order_1000_next_to_the_top_of_the_float64_range(text):
+    """A tiny intermediate (1/175!) times a huge factor must not pass as accurate."""
+    ours = gc.parse(text).derivatives("x", 1000, 9.0 if "700" in text else 709.0)
+    assert all(math.isclose(v, math.exp(709.0), rel_tol=1e-12) for v in ours)
+
+
 def test_factorial_table_is_exact_to_one_rounding():
     mant, exp2 = T._factorials(300)
     for k in (0, 1, 5, 22, 170, 300):
