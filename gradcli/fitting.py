@@ -258,9 +258,8 @@ class Fitter:
 
     def _epoch(self) -> None:
         """One epoch of updates: the full batch, or shuffled minibatches."""
-        opt = self.optimizer
         if self.batch_size is None:
-            self._p = opt.update(self._p, self._grad, **self._hessian_of())
+            self._p = self._update(self._p, self._grad)
             return
         mse, b = self.mse, self.batch_size
         order = self.rng.permutation(mse.rows)
@@ -271,14 +270,21 @@ class Fitter:
             rows = slice(start, start + b)
             batch = {k: v[rows] for k, v in inputs.items()}
             _, grad = mse.loss_and_grad(p, batch, target[rows])
-            p = opt.update(p, grad, **self._hessian_of(batch, target[rows]))
+            p = self._update(p, grad, batch, target[rows])
         self._p = p
 
-    def _hessian_of(self, inputs=None, target=None) -> dict:
-        """update()'s hessian= keyword for an optimizer that needs one (Newton), else {}."""
-        if not self.optimizer.needs_hessian:
-            return {}
-        return {"hessian": lambda p: self.mse.hessian(p, inputs, target)}
+    def _update(self, p, grad, inputs=None, target=None) -> np.ndarray:
+        """The optimizer's step; Newton gets the Hessian of the loss over the same rows."""
+        opt = self.optimizer
+        if not opt.needs_hessian:
+            return opt.update(p, grad)
+        try:
+            return opt.update(p, grad, hessian=lambda q: self.mse.hessian(q, inputs, target))
+        except np.linalg.LinAlgError:  # a numerically singular Hessian that passed as definite
+            raise GradcliError(
+                f"{opt.name}: the Hessian of the loss is singular at epoch {self.fit.epochs + 1}"
+                f" (a batch of fewer rows than parameters makes it so: use a larger "
+                f"--batch-size, or another --opt)") from None
 
 
 def fit(expression, dataset: Dataset, target: str, optimizer, *, epochs: int = DEFAULT_EPOCHS,

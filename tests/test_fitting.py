@@ -132,6 +132,21 @@ def test_newton_with_minibatches_uses_each_batch_hessian():
     assert result.values() == pytest.approx({"w": w, "b": b}, rel=1e-12)
 
 
+def test_a_failed_newton_solve_is_a_clear_error(monkeypatch):
+    data = read_csv(str(SAMPLES / "tutorial_points.csv"))
+    opt = make("newton")
+
+    def singular(p, g, hessian=None):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(opt, "update", singular)
+    with pytest.raises(GradcliError) as info:
+        fit(gc.parse("w*x+b"), data, "y", opt, epochs=3, batch_size=2)
+    assert info.value.message == (
+        "newton: the Hessian of the loss is singular at epoch 1 (a batch of fewer rows than "
+        "parameters makes it so: use a larger --batch-size, or another --opt)")
+
+
 def minibatch_numpy_loop(data, batch, seed, epochs, lr):
     """Shuffled minibatch SGD on w*x+b as the module docstring defines an epoch."""
     rng = np.random.default_rng(seed)
