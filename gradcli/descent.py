@@ -133,6 +133,9 @@ def _list_and_norm(g) -> tuple[list, float]:
     """g as a list of floats, and sqrt(sum of g_i**2) summed in order (numpy's order for
     fewer than 8 entries, so the float path reports the norm the array path would)."""
     g = g if type(g) is list else g.tolist()
+    if len(g) == 2:  # the common case, without a comprehension: (0 + a*a) + b*b is a*a + b*b
+        a, b = g
+        return g, math.sqrt(a * a + b * b)
     return g, math.sqrt(sum([x * x for x in g]))
 
 

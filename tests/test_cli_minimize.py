@@ -442,3 +442,15 @@ def test_library_reaches_the_optimizers_and_clipping_from_the_package():
     assert gc.optimizers.SGD(learning_rate=0.25).lr == 0.25
     with pytest.raises(ValueError, match="give lr or learning_rate, not both"):
         gc.optimizers.SGD(lr=0.1, learning_rate=0.2)
+
+
+def test_run_loop_norm_of_a_few_floats_is_numpys_bit_for_bit():
+    from gradcli.descent import _array_norm, _list_and_norm
+
+    rng = np.random.default_rng(1)
+    for n in (1, 2, 3, 7):
+        for _ in range(2000):
+            g = rng.normal(size=n) * 10.0 ** rng.integers(-160, 160, size=n)
+            with np.errstate(over="ignore"):  # squares past 1e308 give inf in every form
+                expected = float(np.sqrt(np.sum(g * g)))
+            assert _list_and_norm(g)[1] == _array_norm(g) == expected
