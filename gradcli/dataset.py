@@ -38,6 +38,7 @@ class Dataset:
 
 def parse_csv(text: str, source: str = "the data") -> Dataset:
     """Parse CSV text with a header row into float64 columns."""
+    text = text.removeprefix("\ufeff")  # the byte order mark some editors write
     if not text.strip():
         raise GradcliError(f"{source} is empty: expected a header row and rows of numbers")
     fast = _parse_plain_numbers(text, source)

@@ -188,7 +188,11 @@ def initial_values(params: list[str], inputs: list[str], init: dict | None) -> n
                                    f"(the parameters: {', '.join(params)})")
             raise GradcliError(f"--init: the model has no parameter '{name}' "
                                f"(its parameters: {', '.join(params)})")
-    return np.array([float(init.get(name, 0.0)) for name in params], dtype=np.float64)
+    start = np.array([float(init.get(name, 0.0)) for name in params], dtype=np.float64)
+    for name, value in zip(params, start):
+        if not math.isfinite(value):
+            raise GradcliError(f"--init: {name}={float(value)!r}: a starting value must be finite")
+    return start
 
 
 class Fitter:

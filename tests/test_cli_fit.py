@@ -135,6 +135,7 @@ def test_every_optimizer_runs(gradcli):
     (("--target", "y", "--data", "-"), "x,y\n1,2,3\n",
      "standard input: row 2 has 3 cells, the header has 2"),
     (("--target", "y", "--data", "nope.csv"), None, "cannot read 'nope.csv': no such file"),
+    (("--target", "y", "--init", "w=inf"), None, "--init: w=inf: a starting value must be finite"),
     (("--target", "y", "--opt", "sgd", "--betas", "0.9,0.99"), None,
      "--betas does not apply to sgd (it applies to adam, adamw, adamax, nadam)"),
 ])
@@ -179,6 +180,20 @@ def test_divergence_exits_1_naming_the_epoch(gradcli):
     assert record["epochs"] == 83 and record["history"][-1]["epoch"] == 83
     assert result.stderr == ("gradcli: sgd diverged at epoch 83: the gradient is not finite "
                              "(try a smaller --lr)\n")
+
+
+def test_a_start_outside_the_domain_says_so(gradcli):
+    result = gradcli("fit", "log(w*x)", "--data", TUTORIAL, "--target", "y", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["loss"] == "inf"
+    assert result.stderr == ("gradcli: sgd: the loss is not finite at the starting parameters "
+                             "w=0.0 (try another --init)\n")
+
+
+def test_byte_order_mark_is_not_part_of_the_first_column(gradcli):
+    result = gradcli("fit", "w*x", "--data", "-", "--target", "y", "--epochs", "0",
+                     input="\ufeffx,y\n1,2\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "w=0.0\n", "")
 
 
 def test_ctrl_c_prints_the_epochs_done_and_exits_130(gradcli, monkeypatch):

@@ -100,8 +100,13 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     diverged = [(opt, f.fit) for opt, f in runs if f.fit.diverged_at is not None]
     for opt, result in diverged:
         what = "gradient" if math.isfinite(result.loss) else "loss"
-        click.echo(f"gradcli: {opt.name} diverged at epoch {result.diverged_at}: the {what} "
-                   f"is not finite (try a smaller --lr)", err=True)
+        if result.diverged_at == 0:
+            start = ",".join(f"{n}={format_number(v)}" for n, v in result.values(0).items())
+            click.echo(f"gradcli: {opt.name}: the {what} is not finite at the starting "
+                       f"parameters {start} (try another --init)", err=True)
+        else:
+            click.echo(f"gradcli: {opt.name} diverged at epoch {result.diverged_at}: the {what} "
+                       f"is not finite (try a smaller --lr)", err=True)
     if diverged:
         click.get_current_context().exit(EXIT_FAILED)
 
