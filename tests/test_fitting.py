@@ -4,12 +4,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import gradcli as gc
 from gradcli.dataset import Dataset, read_csv
 from gradcli.errors import GradcliError
 from gradcli.fitting import Fitter, MeanSquaredError, fit, r_squared
 from gradcli.optimizers import make
+from tests.strategies import smooth_expressions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -145,6 +148,30 @@ def test_a_failed_newton_solve_is_a_clear_error(monkeypatch):
     assert info.value.message == (
         "newton: the Hessian of the loss is singular at epoch 1 (a batch of fewer rows than "
         "parameters makes it so: use a larger --batch-size, or another --opt)")
+
+
+@settings(max_examples=40, deadline=None)
+@given(smooth_expressions(("a", "b", "x"), max_leaves=5), st.integers(0, 2**32 - 1))
+def test_loss_gradient_matches_central_differences(model, seed):
+    """For random smooth models with data column x and parameters a, b."""
+    expression = gc.parse(model)
+    params = [v for v in ("a", "b") if v in expression.variables]
+    assume(params)
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(-2, 2, 30), rng.uniform(-2, 2, 30)
+    inputs = {"x": x} if "x" in expression.variables else {}
+    mse = MeanSquaredError(expression, inputs, y, params)
+    p = rng.uniform(-1, 1, len(params))
+    loss, grad = mse.loss_and_grad(p)
+    assume(math.isfinite(loss) and loss < 1e6)
+    env = dict(zip(params, p), **inputs)
+    f = np.broadcast_to(expression.evaluate(env), y.shape)
+    assert loss == pytest.approx(np.mean((f - y) ** 2), rel=1e-12)
+    h = 1e-6
+    for i in range(len(params)):
+        step = np.eye(len(params))[i] * h
+        central = (mse.loss_and_grad(p + step)[0] - mse.loss_and_grad(p - step)[0]) / (2 * h)
+        assert grad[i] == pytest.approx(central, rel=1e-5, abs=1e-6 * (1 + loss))
 
 
 def minibatch_numpy_loop(data, batch, seed, epochs, lr):
