@@ -10,8 +10,8 @@ the others are parameters (``gradcli.dataset.split_variables``). For rows
                    SS_tot = sum_i (y_i - mean(y))**2
 
 Both the loss and its gradient come from one vectorized pass over all the rows
-(``Program.value_and_vjp`` with the seed ``2*(f - y)/n``): there is no Python
-loop over rows. When every target is the same (SS_tot = 0), R**2 is 1.0 for a
+(``Program.value_and_vjp`` seeded with ``f - y``, the sums then times 2/n): there
+is no Python loop over rows. When every target is the same (SS_tot = 0), R**2 is 1.0 for a
 perfect fit and 0.0 otherwise (scikit-learn's convention).
 
 Epochs. Epoch 0 is the initial parameters (``init``, default 0 for each).
@@ -81,20 +81,22 @@ class MeanSquaredError:
     def rows(self) -> int:
         return len(self.target)
 
-    def residuals(self, p, inputs=None, target=None) -> np.ndarray:
-        """f(x_i; p) - y_i for each row."""
+    def _rows(self, p, inputs, target) -> tuple[dict, np.ndarray]:
+        """The program's env (the rows' columns and the parameters p) and the rows' targets."""
         env = dict(self.inputs if inputs is None else inputs)
         env.update(zip(self.params, p))
-        y = self.target if target is None else target
+        return env, self.target if target is None else target
+
+    def residuals(self, p, inputs=None, target=None) -> np.ndarray:
+        """f(x_i; p) - y_i for each row."""
+        env, y = self._rows(p, inputs, target)
         with np.errstate(all="ignore"):
             return np.asarray(self.program.value(env), dtype=self.dtype) - y
 
     def loss_and_grad(self, p, inputs=None, target=None) -> tuple[float, np.ndarray]:
         """(mean((f - y)**2), its gradient along the parameters) over the given rows
         (default: all of them)."""
-        env = dict(self.inputs if inputs is None else inputs)
-        env.update(zip(self.params, p))
-        y = self.target if target is None else target
+        env, y = self._rows(p, inputs, target)
         n = len(y)
         kept = []
 
@@ -113,9 +115,7 @@ class MeanSquaredError:
 
     def hessian(self, p, inputs=None, target=None) -> np.ndarray:
         """(2/n) * sum_i (grad f_i grad f_i^T + (f_i - y_i) * Hessian f_i), for Newton."""
-        env = dict(self.inputs if inputs is None else inputs)
-        env.update(zip(self.params, p))
-        y = self.target if target is None else target
+        env, y = self._rows(p, inputs, target)
         n, k = len(y), len(self.params)
         with np.errstate(all="ignore"):
             f, jac = self.program.value_and_grad(env)
@@ -139,24 +139,24 @@ class Fit:
     converged: bool = False
     diverged_at: int | None = None
     r2: float = math.nan
-    _rows: np.ndarray | None = field(default=None, repr=False)  # grows by doubling
+    _buffer: np.ndarray | None = field(default=None, repr=False)  # grows by doubling
     _count: int = field(default=0, repr=False)
 
     @property
     def path(self) -> np.ndarray:
         """Row k: the parameters after k epochs (in ``params`` order)."""
-        if self._rows is None:
+        if self._buffer is None:
             return np.zeros((0, len(self.params)))
-        return self._rows[:self._count]
+        return self._buffer[:self._count]
 
     def add(self, p: np.ndarray, loss: float) -> None:
         """Record the next epoch: its parameters, then its loss (which makes it count)."""
-        if self._rows is None or self._count == len(self._rows):
+        if self._buffer is None or self._count == len(self._buffer):
             grown = np.empty((max(16, 2 * self._count), len(p)), dtype=p.dtype)
-            if self._rows is not None:
-                grown[:self._count] = self._rows[:self._count]
-            self._rows = grown
-        self._rows[self._count] = p
+            if self._buffer is not None:
+                grown[:self._count] = self._buffer[:self._count]
+            self._buffer = grown
+        self._buffer[self._count] = p
         self._count += 1
         self.losses.append(loss)
 
@@ -243,9 +243,11 @@ class Fitter:
         return fit
 
     def r2(self) -> float:
-        """R**2 of the parameters reached so far."""
+        """R**2 of the last recorded parameters."""
+        if not self.fit.losses:
+            return math.nan
         with np.errstate(all="ignore"):
-            r = self.mse.residuals(self._p)
+            r = self.mse.residuals(self.fit.path[-1])
             r = np.broadcast_to(r, self.mse.target.shape)
             if not np.all(np.isfinite(r)):
                 return math.nan
