@@ -65,12 +65,12 @@ def _scan_number(text: str, i: int) -> int:
 # The tokens of well-formed text in one regular expression (ASCII only, as below): the
 # fast path. Anything it does not take as it stands (an unknown character, a number
 # followed by a name or a '.') goes to the character loop, which says what is wrong.
-_FAST_TOKEN = re.compile(
-    r"([ \t\r\n]*)(?:"                                                         # 1 spaces
-    r"([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)"  # 2 number
-    r"|([A-Za-z_][A-Za-z_0-9]*)"                                               # 3 name
-    r"|(\*\*|[-+*/^])"                                                         # 4 operator
-    r"|([(),]))")                                                              # 5 ( ) ,
+_FAST_TOKEN = re.compile(  # one alternative per token, spaces included: no backtracking
+    r"([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)"  # 1 number
+    r"|([A-Za-z_][A-Za-z_0-9]*)"                                               # 2 name
+    r"|(\*\*|[-+*/^])"                                                         # 3 operator
+    r"|([(),])"                                                                # 4 ( ) ,
+    r"|([ \t\r\n]+)")                                                          # 5 spaces
 _PUNCTUATION = {"(": LPAREN, ")": RPAREN, ",": COMMA}
 
 
@@ -89,17 +89,20 @@ def _tokenize_fast(text: str) -> list[Token] | None:
     new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__
     pos = 0
     glued = False  # the previous token is a number with nothing after it yet
-    for spaces, number, name, operator, punctuation in _FAST_TOKEN.findall(text):
-        pos += len(spaces)
+    for number, name, operator, punctuation, spaces in _FAST_TOKEN.findall(text):
+        if spaces:
+            pos += len(spaces)
+            glued = False
+            continue
         if number:
-            if glued and not spaces:  # 1.2.5: a malformed number
+            if glued:  # 1.2.5: a malformed number
                 return None
             append(new(Token, (NUMBER, number, pos + 1, float(number))))
             pos += len(number)
             glued = True
             continue
         if name:
-            if glued and not spaces:  # 2x
+            if glued:  # 2x
                 return None
             append(new(Token, (NAME, name, pos + 1, None)))
             pos += len(name)
@@ -110,9 +113,7 @@ def _tokenize_fast(text: str) -> list[Token] | None:
             append(new(Token, (_PUNCTUATION[punctuation], punctuation, pos + 1, None)))
             pos += 1
         glued = False
-    # findall skips what it cannot match: then the lengths add up to less than the text,
-    # and the rest holds more than spaces
-    if text[pos:].strip(" \t\r\n"):
+    if pos != len(text):  # findall skipped what it could not match
         return None
     append(Token(END, "", len(text) + 1))
     return tokens
