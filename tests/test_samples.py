@@ -15,6 +15,11 @@ EXPECTED = {
     "tape_linear.py": ["y = 7.0", "dy/dw = 2.0", "dy/db = 1.0"],
     "parse_polynomial.py": ["d1f/dx1 at 2 = 48.0", "d2f/dx2 at 2 = 66.0", "d3f/dx3 at 2 = 60.0",
                             "orders 3..5 at 0 = [12.0, 24.0, 0.0]"],
+    # float32: 0.9999985694885254 is the float32 that TensorFlow prints as 0.999998569
+    "tape_minimize.py": ["SGD float64: x = 0.9999999983170326", "SGD float32: x = 0.9999985694885254",
+                         "Adam step 1: x = 3.9999999999", "Adam step 10: x = 12.9182579758",
+                         "Adam step 200: x = 50.0027357131", "global norm = 13.0",
+                         "clipped = [[1.5, 2.0], 6.0]"],
 }
 
 
