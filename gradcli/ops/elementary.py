@@ -22,7 +22,9 @@ def _with_value(series, value):
 def _sigmoid_series(x):
     """sigmoid(x): D(p) = p (1 - p) D(x)"""
     value = np.exp(-np.logaddexp(0.0, -x[0]))
-    return T.from_derivative(x, value, lambda p, k: p[k] - T.self_product(p, k))
+    slope = np.exp(-np.logaddexp(0.0, -x[0]) - np.logaddexp(0.0, x[0]))  # p (1 - p), no cancellation
+    return T.from_derivative(x, value, lambda p, k: slope if k == 0
+                             else p[k] - T.self_product(p, k))
 
 
 @op("exp", 1, language="exp")
@@ -342,7 +344,9 @@ class Tanh:
 
     def taylor(x):
         """D(p) = (1 - p ** 2) D(x)"""
-        return T.from_derivative(x, np.tanh(x[0]), lambda p, k: (k == 0) - T.self_product(p, k))
+        sech2 = 1.0 / np.cosh(x[0]) ** 2     # 1 - tanh(x_0)**2 without the cancellation
+        return T.from_derivative(x, np.tanh(x[0]), lambda p, k: sech2 if k == 0
+                                 else -T.self_product(p, k))
 
     def sympy(sp, x):
         return sp.tanh(x)
