@@ -72,7 +72,8 @@ TAYLOR_CASES = {
     "softplus": unary("softplus", [0.3, -2.0], [0.5]),
     "abs": [("abs(x)", {"x": 0.7}), ("abs(x)", {"x": -0.7}), ("abs(sin(x))", {"x": -0.5})],
     "sign": [("sign(x) * exp(x)", {"x": 0.7}), ("sign(x) * exp(x)", {"x": -0.7})],
-    "relu": [("relu(x)", {"x": 0.7}), ("relu(x)", {"x": -0.7}), ("relu(sin(x)) * exp(x)", {"x": 0.5})],
+    "relu": [("relu(x)", {"x": 0.7}), ("relu(x)", {"x": -0.7}),
+             ("relu(sin(x)) * exp(x)", {"x": 0.5})],
     "max": [("max(x, y)", {"x": 0.5, "y": -1.0}), ("max(y, x**2)", {"x": 1.5, "y": 1.0}),
             ("max(sin(x), cos(x))", {"x": 0.3})],
     "min": [("min(x, y)", {"x": 0.5, "y": -1.0}), ("min(y, x**2)", {"x": 1.5, "y": 1.0}),
@@ -172,7 +173,8 @@ def test_order_40_of_the_benchmark_function_matches_a_50_digit_reference():
 def closed_form_close(ours, exact, rtol=1e-12):
     """Finite where the exact value is in range (to rtol), +-inf with its sign where not."""
     for k, (a, b) in enumerate(zip(ours, exact)):
-        b = float(b) if abs(b) < mpmath.mpf(np.finfo(float).max) else float(mpmath.sign(b)) * math.inf
+        in_range = abs(b) < mpmath.mpf(np.finfo(float).max)
+        b = float(b) if in_range else float(mpmath.sign(b)) * math.inf
         if math.isinf(b):
             assert a == b, (k, a, b)
         else:
@@ -207,7 +209,8 @@ def test_order_1000_of_sin_cycles_through_sin_cos(x0):
 def test_order_1000_of_reciprocal_is_signed_factorial_over_power_or_inf(x0):
     ours = gc.parse("1/(1+x)").derivatives("x", 1000, x0)
     with mpmath.workdps(30):
-        exact = [(-1) ** k * mpmath.factorial(k) / mpmath.mpf(1 + x0) ** (k + 1) for k in range(1001)]
+        exact = [(-1) ** k * mpmath.factorial(k) / mpmath.mpf(1 + x0) ** (k + 1)
+                 for k in range(1001)]
     closed_form_close(ours, exact, rtol=1e-11)
     if x0 == 0.0:  # 171! is the first factorial beyond float64
         assert ours[170] == math.factorial(170) and ours[171] == -math.inf
@@ -377,4 +380,5 @@ def test_array_ops_are_linear_on_each_coefficient():
                                   x.sum(axis=(1, 2)))
     np.testing.assert_array_equal(OPS["broadcast_to"].taylor(x[:, :1], shape=(3, 2))[2],
                                   np.broadcast_to(x[2, :1], (3, 2)))
-    np.testing.assert_array_equal(OPS["sum_to"].taylor(x, shape=(1, 2)), x.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(OPS["sum_to"].taylor(x, shape=(1, 2)),
+                                  x.sum(axis=1, keepdims=True))

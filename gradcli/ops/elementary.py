@@ -19,10 +19,21 @@ def _with_value(series, value):
     return series
 
 
+def _one_minus_square(x):
+    """The series of 1 - x**2."""
+    return T.add(T.const(1.0, x), T.square(x), -1.0)
+
+
+def _square_plus(x, c: float):
+    """The series of x**2 + c (c = 1 or -1)."""
+    return T.add(T.square(x), T.const(1.0, x), c)
+
+
 def _sigmoid_series(x):
     """sigmoid(x): D(p) = p (1 - p) D(x)"""
     value = np.exp(-np.logaddexp(0.0, -x[0]))
-    slope = np.exp(-np.logaddexp(0.0, -x[0]) - np.logaddexp(0.0, x[0]))  # p (1 - p), no cancellation
+    # p (1 - p) at the value, without the cancellation of 1 - p near 1
+    slope = np.exp(-np.logaddexp(0.0, -x[0]) - np.logaddexp(0.0, x[0]))
     return T.from_derivative(x, value, lambda p, k: slope if k == 0
                              else p[k] - T.self_product(p, k))
 
@@ -249,7 +260,7 @@ class Asin:
 
     def taylor(x):
         """asin(x_0) + integral of D(x) / sqrt(1 - x ** 2)"""
-        return T.through_quotient(x, np.arcsin(x[0]), T.sqrt(T.add(T.const(1.0, x), T.square(x), -1.0)))
+        return T.through_quotient(x, np.arcsin(x[0]), T.sqrt(_one_minus_square(x)))
 
     def sympy(sp, x):
         return sp.asin(x)
@@ -268,7 +279,7 @@ class Acos:
 
     def taylor(x):
         """acos(x_0) - integral of D(x) / sqrt(1 - x ** 2)"""
-        return T.through_quotient(x, np.arccos(x[0]), T.sqrt(T.add(T.const(1.0, x), T.square(x), -1.0)), -1.0)
+        return T.through_quotient(x, np.arccos(x[0]), T.sqrt(_one_minus_square(x)), -1.0)
 
     def sympy(sp, x):
         return sp.acos(x)
@@ -287,7 +298,7 @@ class Atan:
 
     def taylor(x):
         """atan(x_0) + integral of D(x) / (1 + x ** 2)"""
-        return T.through_quotient(x, np.arctan(x[0]), T.add(T.square(x), T.const(1.0, x)))
+        return T.through_quotient(x, np.arctan(x[0]), _square_plus(x, 1.0))
 
     def sympy(sp, x):
         return sp.atan(x)
@@ -365,7 +376,7 @@ class Asinh:
 
     def taylor(x):
         """asinh(x_0) + integral of D(x) / sqrt(x ** 2 + 1)"""
-        return T.through_quotient(x, np.arcsinh(x[0]), T.sqrt(T.add(T.square(x), T.const(1.0, x))))
+        return T.through_quotient(x, np.arcsinh(x[0]), T.sqrt(_square_plus(x, 1.0)))
 
     def sympy(sp, x):
         return sp.asinh(x)
@@ -384,7 +395,7 @@ class Acosh:
 
     def taylor(x):
         """acosh(x_0) + integral of D(x) / sqrt(x ** 2 - 1)"""
-        return T.through_quotient(x, np.arccosh(x[0]), T.sqrt(T.add(T.square(x), T.const(1.0, x), -1.0)))
+        return T.through_quotient(x, np.arccosh(x[0]), T.sqrt(_square_plus(x, -1.0)))
 
     def sympy(sp, x):
         return sp.acosh(x)
@@ -403,7 +414,7 @@ class Atanh:
 
     def taylor(x):
         """atanh(x_0) + integral of D(x) / (1 - x ** 2)"""
-        return T.through_quotient(x, np.arctanh(x[0]), T.add(T.const(1.0, x), T.square(x), -1.0))
+        return T.through_quotient(x, np.arctanh(x[0]), _one_minus_square(x))
 
     def sympy(sp, x):
         return sp.atanh(x)
