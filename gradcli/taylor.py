@@ -287,7 +287,10 @@ def self_product(p: np.ndarray, k: int):
 def sqrt(u: np.ndarray, value0=None, floor=0.0) -> np.ndarray:
     """q = sqrt(u): q_k = (u_k - sum_{j=1..k-1} q_j q_{k-j}) / (2 (q_0 + floor))"""
     q = np.empty(u.shape)
-    q[0] = np.sqrt(u[0]) if value0 is None else value0
+    if value0 is None:
+        np.sqrt(u[0], out=q[0])
+    else:
+        q[0] = value0
     two_q0 = 2.0 * (q[0] + floor) if np.any(floor) else 2.0 * q[0]
     for k in range(1, u.shape[0]):
         if k > 1:
@@ -528,9 +531,10 @@ def _accepted(c: np.ndarray) -> np.ndarray:
     """Which coefficients a pass can be trusted with (see the module docstring)."""
     size = np.abs(c[1:])
     value = np.abs(c[0])
-    tiny = TINY * np.where(value > 1.0, value, 1.0)   # farther below the value: suspect
-    if np.all(size >= tiny) and size.max() <= np.finfo(np.float64).max:  # nan fails both
+    largest = max(1.0, float(value.max()))
+    if size.min() >= TINY * largest and size.max() <= np.finfo(np.float64).max:  # nan fails
         return np.ones(c.shape, dtype=bool)
+    tiny = TINY * np.where(value > 1.0, value, 1.0)   # farther below the value: suspect
     finite = np.isfinite(c)
     ok = finite & (np.abs(c) >= tiny)
     zero = c == 0
