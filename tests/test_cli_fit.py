@@ -246,21 +246,27 @@ def test_real_process_reads_the_data_on_stdin():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the transcripts are bash command lines")
-def test_readme_fit_transcripts_are_the_real_output():
+def test_readme_fit_transcripts_are_the_real_output(gradcli, monkeypatch):
+    """Plain ``gradcli ...`` lines run in-process (stdout, then stderr); pipelines in bash."""
     import os
+    import shlex
 
     from tests.test_cli_readme import section, transcripts
 
     pairs = transcripts(section("fit"))
     assert len(pairs) >= 8
+    monkeypatch.chdir(ROOT)
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
     for command, output in pairs:
-        script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
-        result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=env, timeout=60,
-                                cwd=ROOT)
-        assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines(), \
-            command
+        if command.startswith("gradcli ") and "|" not in command:
+            result = gradcli(*shlex.split(command)[1:])
+            text = result.stdout + result.stderr
+        else:
+            script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
+            text = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, env=env, timeout=60,
+                                  cwd=ROOT).stdout
+        assert [line.rstrip() for line in text.splitlines()] == output.splitlines(), command
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
