@@ -159,9 +159,18 @@ def plot_fit(filename: str, model_text: str, epochs: np.ndarray, losses: np.ndar
     ``others`` holds more runs drawn beside the first (``fit --opt a,b``), each
     ``(label, epochs, losses, curve_y)`` (``curve_y`` on ``curve_x``; None without data).
     """
+    import warnings
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # a diverged run's losses (1e300 and beyond) overflow matplotlib's log-scale transforms
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _draw_fit(filename, model_text, column, x, y, curve_x, target,
+                  [(label, epochs, losses, curve_y), *others])
+
+
+def _draw_fit(filename, model_text, column, x, y, curve_x, target, runs) -> None:
     plt = _pyplot()
     with_data = column is not None
-    runs = [(label, epochs, losses, curve_y), *others]
     fig, axes = plt.subplots(1, 2 if with_data else 1, figsize=(11 if with_data else 6, 4.5))
     axes = np.atleast_1d(axes)
     if with_data:

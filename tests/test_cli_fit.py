@@ -227,6 +227,17 @@ def test_plot_draws_the_fit(gradcli, tmp_path):
     assert bad.exit_code == 2 and "use a .png or .svg file name" in bad.stderr
 
 
+def test_plot_of_a_diverged_run_warns_of_nothing_but_the_divergence(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "diverged.png"
+    result = subprocess.run([sys.executable, "-m", "gradcli", "fit", "w*x+b", "--data", NOISY,
+                             "--target", "y", "--lr", "1", "--plot", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and out.stat().st_size > 1000
+    assert result.stderr == ("gradcli: sgd diverged at epoch 83: the gradient is not finite "
+                             "(try a smaller --lr)\n")
+
+
 def test_help_shows_examples(gradcli):
     result = gradcli("fit", "--help")
     assert result.exit_code == 0
