@@ -79,6 +79,22 @@ def test_nonlinear_model_recovers_its_parameters():
     assert result.values() == pytest.approx({"a": 2.0, "b": -1.5}, rel=1e-8)
 
 
+def test_exponential_decay_sample_reaches_a_stationary_point():
+    data = read_csv(str(SAMPLES / "exponential_decay.csv"))
+    model = gc.parse("a*exp(-k*t)")
+    newton = fit(model, data, "y", make("newton"), epochs=50, init={"a": 1, "k": 1})
+    adam = fit(model, data, "y", make("adam", lr=0.05), epochs=5000, init={"a": 1})
+    assert newton.converged and adam.converged
+    a, k = newton.values()["a"], newton.values()["k"]
+    t, y = data.data["t"], data.data["y"]
+    decay = np.exp(-k * t)
+    r = a * decay - y
+    # the MSE's gradient, written out by hand, vanishes there
+    assert abs(2 * np.mean(r * decay)) < 1e-9 and abs(2 * np.mean(r * -a * t * decay)) < 1e-9
+    assert adam.values() == pytest.approx(newton.values(), rel=1e-8)
+    assert (round(a, 3), round(k, 3)) == (4.98, 0.696)
+
+
 def test_constant_model_fits_the_mean():
     data = read_csv(str(SAMPLES / "noisy_line.csv"))
     result = fit(gc.parse("c"), data, "y", make("sgd", lr=0.5), epochs=100)

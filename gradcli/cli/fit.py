@@ -33,7 +33,10 @@ EXAMPLES = [
     'gradcli fit "w*x+b" --data samples/tutorial_points.csv --target y --opt sgd --lr 0.01',
     'gradcli fit "w*x+b" --data samples/noisy_line.csv --target y --opt adam --lr 0.1 '
     '--epochs 3000 --format json',
-    'gradcli fit "a*exp(b*x)" --data points.csv --target y --init a=1 --batch-size 16 --seed 3',
+    'gradcli fit "a*exp(-k*t)" --data samples/exponential_decay.csv --target y --init a=1,k=1 '
+    '--opt newton',
+    'gradcli fit "a*exp(-k*t)" --data samples/exponential_decay.csv --target y --init a=1 '
+    '--opt adam --lr 0.05 --batch-size 8 --seed 3',
     'cat samples/noisy_line.csv | gradcli fit "w*x+b" --data - --target y --plot fit.png',
 ]
 DEFAULT_EPOCHS = 1000
