@@ -238,6 +238,22 @@ def test_plot_of_a_diverged_run_warns_of_nothing_but_the_divergence(tmp_path):
                              "(try a smaller --lr)\n")
 
 
+def test_every_help_example_runs(gradcli, monkeypatch):
+    import shlex
+
+    from gradcli.cli.fit import EXAMPLES
+
+    monkeypatch.chdir(ROOT)
+    ran = 0
+    for example in EXAMPLES:
+        if "|" in example:
+            continue
+        result = gradcli(*shlex.split(example)[1:])
+        assert (result.exit_code, result.stderr) == (0, ""), example
+        ran += 1
+    assert ran >= 3
+
+
 def test_help_shows_examples(gradcli):
     result = gradcli("fit", "--help")
     assert result.exit_code == 0
