@@ -51,6 +51,7 @@ with D(u)_k = (k+1) u_{k+1} the series of du/dt,
     product     (uv)_k = sum_j u_j v_{k-j}                       (Cauchy product)
     quotient    q_k = (u_k - sum_{j>=1} v_j q_{k-j}) / v_0
     exp         p = exp(u):  D(p) = p D(u),  p_k = (1/k) sum_j D(u)_{j-1} p_{k-j}
+                (run for exp(u - u_0), then times exp(u_0): an overflow stays put)
     power       p = u**a:    u D(p) = a p D(u),
                 p_k = (1/(k u_0)) sum_{j=1..k} (a j - (k-j)) u_j p_{k-j}
     sqrt        q_k = (u_k - sum_{j=1..k-1} q_j q_{k-j}) / (2 q_0)
