@@ -88,10 +88,16 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     selection = RowSelection(settings.every, epochs)
     runs = [(opt, _fitter(expression, dataset, target, opt, start, batch_size, seed, settings))
             for opt in optimizers]
+    stride = max(1, epochs // 1000)  # at most ~1000 bar updates per run: each costs ~10 us
+
     with progress_bar(epochs * len(runs), "fit") as advance:
         for k, (optimizer, fitter) in enumerate(runs):
+            def progress(f, done=k * epochs):
+                if f.epochs % stride == 0:
+                    advance(done + f.epochs)
+
             try:
-                fitter.run(epochs, lambda f, done=k * epochs: advance(done + f.epochs))
+                fitter.run(epochs, progress)
             except KeyboardInterrupt:
                 fitter.fit.r2 = fitter.r2()
                 _write(format, runs[:k + 1], selection, batch_size, dataset.rows, settings.tol)
