@@ -157,7 +157,11 @@ def _fitter(expression, dataset, target, optimizer, start, batch_size, seed, set
 
 # -- output ---------------------------------------------------------------------------------
 def _shown(result, selection) -> list[int]:
-    return selection.select(list(range(result.epochs + 1))) if result.losses else []
+    """The epochs shown: as RowSelection.select of 0..epochs, without listing them all."""
+    if not result.losses:
+        return []
+    last, step = result.epochs, selection.step
+    return [*range(0, last + 1, step), *([last] if last % step else [])]
 
 
 def _write(format, runs, selection, batch_size, rows, tol) -> None:
