@@ -316,3 +316,17 @@ def test_real_ctrl_c_prints_the_epochs_done():
     done = record["epochs"]
     assert done > 0 and record["history"][-1]["epoch"] == done
     assert stderr == f"gradcli: interrupted after epoch {done} of 100000000 (sgd)\n"
+
+
+def test_shown_epochs_are_the_shared_row_selection():
+    from types import SimpleNamespace
+
+    from gradcli.cli.fit import _shown
+    from gradcli.cli.optimizer_options import RowSelection
+
+    for every in (None, 1, 3, 7):
+        for planned in (0, 1, 5, 20, 1000, 1001):
+            for done in range(min(planned, 45) + 1):
+                selection = RowSelection(every, planned)
+                result = SimpleNamespace(epochs=done, losses=[0.0] * (done + 1))
+                assert _shown(result, selection) == selection.select(list(range(done + 1)))
