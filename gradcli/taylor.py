@@ -30,11 +30,14 @@ leaves the float64 range; so the engine makes several passes:
    precision, also in a product of a tiny term and a huge one), or
    exactly 0 next to an accepted one (sin at 0), or beyond the polynomial
    degree of the expression (tracked from the graph: x**4 has no 5th term).
-2. Points with coefficients too small get passes at r = 4, 16, 64, 256, 1024,
-   then 2, 8, 32, 128, 512; points with non-finite coefficients (while their
-   value is finite) get passes at r = 1/4, 1/16, ... 1/1024. Each pass covers
-   only those points, up to their highest unresolved order; each coefficient
-   takes the first pass that accepts it.
+2. A coefficient too small needs a larger r (m in 1..10), one that is not
+   finite (while the value is) a smaller one (m in -10..-1): each keeps the
+   open interval of m still possible, and each further pass, at the m most of
+   them need, halves it (too small: m is a lower bound; not finite: an upper
+   bound). The first pass upwards tries r ~ K/e for the highest such order K
+   (where r**K/K! ~ 1, what an entire function like exp needs). A pass covers
+   only the points concerned, up to their highest unresolved order; a
+   coefficient takes the first pass that accepts it.
 3. What no pass accepts is +-inf when a pass with r <= 1 gave +-inf (then
    |f^(k)| >= |c_k| * k! overflows too); else the finite value of the pass
    with the largest r (the least underflow; 0 when it gave exactly 0: exact
@@ -72,8 +75,9 @@ import math
 import numpy as np
 
 TINY = 2.0 ** -900
-UP = (2, 4, 6, 8, 10, 1, 3, 5, 7, 9)      # log2 r for coefficients that underflowed
-DOWN = (-2, -4, -6, -8, -10)              # log2 r for coefficients that overflowed
+UP_MAX = 10        # log2 r up to 10 for coefficients that underflowed
+DOWN_MIN = -10     # and down to -10 for coefficients that overflowed
+MAX_PASSES = 12    # further passes at most (each halves the open intervals of log2 r)
 
 
 # -- series arithmetic (axis 0 is the order; the other axes are points) --------------
@@ -123,7 +127,7 @@ def _dot(a: np.ndarray, b: np.ndarray):
     """sum_j a_j b_j over axis 0."""
     if a.shape[0] == 1:
         return a[0] * b[0]
-    if a[0].size < 256:           # few points: one call
+    if a[0].size < 256 or a.shape[0] > 8:    # few points or many terms: one call
         return np.einsum("i...,i...->...", a, b)
     total = a[0] * b[0]           # many points: row by row, contiguous and vectorized
     term = np.empty_like(total)
@@ -135,7 +139,7 @@ def _dot(a: np.ndarray, b: np.ndarray):
 
 def _dot_into(out: np.ndarray, a: np.ndarray, b: np.ndarray, divisor=None) -> np.ndarray:
     """out = sum_j a_j b_j over axis 0 (divided by ``divisor``), written in place."""
-    if a.shape[0] == 1 or a[0].size >= 256:
+    if a.shape[0] == 1 or (a[0].size >= 256 and a.shape[0] <= 8):   # row by row: no temporaries
         np.multiply(a[0], b[0], out=out)
         if a.shape[0] > 1:
             term = np.empty_like(out)
@@ -567,40 +571,48 @@ def derivatives(nodes, wrt: str, env: dict, order: int) -> np.ndarray:
 
 
 def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
-    """Further passes with other r for the coefficients the r = 1 pass could not hold."""
+    """Further passes with other r = 2**m for the coefficients the r = 1 pass could not
+    hold: each keeps an interval lo < m < hi that a pass halves (too small: lo = m;
+    not finite: hi = m), the first probe upwards at r ~ K/e."""
     value_finite = np.isfinite(c[0])
     small = ~ok & np.isfinite(c) & value_finite
-    overflow = ~ok & ~np.isfinite(c) & value_finite
     resolved = ok | ~value_finite
+    lo = np.where(small, 0, DOWN_MIN - 1)              # open interval of m still possible
+    hi = np.where(small, UP_MAX + 1, 0)
     inf_seen = np.where(np.isinf(c), c, 0.0)           # from passes with r <= 1
     best = np.where(np.isfinite(c), 0, -99)            # largest m of a finite pass, its value
     best_value = np.where(np.isfinite(c), out[: n + 1], np.nan)
-    for m in UP + DOWN:
-        need = (small if m > 0 else overflow) & ~resolved
+    rows = np.flatnonzero(small.any(axis=1))
+    guess = int(np.clip(round(math.log2(max(rows[-1], 1) / math.e)), 1, UP_MAX)) \
+        if rows.size else None
+    for _ in range(MAX_PASSES):
+        open_ = ~resolved & (hi - lo > 1)
+        if not open_.any():
+            break
+        mids = ((lo + hi) // 2)[open_]
+        m = guess if guess is not None else int(np.bincount(mids - DOWN_MIN).argmax()) + DOWN_MIN
+        guess = None
+        need = open_ & (lo < m) & (m < hi)
         cols = np.flatnonzero(need.any(axis=0))
-        if cols.size == 0:
-            continue
         top = int(np.max(np.flatnonzero(need[:, cols].any(axis=1))))
         sub = {k: v[cols] for k, v in flat.items()}
         cm = taylor_pass(nodes, wrt, sub, top, m)
         dm = to_derivatives(cm, m)
-        okm = _accepted(cm) & ~resolved[: top + 1, cols]
+        here = need[: top + 1, cols]
+        okm = _accepted(cm) & here
         okm[0] = False
+        finite = np.isfinite(cm)
         block = out[: top + 1, cols]
         block[okm] = dm[okm]
         out[: top + 1, cols] = block
-        res = resolved[: top + 1, cols]
-        res |= okm
-        resolved[: top + 1, cols] = res
-        finite = np.isfinite(cm)
+        resolved[: top + 1, cols] |= okm
+        lo[: top + 1, cols] = np.where(here & finite & ~okm, m, lo[: top + 1, cols])
+        hi[: top + 1, cols] = np.where(here & ~finite, m, hi[: top + 1, cols])
         if m < 0:
-            inf_block = inf_seen[: top + 1, cols]
-            inf_seen[: top + 1, cols] = np.where(np.isinf(cm), cm, inf_block)
+            inf_seen[: top + 1, cols] = np.where(np.isinf(cm), cm, inf_seen[: top + 1, cols])
         better = finite & (m > best[: top + 1, cols])
         best[: top + 1, cols] = np.where(better, m, best[: top + 1, cols])
         best_value[: top + 1, cols] = np.where(better, dm, best_value[: top + 1, cols])
-        if resolved.all():
-            return
     left = ~resolved
     fallback = np.where(inf_seen != 0, inf_seen, np.where(best > -99, best_value, np.nan))
     out[: n + 1][left] = fallback[left]
