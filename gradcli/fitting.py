@@ -134,40 +134,49 @@ class Fit:
     params: list[str]            # parameter names, sorted
     inputs: list[str]            # data columns the model reads
     target: str
-    losses: list[float] = field(default_factory=list)  # entry k: the loss after k epochs
     grad_norm: float = math.nan  # of the full-batch gradient at the last parameters
     converged: bool = False
     diverged_at: int | None = None
     r2: float = math.nan
-    _buffer: np.ndarray | None = field(default=None, repr=False)  # grows by doubling
+    # epoch k's parameters and loss, in arrays grown by doubling (8 bytes a number)
+    _path: np.ndarray | None = field(default=None, repr=False)
+    _losses: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     _count: int = field(default=0, repr=False)
 
     @property
     def path(self) -> np.ndarray:
         """Row k: the parameters after k epochs (in ``params`` order)."""
-        if self._buffer is None:
+        if self._path is None:
             return np.zeros((0, len(self.params)))
-        return self._buffer[:self._count]
+        return self._path[:self._count]
+
+    @property
+    def losses(self) -> np.ndarray:
+        """Entry k: the full-batch loss after k epochs."""
+        return self._losses[:self._count]
 
     def add(self, p: np.ndarray, loss: float) -> None:
-        """Record the next epoch: its parameters, then its loss (which makes it count)."""
-        if self._buffer is None or self._count == len(self._buffer):
-            grown = np.empty((max(16, 2 * self._count), len(p)), dtype=p.dtype)
-            if self._buffer is not None:
-                grown[:self._count] = self._buffer[:self._count]
-            self._buffer = grown
-        self._buffer[self._count] = p
+        """Record the next epoch (it counts once both are written)."""
+        if self._path is None or self._count == len(self._path):
+            size = max(16, 2 * self._count)
+            path = np.empty((size, len(p)), dtype=p.dtype)
+            losses = np.empty(size)
+            if self._path is not None:
+                path[:self._count] = self._path[:self._count]
+                losses[:self._count] = self._losses[:self._count]
+            self._path, self._losses = path, losses
+        self._path[self._count] = p
+        self._losses[self._count] = loss
         self._count += 1
-        self.losses.append(loss)
 
     @property
     def epochs(self) -> int:
         """Epochs performed (0 before the first update)."""
-        return max(len(self.losses) - 1, 0)
+        return max(self._count - 1, 0)
 
     @property
     def loss(self) -> float:
-        return self.losses[-1] if self.losses else math.nan
+        return float(self._losses[self._count - 1]) if self._count else math.nan
 
     def values(self, k: int = -1) -> dict[str, float]:
         """The parameters after epoch k (default: the last), by name."""
@@ -175,7 +184,7 @@ class Fit:
 
     def record(self, k: int) -> dict:
         """The history record of epoch k: {"epoch": k, "loss": L, "params": {...}}."""
-        return {"epoch": k, "loss": self.losses[k], "params": self.values(k)}
+        return {"epoch": k, "loss": float(self.losses[k]), "params": self.values(k)}
 
 
 def initial_values(params: list[str], inputs: list[str], init: dict | None) -> np.ndarray:
@@ -224,7 +233,7 @@ class Fitter:
         if isinstance(epochs, bool) or epochs < 0:
             raise GradcliError(f"--epochs must be a whole number >= 0, got {epochs}")
         fit = self.fit
-        if not fit.losses:
+        if not len(fit.losses):
             self._evaluate()
         while True:
             if not (math.isfinite(fit.loss) and math.isfinite(fit.grad_norm)):
@@ -244,7 +253,7 @@ class Fitter:
 
     def r2(self) -> float:
         """R**2 of the last recorded parameters."""
-        if not self.fit.losses:
+        if not len(self.fit.losses):
             return math.nan
         with np.errstate(all="ignore"):
             r = self.mse.residuals(self.fit.path[-1])

@@ -222,7 +222,7 @@ def test_minibatches_are_reproducible_and_depend_on_the_seed():
                    batch_size=10, seed=seed)
 
     first, again, other = run(1), run(1), run(2)
-    assert first.losses == again.losses and first.values() == again.values()
+    assert np.array_equal(first.losses, again.losses) and first.values() == again.values()
     assert first.values() != other.values()
 
 

@@ -158,7 +158,7 @@ def _fitter(expression, dataset, target, optimizer, start, batch_size, seed, set
 # -- output ---------------------------------------------------------------------------------
 def _shown(result, selection) -> list[int]:
     """The epochs shown: as RowSelection.select of 0..epochs, without listing them all."""
-    if not result.losses:
+    if not len(result.losses):
         return []
     last, step = result.epochs, selection.step
     return [*range(0, last + 1, step), *([last] if last % step else [])]
@@ -204,7 +204,8 @@ def _write_table(optimizer, fitter, selection, batch_size, rows, tol) -> None:
     batches = "full batch" if fitter.batch_size is None else f"batches of {batch_size}"
     title = (f"{result.model} fitted to {result.target}: {optimizer.name}, "
              f"lr {format_number(optimizer.lr)}, {batches}, {rows} rows")
-    table = [[e, result.losses[e], *result.path[e].tolist()] for e in _shown(result, selection)]
+    table = [[e, float(result.losses[e]), *result.path[e].tolist()]
+             for e in _shown(result, selection)]
     print_table(title, ["epoch", "loss", *result.params], table)
     width = max(len(name) for name in [*result.params, "loss", "R²"])
     for name, value in result.values().items():
