@@ -407,9 +407,9 @@ def w5(repeats: int) -> None:
         def compiled():
             return compile_expression(gc.parse(text)).value_and_grad({"x": 0.5})
 
-        for name, fn in (("parse", parse_only), ("parse + d/dx (Taylor)", taylor),
-                         ("parse + compiled gradient", compiled)):
-            t = median_time(fn, reps, min_seconds=0) if n >= 10_000 else median_time(fn, reps)
+        fns = {"parse": parse_only, "parse + d/dx (Taylor)": taylor,
+               "parse + compiled gradient": compiled}
+        for (name, fn), t in zip(fns.items(), interleaved(list(fns.values()), reps)):
             results[name].append(t)
             note = "target < 1 s" if n == 100_000 and name != "parse" else ""
             row(f"W5 {n:,} terms", f"gradcli {name}", t, note=note)
@@ -436,24 +436,24 @@ def cli_points(repeats: int) -> None:
     runs = [("eval", ["eval", "sin(x)*exp(-x**2/10)", "--at", "-"], points),
             ("grad", ["grad", "sin(x)*y+x**2", "--at", "-"], named),
             ("grad --hessian", ["grad", "sin(x)*y+x**2", "--at", "-", "--hessian"], named)]
-    floor = statistics.median(
-        once_time(lambda: subprocess.run([sys.executable, "-c", "import numpy, click"], env=env))
-        for _ in range(repeats))
-    row("CLI", "python -c 'import numpy, click' (floor)", floor)
+    runner = CliRunner()
+    fns = [lambda: subprocess.run([sys.executable, "-c", "import numpy, click"], env=env)]
+    names = ["python -c 'import numpy, click' (floor)"]
     for name, args, stdin in runs:
         def process(args=args, stdin=stdin):
             subprocess.run([sys.executable, "-m", "gradcli", *args], input=stdin, text=True,
                            stdout=subprocess.DEVNULL, env=env, check=True)
 
-        row("CLI", f"gradcli {name}: whole process", once_time(process, repeats), floor)
-        runner = CliRunner()
-        row("CLI", f"gradcli {name}: in-process (CliRunner)",
-            median_time(lambda args=args, stdin=stdin: runner.invoke(cli, args, input=stdin),
-                        repeats, min_seconds=0))
+        fns += [process, lambda args=args, stdin=stdin: runner.invoke(cli, args, input=stdin)]
+        names += [f"gradcli {name}: whole process", f"gradcli {name}: in-process (CliRunner)"]
+    times = interleaved(fns, repeats)
+    for name, t in zip(names, times):
+        row("CLI", name, t, times[0] if "whole process" in name else None)
     expr = gc.parse("sin(x)*y+x**2")
     env_points = {"x": np.arange(1.0, 10_001.0), "y": np.full(10_000, 2.0)}
-    compute = median_time(lambda: compile_expression(expr).value_and_grad(env_points), repeats)
-    tape = median_time(lambda: (expr.evaluate(env_points), expr.gradient(env_points)), repeats)
+    tape, compute = interleaved(
+        [lambda: (expr.evaluate(env_points), expr.gradient(env_points)),
+         lambda: compile_expression(expr).value_and_grad(env_points)], max(repeats, 21))
     row("CLI", "grad's arithmetic: tape (evaluate + gradient)", tape)
     row("CLI", "grad's arithmetic: compile + compiled program", compute, tape)
 
