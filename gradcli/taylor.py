@@ -127,6 +127,8 @@ def _dot(a: np.ndarray, b: np.ndarray):
     """sum_j a_j b_j over axis 0."""
     if a.shape[0] == 1:
         return a[0] * b[0]
+    if a.ndim == 2 and a.shape[1] == 1 and b.shape[1] == 1:    # one point: a plain dot
+        return np.dot(a[:, 0], b[:, 0])[None]
     if a[0].size < 256 or a.shape[0] > 8:    # few points or many terms: one call
         return np.einsum("i...,i...->...", a, b)
     total = a[0] * b[0]           # many points: row by row, contiguous and vectorized
@@ -139,6 +141,10 @@ def _dot(a: np.ndarray, b: np.ndarray):
 
 def _dot_into(out: np.ndarray, a: np.ndarray, b: np.ndarray, divisor=None) -> np.ndarray:
     """out = sum_j a_j b_j over axis 0 (divided by ``divisor``), written in place."""
+    if a.ndim == 2 and a.shape[1] == 1 and b.shape[1] == 1:      # one point: a plain dot
+        total = np.dot(a[:, 0], b[:, 0])
+        out[...] = total if divisor is None else total / divisor
+        return out
     if a.shape[0] == 1 or (a[0].size >= 256 and a.shape[0] <= 8):   # row by row: no temporaries
         np.multiply(a[0], b[0], out=out)
         if a.shape[0] > 1:
