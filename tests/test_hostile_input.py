@@ -754,3 +754,29 @@ def test_domain_errors_are_json_strings_never_numbers(gradcli):
     result = gradcli("eval", "log(x)", "--at", "-1", "--at", "0", "--format", "json")
     assert [json.loads(line)["value"] for line in result.stdout.splitlines()] == ["nan", "-inf"]
     assert result.stderr.count(WARNING) == 1
+
+
+# -- the README's limits section ---------------------------------------------------------------
+def _readme_limits_transcripts():
+    from .test_cli_readme import section, transcripts
+
+    return transcripts(section("limits"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
+@pytest.mark.parametrize("command, output", _readme_limits_transcripts())
+def test_limits_transcript_is_the_real_output(command, output):
+    script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, timeout=60)
+    assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
+
+
+def test_the_readme_limits_table_shows_the_values_of_gradcli_limits():
+    from .test_cli_readme import section
+
+    table = section("limits")
+    for value in (limits.MAX_EXPRESSION_LENGTH, limits.MAX_NESTING_DEPTH, limits.MAX_ORDER,
+                  limits.MAX_STEPS, limits.MAX_EPOCHS):
+        assert f"| {value:,}" in table, value
