@@ -144,7 +144,7 @@ class Code:
 
     def op(self, name: str, ins, attrs=None, shape=()) -> int:
         attrs = attrs or {}
-        key = ("op", name, tuple(ins), tuple(sorted(attrs.items())))
+        key = ("op", name, tuple(ins), tuple(sorted(attrs.items())) if attrs else ())
         slot = self._keys.get(key)
         if slot is None:
             slot = self._keys[key] = self._slot()
@@ -235,8 +235,9 @@ def _trace_rule(code: Code, name: str, g: int, ans: int, ins, attrs) -> list:
     and shapes); the ops the tape records are kept as a template of instructions
     over the rule's arguments, and each use appends a copy of the template."""
     args = (g, ans, *ins)
-    shapes = tuple(code.shapes.get(s, ()) for s in args)
-    key = (name, tuple(sorted(attrs.items())), shapes, code.dtype.str)
+    known = code.shapes
+    shapes = tuple([known.get(s, ()) for s in args])
+    key = (name, tuple(sorted(attrs.items())) if attrs else (), shapes, code.dtype)
     template = _RULE_TEMPLATES.get(key)
     if template is None:
         template = _RULE_TEMPLATES[key] = _rule_template(name, attrs, shapes, code.dtype)
