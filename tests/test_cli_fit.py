@@ -165,6 +165,15 @@ def test_unparsable_model_points_at_the_column(gradcli):
                              "  w*x+\n      ^\n")
 
 
+def test_epochs_beyond_the_limit_are_refused_before_any_work(gradcli):
+    from gradcli.limits import MAX_EPOCHS
+
+    result = gradcli("fit", "w*x+b", "--data", "nope.csv", "--target", "y",
+                     "--epochs", str(MAX_EPOCHS + 1))
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2, "", f"gradcli: error: --epochs {MAX_EPOCHS + 1} is beyond the limit of {MAX_EPOCHS}\n")
+
+
 def test_model_without_data_columns_warns(gradcli):
     result = gradcli("fit", "w*t+b", "--data", TUTORIAL, "--target", "y", "--epochs", "1")
     assert result.exit_code == 0
@@ -306,7 +315,7 @@ def test_real_ctrl_c_prints_the_epochs_done():
     start = time.perf_counter()  # how long start-up takes here and now, to be past it
     subprocess.run(command + ["0"], capture_output=True, timeout=60, check=True)
     startup = time.perf_counter() - start
-    process = subprocess.Popen(command + ["100000000"], stdout=subprocess.PIPE,
+    process = subprocess.Popen(command + ["10000000"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     time.sleep(2 * startup + 0.5)
     process.send_signal(signal.SIGINT)
@@ -315,7 +324,7 @@ def test_real_ctrl_c_prints_the_epochs_done():
     record = json.loads(stdout)
     done = record["epochs"]
     assert done > 0 and record["history"][-1]["epoch"] == done
-    assert stderr == f"gradcli: interrupted after epoch {done} of 100000000 (sgd)\n"
+    assert stderr == f"gradcli: interrupted after epoch {done} of 10000000 (sgd)\n"
 
 
 def test_shown_epochs_are_the_shared_row_selection():

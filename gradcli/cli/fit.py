@@ -73,8 +73,10 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     --batch-size B is one pass over the rows in a shuffled order, one update per B rows.
     Reports the parameters, the loss (MSE) and R² = 1 - SS_res/SS_tot.
     """
+    from .. import limits
     from ..dataset import read_csv, split_variables
 
+    limits.check("--epochs", epochs, limits.MAX_EPOCHS)
     if model.strip() == STDIN:
         raise click.UsageError("fit reads its MODEL from the command line, not stdin ('-')")
     expression = parse_expression(model)
