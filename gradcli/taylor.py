@@ -373,8 +373,23 @@ def power(u: np.ndarray, a, value0=None, lead_power=None) -> np.ndarray:
     if np.any(at_zero):
         lead_power = lead_power or (lambda c: np.power(c, a))
         p = np.where(at_zero, power_at_zero(u, a, lead_power), p)
+        p = _integer_exponents_at_zero(u, a, at_zero, p)
     return np.where(a == 0, np.where(np.arange(n + 1).reshape((-1,) + (1,) * len(shape)) == 0,
                                      1.0, 0.0), p)
+
+
+def _integer_exponents_at_zero(u: np.ndarray, a: np.ndarray, at_zero, p: np.ndarray):
+    """Where u_0 = 0 and the constant exponent is an integer 0 < a <= N (x**y at y = 2), u**a is
+    a polynomial in u: exact by integer_power, as powi is (not the nan power_at_zero gives
+    at and above order a*v)."""
+    n = p.shape[0] - 1
+    shape = p.shape[1:]
+    a_full = np.broadcast_to(a, shape)
+    integral = np.broadcast_to(at_zero, shape) & (a_full == np.round(a_full)) \
+        & (a_full > 0) & (a_full <= n)
+    for k in np.unique(a_full[integral]):
+        p = np.where(integral & (a_full == k), full(integer_power(u, int(k)), n), p)
+    return p
 
 
 def general_power(u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -305,6 +305,15 @@ def test_power_rules_at_base_zero_and_negative_base():
     assert all(math.isnan(v) for v in orders("x**y", {"x": -2.0, "y": 0.5}, 3))
 
 
+def test_general_power_with_an_integer_exponent_at_base_zero_is_the_polynomial():
+    # x**y at y = 2 is x**2 along x: 2 at order 2 and 0 above, as powi (SymPy: 0, 0, 2, 0, 0)
+    assert orders("x**y", {"x": 0.0, "y": 2.0}, 4) == [0.0, 0.0, 2.0, 0.0, 0.0]
+    assert orders("x**y", {"x": 0.0, "y": 3.0}, 4) == [0.0, 0.0, 0.0, 6.0, 0.0]
+    assert orders("(x+x**2)**y", {"x": 0.0, "y": 2.0}, 4) == [0.0, 0.0, 2.0, 12.0, 24.0]
+    # a non-integer exponent keeps the one-sided limits: x**2.5 has +inf, then -inf
+    assert orders("x**y", {"x": 0.0, "y": 2.5}, 4) == [0.0, 0.0, 0.0, INF, -INF]
+
+
 def test_max_and_min_split_a_tie_evenly_along_either_side():
     assert orders("max(x, y)", {"x": 1.0, "y": 1.0}, 3) == [1.0, 0.5, 0.0, 0.0]
     assert orders("min(x, y)", {"x": 1.0, "y": 1.0}, 3, wrt="y") == [1.0, 0.5, 0.0, 0.0]
