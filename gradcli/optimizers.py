@@ -578,16 +578,47 @@ class Newton(Optimizer):
 
 def _is_positive_definite(h) -> bool:
     """True when a Cholesky factorization of the symmetric matrix h succeeds."""
+    return _cholesky(h) is not None
+
+
+def _cholesky(h):
+    """The lower factor L of h = L L^T, or None when h is not (numerically) positive definite."""
     try:
-        np.linalg.cholesky(h)
+        factor = np.linalg.cholesky(h)
     except np.linalg.LinAlgError:
-        return False
-    return True
+        return None
+    return factor if np.all(np.diagonal(factor) > 0) else None
 
 
 def _solve_positive(h, g):
-    """h^-1 g for a positive definite h."""
-    return np.linalg.solve(h, g)
+    """h^-1 g for a positive definite h; where LAPACK's solve finds the matrix numerically
+    singular after all, L^-T L^-1 g from the Cholesky factor: a huge (or non-finite:
+    divergence) step, never a LinAlgError."""
+    try:
+        return np.linalg.solve(h, g)
+    except np.linalg.LinAlgError:
+        pass
+    factor = _cholesky(h)
+    if factor is None:
+        return np.full_like(g, math.nan)
+    with np.errstate(all="ignore"):
+        return _back_substitute(factor.T, _forward_substitute(factor, g))
+
+
+def _forward_substitute(lower, b):
+    """y with lower @ y = b, row by row."""
+    y = np.zeros_like(b)
+    for i in range(len(b)):
+        y[i] = (b[i] - lower[i, :i] @ y[:i]) / lower[i, i]
+    return y
+
+
+def _back_substitute(upper, b):
+    """x with upper @ x = b, from the last row up."""
+    x = np.zeros_like(b)
+    for i in reversed(range(len(b))):
+        x[i] = (b[i] - upper[i, i + 1:] @ x[i + 1:]) / upper[i, i]
+    return x
 
 
 _CLASSES = {"sgd": SGD, "momentum": SGD, "nesterov": SGD, "adagrad": Adagrad,

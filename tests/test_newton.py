@@ -101,3 +101,16 @@ def test_newton_has_no_float_stepper_and_needs_a_hessian():
         opt.update(np.zeros(1), np.ones(1))
     with pytest.raises(ValueError, match="damping must be a finite number > 0"):
         O.Newton(damping=0)
+
+
+def test_a_solve_that_lapack_refuses_falls_back_to_the_cholesky_factor(monkeypatch):
+    from gradcli import optimizers
+
+    def refuse(a, b):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    h, g = np.array([[4.0, 2.0], [2.0, 3.0]]), np.array([1.0, 2.0])
+    monkeypatch.setattr(np.linalg, "solve", refuse)
+    np.testing.assert_allclose(optimizers._solve_positive(h, g), [-0.125, 0.75], rtol=1e-15)
+    # not positive definite after all: a non-finite step, which the run reports as divergence
+    assert np.isnan(optimizers._solve_positive(np.array([[1.0, 2.0], [2.0, 1.0]]), g)).all()
