@@ -777,3 +777,26 @@ def test_the_readme_limits_table_shows_the_values_of_gradcli_limits():
     for value in (limits.MAX_EXPRESSION_LENGTH, limits.MAX_NESTING_DEPTH, limits.MAX_ORDER,
                   limits.MAX_STEPS, limits.MAX_EPOCHS):
         assert f"| {value:,}" in table, value
+
+
+# -- no Python warning reaches the user --------------------------------------------------------
+TUTORIAL_CSV = "x,y\n1,2\n2,4\n3,6\n"
+PYTHON_WARNINGS = [  # (args, stdin, where numpy's RuntimeWarning gets through)
+    (["minimize", "x**2", "--opt", "sgd", "--clip-norm", "1e-320", "--from", "1", "--steps", "3"],
+     None, "gradcli/clipping.py: 'overflow encountered in scalar divide' (--clip-norm 1e-320)"),
+    (["minimize", "x**2", "--opt", "sgd", "--dtype", "float32", "--from", "1e39", "--steps", "3"],
+     None, "gradcli/descent.py descend: 'overflow encountered in cast' (--from beyond float32)"),
+    (["fit", "w*x+b", "--data", "-", "--target", "y", "--dtype", "float32", "--init", "w=1e39",
+      "--epochs", "3"], TUTORIAL_CSV,
+     "gradcli/fitting.py: 'overflow encountered in cast' (--init beyond float32)"),
+]
+
+
+@pytest.mark.parametrize("args, stdin, where", [
+    pytest.param(*row, marks=pytest.mark.xfail(strict=True, reason=row[2]))
+    for row in PYTHON_WARNINGS], ids=[_ids(r) for r in PYTHON_WARNINGS])
+def test_no_python_warning_reaches_stderr(args, stdin, where):
+    result = subprocess.run([sys.executable, "-m", "gradcli", *args], input=stdin or "",
+                            capture_output=True, text=True, timeout=60)
+    assert "Warning:" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert all(line.startswith("gradcli: ") for line in result.stderr.splitlines())
