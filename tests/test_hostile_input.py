@@ -800,3 +800,24 @@ def test_no_python_warning_reaches_stderr(args, stdin, where):
                             capture_output=True, text=True, timeout=60)
     assert "Warning:" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert all(line.startswith("gradcli: ") for line in result.stderr.splitlines())
+
+
+def _peak_rss_kib(args) -> int:
+    """The peak resident memory (KiB) of one gradcli process."""
+    process = subprocess.Popen([sys.executable, "-m", "gradcli", *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0
+    return usage.ru_maxrss
+
+
+@pytest.mark.skipif(not hasattr(os, "wait4"), reason="needs os.wait4")
+@pytest.mark.xfail(strict=True, reason="gradcli/descent.py / cli/minimize.py keep every step "
+                   "as Python objects (~350 bytes a step, even when ~20 rows are shown): "
+                   "--steps 10000000, within the limit, needs ~3.5 GB")
+def test_a_long_minimize_run_does_not_hold_every_step_in_memory():
+    run = ["minimize", "(x-3)**2", "--opt", "sgd", "--lr", "1e-9", "--tol", "0",
+           "--format", "json", "--steps"]
+    short, long = _peak_rss_kib(run + ["10"]), _peak_rss_kib(run + ["300000"])
+    assert long - short < 40 * 1024, f"{(long - short) / 1024:.0f} MiB more for 300,000 steps"
