@@ -113,7 +113,17 @@ class Parser:
 
     def unary(self, depth: int) -> Node:
         tok = self.tokens[self.pos]
-        if tok.kind != OP or tok.text not in "+-":  # the usual case: no sign
+        kind = tok.kind
+        if kind == NUMBER or kind == NAME:  # the usual case: a number or a name alone
+            after = self.tokens[self.pos + 1]
+            if after.kind != LPAREN and not (after.kind == OP and after.text in ("**", "^")):
+                self.pos += 1
+                if kind == NAME:
+                    return self.name(tok)
+                if not math.isfinite(tok.value):
+                    raise self.error(f"number '{tok.text}' is too large for float64", tok)
+                return self.b.const(tok.value)
+        if kind != OP or tok.text not in "+-":  # no sign
             return self.power(depth)
         signs = []
         while tok.kind == OP and tok.text in "+-":
