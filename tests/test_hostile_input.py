@@ -14,6 +14,7 @@ xfails, so that a fix shows up as an unexpected pass.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -816,17 +817,27 @@ def test_no_python_warning_reaches_stderr(args, stdin, where):
     assert all(line.startswith("gradcli: ") for line in result.stderr.splitlines())
 
 
+PEAK_MEMORY = """
+import atexit, re, sys
+def report():
+    status = open("/proc/self/status").read()
+    sys.stderr.write("VmHWM " + re.search(r"VmHWM:\\s+(\\d+)", status).group(1) + "\\n")
+atexit.register(report)
+from gradcli.cli import cli
+cli(sys.argv[1:], prog_name="gradcli")
+"""
+
+
 def _peak_rss_kib(args) -> int:
-    """The peak resident memory (KiB) of one gradcli process."""
-    process = subprocess.Popen([sys.executable, "-m", "gradcli", *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.returncode == 0
-    return usage.ru_maxrss
+    """The peak resident memory (KiB) of one gradcli process, from its own /proc (a fork's
+    ru_maxrss would count the parent's pages)."""
+    result = subprocess.run([sys.executable, "-c", PEAK_MEMORY, *args], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return int(re.search(r"VmHWM (\d+)", result.stderr).group(1))
 
 
-@pytest.mark.skipif(not hasattr(os, "wait4"), reason="needs os.wait4")
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
 @pytest.mark.xfail(strict=True, reason="gradcli/descent.py / cli/minimize.py keep every step "
                    "as Python objects (~350 bytes a step, even when ~20 rows are shown): "
                    "--steps 10000000, within the limit, needs ~3.5 GB")
