@@ -141,6 +141,12 @@ def test_ctrl_c_during_fit_prints_the_epochs_done_and_exits_130():
     assert losses[-1] < losses[0]  # it was learning
 
 
+def test_ctrl_c_during_check_exits_130_quietly():
+    """SymPy and finite differences at order 900 take seconds: Ctrl-C in the middle."""
+    code, stdout, stderr = _interrupt(["check", "sin(x)*exp(x)", "--at", "0.3", "--order", "900"])
+    assert (code, stdout, stderr) == (EXIT_INTERRUPTED, "", "gradcli: interrupted\n")
+
+
 def test_ctrl_c_during_reading_points_exits_130_quietly():
     """Interrupted while waiting for stdin (a terminal user pressing Ctrl-C)."""
     process = subprocess.Popen(GRADCLI + ["eval", "x", "--at", "-"], stdin=subprocess.PIPE,
