@@ -640,7 +640,6 @@ def test_steps_at_the_limit_are_accepted(gradcli):
     assert (result.exit_code, result.stdout) == (0, "0.0\n")
 
 
-@pytest.mark.xfail(strict=True, reason="limit not enforced yet: gradcli/cli/minimize.py --steps")
 def test_steps_beyond_the_limit_are_refused(gradcli):
     _limit_error(gradcli("minimize", "x**2", "--opt", "sgd", "--steps",
                          str(limits.MAX_STEPS + 1)), limits.MAX_STEPS)

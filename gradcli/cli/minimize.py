@@ -48,6 +48,9 @@ def minimize(expr, steps, start, settings, format):
     on divergence (a nan/inf value or gradient: exit status 1). Plain output: the final
     point's coordinates (variables in order of name), one line per optimizer.
     """
+    from .. import limits
+
+    limits.check("--steps", steps, limits.MAX_STEPS)
     failed = False
     for sources in read_expressions(expr):
         for source in sources:
