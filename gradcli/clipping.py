@@ -6,7 +6,9 @@
 The arithmetic is tf.clip_by_global_norm's: ``scale = C * min(1/norm, 1/C)``
 (so a list already within the norm is multiplied by ``C * (1/C)``, which is 1 up
 to one rounding), no epsilon, None entries kept None, and a non-finite global
-norm makes every entry NaN. Everything is computed in the entries' dtype.
+norm makes every entry NaN. Everything is computed in the entries' dtype. A C so small
+that 1/C overflows (a subnormal float64, or one that is 0 in float32) takes the formula
+itself, C / max(norm, C), where TensorFlow's arithmetic would give inf or NaN.
 """
 from __future__ import annotations
 
@@ -30,8 +32,20 @@ def clip_scale(norm, clip_norm) -> np.floating:
     norm = norm if isinstance(norm, np.floating) else np.float64(norm)
     c = norm.dtype.type(clip_norm)
     one = norm.dtype.type(1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return c * np.minimum(one / norm, one / c) + (norm - norm)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inverse_c = one / c
+        if not np.isfinite(inverse_c):
+            return subnormal_clip_scale(norm, c)
+        return c * np.minimum(one / norm, inverse_c) + (norm - norm)
+
+
+def subnormal_clip_scale(norm: np.floating, c: np.floating) -> np.floating:
+    """C / max(norm, C) (1 when norm <= C), NaN when norm is not finite: the scale for a C
+    so small that 1/C overflows (tf's C * min(1/norm, 1/C) would be C * inf = inf at norm 0,
+    and 0 * inf = NaN), or that is 0 in the entries' dtype."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        scale = c / norm if norm > c else norm.dtype.type(1.0)
+        return scale + (norm - norm)
 
 
 def clip_by_global_norm(t_list, clip_norm, use_norm=None):

@@ -187,6 +187,36 @@ def test_clipped_global_norm_is_at_most_c_and_directions_are_kept(values, c):
         assert b == pytest.approx(a * scale, rel=1e-12, abs=1e-300)
 
 
+SUBNORMAL_C = 1e-320  # 1/C overflows float64: tf's C * min(1/norm, 1/C) is C * inf there
+
+
+@pytest.mark.parametrize("g, expected", [
+    ([3.0, 4.0], [3.0 * (SUBNORMAL_C / 5.0), 4.0 * (SUBNORMAL_C / 5.0)]),  # C / norm
+    ([0.0, 0.0], [0.0, 0.0]),            # norm 0 <= C: scale 1 (tf's arithmetic: 0 * inf = nan)
+    ([1e-321, 0.0], [1e-321, 0.0]),      # a subnormal gradient inside the norm is kept
+])
+def test_a_subnormal_clip_norm_follows_g_times_c_over_max_norm_c(g, expected):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning (overflow in 1/C)
+        clipped, norm = clip_by_global_norm([np.array(g)], SUBNORMAL_C)
+    assert clipped[0].tolist() == expected
+
+
+def test_a_subnormal_clip_norm_with_a_non_finite_norm_is_nan():
+    clipped, norm = clip_by_global_norm([np.array([np.inf, 1.0])], SUBNORMAL_C)
+    assert norm == np.inf and np.isnan(clipped[0]).all()
+
+
+def test_a_clip_norm_that_is_zero_in_float32_zeroes_the_gradient_and_keeps_zero():
+    g = np.array([3.0, 4.0], dtype=np.float32)
+    clipped, _ = clip_by_global_norm([g, np.zeros(2, dtype=np.float32)], SUBNORMAL_C)
+    assert clipped[0].dtype == np.float32 and clipped[0].tolist() == [0.0, 0.0]
+    zero, _ = clip_by_global_norm([np.zeros(2, dtype=np.float32)], SUBNORMAL_C)
+    assert zero[0].tolist() == [0.0, 0.0]  # 0 / max(0, 0) would be nan
+
+
 # -- clip_by_value ------------------------------------------------------------------------------
 def test_clip_by_value_elementwise_and_nan_stays_nan():
     out = clip_by_value(np.array([-3.0, 0.5, 7.0, np.nan]), -1.0, 2.0)
