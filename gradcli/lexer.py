@@ -8,8 +8,7 @@ import re
 from typing import NamedTuple
 
 from .errors import ParseError
-
-MAX_LENGTH = 1_000_000
+from .limits import MAX_LIBRARY_EXPRESSION_LENGTH, exceeded
 
 # token kinds
 NUMBER, NAME, OP, LPAREN, RPAREN, COMMA, END = (
@@ -76,8 +75,9 @@ _PUNCTUATION = {"(": LPAREN, ")": RPAREN, ",": COMMA}
 
 def tokenize(text: str) -> list[Token]:
     """Split an expression into tokens, ending with an END token."""
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"expression too long ({len(text)} characters; the limit is {MAX_LENGTH})")
+    if len(text) > MAX_LIBRARY_EXPRESSION_LENGTH:  # a ParseError, as every other reason not to parse
+        raise ParseError(exceeded("an expression of", len(text), MAX_LIBRARY_EXPRESSION_LENGTH,
+                                  unit=" characters").message)
     tokens = _tokenize_fast(text)
     return tokens if tokens is not None else _tokenize_checked(text)
 

@@ -24,11 +24,12 @@ import sys
 from . import lexer
 from .errors import ParseError
 from .graph import NAMED_CONSTANTS, Builder, Node, evaluate, topological
+from .limits import MAX_NESTING_DEPTH
 from .ops.registry import language_functions
 
 NUMBER, NAME, OP, LPAREN = lexer.NUMBER, lexer.NAME, lexer.OP, lexer.LPAREN
 
-MAX_DEPTH = 200          # nested parentheses, calls, signs and powers
+MAX_DEPTH = MAX_NESTING_DEPTH  # nested parentheses, calls, signs and powers (gradcli/limits.py)
 MAX_INT_EXPONENT = 2**31
 
 # precedence table shared with the printer: op -> (binding power, associativity)

@@ -432,7 +432,10 @@ def read_expressions(expr: str):
 @lru_cache(maxsize=1024)
 def _parse(text: str):
     from ..expression import parse
+    from ..limits import MAX_EXPRESSION_LENGTH, check
 
+    # the command line's own limit, below the library's: input from a pipe may be anything
+    check("an expression of", len(text), MAX_EXPRESSION_LENGTH, unit=" characters")
     return parse(text)
 
 

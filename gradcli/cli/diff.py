@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ..errors import GradcliError
+from ..limits import MAX_ORDER
 from ..render import Row, RowWriter, format_number
 from .common import (at_option, command, expr_argument, for_each_point, format_option,
                      warn_non_finite)
@@ -24,12 +25,12 @@ class Order(click.ParamType):
     name = "N"
 
     def convert(self, value, param, ctx):
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
         text = str(value).strip()
-        if text.isascii() and text.isdigit():
-            return int(text)
-        self.fail(f"must be a non-negative integer, got {value!r}", param, ctx)
+        if not (text.isascii() and text.isdigit()):
+            self.fail(f"must be a non-negative integer, got {value!r}", param, ctx)
+        if len(text) > 12 or int(text) > MAX_ORDER:  # each row holds N+1 numbers a point
+            self.fail(f"{text} is beyond the limit of {MAX_ORDER}", param, ctx)
+        return int(text)
 
 
 @command("diff", examples=EXAMPLES)
