@@ -85,7 +85,8 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
     if fast is not None:
         p, step, gradient_and_norm = [float(v) for v in start], fast, _list_and_norm
     else:
-        p, dtype = np.array(start, dtype=optimizer.dtype), optimizer.dtype
+        with np.errstate(over="ignore"):  # beyond float32: inf, reported as divergence
+            p, dtype = np.array(start, dtype=optimizer.dtype), optimizer.dtype
 
         def step(p, g, norm):
             return optimizer.update(p, g, hessian)

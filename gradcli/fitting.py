@@ -225,7 +225,8 @@ class Fitter:
         self.rng = np.random.default_rng(DEFAULT_SEED if seed is None else seed)
         self.tol = float(tol)
         self.fit = Fit(expression.text, params, inputs, target)
-        self._p = start.astype(self.mse.dtype)
+        with np.errstate(over="ignore"):  # beyond float32: inf, reported as divergence
+            self._p = start.astype(self.mse.dtype)
         self._grad = None
 
     def run(self, epochs: int = DEFAULT_EPOCHS, on_epoch=None) -> Fit:
