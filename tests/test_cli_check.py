@@ -134,6 +134,19 @@ def test_timeout_path_names_mpmath_per_order(gradcli):
                                           "must be a non-negative integer, got '-1' "
                                           "(see 'gradcli check --help')\n"),
     (["x", "--at", "1", "--rtol", "-1"], None),
+    (["x", "--at", "1", "--rtol", "nan"], "gradcli: error: invalid value for '--rtol': must be "
+                                          "a number >= 0, got 'nan' (see 'gradcli check "
+                                          "--help')\n"),
+    (["x", "--at", "1", "--atol", "NaN"], "gradcli: error: invalid value for '--atol': must be "
+                                          "a number >= 0, got 'NaN' (see 'gradcli check "
+                                          "--help')\n"),
+    (["x", "--at", "1", "--timeout", "nan"], "gradcli: error: invalid value for '--timeout': "
+                                             "must be a number >= 0, got 'nan' (see 'gradcli "
+                                             "check --help')\n"),
+    (["x", "--at", "1", "--at", "2", "--timeout", "-0.5"], "gradcli: error: invalid value for "
+                                                           "'--timeout': must be a number >= "
+                                                           "0, got '-0.5' (see 'gradcli check "
+                                                           "--help')\n"),
     (["x", "--at", "1", "--timeout", "soon"], None),
     (["sinn(x)", "--at", "1"], None),
 ])

@@ -25,6 +25,25 @@ CSV_FIELDS = ["order", "gradcli", "sympy", "reference", "finite_difference",
 MARKS = {"ok": "✓", "mismatch": "✗ mismatch", "singular": "singular"}
 
 
+class NonNegative(click.ParamType):
+    """A number >= 0 (inf allowed: no tolerance limit, no deadline); nan is refused here,
+    where click reads the option, so that the message names it."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not number >= 0:  # nan compares false
+            self.fail(f"must be a number >= 0, got {value!r}", param, ctx)
+        return number
+
+
 @command("check", examples=EXAMPLES)
 @expr_argument
 @at_option
@@ -32,11 +51,11 @@ MARKS = {"ok": "✓", "mismatch": "✗ mismatch", "singular": "singular"}
               help="Highest order N: derivatives 0..N are checked.")
 @click.option("--wrt", metavar="VAR", default=None,
               help="The variable to differentiate along (needed when there are several).")
-@click.option("--rtol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
+@click.option("--rtol", type=NonNegative(), default=1e-9, show_default=True,
               help="Relative tolerance: agreement is |gradcli - ref| <= atol + rtol*|ref|.")
-@click.option("--atol", type=click.FloatRange(min=0), default=1e-12, show_default=True,
+@click.option("--atol", type=NonNegative(), default=1e-12, show_default=True,
               help="Absolute tolerance.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--timeout", type=NonNegative(), default=10.0, show_default=True,
               metavar="S", help="Seconds SymPy may take per point; the orders it has not "
                                 "finished by then are checked against mpmath.diff.")
 @click.option("--symbolic", is_flag=True,
