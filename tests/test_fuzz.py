@@ -169,11 +169,11 @@ def test_random_bytes_on_stdin_never_crash_a_subcommand(command, data):
     run([command, "-", "--at", "x=1"], input=data.decode("utf-8", "replace"))
 
 
-@pytest.mark.xfail(strict=True, reason="gradcli/cli/common.py stdin_line_batches: without a "
-                   "file descriptor (Windows, CliRunner) stdin is decoded strictly, and "
-                   "invalid UTF-8 is a UnicodeDecodeError traceback")
-def test_invalid_utf8_on_a_stdin_without_a_file_descriptor_is_not_a_traceback():
-    run(["eval", "-", "--at", "x=1"], input=b"\x80x\nx+1\n")
+def test_invalid_utf8_on_a_stdin_without_a_file_descriptor_is_not_a_traceback(gradcli):
+    # CliRunner's stdin has no descriptor (as on Windows): bytes are decoded as a pipe's are
+    result = gradcli("eval", "-", "--at", "x=1", input=b"\x80x\nx+1\n")
+    assert (result.exit_code, result.stdout) == (2, "2.0\n")
+    assert result.stderr.startswith("gradcli: error: stdin line 1: unexpected character")
 
 
 def test_invalid_utf8_on_stdin_of_a_real_process_is_a_clear_error():

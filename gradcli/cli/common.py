@@ -188,10 +188,14 @@ class GradcliCommand(click.Command):
             return super().parse_args(ctx, list(args))
         except click.NoSuchOption as e:
             bad = next((a for a in args if a == "--" or a.startswith(e.option_name)), e.option_name)
+            example = f"gradcli {ctx.info_name} -- {shlex.quote(bad)}"
             if bad != "--" and not bad.startswith("--"):
-                example = f"gradcli {ctx.info_name} -- {shlex.quote(bad)}"
                 raise click.UsageError(
                     f"no such option: {bad} (an expression that starts with '-' goes after --, "
+                    f"as in: {example} ...)", ctx) from None
+            if bad != "--" and not e.possibilities:  # no option it could be a misspelling of
+                raise click.UsageError(
+                    f"no such option: {bad} (if it is an expression, it goes after --, "
                     f"as in: {example} ...)", ctx) from None
             raise
 
@@ -379,7 +383,10 @@ def stdin_line_batches(stream=None, max_lines: int = STDIN_BATCH_LINES):
     number = 0
     batch: list[tuple[int, str]] = []
     if fd is None:
-        for line in stream:
+        raw = getattr(stream, "buffer", None)  # bytes, decoded as a descriptor's are
+        for line in (raw if raw is not None else stream):
+            if isinstance(line, bytes):
+                line = line.decode("utf-8", "replace")
             number += 1
             batch.append((number, line.rstrip("\r\n")))
             if len(batch) >= max_lines:
