@@ -30,6 +30,16 @@ def transcripts(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def shell_lines(command: str, cwd=None) -> list[str]:
+    """The lines (stdout and stderr, right-stripped) of a README command line run in bash,
+    with ``gradcli`` meaning this checkout's ``python -m gradcli`` and tables 100 wide."""
+    script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, timeout=60, cwd=cwd)
+    return [line.rstrip() for line in result.stdout.splitlines()]
+
+
 def test_every_subcommand_is_shown_in_the_readme():
     usage = section("usage")
     missing = []
@@ -43,8 +53,4 @@ def test_every_subcommand_is_shown_in_the_readme():
 @pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
 @pytest.mark.parametrize("command, output", transcripts(section("usage")))
 def test_usage_transcript_is_the_real_output(command, output):
-    script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, timeout=60)
-    assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
+    assert shell_lines(command) == output.splitlines()

@@ -423,14 +423,9 @@ def test_graphviz_renders_the_output():
 
 # -- the README's graph section is real -----------------------------------------------------------
 def readme_transcripts() -> list[tuple[str, str]]:
-    text = README.read_text(encoding="utf-8")
-    match = re.search(r"<!-- section: graph\b[^>]*-->(.*?)<!-- end: graph -->", text, re.S)
-    pairs = []
-    for block in re.findall(r"```console\n(.*?)```", match.group(1) if match else "", re.S):
-        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
-            command, _, output = chunk.partition("\n")
-            pairs.append((command, output))
-    return pairs
+    from .test_cli_readme import section, transcripts
+
+    return transcripts(section("graph"))
 
 
 def test_the_readme_graph_section_has_transcripts():
@@ -440,8 +435,6 @@ def test_the_readme_graph_section_has_transcripts():
 @pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
 @pytest.mark.parametrize("command, output", readme_transcripts())
 def test_readme_graph_transcript_is_the_real_output(command, output):
-    script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, timeout=60)
-    assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
+    from .test_cli_readme import shell_lines
+
+    assert shell_lines(command) == output.splitlines()

@@ -767,11 +767,9 @@ def _readme_limits_transcripts():
 @pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
 @pytest.mark.parametrize("command, output", _readme_limits_transcripts())
 def test_limits_transcript_is_the_real_output(command, output):
-    script = f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}\n{command}'
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, timeout=60)
-    assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
+    from .test_cli_readme import shell_lines
+
+    assert shell_lines(command) == output.splitlines()
 
 
 def test_the_readme_limits_table_shows_the_values_of_gradcli_limits():
