@@ -199,6 +199,10 @@ class Optimizer:
                  and not self.weight_decay)
         constant_lr = plain and self.schedule is None
 
+        generated = _generated_element(self, n, clip_by_norm, states)
+        if generated is not None:
+            return self._generated_stepper(generated, n, constant_lr, clip_by_norm)
+
         def step(p, g, norm=None):
             if norm is None:
                 norm = math.sqrt(sum([x * x for x in g]))
@@ -222,6 +226,32 @@ class Optimizer:
             self.last_lr = lr
             return new
 
+        return step
+
+    def _generated_stepper(self, generated, n, constant_lr, clip_by_norm):
+        """float_stepper's step around the generated ``_element`` of all n coordinates."""
+        element, buffers = generated
+        begin, nan = self._begin, [math.nan] * n
+
+        def step(p, g, norm=None):
+            if norm is None:
+                norm = math.sqrt(sum([x * x for x in g]))
+            t = self.iterations + 1
+            try:
+                if constant_lr:
+                    self.last_grad_norm = norm
+                    lr = self.lr
+                    new = element(p, g, lr, t, None, buffers)
+                else:
+                    lr, scale = begin(norm)
+                    new = element(p, g, lr, t, float(scale) if clip_by_norm else None, buffers)
+            except (ArithmeticError, ValueError):
+                new = nan
+            self.iterations = t
+            self.last_lr = lr
+            return new
+
+        step.source = element.source
         return step
 
     def _new_state(self, shape) -> dict:
@@ -433,9 +463,9 @@ class Adam(Optimizer):
         if self.amsgrad:
             s["vmax"] = v = _maximum(s["vmax"], v)
         if self.compat == "keras":
-            alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            alpha = lr * _sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
             return p - m * alpha / (_sqrt(v) + self.eps)
-        denom = _sqrt(v) / math.sqrt(1.0 - b2 ** t) + self.eps
+        denom = _sqrt(v) / _sqrt(1.0 - b2 ** t) + self.eps
         return p - lr / (1.0 - b1 ** t) * (m / denom)
 
 
@@ -657,22 +687,160 @@ def make(name: str, **kw) -> Optimizer:
 
 
 def _sqrt(x):
-    """sqrt(x) of a Python float (math) or an array (numpy)."""
-    return math.sqrt(x) if type(x) is float else np.sqrt(x)
+    """sqrt(x) of a Python float (math), an array (numpy) or a traced float."""
+    if type(x) is float:
+        return math.sqrt(x)
+    if isinstance(x, _Traced):
+        return x.source.emit(f"sqrt({x.name})")
+    return np.sqrt(x)
 
 
 def _maximum(a, b):
-    """max(a, b) of Python floats or arrays, nan propagated as np.maximum does."""
+    """max(a, b) of Python floats, arrays or traced floats, nan propagated as np.maximum does."""
     if type(a) is float and type(b) is float:
         return b if b > a or b != b else a
+    if isinstance(a, _Traced) or isinstance(b, _Traced):
+        src = (a if isinstance(a, _Traced) else b).source
+        x, y = src.operand(a), src.operand(b)
+        return src.emit(f"{y} if {y} > {x} or {y} != {y} else {x}")
     return np.maximum(a, b)
 
 
 def _clip(g, c):
-    """min(max(g, -c), c) of a Python float or an array."""
+    """min(max(g, -c), c) of a Python float, an array or a traced float."""
     if type(g) is float:
         return g if g != g else min(max(g, -c), c)
+    if isinstance(g, _Traced):
+        x, lo, hi = g.name, g.source.operand(-c), g.source.operand(c)
+        return g.source.emit(f"{x} if {x} != {x} else min(max({x}, {lo}), {hi})")
     return np.clip(g, -c, c)
+
+
+# -- a generated float step: the rules traced once into Python source ---------------------------
+class _Untraceable(Exception):
+    """The rule branches on a traced value (or meets a non-float): no generated step."""
+
+
+class _Source:
+    """The body of a generated function: one assignment per operation, shared when repeated."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self._names: dict[str, _Traced] = {}
+
+    def arg(self, name: str):
+        return _Traced(name, self)
+
+    def emit(self, expr: str):
+        """A local holding expr (the same local for the same text: the operations are pure)."""
+        known = self._names.get(expr)
+        if known is None:
+            known = self._names[expr] = _Traced(f"_{len(self._names)}", self)
+            self.lines.append(f"{known.name} = {expr}")
+        return known
+
+    def operand(self, x) -> str:
+        """x's text: a local's name, or a finite float or int written with repr."""
+        if isinstance(x, _Traced):
+            return x.name
+        if type(x) is float and math.isfinite(x) or type(x) is int:
+            return f"({x!r})" if x < 0 or repr(x).startswith("-") else repr(x)
+        raise _Untraceable(type(x).__name__)
+
+
+class _Traced:
+    """A Python float of the generated step, known by the name of the local that holds it."""
+
+    __slots__ = ("name", "source", "first")
+
+    def __init__(self, name, source, first=None):
+        self.name, self.source, self.first = name, source, first
+
+    def _binary(self, op, other, reflected=False):
+        a, b = self.name, self.source.operand(other)
+        return self.source.emit(f"{b} {op} {a}" if reflected else f"{a} {op} {b}")
+
+    def __add__(self, o): return self._binary("+", o)  # noqa: E704
+    def __radd__(self, o): return self._binary("+", o, True)  # noqa: E704
+    def __sub__(self, o): return self._binary("-", o)  # noqa: E704
+    def __rsub__(self, o): return self._binary("-", o, True)  # noqa: E704
+    def __mul__(self, o): return self._binary("*", o)  # noqa: E704
+    def __rmul__(self, o): return self._binary("*", o, True)  # noqa: E704
+    def __truediv__(self, o): return self._binary("/", o)  # noqa: E704
+    def __rtruediv__(self, o): return self._binary("/", o, True)  # noqa: E704
+    def __pow__(self, o): return self._binary("**", o)  # noqa: E704
+    def __rpow__(self, o): return self._binary("**", o, True)  # noqa: E704
+    def __neg__(self): return self.source.emit(f"-{self.name}")  # noqa: E704
+    def __abs__(self): return self.source.emit(f"abs({self.name})")  # noqa: E704
+
+    def __eq__(self, other):
+        """Only the step number compares, with 1 (SGD's first step): the branch traced."""
+        if self.first is None or other != 1 or type(other) is not int:
+            raise _Untraceable("a comparison of a traced value")
+        self.first.append(True)
+        return self.first[0]
+
+    def _untraceable(self, *args):
+        raise _Untraceable("a branch on a traced value")
+
+    __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __float__ = _untraceable
+    __hash__ = None
+
+
+def _generated_element(optimizer, n, clip_by_norm, states):
+    """``(element(p, g, lr, t, scale, buffers) -> new p, buffers)``: ``optimizer._element``
+    on each of n coordinates, traced once into the source of one Python function (the same
+    float operations in the same order: bit for bit the per-coordinate calls), with the
+    buffers as one flat list; None where a rule branches on a traced value (Nadam's
+    product of momenta)."""
+    names = [list(s) for s in states]
+    flat = [s[k] for s in states for k in s]
+    try:
+        bodies = [_traced_body(optimizer, n, clip_by_norm, names, first) for first in (False,)]
+        if bodies[0][1]:  # the rule asked whether t == 1: trace that branch as well
+            bodies.append(_traced_body(optimizer, n, clip_by_norm, names, True))
+    except _Untraceable:
+        return None
+    args = ", ".join(f"p{i}" for i in range(n))
+    grads = ", ".join(f"g{i}" for i in range(n))
+    lines = ["def element(p, g, lr, t, scale, S):", f"    {args}, = p", f"    {grads}, = g"]
+    if len(bodies) == 2:
+        lines.append("    if t == 1:")
+        lines.extend("        " + line for line in bodies[1][0])
+    lines.extend("    " + line for line in bodies[0][0])
+    source = "\n".join(lines) + "\n"
+    scope = {"__builtins__": {}, "sqrt": math.sqrt, "abs": abs, "min": min, "max": max}
+    exec(compile(source, "<gradcli step>", "exec"), scope)  # noqa: S102 (generated text)
+    element = scope["element"]
+    element.source = source
+    return element, flat
+
+
+def _traced_body(optimizer, n, clip_by_norm, names, first):
+    """(lines, whether t == 1 was asked) of the traced element-wise update of n coordinates."""
+    src, asked = _Source(), [first]
+    lr, t = src.arg("lr"), _Traced("t", src, asked)
+    scale = src.arg("scale") if clip_by_norm else None
+    new, index = [], 0
+    for i in range(n):
+        buffers = _TracedBuffers(src, index, names[i])
+        index += len(names[i])
+        p = optimizer._element(src.arg(f"p{i}"), src.arg(f"g{i}"), lr, t, buffers, scale)
+        new.append(src.operand(p))
+    src.lines.append(f"return [{', '.join(new)}]")
+    return src.lines, len(asked) > 1
+
+
+class _TracedBuffers(dict):
+    """One coordinate's buffers while tracing: read from and written to the flat list S."""
+
+    def __init__(self, source, offset, names):
+        super().__init__((k, source.emit(f"S[{offset + j}]")) for j, k in enumerate(names))
+        self.source, self.slot = source, {k: offset + j for j, k in enumerate(names)}
+
+    def __setitem__(self, key, value):
+        self.source.lines.append(f"S[{self.slot[key]}] = {self.source.operand(value)}")
+        super().__setitem__(key, value)
 
 
 def _known(name: str) -> str:
