@@ -38,7 +38,8 @@ class Run:
     optimizer: object
     variables: list[str]
     tol: float
-    rows: list = field(default_factory=list)  # (point, value, grad_norm, lr) per step
+    rows: list = field(default_factory=list)  # (point, value, grad_norm, lr) per kept step
+    kept_steps: list | None = None  # the step of each row; None: row k is step k (all kept)
     converged: bool = False
     diverged_at: int | None = None
     interrupted: bool = False
@@ -50,12 +51,33 @@ class Run:
 
     @property
     def steps(self) -> int:
-        """Updates performed."""
+        """Updates performed (the last row is always kept)."""
+        if self.kept_steps is not None:
+            return self.kept_steps[-1] if self.kept_steps else 0
         return max(len(self.rows) - 1, 0)
+
+    def has(self, k: int) -> bool:
+        """Whether the row of step k was kept."""
+        return self.kept_steps is None and 0 <= k < len(self.rows) or k in self._where()
+
+    def row(self, k: int):
+        """The row of step k: (point, value, grad_norm, lr)."""
+        return self.rows[k] if self.kept_steps is None else self.rows[self._where()[k]]
+
+    def _where(self) -> dict:
+        if self.kept_steps is None:
+            return {}
+        if len(getattr(self, "_index", ())) != len(self.kept_steps):
+            self._index = {k: i for i, k in enumerate(self.kept_steps)}
+        return self._index
+
+    def kept(self) -> list:
+        """The steps of the kept rows, in order."""
+        return list(range(len(self.rows))) if self.kept_steps is None else list(self.kept_steps)
 
     def record(self, k: int) -> dict:
         """Row k as a JSON history record."""
-        point, value, norm, lr = self.rows[k]
+        point, value, norm, lr = self.row(k)
         return {"step": k, "point": dict(zip(self.variables, map(float, point))),
                 "value": float(value), "grad_norm": float(norm), "lr": float(lr)}
 
@@ -70,11 +92,12 @@ class Run:
 
 
 def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian=None,
-            variables=None, progress=None) -> Run:
+            variables=None, progress=None, keep=None) -> Run:
     """Run ``optimizer`` from ``start`` for at most ``steps`` updates (see the module doc).
 
     ``hessian(p) -> (n, n) array`` is needed by Newton's method; ``progress(k)`` (optional)
-    is called every PROGRESS_EVERY steps.
+    is called every PROGRESS_EVERY steps; ``keep(k) -> bool`` (optional) chooses the rows
+    kept (``run.kept_steps``) besides the last one, which is always kept (default: every row).
     """
     n = len(start)
     run = Run(optimizer, list(variables) if variables is not None else [f"p{i}" for i in range(n)],
@@ -83,7 +106,11 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
         optimizer.dtype = np.dtype(np.float64)
     fast = optimizer.float_stepper(n) if not optimizer.needs_hessian else None
     if fast is not None:
-        p, step, gradient_and_norm = [float(v) for v in start], fast, _list_and_norm
+        p, step = [float(v) for v in start], fast
+        if getattr(fg, "floats", None) is not None:  # (value, tuple of floats)
+            fg, gradient_and_norm = fg.floats, (_pair_norm if n == 2 else _list_and_norm)
+        else:
+            gradient_and_norm = _list_and_norm
     else:
         with np.errstate(over="ignore"):  # beyond float32: inf, reported as divergence
             p, dtype = np.array(start, dtype=optimizer.dtype), optimizer.dtype
@@ -98,11 +125,19 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
     stop = tol if tol > 0 else -1.0  # a norm is never below -1: tol 0 runs every step
     rows = run.rows
     append = rows.append
+    if keep is not None:
+        run.kept_steps = kept = []
+    last, done = None, 0  # the last row made and its step
     started = time.perf_counter()
     try:
         f, g = fg(p)
         g, norm = gradient_and_norm(g)
-        append((p, f, norm, optimizer.lr_at(0)))
+        last = (p, f, norm, optimizer.lr_at(0))
+        if keep is None:
+            append(last)
+        elif keep(0):
+            append(last)
+            kept.append(0)
         if not _finite(f, norm, g):
             run.diverged_at = 0
         elif not norm <= stop:
@@ -111,7 +146,13 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
                 p = step(p, g, norm)
                 f, g = fg(p)
                 g, norm = gradient_and_norm(g)
-                append((p, f, norm, optimizer.last_lr))
+                last = (p, f, norm, optimizer.last_lr)
+                done = k
+                if keep is None:
+                    append(last)
+                elif keep(k):
+                    append(last)
+                    kept.append(k)
                 # x - x is 0.0 for a finite x and nan for nan and +-inf: no call per step
                 if (f - f != 0.0 or norm - norm != 0.0) and not _finite(f, norm, g):
                     run.diverged_at = k
@@ -125,15 +166,24 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
     except KeyboardInterrupt:
         run.interrupted = True
     run.seconds = time.perf_counter() - started
+    if keep is not None and last is not None and (not kept or kept[-1] != done):
+        append(last)
+        kept.append(done)
     if rows:
         run.converged = run.diverged_at is None and rows[-1][2] <= stop
     return run
 
 
+def _pair_norm(g) -> tuple:
+    """g (two floats) and sqrt(a*a + b*b), as _list_and_norm sums them."""
+    a, b = g
+    return g, math.sqrt(a * a + b * b)
+
+
 def _list_and_norm(g) -> tuple[list, float]:
     """g as a list of floats, and sqrt(sum of g_i**2) summed in order (numpy's order for
     fewer than 8 entries, so the float path reports the norm the array path would)."""
-    g = g if type(g) is list else g.tolist()
+    g = g.tolist() if hasattr(g, "tolist") else g
     if len(g) == 2:  # the common case, without a comprehension: (0 + a*a) + b*b is a*a + b*b
         a, b = g
         return g, math.sqrt(a * a + b * b)

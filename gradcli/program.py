@@ -649,7 +649,10 @@ class Program:
 
     # -- one point -----------------------------------------------------------------
     def point_function(self):
-        """``fg(p) -> (value, gradient)`` at one point given as an array in ``wrt`` order."""
+        """``fg(p) -> (value, gradient)`` at one point given as an array in ``wrt`` order.
+
+        ``fg.floats(p) -> (value, gradient as a tuple of floats)`` (where present: float64
+        programs with a scalar form) is the same on a list of floats, without the arrays."""
         missing = [v for v in self.expression.variables if v not in self.wrt]
         if missing:
             raise ValueError(f"point_function needs every variable in wrt; missing {missing}")
@@ -678,7 +681,20 @@ class Program:
                 return slow(p)
             return out[0], array(out[1:])
 
+        def floats(p):
+            try:
+                out = scalar(p)
+            except (ArithmeticError, ValueError):
+                out = None
+            else:
+                total = sum(out)
+                if total - total == 0.0:
+                    return out[0], out[1:]
+            value, grad = slow(p)
+            return value, tuple(grad.tolist())
+
         fg.source = source
+        fg.floats = floats
         return fg
 
     def scalar_source(self):
