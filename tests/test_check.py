@@ -57,6 +57,29 @@ def test_richardson_removes_the_h_squared_term():
     assert value == pytest.approx(1.0, abs=1e-14) and error < 1e-12
 
 
+def test_the_stencil_at_the_finite_difference_order_cap_is_exact_for_x_to_the_k():
+    k = finite_difference.MAX_ORDER  # C(20, 10) = 184756: exact in float64
+    offsets, weights = finite_difference.stencil(k)
+    assert weights.tolist() == [(-1) ** j * math.comb(k, j) for j in range(k + 1)]
+    assert (weights * (0.3 + offsets * 0.5) ** k).sum() / 0.5 ** k == pytest.approx(
+        math.factorial(k), rel=1e-6)
+
+
+@pytest.mark.parametrize("k", [finite_difference.MAX_ORDER + 1, 1030, 2000])
+def test_finite_differences_above_the_cap_are_nan_not_an_error(k):
+    value, error = finite_difference.derivative(np.exp, 0.5, k)
+    assert math.isnan(value) and math.isnan(error)
+
+
+def test_a_check_above_the_finite_difference_cap_gives_nan_there_and_still_compares():
+    result = run_check("x**3", 1, order=finite_difference.MAX_ORDER + 2)
+    fd = result.finite_difference
+    assert fd[:4] == pytest.approx([1.0, 3.0, 6.0, 6.0], rel=1e-6)
+    assert all(math.isnan(v) for v in fd[finite_difference.MAX_ORDER + 1:])
+    assert not math.isnan(fd[finite_difference.MAX_ORDER])
+    assert result.ok and result.reference[-1] == 0.0 and len(result.compared) == 23
+
+
 # -- the record -------------------------------------------------------------------------------
 def test_spec_polynomial_record_at_zero():
     record = check(POLY, 0, order=5)

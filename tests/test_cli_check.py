@@ -123,6 +123,20 @@ def test_timeout_path_names_mpmath_per_order(gradcli):
     assert "--timeout 0.3 s" in result.stdout
 
 
+def test_orders_above_the_finite_difference_cap_are_nan_with_a_note(gradcli):
+    result = gradcli("check", "x", "--at", "1", "--order", "1030", "--format", "json")
+    assert (result.exit_code, result.stderr) == (0, "")
+    record = json.loads(result.stdout)
+    assert record["finite_difference"][:2] == pytest.approx([1.0, 1.0], rel=1e-12)
+    assert record["finite_difference"][21:] == ["nan"] * 1010 and record["ok"] is True
+    assert record["gradcli"][2:] == record["sympy"][2:] == [0.0] * 1029
+    table = gradcli("check", "x**2", "--at", "1", "--order", "21", "--format", "table")
+    assert re.search(r"│\s+21 │.*│\s+nan │\s+nan │", table.stdout)
+    assert table.stdout.splitlines()[-1].endswith(
+        "; finite differences only up to order 20 (nan above: float64 rounding makes them "
+        "meaningless there)")
+
+
 @pytest.mark.parametrize("args, message", [
     (["x*y", "--at", "x=1,y=2"], "gradcli: error: the expression has several variables "
                                   "(x, y): choose one with --wrt\n"),

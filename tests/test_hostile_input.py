@@ -674,9 +674,6 @@ def test_limit_messages_name_the_input_the_value_and_the_limit():
 
 
 # -- other modules' bugs found by hostile input ------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="gradcli/finite_difference.py stencil: math.comb(k, j) "
-                   "beyond float64 for k >= 1030 raises OverflowError, so `gradcli check x "
-                   "--at 1 --order 1030` ends in a traceback")
 def test_finite_differences_at_a_high_order_do_not_overflow():
     from gradcli.finite_difference import derivative
 

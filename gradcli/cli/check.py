@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from ..errors import GradcliError
+from ..finite_difference import MAX_ORDER as FD_MAX_ORDER
 from ..render import Row, RowWriter, format_number
 from .common import (EXIT_FAILED, at_option, command, errors_reported, expr_argument,
                      for_each_point, format_option, warn, warn_non_finite)
@@ -161,6 +162,9 @@ def summary(result) -> str:
     if result.singular:
         line += f"; singular reference at order{'s' * (len(result.singular) > 1)} " \
                 f"{_list(result.singular)}, not compared"
+    if result.order > FD_MAX_ORDER:
+        line += (f"; finite differences only up to order {FD_MAX_ORDER} (nan above: float64 "
+                 f"rounding makes them meaningless there)")
     late = [k for k, m in enumerate(result.methods) if m == "mpmath"]
     if late:
         why = result.references[late[0]].why
