@@ -455,3 +455,48 @@ def test_run_loop_norm_of_a_few_floats_is_numpys_bit_for_bit():
             with np.errstate(over="ignore"):  # squares past 1e308 give inf in every form
                 expected = float(np.sqrt(np.sum(g * g)))
             assert _list_and_norm(g)[1] == _array_norm(g) == expected
+
+
+# -- a long run keeps only the rows its output shows ---------------------------------------------
+def _full_history(expr, opt, steps, tol, every, **kw):
+    """The history rows of descend keeping every step, selected as the table selects them."""
+    import gradcli as gc
+    from gradcli.cli.optimizer_options import RowSelection
+    from gradcli.descent import descend
+    from gradcli.optimizers import make
+    from gradcli.program import compile_expression
+
+    expression = gc.parse(expr)
+    fg = compile_expression(expression).point_function()
+    run = descend(fg, [0.0] * len(expression.variables), make(opt, **kw), steps, tol,
+                  variables=list(expression.variables))
+    return [run.record(k) for k in RowSelection(every, run.steps).select(list(range(run.steps + 1)))]
+
+
+@pytest.mark.parametrize("every, tol, steps", [
+    (None, 1e-6, 100_000),  # converges at step 78,000 or so: after the rows kept whole
+    (None, 0.0, 30_000),    # runs every step
+    ("7000", 1e-6, 100_000),
+])
+def test_a_long_run_shows_the_rows_of_a_run_keeping_every_step(gradcli, every, tol, steps):
+    args = ["minimize", "(x-3)**2", "--opt", "sgd", "--lr", "1e-4", "--tol", repr(tol),
+            "--steps", str(steps), "--format", "json"] + (["--every", every] if every else [])
+    result = gradcli(*args)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    expected = _full_history("(x-3)**2", "sgd", steps, tol, int(every) if every else None, lr=1e-4)
+    assert record["history"] == expected
+    assert record["steps"] == expected[-1]["step"] and len(expected) > 10
+    if tol:
+        assert 20_000 < record["steps"] < steps and record["converged"]
+
+
+def test_row_keeper_keeps_the_shown_rows_and_a_bounded_plot_path():
+    from gradcli.cli.minimize import FULL_HISTORY, row_keeper
+
+    keep = row_keeper(None, 1_000_000, None)
+    kept = [k for k in range(1_000_001) if keep(k)]
+    assert kept == list(range(FULL_HISTORY + 1)) + list(range(50_000, 1_000_001, 50_000))
+    keep = row_keeper(250, 1_000_000, "path.png")  # every 250th shown, every 100th drawn
+    kept = [k for k in range(1_000_001) if keep(k)]
+    assert len(kept) == 10_001 + 4001 - 2001 and kept[:5] == [0, 100, 200, 250, 300]

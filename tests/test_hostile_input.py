@@ -822,9 +822,6 @@ def _peak_rss_kib(args) -> int:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
-@pytest.mark.xfail(strict=True, reason="gradcli/descent.py / cli/minimize.py keep every step "
-                   "as Python objects (~350 bytes a step, even when ~20 rows are shown): "
-                   "--steps 10000000, within the limit, needs ~3.5 GB")
 def test_a_long_minimize_run_does_not_hold_every_step_in_memory():
     run = ["minimize", "(x-3)**2", "--opt", "sgd", "--lr", "1e-9", "--tol", "0",
            "--format", "json", "--steps"]

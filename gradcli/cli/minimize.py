@@ -15,6 +15,9 @@ and ends with exit status 1; Ctrl-C prints the rows so far and exits 130.
 """
 from __future__ import annotations
 
+import copy
+import math
+
 import click
 
 from ..errors import GradcliError
@@ -23,6 +26,9 @@ from .common import (EXIT_FAILED, command, expr_argument, format_option, parse_e
                      read_expressions)
 from .optimizer_options import (RowSelection, build_optimizers, exit_interrupted,
                                 optimizer_options, progress_bar)
+
+FULL_HISTORY = 20_000  # the first rows, all kept: a default --every may show any of them
+PLOT_POINTS = 10_000  # --plot draws about this many iterates of a long run
 
 EXAMPLES = [
     'gradcli minimize "x**2-2*x+1" --opt sgd --lr 0.01 --steps 1000',
@@ -80,9 +86,18 @@ def minimize_one(expression, steps, start, settings, format) -> bool:
         if optimizer.needs_hessian:
             def hessian(p, program=program):
                 return program.hessian(dict(zip(variables, p)))
+        fresh = copy.deepcopy(optimizer)
         with progress_bar(steps, optimizer.name) as advance:
             run = descend(fg, x0, optimizer, steps, settings.tol, hessian=hessian,
-                          variables=variables, progress=advance)
+                          variables=variables, progress=advance,
+                          keep=row_keeper(settings.every, steps, settings.plot))
+        if settings.every is None and FULL_HISTORY < run.steps < steps and not run.interrupted:
+            # stopped early after the rows kept whole: the same steps again (the same
+            # iterates, bit for bit), keeping the rows of the run's own --every default
+            seconds = run.seconds
+            run = descend(fg, x0, fresh, run.steps, settings.tol, hessian=hessian,
+                          variables=variables, keep=row_keeper(None, run.steps, settings.plot))
+            run.seconds = seconds
         runs.append(run)
         if run.interrupted:
             interrupted = True
@@ -100,6 +115,21 @@ def minimize_one(expression, steps, start, settings, format) -> bool:
         run = runs[-1]
         exit_interrupted(f"{run.steps} steps of {run.name}")
     return any(run.diverged_at is not None for run in runs)
+
+
+def row_keeper(every: int | None, steps: int, plot) -> callable:
+    """``keep(k)`` for descend: the rows the output may show, not every step. With --every K
+    every Kth; by default the rows of a run of ``steps`` steps, and every row of the first
+    FULL_HISTORY steps (a run that stops earlier shows every ceil(done/20)th); with --plot
+    also every ceil(steps / PLOT_POINTS)th, the path drawn."""
+    shown = RowSelection(every, steps).step
+    full = FULL_HISTORY if every is None else -1
+    stride = max(1, math.ceil(steps / PLOT_POINTS)) if plot else 0
+
+    def keep(k: int) -> bool:
+        return k % shown == 0 or k <= full or bool(stride) and k % stride == 0
+
+    return keep
 
 
 def start_point(variables: list[str], text: str | None) -> list[float]:
@@ -129,7 +159,7 @@ def start_point(variables: list[str], text: str | None) -> list[float]:
 def shown_steps(run, every: int | None) -> list[int]:
     """The steps a table or history shows: every Kth (default: about 20 rows over the steps
     the run did), the first and the last always."""
-    return RowSelection(every, run.steps).select(list(range(len(run.rows))))
+    return [k for k in RowSelection(every, run.steps).steps_shown(run.steps) if run.has(k)]
 
 
 def run_record(expression, run, every) -> dict:
@@ -169,7 +199,7 @@ def write_csv(out, runs, every) -> None:
     writer.writerow(["opt", "step", *variables, "value", "grad_norm", "lr"])
     for run in runs:
         for k in shown_steps(run, every):
-            point, value, norm, lr = run.rows[k]
+            point, value, norm, lr = run.row(k)
             writer.writerow([run.name, k, *(format_number(v) for v in point),
                              format_number(value), format_number(norm), format_number(lr)])
 
@@ -177,7 +207,7 @@ def write_csv(out, runs, every) -> None:
 def iteration_table(expression, run, every, out) -> None:
     rows = []
     for k in shown_steps(run, every):
-        point, value, norm, lr = run.rows[k]
+        point, value, norm, lr = run.row(k)
         rows.append([k, *map(float, point), float(value), float(norm), float(lr)])
     compat = "" if run.optimizer.compat == "torch" else f", {run.optimizer.compat}"
     title = f"{expression.text}  ({run.name}{compat})"
@@ -237,6 +267,6 @@ def plot_runs(filename, expression, variables, runs) -> None:
     for run in runs:
         points = np.array([[float(v) for v in r[0]] for r in run.rows], dtype=float)
         values = np.array([float(r[1]) for r in run.rows], dtype=float)
-        paths.append(Path(run.name, np.arange(len(run.rows)), points.reshape(len(run.rows), -1),
+        paths.append(Path(run.name, np.array(run.kept()), points.reshape(len(run.rows), -1),
                           values))
     plot_minimize(filename, expression, variables, {}, paths)

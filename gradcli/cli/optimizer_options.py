@@ -297,6 +297,14 @@ class RowSelection:
         """True for a step shown whatever comes after it (the last is added at the end)."""
         return k % self.step == 0
 
+    def steps_shown(self, last: int) -> list[int]:
+        """The steps shown of a run that ended at step ``last``: select(range(last + 1))."""
+        k = self.step
+        out = list(range(0, last + 1, k))
+        if last % k:
+            out.append(last)
+        return out
+
     def select(self, records: list) -> list:
         """The shown ones of consecutive records 0..n: every Kth and the last."""
         k = self.step
