@@ -125,22 +125,37 @@ def _check_header(header: list[str], source: str) -> None:
         seen.add(name)
 
 
-def read_csv(path: str, stdin_text: str | None = None) -> Dataset:
-    """Read a CSV file, or standard input text when path is '-'."""
+def read_csv(path: str, stdin_data: bytes | str | None = None) -> Dataset:
+    """Read a CSV file, or standard input's bytes (or text) when path is '-'."""
     if path == "-":
-        return parse_csv(stdin_text or "", "standard input")
+        data = stdin_data or b""
+        source = "standard input"
+    else:
+        source = f"'{path}'"
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise GradcliError(f"cannot read '{path}': no such file") from None
+        except IsADirectoryError:
+            raise GradcliError(f"cannot read '{path}': it is a directory") from None
+        except OSError as exc:
+            raise GradcliError(f"cannot read '{path}': {exc.strerror}") from None
+    text = data if isinstance(data, str) else decode_utf8(data, source)
+    return parse_csv(text, source)
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    """The UTF-8 text of data, line endings kept; else the error naming the row (counting
+    the header as row 1), the column and the first byte that is not UTF-8."""
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise GradcliError(f"cannot read '{path}': no such file") from None
-    except IsADirectoryError:
-        raise GradcliError(f"cannot read '{path}': it is a directory") from None
-    except UnicodeDecodeError:
-        raise GradcliError(f"cannot read '{path}': not UTF-8 text") from None
-    except OSError as exc:
-        raise GradcliError(f"cannot read '{path}': {exc.strerror}") from None
-    return parse_csv(text, f"'{path}'")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        row = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
+        raise GradcliError(f"{source}: row {row} is not UTF-8 text (byte "
+                           f"0x{data[exc.start]:02x} at column {column})") from None
 
 
 def split_variables(variables: list[str], dataset: Dataset,

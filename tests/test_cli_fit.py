@@ -146,6 +146,35 @@ def test_bad_input_is_one_line_and_exit_2(gradcli, args, stdin, message):
         2, "", f"gradcli: error: {message}\n")
 
 
+def test_invalid_utf8_data_is_an_error_naming_the_row_on_stdin_and_in_a_file(gradcli,
+                                                                             tmp_path):
+    data = b"x,y\n1,2\n2,\xe94\n"  # latin-1 e-acute
+    message = "row 3 is not UTF-8 text (byte 0xe9 at column 3)"
+    piped = gradcli("fit", "w*x", "--data", "-", "--target", "y", input=data)
+    assert (piped.exit_code, piped.stdout, piped.stderr) == (
+        2, "", f"gradcli: error: standard input: {message}\n")
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(data)
+    read = gradcli("fit", "w*x", "--data", str(path), "--target", "y")
+    assert (read.exit_code, read.stdout, read.stderr) == (
+        2, "", f"gradcli: error: '{path}': {message}\n")
+
+
+def test_real_process_reports_invalid_utf8_on_stdin_without_a_traceback():
+    result = subprocess.run([sys.executable, "-m", "gradcli", "fit", "w*x", "--data", "-",
+                             "--target", "y"], input=b"x,y\n\x80,1\n", capture_output=True,
+                            timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2, b"", b"gradcli: error: standard input: row 2 is not UTF-8 text (byte 0x80 at "
+                b"column 1)\n")
+
+
+def test_crlf_data_on_stdin_reads_as_from_a_file(gradcli):
+    result = gradcli("fit", "w*x", "--data", "-", "--target", "y", "--init", "w=2",
+                     input=b"x,y\r\n1,2\r\n2,4\r\n")
+    assert (result.exit_code, result.stdout) == (0, "w=2.0\n")
+
+
 @pytest.mark.parametrize("model, message", [
     ("x+1", "the model has no parameters: every variable (x) is a data column"),
     ("2+3", "the model has no parameters: it has no variables (a model is written like "

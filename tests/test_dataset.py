@@ -40,6 +40,32 @@ def test_missing_file_and_stdin(tmp_path):
         read_csv("-", "")
 
 
+@pytest.mark.parametrize("data, message", [
+    (b"x,y\n\x80,1\n", "row 2 is not UTF-8 text (byte 0x80 at column 1)"),
+    (b"x,y\n1,2\n2,ab\xe9\n", "row 3 is not UTF-8 text (byte 0xe9 at column 5)"),  # latin-1
+    (b"x,\xce\xbby\n1,\xff\n", "row 2 is not UTF-8 text (byte 0xff at column 3)"),
+    (b"\xce\xbb,y\r\n1,2\r\n\xce\xbb\xce\xbb,\xc3(\r\n",   # columns count characters
+     "row 3 is not UTF-8 text (byte 0xc3 at column 4)"),
+])
+def test_invalid_utf8_is_an_error_naming_the_row_and_column(tmp_path, data, message):
+    with pytest.raises(GradcliError) as info:
+        read_csv("-", data)
+    assert info.value.message == f"standard input: {message}"
+    path = tmp_path / "data.csv"
+    path.write_bytes(data)
+    with pytest.raises(GradcliError) as info:
+        read_csv(str(path))
+    assert info.value.message == f"'{path}': {message}"
+
+
+def test_utf8_bytes_read_the_same_from_a_file_and_stdin(tmp_path):
+    data = "\ufeffx,λ\r\n1,2\r\n3,4.5\r\n".encode()
+    path = tmp_path / "data.csv"
+    path.write_bytes(data)
+    for d in (read_csv("-", data), read_csv(str(path))):
+        assert d.columns == ["x", "λ"] and d.data["λ"].tolist() == [2.0, 4.5]
+
+
 def test_split_into_data_and_parameters():
     d = parse_csv("x,y\n1,2\n")
     assert split_variables(["b", "w", "x"], d, "y") == (["x"], ["b", "w"])

@@ -183,9 +183,6 @@ def test_invalid_utf8_on_stdin_of_a_real_process_is_a_clear_error():
     assert result.stderr.decode().startswith("gradcli: error: stdin line 1: unexpected character")
 
 
-@pytest.mark.xfail(strict=True, reason="gradcli/cli/fit.py fit: --data - reads stdin with "
-                   "click.get_text_stream('stdin').read(): invalid UTF-8 is a "
-                   "UnicodeDecodeError traceback (a file says 'not UTF-8 text')")
 def test_invalid_utf8_csv_on_stdin_is_a_clear_error():
     result = subprocess.run([sys.executable, "-m", "gradcli", "fit", "w*x", "--data", "-",
                              "--target", "y"], input=b"x,y\n\x80,1\n", capture_output=True,

@@ -80,7 +80,7 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     if model.strip() == STDIN:
         raise click.UsageError("fit reads its MODEL from the command line, not stdin ('-')")
     expression = parse_expression(model)
-    dataset = read_csv(data, click.get_text_stream("stdin").read() if data == STDIN else None)
+    dataset = read_csv(data, click.get_binary_stream("stdin").read() if data == STDIN else None)
     inputs, params = split_variables(list(expression.variables), dataset, target)
     if not inputs:
         warn(f"the model reads no data column: its variables ({', '.join(params)}) are all "
