@@ -56,6 +56,15 @@ class Builder:
             node = self._add(key, Node(self.count, "const", value=float(value), name=name))
         return node
 
+    def binary(self, op: str, x: Node, y: Node) -> Node:
+        """apply(op, x, y) for an op without attributes (the parser's + - * /), with less work."""
+        key = (op, x.id, y.id)
+        node = self._nodes.get(key)
+        if node is None:
+            node = self._nodes[key] = Node(self.count, op, (x, y))
+            self.count += 1
+        return node
+
     def apply(self, op: str, *inputs: Node, **attrs) -> Node:
         if attrs:
             key = (op, *[n.id for n in inputs], *sorted(attrs.items()))

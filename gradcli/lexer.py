@@ -4,6 +4,8 @@ Characters it does not know are rejected, never skipped.
 """
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from typing import NamedTuple
 
@@ -65,12 +67,20 @@ def _scan_number(text: str, i: int) -> int:
 # fast path. Anything it does not take as it stands (an unknown character, a number
 # followed by a name or a '.') goes to the character loop, which says what is wrong.
 _FAST_TOKEN = re.compile(  # one alternative per token, spaces included: no backtracking
-    r"([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)"  # 1 number
-    r"|([A-Za-z_][A-Za-z_0-9]*)"                                               # 2 name
-    r"|(\*\*|[-+*/^])"                                                         # 3 operator
-    r"|([(),])"                                                                # 4 ( ) ,
-    r"|([ \t\r\n]+)")                                                          # 5 spaces
-_PUNCTUATION = {"(": LPAREN, ")": RPAREN, ",": COMMA}
+    r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?"  # number
+    r"|[A-Za-z_][A-Za-z_0-9]*"                                               # name
+    r"|\*\*|[-+*/^]"                                                         # operator
+    r"|[(),]"                                                                # ( ) ,
+    r"|[ \t\r\n]+")                                                          # spaces
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# a matched token's class from its first character: n number, a name, o operator, s spaces
+_CLASS_OF_FIRST = str.maketrans({**dict.fromkeys("0123456789.", "n"),
+                                 **dict.fromkeys(_LETTERS + "_", "a"),
+                                 **dict.fromkeys("+-*/^", "o"),
+                                 **dict.fromkeys(" \t\r\n", "s")})
+_KIND_OF_CLASS = {"n": NUMBER, "a": NAME, "o": OP, "(": LPAREN, ")": RPAREN, ",": COMMA,
+                  "s": None}
+_first_character = operator.itemgetter(0)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -83,39 +93,26 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _tokenize_fast(text: str) -> list[Token] | None:
-    """The tokens of well-formed text, or None to let the character loop report a problem."""
-    tokens: list[Token] = []
-    append = tokens.append
-    new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__
-    pos = 0
-    glued = False  # the previous token is a number with nothing after it yet
-    for number, name, operator, punctuation, spaces in _FAST_TOKEN.findall(text):
-        if spaces:
-            pos += len(spaces)
-            glued = False
-            continue
-        if number:
-            if glued:  # 1.2.5: a malformed number
-                return None
-            append(new(Token, (NUMBER, number, pos + 1, float(number))))
-            pos += len(number)
-            glued = True
-            continue
-        if name:
-            if glued:  # 2x
-                return None
-            append(new(Token, (NAME, name, pos + 1, None)))
-            pos += len(name)
-        elif operator:
-            append(new(Token, (OP, operator, pos + 1, None)))
-            pos += len(operator)
-        else:
-            append(new(Token, (_PUNCTUATION[punctuation], punctuation, pos + 1, None)))
-            pos += 1
-        glued = False
-    if pos != len(text):  # findall skipped what it could not match
+    """The tokens of well-formed text, or None to let the character loop report a problem.
+
+    Whole-list operations, no Python loop per token: the matches, their classes as one
+    string (a class letter per match), their columns as running sums of their lengths.
+    """
+    parts = _FAST_TOKEN.findall(text)
+    classes = "".join(map(_first_character, parts)).translate(_CLASS_OF_FIRST)
+    if "nn" in classes or "na" in classes:  # 1.2.5 (a malformed number), 2x
         return None
-    append(Token(END, "", len(text) + 1))
+    columns = list(itertools.accumulate(map(len, parts), initial=1))
+    if columns[-1] != len(text) + 1:  # findall skipped what it could not match
+        return None
+    numbers = set(itertools.compress(parts, map("n".__eq__, classes)))
+    values = {literal: float(literal) for literal in numbers}  # None for the other tokens
+    tokens = list(map(tuple.__new__, itertools.repeat(Token, len(parts)),  # Token(...) in C
+                      zip(map(_KIND_OF_CLASS.__getitem__, classes), parts, columns,
+                          map(values.get, parts))))
+    if "s" in classes:
+        tokens = list(itertools.compress(tokens, map("s".__ne__, classes)))
+    tokens.append(Token(END, "", columns[-1]))
     return tokens
 
 

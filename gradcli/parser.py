@@ -59,6 +59,8 @@ class Parser:
         self.pos = 0
         self.b = builder or Builder()
         self.functions = language_functions()
+        self.leaves: dict[str, Node] = {}   # token text -> node, for numbers and names
+        self.powers: dict[tuple[str, str], Node] = {}   # (base, exponent) texts -> node
 
     # -- token helpers ---------------------------------------------------
     @property
@@ -99,31 +101,41 @@ class Parser:
         return node
 
     def expr(self, depth: int, level: int = 0) -> Node:
-        """Left-associative operators of INFIX_LEVELS[level] (+ -, then * /), over tighter ones."""
+        """Left-associative operators of INFIX_LEVELS[level] (+ -, then * /), over tighter ones:
+        a loop along the chain (a + b - c ...), one call per operand."""
         tighter = level + 1 < len(INFIX_LEVELS)
         symbols = INFIX_LEVELS[level]
         tokens = self.tokens
+        binary = self.b.binary
         left = self.expr(depth, level + 1) if tighter else self.unary(depth)
         tok = tokens[self.pos]
         while tok.kind == OP and tok.text in symbols:
             self.pos += 1
             right = self.expr(depth, level + 1) if tighter else self.unary(depth)
-            left = self.b.apply(BINARY[tok.text], left, right)
+            left = binary(BINARY[tok.text], left, right)
             tok = tokens[self.pos]
         return left
 
     def unary(self, depth: int) -> Node:
-        tok = self.tokens[self.pos]
+        tokens = self.tokens
+        pos = self.pos
+        tok = tokens[pos]
         kind = tok.kind
-        if kind == NUMBER or kind == NAME:  # the usual case: a number or a name alone
-            after = self.tokens[self.pos + 1]
-            if after.kind != LPAREN and not (after.kind == OP and after.text in ("**", "^")):
-                self.pos += 1
-                if kind == NAME:
-                    return self.name(tok)
-                if not math.isfinite(tok.value):
-                    raise self.error(f"number '{tok.text}' is too large for float64", tok)
-                return self.b.const(tok.value)
+        if kind == NUMBER or kind == NAME:  # the usual operands: a number or a name, or x**2
+            after = tokens[pos + 1]
+            if after.kind != LPAREN:
+                if after.kind != OP or (after.text != "**" and after.text != "^"):
+                    self.pos = pos + 1
+                    node = self.leaves.get(tok.text)
+                    return node if node is not None else self.leaf(tok)
+                exponent = tokens[pos + 2]
+                if (exponent.kind == NUMBER or exponent.kind == NAME) and depth < MAX_DEPTH:
+                    follows = tokens[pos + 3]  # there is one: the exponent is not the end
+                    if follows.kind != LPAREN and (follows.kind != OP or (
+                            follows.text != "**" and follows.text != "^")):
+                        self.pos = pos + 3
+                        node = self.powers.get((tok.text, exponent.text))
+                        return node if node is not None else self.leaf_power(tok, exponent)
         if kind != OP or tok.text not in "+-":  # no sign
             return self.power(depth)
         signs = []
@@ -138,6 +150,25 @@ class Parser:
         for sign in reversed(signs):
             if sign.text == "-":
                 node = self.b.apply("neg", node)
+        return node
+
+    def leaf(self, tok: lexer.Token) -> Node:
+        """The node of a number or a name (kept in ``leaves`` by its text, as the
+        builder would give it again)."""
+        if tok.kind == NUMBER:
+            if not math.isfinite(tok.value):
+                raise self.error(f"number '{tok.text}' is too large for float64", tok)
+            node = self.b.const(tok.value)
+        else:
+            node = self.name(tok)
+        self.leaves[tok.text] = node
+        return node
+
+    def leaf_power(self, base: lexer.Token, exponent: lexer.Token) -> Node:
+        """base**exponent for a number or a name each (kept in ``powers`` by their texts)."""
+        node = self.make_power(self.leaves.get(base.text) or self.leaf(base),
+                               self.leaves.get(exponent.text) or self.leaf(exponent))
+        self.powers[base.text, exponent.text] = node
         return node
 
     def power(self, depth: int) -> Node:

@@ -466,26 +466,46 @@ def _polynomial_degree(nodes, wrt: str) -> float:
     inf = math.inf
     degree: dict[int, float] = {}
     for node in nodes:
-        ins = [degree[i.id] for i in node.inputs]
-        if node.op == "var":
+        op, inputs = node.op, node.inputs
+        if len(inputs) == 2:  # the usual case, without a list
+            ins = (degree[inputs[0].id], degree[inputs[1].id])
+        else:
+            ins = [degree[i.id] for i in inputs]
+        if op == "var":
             d = 1.0 if node.name == wrt else 0.0
-        elif node.op == "const":
+        elif op == "const":
             d = 0.0
-        elif node.op in ("add", "sub", "max", "min"):
+        elif op in ("add", "sub", "max", "min"):
             d = max(ins)
-        elif node.op in ("neg", "abs", "relu"):
+        elif op in ("neg", "abs", "relu"):
             d = ins[0]
-        elif node.op == "mul":
+        elif op == "mul":
             d = ins[0] + ins[1]
-        elif node.op == "div":
+        elif op == "div":
             d = ins[0] if ins[1] == 0 else inf
-        elif node.op == "powi":
+        elif op == "powi":
             n = node.attrs["n"]
             d = ins[0] * n if n >= 0 and ins[0] < inf else (0.0 if ins[0] == 0 else inf)
         else:
             d = 0.0 if all(i == 0 for i in ins) else inf
         degree[node.id] = d
     return degree[nodes[-1].id]
+
+
+def _coefficientwise(op: str, ins: list[np.ndarray]) -> np.ndarray | None:
+    """The series of add, sub, mul and neg where it is one numpy operation (add and sub at
+    equal orders, mul by a value alone: the first case of add and mul above), else None."""
+    if op == "add" or op == "sub":
+        u, v = ins
+        if u.shape[0] == v.shape[0]:
+            return u + v if op == "add" else u - v
+    elif op == "mul":
+        u, v = ins
+        if u.shape[0] == 1 or v.shape[0] == 1:
+            return u * v
+    elif op == "neg":
+        return -ins[0]
+    return None
 
 
 def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
@@ -497,7 +517,8 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
     last_use = {i.id: position for position, node in enumerate(nodes) for i in node.inputs}
     with np.errstate(all="ignore"):
         for position, node in enumerate(nodes):
-            if node.op == "var":
+            op = node.op
+            if op == "var":
                 x0 = np.asarray(env.get(node.name, 0.0), dtype=np.float64).reshape(1, -1)
                 if node.name == wrt and n >= 1:
                     s = np.empty((n + 1, x0.shape[1]))
@@ -506,17 +527,23 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
                     s[2:] = 0.0
                 else:
                     s = x0
-            elif node.op == "const":
+            elif op == "const":
                 s = np.full((1, 1), node.value)
             else:
-                ins = [series[i.id] for i in node.inputs]
-                rule = OPS[node.op]
-                if all(i.shape[0] == 1 for i in ins):
-                    s = np.asarray(rule.forward(*(i[0] for i in ins), **node.attrs),
-                                   dtype=np.float64)[None]
+                inputs = node.inputs
+                if len(inputs) == 2:  # the usual case, without a list
+                    ins = [series[inputs[0].id], series[inputs[1].id]]
                 else:
-                    s = rule.taylor(*ins, **node.attrs)
-                for i in node.inputs:   # free what no later node reads: memory is reused
+                    ins = [series[i.id] for i in inputs]
+                s = _coefficientwise(op, ins)
+                if s is None:
+                    rule = OPS[op]
+                    if all(i.shape[0] == 1 for i in ins):
+                        s = np.asarray(rule.forward(*(i[0] for i in ins), **node.attrs),
+                                       dtype=np.float64)[None]
+                    else:
+                        s = rule.taylor(*ins, **node.attrs)
+                for i in inputs:   # free what no later node reads: memory is reused
                     if last_use[i.id] == position:
                         series.pop(i.id, None)
             series[node.id] = s
