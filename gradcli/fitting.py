@@ -42,7 +42,7 @@ import numpy as np
 
 from .dataset import Dataset, split_variables
 from .errors import GradcliError
-from .program import compile_expression
+from .program import DOT_BLOCK, blocked_dot, compile_expression
 
 DEFAULT_EPOCHS = 1000
 DEFAULT_TOL = 1e-10
@@ -50,9 +50,12 @@ DEFAULT_SEED = 0
 
 
 def sum_of_squares(r: np.ndarray) -> float:
-    """sum(r**2), without BLAS: a multithreaded BLAS dot of 100,000 rows took ~10 ms, not
-    20 us, on a loaded 2-core machine (its threads wait for busy cores); einsum stays in
-    this thread."""
+    """sum(r**2): r . r in blocks that BLAS runs in this thread (program.blocked_dot) from
+    DOT_BLOCK rows on, einsum below (one multithreaded BLAS dot of 100,000 rows took ~10 ms,
+    not 20 us, on a loaded 2-core machine: its threads wait for busy cores)."""
+    r = np.ravel(r)
+    if len(r) >= DOT_BLOCK:
+        return float(blocked_dot(r, r))
     return float(np.einsum("i,i->", r, r))
 
 
@@ -122,7 +125,7 @@ class MeanSquaredError:
             jac = np.broadcast_to(jac, (n, k))
             second = np.broadcast_to(self.program.hessian(env), (n, k, k))
             r = np.broadcast_to(f, y.shape) - y
-            outer = np.einsum("ij,ik->jk", jac, jac)  # not jac.T @ jac: see sum_of_squares
+            outer = np.einsum("ij,ik->jk", jac, jac)  # not jac.T @ jac: see blocked_dot
             return (2.0 / n) * (outer + np.einsum("i,ijk->jk", r, second))
 
 

@@ -304,9 +304,46 @@ def bind(instrs, keep=()) -> list[tuple]:
     for (kind, name, outs, ins, attrs), free in zip(instrs, dead):
         if kind == "op":
             bound.append((OPS[name].forward, outs[0], ins, attrs, True, tuple(free)))
+        elif kind == "sum_of_products":
+            bound.append((sum_of_products, outs[0], ins, attrs, True, tuple(free)))
         else:
             bound.append((_rule_runner(name, attrs), outs, ins, {}, False, tuple(free)))
     return bound
+
+
+def _fuse_sums(instrs, everything, grad_slots, output) -> list[tuple]:
+    """``instrs`` with each gradient that is a product used by nothing else (a broadcast
+    parameter's gradient, g * x, summed over the points by value_and_vjp) computed as one
+    sum of products: no array of products is made."""
+    used = {i for instr in everything for i in instr[3]}
+    fused = set(grad_slots) - used - {output}
+    return [("sum_of_products", name, outs, ins, attrs)
+            if kind == "op" and name == "mul" and outs[0] in fused else instr
+            for instr in instrs for kind, name, outs, ins, attrs in [instr]]
+
+
+def sum_of_products(a, b):
+    """sum(a * b) over every point: blocked_dot for two vectors of one length of at least
+    DOT_BLOCK entries, else numpy's (pairwise) sum of the products."""
+    if a.ndim == 1 and a.shape == b.shape and len(a) >= DOT_BLOCK:
+        return blocked_dot(a, b)
+    return np.sum(np.multiply(a, b))
+
+
+DOT_BLOCK = 8192  # OpenBLAS runs a dot of at most 10,000 entries in the calling thread
+
+
+def blocked_dot(a, b):
+    """a . b for two vectors: BLAS dots of DOT_BLOCK entries (one batched matmul), summed.
+
+    One BLAS dot of 100,000 entries is split over threads, which on a busy 2-core machine
+    wait for cores (measured ~10 ms instead of 20 us); a block stays in this thread, and
+    is still twice as fast as einsum's loop."""
+    m = len(a) - len(a) % DOT_BLOCK
+    if not m:
+        return np.dot(a, b)
+    head = np.matmul(a[:m].reshape(-1, 1, DOT_BLOCK), b[:m].reshape(-1, DOT_BLOCK, 1)).sum()
+    return head + np.dot(a[m:], b[m:])
 
 
 def run(bound, slots: list) -> None:
@@ -536,7 +573,7 @@ class Program:
         seeded = code.depends_on([self.seed])
         after = [i for i in everything if any(o in seeded for o in i[2])]
         if part == "after_seed":
-            return bind(after, outputs)
+            return bind(_fuse_sums(after, everything, self.grad_slots, self.output), outputs)
         before = [i for i in everything if not any(o in seeded for o in i[2])]
         return bind(before, outputs + [i for instr in after for i in instr[3]])
 
@@ -581,7 +618,8 @@ class Program:
         value = slots[self.output]
         slots[self.seed] = np.asarray(seed(value), dtype=self.dtype)
         run(after, slots)
-        v = np.array([np.sum(slots[s]) for s in self.grad_slots], dtype=self.dtype)
+        sums = [slots[s] for s in self.grad_slots]  # a fused sum of products is summed already
+        v = np.array([np.sum(x) if x.ndim else x for x in sums], dtype=self.dtype)
         return value, v
 
     # -- second order ----------------------------------------------------------------

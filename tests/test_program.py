@@ -229,3 +229,29 @@ def test_generated_source_holds_only_table_functions_and_numbers():
     assert "inf_var" not in identifiers and "pi" not in identifiers
     assert identifiers <= {"def", "fg", "p", "return", "INF", "NAN"} | calls | {
         i for i in identifiers if re.fullmatch(r"v\d+", i)}
+
+
+# -- a broadcast parameter's gradient summed as one sum of products -----------------------------
+def test_value_and_vjp_sums_each_parameters_products_without_an_array_of_them():
+    from gradcli.program import sum_of_products
+
+    prog = compile_expression(gc.parse("a*x+b*z+c"), ["a", "b", "c"])
+    rng = np.random.default_rng(5)
+    n = 3 * 8192 + 17  # blocks and a tail
+    x, z, y = rng.normal(size=n), rng.normal(size=n), rng.normal(size=n)
+    value, v = prog.value_and_vjp({"a": 0.5, "b": -2.0, "c": 0.25, "x": x, "z": z},
+                                  lambda f: f - y)
+    r = 0.5 * x - 2.0 * z + 0.25 - y
+    assert np.array_equal(value, 0.5 * x + -2.0 * z + 0.25)
+    exact = [math.fsum(r * x), math.fsum(r * z), math.fsum(r)]
+    assert v.tolist() == pytest.approx(exact, rel=1e-12, abs=1e-9)
+    after = prog._program("after_seed")
+    assert [fn for fn, *_ in after] == [sum_of_products, sum_of_products]  # no mul, no array
+
+
+@pytest.mark.parametrize("n", [0, 1, 8191, 8192, 8193, 30_000])
+def test_blocked_dot_is_the_dot_product(n):
+    from gradcli.program import blocked_dot
+
+    a, b = np.random.default_rng(n).normal(size=(2, n))
+    assert float(blocked_dot(a, b)) == pytest.approx(math.fsum(a * b), rel=1e-12, abs=1e-12)
