@@ -8,14 +8,21 @@ differentiates order by order, and each derivative, with the point substituted e
 evaluated at DIGITS significant digits.
 
 Its expressions can swell exponentially with the order (tanh(tanh(tanh(x))) reaches 64,000
-operations at order 10), so SymPy gets a time budget. It runs in a forked worker process that
-sends each order's value as soon as it has it; at the deadline the worker is killed (SIGKILL,
-which stops it even inside C code, where an alarm signal would wait), and the orders it did
-not finish are computed by mpmath's numerical differentiation (``mpmath.diffs``, the
-all-orders form of ``mpmath.diff``: central differences with a tiny step, at the working
-precision (DIGITS + 6) * (order + 1) digits that DIGITS in the result need) of an mpmath function of ``wrt``
-made from the same SymPy expression (``lambdify(..., "mpmath")``). Without ``os.fork``
-(Windows), SymPy runs in this process and the budget is checked between orders only.
+operations at order 10), so the references of a point get a time budget, ``timeout``
+seconds from the moment SymPy is loaded (its one-time import, ~0.4 s, is not counted;
+building the SymPy expression is). SymPy has the first SYMPY_SHARE of it. It runs in a
+forked worker process that sends each order's value as soon as it has it; at its deadline
+the worker is killed (SIGKILL, which stops it even inside C code, where an alarm signal would
+wait), and the orders it did not finish are computed by mpmath's numerical differentiation
+(``mpmath.diffs``, the all-orders form of ``mpmath.diff``: central differences with a tiny
+step, at the working precision (DIGITS + 6) * (order + 1) digits that DIGITS in the result
+need) of an mpmath function of ``wrt`` made from the same SymPy expression
+(``lambdify(..., "mpmath")``), in a second worker that has the rest of the budget and is
+killed at its end too. mpmath computes the orders in batches of doubling size (all orders
+up to n cost about n**2 digit-evaluations, so the batches cost 4/3 of one), sending each
+batch as it is done. An order neither finished in time has no reference: its method is
+NONE (value nan, not singular), and the check does not compare it. Without ``os.fork``
+(Windows), both run in this process and the deadlines are checked between orders only.
 
 A reference that is not a finite real number (SymPy's ``nan``, ``zoo``, ``oo``, a complex
 value outside the real domain, an unevaluated ``DiracDelta(0)``) is *singular*: the
@@ -23,6 +30,7 @@ derivative does not exist there as a real number.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -35,9 +43,12 @@ from .errors import GradcliError
 
 DIGITS = 30           # significant digits of every reference value
 PRETTY_LIMIT = 400    # larger formulas (in operations) are not pretty-printed
-SYMPY, MPMATH = "sympy", "mpmath"
+SYMPY, MPMATH, NONE = "sympy", "mpmath", "none"   # NONE: no reference within the budget
+SYMPY_SHARE = 0.75    # of the budget: SymPy's; mpmath has the rest (and SymPy's unused time)
+MPMATH_FIRST_BATCH = 8  # orders of mpmath's first batch (then each batch doubles)
 MAX_WAIT = 1e6        # seconds: a longer budget is no deadline at all
 TIMED_OUT = "timeout"
+NOT_COMPUTED = "not computed"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -46,12 +57,17 @@ class Reference:
     """One order's reference: its value, where it came from, and the formula (SymPy's)."""
 
     value: float            # nan / +-inf for a singular reference; +-inf also past float64
-    method: str             # SYMPY or MPMATH
+    method: str             # SYMPY, MPMATH, or NONE (no reference within the budget)
     text: str               # the value as computed: '0.6442176872...', 'zoo', 'nan', '1.0*I'
     singular: bool = False
     formula: str | None = None   # str() of SymPy's derivative (with symbolic=True)
     pretty: str | None = None    # sympy.pretty of it (with pretty=True, small formulas only)
-    why: str | None = None       # for MPMATH: why not SymPy (TIMED_OUT, or SymPy's error)
+    why: str | None = None       # for MPMATH: why not SymPy (TIMED_OUT, or SymPy's error);
+    #                              for NONE: why not mpmath (TIMED_OUT, or mpmath's error)
+
+    @property
+    def available(self) -> bool:
+        return self.method != NONE
 
 
 def sympy_expression(expression, wrt: str, point: dict):
@@ -83,16 +99,30 @@ def classify(value) -> tuple[float, str, bool]:
 
 def references(expression, wrt: str, point: dict, order: int, timeout: float = 10.0,
                symbolic: bool = False, pretty: bool = False) -> list[Reference]:
-    """The reference derivatives of orders 0..order: SymPy's while the budget lasts
-    (``timeout`` seconds), mpmath's for the rest."""
+    """The reference derivatives of orders 0..order within ``timeout`` seconds: SymPy's
+    until SYMPY_SHARE of it, mpmath's for the rest until its end, NONE for what is left."""
+    importlib.import_module("sympy")  # loaded before the clock starts: a one-time cost
+
+    deadline = time.monotonic() + timeout
     f, symbol, at = sympy_expression(expression, wrt, point)
-    out, failure = sympy_derivatives(f, symbol, at, order, timeout, symbolic, pretty)
-    if len(out) <= order:
-        rest = mpmath_derivatives(f, symbol, at, range(len(out), order + 1))
-        for r in rest:
-            r.why = failure or TIMED_OUT
-        out += rest
+    sympy_left = deadline - (1.0 - SYMPY_SHARE) * timeout - time.monotonic()
+    out, failure = sympy_derivatives(f, symbol, at, order, _left(sympy_left), symbolic, pretty)
+    if len(out) > order:
+        return out
+    missing = range(len(out), order + 1)
+    rest, mpmath_failure = mpmath_within(f, symbol, at, missing,
+                                         _left(deadline - time.monotonic()))
+    for r in rest:
+        r.why = failure or TIMED_OUT
+    out += rest
+    out += [Reference(math.nan, NONE, NOT_COMPUTED, why=mpmath_failure or TIMED_OUT)
+            for _ in range(len(out), order + 1)]
     return out
+
+
+def _left(seconds: float) -> float:
+    """Seconds left (nan from inf - inf is no deadline; never below 0)."""
+    return math.inf if math.isnan(seconds) else max(0.0, seconds)
 
 
 # -- SymPy, in a worker with a deadline ---------------------------------------------------------
@@ -116,38 +146,46 @@ def sympy_orders(f, symbol, at, order: int, symbolic: bool, pretty: bool):
 
 
 def _message_reference(message: dict) -> Reference:
-    return Reference(float(message["value"]), SYMPY, message["text"], message["singular"],
-                     message.get("formula"), message.get("pretty"))
+    return Reference(float(message["value"]), message.get("method", SYMPY), message["text"],
+                     message["singular"], message.get("formula"), message.get("pretty"))
 
 
 def sympy_derivatives(f, symbol, at, order: int, timeout: float, symbolic: bool = False,
                       pretty: bool = False) -> tuple[list[Reference], str | None]:
     """SymPy's references for the orders 0, 1, ... that finish within ``timeout`` seconds,
     and SymPy's error if it failed before the end (None otherwise)."""
-    if timeout <= 0:
-        return [], None
-    if not hasattr(os, "fork"):
-        return _sympy_in_process(f, symbol, at, order, timeout, symbolic, pretty)
-    messages, failure = _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty)
+    messages, failure = within(lambda: sympy_orders(f, symbol, at, order, symbolic, pretty),
+                               timeout)
     return [_message_reference(m) for m in messages], failure
 
 
-def _sympy_in_process(f, symbol, at, order, timeout, symbolic, pretty):
+def within(messages, timeout: float) -> tuple[list[dict], str | None]:
+    """The messages that the generator ``messages()`` yields within ``timeout`` seconds (in a
+    forked worker, killed at the deadline; without fork, in this process, the deadline
+    checked between messages), and its error if it raised one."""
+    if timeout <= 0:
+        return [], None
+    if not hasattr(os, "fork"):
+        return _in_process(messages, timeout)
+    return _in_worker(messages, timeout)
+
+
+def _in_process(messages, timeout):
     deadline = time.monotonic() + timeout
     out = []
     try:
-        for message in sympy_orders(f, symbol, at, order, symbolic, pretty):
-            out.append(_message_reference(message))
+        for message in messages():
+            out.append(message)
             if time.monotonic() > deadline:
                 break
-    except Exception as e:  # a SymPy failure: the rest goes to mpmath
+    except Exception as e:  # a SymPy (or mpmath) failure: the rest goes on without it
         return out, f"{type(e).__name__}: {e}"
     return out, None
 
 
-def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty):
-    """Run sympy_orders in a forked child: the messages that arrive before the deadline,
-    and the worker's error if it reported one."""
+def _in_worker(messages, timeout):
+    """Run messages() in a forked child: the messages that arrive before the deadline, and
+    the worker's error if it reported one."""
     import warnings
 
     read_end, write_end = os.pipe()
@@ -157,9 +195,9 @@ def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty):
         pid = os.fork()
     if pid == 0:  # the worker: never returns, never touches the parent's streams
         os.close(read_end)
-        _worker(write_end, parent, f, symbol, at, order, symbolic, pretty)
+        _worker(write_end, parent, messages)
     os.close(write_end)
-    messages: list[dict] = []
+    received: list[dict] = []
     pending = b""
     deadline = time.monotonic() + timeout
     try:
@@ -175,23 +213,23 @@ def _sympy_in_worker(f, symbol, at, order, timeout, symbolic, pretty):
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 message = json.loads(line)
-                if "order" not in message:  # the worker failed: the rest goes to mpmath
-                    return messages, message.get("error", "SymPy failed")
-                messages.append(message)
+                if "order" not in message:  # the worker failed: the rest goes on without it
+                    return received, message.get("error", "the worker failed")
+                received.append(message)
     finally:
         _end_worker(pid)
         os.close(read_end)
-    return messages, None
+    return received, None
 
 
-def _worker(write_end, parent, f, symbol, at, order, symbolic, pretty):
+def _worker(write_end, parent, messages):
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the worker at once
         _die_with(parent)
         with os.fdopen(write_end, "wb") as out:
             try:
-                for message in sympy_orders(f, symbol, at, order, symbolic, pretty):
+                for message in messages():
                     out.write(json.dumps(message).encode() + b"\n")
                     out.flush()
             except Exception as e:  # a SymPy failure: the parent falls back to mpmath
@@ -242,34 +280,57 @@ def mpmath_function(f, symbol):
 
 
 def mpmath_derivatives(f, symbol, at, orders) -> list[Reference]:
-    """mpmath's references for the given orders, at DIGITS significant digits."""
+    """mpmath's references for the given orders, at DIGITS significant digits (no deadline;
+    a function mpmath cannot evaluate is a GradcliError)."""
+    try:
+        return [_message_reference(m) for m in mpmath_orders(f, symbol, at, orders)]
+    except (RecursionError, TypeError, ValueError, NameError) as e:
+        raise GradcliError(f"no reference derivative: mpmath cannot evaluate the expression "
+                           f"({type(e).__name__})") from None
+
+
+def mpmath_within(f, symbol, at, orders, timeout: float) -> tuple[list[Reference], str | None]:
+    """mpmath's references for the first of the given orders that it finishes within
+    ``timeout`` seconds (in a worker, as SymPy's), and its error if it failed."""
+    messages, failure = within(lambda: mpmath_orders(f, symbol, at, orders), timeout)
+    return [_message_reference(m) for m in messages], failure
+
+
+def mpmath_orders(f, symbol, at, orders):
+    """Yield the message of each of the given orders (ascending), in batches: mpmath.diffs up
+    to MPMATH_FIRST_BATCH orders past the first, then up to twice as many each time."""
     import mpmath
 
-    try:
-        function = mpmath_function(f, symbol)
-    except (RecursionError, TypeError, ValueError, NameError) as e:
-        raise GradcliError(f"no reference derivative: SymPy ran out of time and mpmath "
-                           f"cannot evaluate the expression ({type(e).__name__})") from None
-    orders = list(orders)
-    values = {}
+    function = mpmath_function(f, symbol)
+    orders = sorted(set(orders))
+    if not orders:
+        return
+    done = 0  # the orders[:done] have been sent
     with mpmath.workdps(DIGITS):
         x = mpmath.mpf(at.p) / at.q
-        try:  # one set of evaluations serves every order (mpmath.diffs)
-            for k, value in enumerate(mpmath.diffs(function, x, max(orders, default=0))):
-                values[k] = value
-        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-            pass  # the orders not reached are nan: singular
-        return [_mpmath_reference(mpmath, values.get(k, mpmath.nan)) for k in orders]
+        top = min(orders[-1], max(orders[0], 1) + MPMATH_FIRST_BATCH - 1)
+        while done < len(orders):
+            values = {}
+            try:  # one set of evaluations serves every order up to top (mpmath.diffs)
+                for k, value in enumerate(mpmath.diffs(function, x, top)):
+                    values[k] = value
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                pass  # the orders not reached are nan: singular
+            while done < len(orders) and orders[done] <= top:
+                k = orders[done]
+                yield _mpmath_message(mpmath, k, values.get(k, mpmath.nan))
+                done += 1
+            top = min(orders[-1], 2 * top)
 
 
-def _mpmath_reference(mpmath, value) -> Reference:
+def _mpmath_message(mpmath, k: int, value) -> dict:
     if isinstance(value, mpmath.mpc):
         if value.imag != 0:
-            return Reference(math.nan, MPMATH, mpmath.nstr(value, DIGITS), True)
+            return {"order": k, "value": "nan", "text": mpmath.nstr(value, DIGITS),
+                    "singular": True, "method": MPMATH}
         value = value.real
     if not isinstance(value, mpmath.mpf):
         value = mpmath.mpf(value)
-    text = mpmath.nstr(value, DIGITS)
-    if mpmath.isnan(value) or mpmath.isinf(value):
-        return Reference(float(value), MPMATH, text, True)
-    return Reference(float(value), MPMATH, text)
+    singular = bool(mpmath.isnan(value) or mpmath.isinf(value))
+    return {"order": k, "value": repr(float(value)), "text": mpmath.nstr(value, DIGITS),
+            "singular": singular, "method": MPMATH}

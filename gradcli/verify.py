@@ -4,8 +4,8 @@ For orders 0..N along one variable, three opinions at one point:
 
 - gradcli: ``Expression.derivatives(wrt, N, at)``, the engine ``gradcli diff`` uses;
 - the reference: SymPy's exact derivatives at 30 significant digits, or mpmath's numerical
-  derivatives at 30 digits for the orders SymPy did not finish within the time budget
-  (gradcli/reference.py);
+  derivatives at 30 digits for the orders SymPy did not finish within its share of the time
+  budget, or none for the orders neither finished (gradcli/reference.py);
 - central finite differences with Richardson extrapolation in float64, with their estimated
   error (gradcli/finite_difference.py): informative only, never part of the verdict.
 
@@ -18,7 +18,9 @@ where gradcli is not finite). An order whose reference is *singular* (nan, zoo, 
 non-real: the derivative does not exist there as a real number) is not compared: gradcli's
 value there follows its documented rule (SPEC section 4: sqrt'(0) = inf), which no reference
 can confirm. It is reported as singular and left out of ``ok`` and ``max_rel_error``
-(``max_rel_error`` is nan when no order was compared).
+(``max_rel_error`` is nan when no order was compared). An order that has no reference
+because neither SymPy nor mpmath finished it within the time budget is *unchecked*: also
+reported and left out of ``ok`` and ``max_rel_error``.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from . import finite_difference
 from .errors import GradcliError
 from .reference import Reference, references
 
-AGREE, MISMATCH, SINGULAR = "ok", "mismatch", "singular"
+AGREE, MISMATCH, SINGULAR, UNCHECKED = "ok", "mismatch", "singular", "unchecked"
 
 
 @dataclass
@@ -64,8 +66,13 @@ class Check:
 
     @property
     def compared(self) -> list[int]:
-        """The orders whose reference is not singular."""
-        return [k for k, s in enumerate(self.status) if s != SINGULAR]
+        """The orders whose reference exists and is not singular."""
+        return [k for k, s in enumerate(self.status) if s not in (SINGULAR, UNCHECKED)]
+
+    @property
+    def unchecked(self) -> list[int]:
+        """The orders without a reference (none finished within the time budget)."""
+        return [k for k, s in enumerate(self.status) if s == UNCHECKED]
 
     @property
     def singular(self) -> list[int]:
@@ -98,6 +105,8 @@ class Check:
 def compare(value: float, reference: Reference, rtol: float, atol: float) -> tuple[str, float]:
     """(status, relative error) of gradcli's value against one reference."""
     r = reference.value
+    if not reference.available:
+        return UNCHECKED, math.nan
     if reference.singular:
         return SINGULAR, math.nan
     if math.isinf(r):  # a finite reference beyond float64: only its infinity agrees
@@ -141,10 +150,10 @@ def check(expression_or_text, at=None, order: int = 1, wrt: str | None = None,
           rtol: float = 1e-9, atol: float = 1e-12, timeout: float = 10.0,
           symbolic: bool = False) -> dict:
     """gradcli's derivatives of orders 0..order along ``wrt`` at the point ``at`` (a dict,
-    or a number for an expression of one variable), checked against SymPy (mpmath past
-    ``timeout`` seconds) and finite differences: the record ``gradcli check`` writes as JSON,
-    ``{"expr", "point", "wrt", "order", "gradcli", "sympy", "finite_difference",
-    "max_rel_error", "ok", "reference"}`` (+ ``"symbolic"``)."""
+    or a number for an expression of one variable), checked against SymPy (mpmath past 3/4
+    of ``timeout`` seconds, none past it) and finite differences: the record ``gradcli
+    check`` writes as JSON, ``{"expr", "point", "wrt", "order", "gradcli", "sympy",
+    "finite_difference", "max_rel_error", "ok", "reference"}`` (+ ``"symbolic"``)."""
     return run_check(expression_or_text, at, order, wrt, rtol, atol, timeout,
                      symbolic).record()
 

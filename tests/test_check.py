@@ -234,11 +234,64 @@ def test_timeout_hands_the_remaining_orders_to_mpmath():
         os.waitpid(-1, os.WNOHANG)
 
 
-def test_timeout_zero_uses_mpmath_for_every_order():
-    result = run_check("exp(sin(x))/(1+x**2)", 0.7, order=4, timeout=0)
-    assert result.methods == ["mpmath"] * 5 and result.ok
+def _mpmath_only(monkeypatch):
+    """SymPy gives nothing (as if out of time at once): mpmath is the reference of every order."""
+    monkeypatch.setattr(reference, "sympy_derivatives", lambda *args, **kwargs: ([], None))
+
+
+def test_mpmath_alone_gives_every_order(monkeypatch):
     exact = run_check("exp(sin(x))/(1+x**2)", 0.7, order=4)
+    _mpmath_only(monkeypatch)
+    result = run_check("exp(sin(x))/(1+x**2)", 0.7, order=4)
+    assert result.methods == ["mpmath"] * 5 and result.ok
     assert result.reference == pytest.approx(exact.reference, rel=1e-14)
+
+
+def test_timeout_zero_computes_no_reference_and_checks_nothing():
+    result = run_check("exp(sin(x))/(1+x**2)", 0.7, order=2, timeout=0)
+    assert result.methods == ["none"] * 3 and result.status == ["unchecked"] * 3
+    assert result.unchecked == [0, 1, 2] and result.compared == [] and result.ok
+    assert all(r.text == "not computed" and r.why == "timeout" for r in result.references)
+    record = result.record()
+    assert all(math.isnan(v) for v in record["sympy"]) and math.isnan(record["max_rel_error"])
+
+
+DEEP_SIN = "sin(" * 200 + "x" + ")" * 200  # SymPy: ~8 s to order 1; mpmath: >60 s to 100
+
+
+def test_the_references_keep_the_budget_when_mpmath_too_runs_out_of_time():
+    """SymPy has 3/4 of the budget, mpmath the rest, in a worker killed at the end: orders
+    neither finished have no reference (unchecked), and no worker is left behind."""
+    start = time.monotonic()
+    result = run_check(DEEP_SIN, 1.0, order=100, timeout=1.0)
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.0 + 0.6, elapsed  # + gradcli's own derivatives and a fork or two
+    methods = result.methods
+    assert methods == sorted(methods, key=["sympy", "mpmath", "none"].index)
+    assert methods[-1] == "none" and result.unchecked == list(range(methods.index("none"), 101))
+    assert result.ok and all(result.status[k] == "ok" for k in result.compared)
+    with pytest.raises(ChildProcessError):  # both workers are gone (killed and reaped)
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_mpmath_stops_at_its_deadline_in_process_without_fork(monkeypatch):
+    f, symbol, at = reference.sympy_expression(gradcli.parse("sin(x)"), "x", {"x": 0.5})
+    monkeypatch.delattr(os, "fork")
+    refs, failure = reference.mpmath_within(f, symbol, at, range(0, 400), timeout=0.05)
+    assert failure is None and 0 < len(refs) < 400  # a batch or a few, not order 399
+    assert float(refs[1].text) == pytest.approx(math.cos(0.5), rel=1e-15)
+
+
+def test_mpmath_in_batches_agrees_with_the_exact_derivatives_to_thirty_digits():
+    """Orders 1..8, then up to 16, then 20: each batch at the precision its top order needs;
+    (1/(2+x))^(k) = (-1)**k k! / (2+x)**(k+1)."""
+    f, symbol, at = reference.sympy_expression(gradcli.parse("1/(2+x)"), "x", {"x": 0.3})
+    refs = reference.mpmath_derivatives(f, symbol, at, range(3, 21))
+    assert len(refs) == 18 and all(r.method == "mpmath" for r in refs)
+    with mpmath.workdps(40):
+        for k, r in zip(range(3, 21), refs):
+            exact = (-1) ** k * mpmath.factorial(k) / (2 + mpmath.mpf(3) / 10) ** (k + 1)
+            assert abs(mpmath.mpf(r.text) - exact) <= 1e-27 * abs(exact), k
 
 
 def test_sympy_failure_hands_the_remaining_orders_to_mpmath(monkeypatch):
@@ -254,8 +307,9 @@ def test_sympy_failure_hands_the_remaining_orders_to_mpmath(monkeypatch):
     assert result.references[1].why == "NotImplementedError: no rule"
 
 
-def test_mpmath_reference_of_sqrt_at_zero_is_singular():
-    result = run_check("sqrt(x)", 0, order=1, timeout=0)
+def test_mpmath_reference_of_sqrt_at_zero_is_singular(monkeypatch):
+    _mpmath_only(monkeypatch)
+    result = run_check("sqrt(x)", 0, order=1)
     assert result.status == ["ok", "singular"] and result.methods == ["mpmath", "mpmath"]
 
 

@@ -137,6 +137,41 @@ def test_orders_above_the_finite_difference_cap_are_nan_with_a_note(gradcli):
         "meaningless there)")
 
 
+def test_orders_without_a_reference_are_reported_not_checked(gradcli):
+    args = ["check", "x**3", "--at", "2", "--order", "2", "--timeout", "0"]
+    warning = ("gradcli: warning: x**3 at x=2.0: no reference within --timeout 0.0 s for "
+               "orders 0..2: not checked\n")
+    plain = gradcli(*args, "--format", "plain")
+    assert (plain.exit_code, plain.stdout, plain.stderr) == (
+        0, "ok nan (orders 0..2 not checked)\n", warning)
+    record = json.loads(gradcli(*args, "--format", "json").stdout)
+    assert record["reference"] == ["none"] * 3 and record["sympy"] == ["nan"] * 3
+    assert record["ok"] is True and record["max_rel_error"] == "nan"
+    rows = gradcli(*args, "--format", "csv").stdout.splitlines()
+    assert rows[1] == "x**3,2.0,x,0,8.0,nan,none,8.0,0.0,nan,unchecked"
+    table = gradcli(*args, "--format", "table").stdout.splitlines()
+    assert "not checked" in table[-3] and "│ none " in table[-3]  # order 2's row
+    assert table[-1] == ("ok: 0 orders agree within rtol=1e-09, atol=1e-12; no reference for "
+                         "orders 0..2 within --timeout 0.0 s: not checked")
+
+
+def test_a_small_timeout_bounds_the_whole_check_of_a_deep_expression():
+    """200 nested sines: SymPy takes ~8 s for order 1 and mpmath over a minute for orders up
+    to 100; with --timeout 1 the references end after 1 s (the process needs ~1 s more to
+    start, load SymPy and compute gradcli's own derivatives)."""
+    deep = "sin(" * 200 + "x" + ")" * 200
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "gradcli", "check", deep, "--at", "1",
+                             "--order", "100", "--timeout", "1", "--format", "json"],
+                            capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - start
+    assert result.returncode == 0 and elapsed < 4.0, (elapsed, result.stderr)
+    record = json.loads(result.stdout)
+    assert record["reference"][-1] == "none" and record["ok"] is True
+    assert result.stderr.startswith("gradcli: warning: sin(sin(")
+    assert result.stderr.endswith(": not checked\n") and "--timeout 1.0 s" in result.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["x*y", "--at", "x=1,y=2"], "gradcli: error: the expression has several variables "
                                   "(x, y): choose one with --wrt\n"),

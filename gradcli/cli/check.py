@@ -23,7 +23,8 @@ EXAMPLES = [
 ]
 CSV_FIELDS = ["order", "gradcli", "sympy", "reference", "finite_difference",
               "finite_difference_error", "relative_error", "status"]
-MARKS = {"ok": "✓", "mismatch": "✗ mismatch", "singular": "singular"}
+MARKS = {"ok": "✓", "mismatch": "✗ mismatch", "singular": "singular",
+         "unchecked": "not checked"}
 
 
 class NonNegative(click.ParamType):
@@ -57,19 +58,21 @@ class NonNegative(click.ParamType):
 @click.option("--atol", type=NonNegative(), default=1e-12, show_default=True,
               help="Absolute tolerance.")
 @click.option("--timeout", type=NonNegative(), default=10.0, show_default=True,
-              metavar="S", help="Seconds SymPy may take per point; the orders it has not "
-                                "finished by then are checked against mpmath.diff.")
+              metavar="S", help="Seconds the references may take per point: SymPy until 3/4 "
+                                "of S, mpmath.diff for the orders left until S; orders "
+                                "neither finished are not checked.")
 @click.option("--symbolic", is_flag=True,
               help="Also show SymPy's formula of each derivative.")
 @format_option
 def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, format):
     """Check EXPR's derivatives of orders 0..N at each point against SymPy's exact ones.
 
-    SymPy's derivatives are evaluated at 30 significant digits (past --timeout, mpmath's
-    numerical derivatives at 30 digits are the reference, and the output says so); central
-    finite differences are shown for information. Exit status 1 when an order differs
-    beyond --rtol/--atol; an order where the reference itself is singular (nan, zoo, oo)
-    is reported and not compared. Plain output: "ok" or "mismatch" and the largest
+    SymPy's derivatives are evaluated at 30 significant digits (past 3/4 of --timeout,
+    mpmath's numerical derivatives at 30 digits are the reference, and the output says so;
+    an order neither finished within --timeout is reported and not checked); central
+    finite differences (orders up to 20) are shown for information. Exit status 1 when an
+    order differs beyond --rtol/--atol; an order where the reference itself is singular
+    (nan, zoo, oo) is reported and not compared. Plain output: "ok" or "mismatch" and the largest
     relative error, one line per point.
     """
     options = dict(order=order, wrt=wrt, rtol=rtol, atol=atol, timeout=timeout,
@@ -136,10 +139,24 @@ def point_check(expression, names, point, *, wrt, pretty, **options):
                           f"{result.references[k].text}, gradcli "
                           f"{format_number(result.gradcli[k])}" for k in singular)
         warn(f"{expression.text} at {where}: the reference is singular, not compared ({shown})")
+    if result.unchecked:
+        warn(f"{expression.text} at {where}: no reference within --timeout "
+             f"{format_number(result.timeout)} s for {_orders(result.unchecked)}: "
+             f"not checked{_mpmath_failure(result)}")
     warn_non_finite(expression, names, [point],
                     [("the value" if k == 0 else f"the derivative of order {k}",
                       [result.gradcli[k]]) for k in result.compared])
     return result
+
+
+def _orders(orders: list[int]) -> str:
+    return f"order{'s' * (len(orders) > 1)} {_list(orders)}"
+
+
+def _mpmath_failure(result) -> str:
+    """' (mpmath failed: ...)' when mpmath's error, not the time, left orders unchecked."""
+    why = result.references[result.unchecked[0]].why
+    return f" (mpmath failed: {why})" if why not in (None, "timeout") else ""
 
 
 def _where(point: dict) -> str:
@@ -168,10 +185,15 @@ def summary(result) -> str:
     late = [k for k, m in enumerate(result.methods) if m == "mpmath"]
     if late:
         why = result.references[late[0]].why
-        reason = (f"SymPy had not finished them after --timeout {format_number(result.timeout)} s"
+        reason = (f"SymPy had not finished {'them' if len(late) > 1 else 'it'} within its 3/4 "
+                  f"of --timeout "
+                  f"{format_number(result.timeout)} s"
                   if why in (None, "timeout") else f"SymPy failed: {why}")
         line += f"; mpmath is the reference for order{'s' * (len(late) > 1)} {_list(late)} " \
                 f"({reason})"
+    if result.unchecked:
+        line += (f"; no reference for {_orders(result.unchecked)} within --timeout "
+                 f"{format_number(result.timeout)} s{_mpmath_failure(result)}: not checked")
     return line
 
 
@@ -191,6 +213,8 @@ def plain_line(result) -> str:
     if result.singular:
         notes.append(f"order{'s' * (len(result.singular) > 1)} {_list(result.singular)} "
                      f"singular")
+    if result.unchecked:
+        notes.append(f"{_orders(result.unchecked)} not checked")
     verdict = "ok" if result.ok else "mismatch"
     line = f"{verdict} {format_number(result.max_rel_error)}"
     return line + (f" ({'; '.join(notes)})" if notes else "")
@@ -243,7 +267,8 @@ def _mark(result, k: int) -> str:
 
 def _pretty(reference) -> str:
     if reference.method != "sympy":
-        return "(SymPy ran out of time)"
+        return "(SymPy ran out of time)" if reference.why in (None, "timeout") else \
+            "(SymPy failed)"
     if reference.pretty is None:
         return "(too large to show: see --format json)"
     return reference.pretty
