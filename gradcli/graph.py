@@ -80,14 +80,16 @@ class Builder:
 
 def topological(root: Node) -> list[Node]:
     """The nodes reachable from root, inputs before users (iterative)."""
-    seen: dict[int, Node] = {}
+    seen: dict[int, Node] = {root.id: root}
     stack = [root]
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        if node.id not in seen:
-            seen[node.id] = node
-            stack.extend(node.inputs)
-    return [seen[i] for i in sorted(seen)]
+        for node in pop().inputs:
+            key = node.id
+            if key not in seen:
+                seen[key] = node
+                push(node)
+    return list(map(seen.__getitem__, sorted(seen)))
 
 
 def variables(root: Node) -> list[str]:

@@ -85,35 +85,62 @@ _first_character = operator.itemgetter(0)
 
 def tokenize(text: str) -> list[Token]:
     """Split an expression into tokens, ending with an END token."""
-    if len(text) > MAX_LIBRARY_EXPRESSION_LENGTH:  # a ParseError, as every other reason not to parse
-        raise ParseError(exceeded("an expression of", len(text), MAX_LIBRARY_EXPRESSION_LENGTH,
-                                  unit=" characters").message)
+    _check_length(text)
     tokens = _tokenize_fast(text)
     return tokens if tokens is not None else _tokenize_checked(text)
 
 
+def scan(text: str) -> tuple[list[str], list[str], list[int]]:
+    """The tokens as three parallel lists, kinds, texts and columns, ending with END: what
+    the parser reads (no object per token; a number's value is float(text))."""
+    _check_length(text)
+    lists = _scan_fast(text)
+    if lists is None:
+        tokens = _tokenize_checked(text)
+        lists = ([t.kind for t in tokens], [t.text for t in tokens], [t.column for t in tokens])
+    return lists
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_LIBRARY_EXPRESSION_LENGTH:  # a ParseError, as every other reason not to parse
+        raise ParseError(exceeded("an expression of", len(text), MAX_LIBRARY_EXPRESSION_LENGTH,
+                                  unit=" characters").message)
+
+
 def _tokenize_fast(text: str) -> list[Token] | None:
-    """The tokens of well-formed text, or None to let the character loop report a problem.
+    """The tokens of well-formed text, or None to let the character loop report a problem."""
+    lists = _scan_fast(text)
+    if lists is None:
+        return None
+    kinds, texts, columns = lists
+    values = {t: float(t) for k, t in zip(kinds, texts) if k == NUMBER}  # None for the others
+    return list(map(tuple.__new__, itertools.repeat(Token, len(kinds)),  # Token(...) in C
+                    zip(kinds, texts, columns, map(values.get, texts))))
+
+
+def _scan_fast(text: str) -> tuple[list[str], list[str], list[int]] | None:
+    """The kinds, texts and columns of well-formed text, or None to let the character loop
+    report a problem.
 
     Whole-list operations, no Python loop per token: the matches, their classes as one
     string (a class letter per match), their columns as running sums of their lengths.
     """
-    parts = _FAST_TOKEN.findall(text)
-    classes = "".join(map(_first_character, parts)).translate(_CLASS_OF_FIRST)
+    texts = _FAST_TOKEN.findall(text)
+    classes = "".join(map(_first_character, texts)).translate(_CLASS_OF_FIRST)
     if "nn" in classes or "na" in classes:  # 1.2.5 (a malformed number), 2x
         return None
-    columns = list(itertools.accumulate(map(len, parts), initial=1))
-    if columns[-1] != len(text) + 1:  # findall skipped what it could not match
+    columns = list(itertools.accumulate(map(len, texts), initial=1))
+    end = columns.pop()
+    if end != len(text) + 1:  # findall skipped what it could not match
         return None
-    numbers = set(itertools.compress(parts, map("n".__eq__, classes)))
-    values = {literal: float(literal) for literal in numbers}  # None for the other tokens
-    tokens = list(map(tuple.__new__, itertools.repeat(Token, len(parts)),  # Token(...) in C
-                      zip(map(_KIND_OF_CLASS.__getitem__, classes), parts, columns,
-                          map(values.get, parts))))
-    if "s" in classes:
-        tokens = list(itertools.compress(tokens, map("s".__ne__, classes)))
-    tokens.append(Token(END, "", columns[-1]))
-    return tokens
+    kinds = list(map(_KIND_OF_CLASS.__getitem__, classes))
+    if "s" in classes:  # spaces separate tokens, and are none
+        kept = list(map("s".__ne__, classes))
+        kinds, texts, columns = (list(itertools.compress(x, kept)) for x in (kinds, texts, columns))
+    kinds.append(END)
+    texts.append("")
+    columns.append(end)
+    return kinds, texts, columns
 
 
 def _tokenize_checked(text: str) -> list[Token]:

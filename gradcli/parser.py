@@ -53,9 +53,12 @@ def _describe(tok: lexer.Token) -> str:
 
 
 class Parser:
+    """Recursive descent over the parallel token lists of lexer.scan (kinds, texts, columns):
+    a Token object is made only where a rarer form or an error needs one."""
+
     def __init__(self, text: str, builder: Builder | None = None):
         self.text = text
-        self.tokens = lexer.tokenize(text)
+        self.kinds, self.texts, self.columns = lexer.scan(text)
         self.pos = 0
         self.b = builder or Builder()
         self.functions = language_functions()
@@ -63,12 +66,17 @@ class Parser:
         self.powers: dict[tuple[str, str], Node] = {}   # (base, exponent) texts -> node
 
     # -- token helpers ---------------------------------------------------
+    def token(self, i: int) -> lexer.Token:
+        """The token at position i."""
+        kind, text = self.kinds[i], self.texts[i]
+        return lexer.Token(kind, text, self.columns[i], float(text) if kind == NUMBER else None)
+
     @property
     def tok(self) -> lexer.Token:
-        return self.tokens[self.pos]
+        return self.token(self.pos)
 
     def advance(self) -> lexer.Token:
-        tok = self.tokens[self.pos]
+        tok = self.token(self.pos)
         self.pos += 1
         return tok
 
@@ -94,7 +102,7 @@ class Parser:
             if tok.kind == lexer.RPAREN:
                 raise self.error("unmatched ')'")
             if tok.kind in (lexer.NAME, lexer.NUMBER, lexer.LPAREN):
-                prev = self.tokens[self.pos - 1].text
+                prev = self.texts[self.pos - 1]
                 raise self.error(f"unexpected {_describe(tok)} after a complete expression",
                                  hint=f"write {prev}*{tok.text} to multiply")
             raise self.error(f"unexpected {_describe(tok)}")
@@ -105,56 +113,54 @@ class Parser:
         a loop along the chain (a + b - c ...), one call per operand."""
         tighter = level + 1 < len(INFIX_LEVELS)
         symbols = INFIX_LEVELS[level]
-        tokens = self.tokens
+        kinds, texts = self.kinds, self.texts
         binary = self.b.binary
         left = self.expr(depth, level + 1) if tighter else self.unary(depth)
-        tok = tokens[self.pos]
-        while tok.kind == OP and tok.text in symbols:
-            self.pos += 1
+        pos = self.pos
+        while kinds[pos] == OP and texts[pos] in symbols:
+            self.pos = pos + 1
             right = self.expr(depth, level + 1) if tighter else self.unary(depth)
-            left = binary(BINARY[tok.text], left, right)
-            tok = tokens[self.pos]
+            left = binary(BINARY[texts[pos]], left, right)
+            pos = self.pos
         return left
 
     def unary(self, depth: int) -> Node:
-        tokens = self.tokens
+        kinds, texts = self.kinds, self.texts
         pos = self.pos
-        tok = tokens[pos]
-        kind = tok.kind
+        kind = kinds[pos]
         if kind == NUMBER or kind == NAME:  # the usual operands: a number or a name, or x**2
-            after = tokens[pos + 1]
-            if after.kind != LPAREN:
-                if after.kind != OP or (after.text != "**" and after.text != "^"):
+            after = kinds[pos + 1]
+            if after != LPAREN:
+                star = texts[pos + 1]
+                if after != OP or (star != "**" and star != "^"):
                     self.pos = pos + 1
-                    node = self.leaves.get(tok.text)
-                    return node if node is not None else self.leaf(tok)
-                exponent = tokens[pos + 2]
-                if (exponent.kind == NUMBER or exponent.kind == NAME) and depth < MAX_DEPTH:
-                    follows = tokens[pos + 3]  # there is one: the exponent is not the end
-                    if follows.kind != LPAREN and (follows.kind != OP or (
-                            follows.text != "**" and follows.text != "^")):
+                    node = self.leaves.get(texts[pos])
+                    return node if node is not None else self.leaf(pos)
+                exponent = kinds[pos + 2]
+                if (exponent == NUMBER or exponent == NAME) and depth < MAX_DEPTH:
+                    follows, star = kinds[pos + 3], texts[pos + 3]  # the exponent is not END
+                    if follows != LPAREN and (follows != OP or (star != "**" and star != "^")):
                         self.pos = pos + 3
-                        node = self.powers.get((tok.text, exponent.text))
-                        return node if node is not None else self.leaf_power(tok, exponent)
-        if kind != OP or tok.text not in "+-":  # no sign
+                        node = self.powers.get((texts[pos], texts[pos + 2]))
+                        return node if node is not None else self.leaf_power(pos, pos + 2)
+        if kind != OP or texts[pos] not in "+-":  # no sign
             return self.power(depth)
         signs = []
-        while tok.kind == OP and tok.text in "+-":
-            signs.append(tok)
-            self.pos += 1
+        while self.tok.kind == OP and self.tok.text in "+-":
+            signs.append(self.advance())
             if len(signs) + depth > MAX_DEPTH:
                 raise self.error(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)",
                                  signs[-1])
-            tok = self.tokens[self.pos]
         node = self.power(depth + len(signs))
         for sign in reversed(signs):
             if sign.text == "-":
                 node = self.b.apply("neg", node)
         return node
 
-    def leaf(self, tok: lexer.Token) -> Node:
-        """The node of a number or a name (kept in ``leaves`` by its text, as the
+    def leaf(self, pos: int) -> Node:
+        """The node of the number or name at pos (kept in ``leaves`` by its text, as the
         builder would give it again)."""
+        tok = self.token(pos)
         if tok.kind == NUMBER:
             if not math.isfinite(tok.value):
                 raise self.error(f"number '{tok.text}' is too large for float64", tok)
@@ -164,16 +170,18 @@ class Parser:
         self.leaves[tok.text] = node
         return node
 
-    def leaf_power(self, base: lexer.Token, exponent: lexer.Token) -> Node:
-        """base**exponent for a number or a name each (kept in ``powers`` by their texts)."""
-        node = self.make_power(self.leaves.get(base.text) or self.leaf(base),
-                               self.leaves.get(exponent.text) or self.leaf(exponent))
-        self.powers[base.text, exponent.text] = node
+    def leaf_power(self, base: int, exponent: int) -> Node:
+        """base**exponent for a number or a name each, at those positions (kept in
+        ``powers`` by their texts)."""
+        leaves = self.leaves
+        node = self.make_power(leaves.get(self.texts[base]) or self.leaf(base),
+                               leaves.get(self.texts[exponent]) or self.leaf(exponent))
+        self.powers[self.texts[base], self.texts[exponent]] = node
         return node
 
     def power(self, depth: int) -> Node:
         base = self.atom(depth)
-        star = self.tokens[self.pos]
+        star = self.tok
         if star.kind == OP and (star.text == "**" or star.text == "^"):
             self.pos += 1
             if depth + 1 > MAX_DEPTH:
@@ -183,18 +191,16 @@ class Parser:
         return base
 
     def atom(self, depth: int) -> Node:
-        tok = self.tokens[self.pos]
+        tok = self.tok
         kind = tok.kind
         if kind == NUMBER:
             self.pos += 1
-            if not math.isfinite(tok.value):
-                raise self.error(f"number '{tok.text}' is too large for float64", tok)
-            return self.b.const(tok.value)
+            return self.leaves.get(tok.text) or self.leaf(self.pos - 1)
         if kind == NAME:
             self.pos += 1
-            if self.tokens[self.pos].kind == LPAREN:
+            if self.kinds[self.pos] == LPAREN:
                 return self.call(tok, depth)
-            return self.name(tok)
+            return self.leaves.get(tok.text) or self.leaf(self.pos - 1)
         if kind == LPAREN:
             self.advance()
             if depth + 1 > MAX_DEPTH:
@@ -207,7 +213,7 @@ class Parser:
         if tok.kind == lexer.END:
             raise self.error("unexpected end of expression")
         if tok.kind == lexer.OP and tok.text in ("**", "^") and self.pos > 0 \
-                and self.tokens[self.pos - 1].text in ("*", "/"):
+                and self.texts[self.pos - 1] in ("*", "/"):
             raise self.error("unexpected '**'", hint="write ** for a power, with nothing between")
         raise self.error(f"unexpected {_describe(tok)}")
 

@@ -212,6 +212,13 @@ def add(u: np.ndarray, v: np.ndarray, sign: float = 1.0) -> np.ndarray:
     """(u + sign*v)_k"""
     if u.shape[0] == v.shape[0]:
         return u + v if sign > 0 else u - v
+    if u.shape[0] > v.shape[0] and u.shape[1:] == v.shape[1:]:   # the case below, found cheaply
+        out = np.array(u, dtype=np.float64)
+        if sign > 0:
+            out[: v.shape[0]] += v
+        else:
+            out[: v.shape[0]] -= v
+        return out
     n = order(u, v)
     shape = np.broadcast_shapes(u.shape[1:], v.shape[1:])
     if u.shape[0] > v.shape[0] and u.shape[1:] == shape:   # v's value row only: one copy
@@ -467,10 +474,11 @@ def _polynomial_degree(nodes, wrt: str) -> float:
     degree: dict[int, float] = {}
     for node in nodes:
         op, inputs = node.op, node.inputs
-        if len(inputs) == 2:  # the usual case, without a list
-            ins = (degree[inputs[0].id], degree[inputs[1].id])
-        else:
-            ins = [degree[i.id] for i in inputs]
+        if op == "add" or op == "sub":  # the usual case first, without a list
+            a, b = degree[inputs[0].id], degree[inputs[1].id]
+            degree[node.id] = a if a >= b else b
+            continue
+        ins = [degree[i.id] for i in inputs]
         if op == "var":
             d = 1.0 if node.name == wrt else 0.0
         elif op == "const":
@@ -492,33 +500,43 @@ def _polynomial_degree(nodes, wrt: str) -> float:
     return degree[nodes[-1].id]
 
 
-def _coefficientwise(op: str, ins: list[np.ndarray]) -> np.ndarray | None:
-    """The series of add, sub, mul and neg where it is one numpy operation (add and sub at
-    equal orders, mul by a value alone: the first case of add and mul above), else None."""
-    if op == "add" or op == "sub":
-        u, v = ins
-        if u.shape[0] == v.shape[0]:
-            return u + v if op == "add" else u - v
-    elif op == "mul":
-        u, v = ins
-        if u.shape[0] == 1 or v.shape[0] == 1:
-            return u * v
-    elif op == "neg":
-        return -ins[0]
-    return None
+KEEP_ALL_BYTES = 64 << 20   # a pass whose series all fit keeps them: freeing costs more
+
+
+def _by_rule(node, ins: list[np.ndarray]) -> np.ndarray:
+    """The series of node from its inputs' series: the op's forward rule on values alone,
+    else its taylor rule."""
+    from .ops.registry import OPS
+
+    rule = OPS[node.op]
+    if all(i.shape[0] == 1 for i in ins):
+        return np.asarray(rule.forward(*(i[0] for i in ins), **node.attrs), dtype=np.float64)[None]
+    return rule.taylor(*ins, **node.attrs)
 
 
 def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
     """The scaled coefficients (n+1, P) of the root along x0 + 2**m t (P points, 1-D)."""
-    from .ops.registry import OPS
-
     size = len(next(iter(env.values()))) if env else 1
     series: dict[int, np.ndarray] = {}
-    last_use = {i.id: position for position, node in enumerate(nodes) for i in node.inputs}
+    # a series no later node reads is freed, so memory is reused (unless all fit anyway)
+    last_use = None if len(nodes) * ((n + 1) * size * 8 + 128) <= KEEP_ALL_BYTES else {
+        i.id: position for position, node in enumerate(nodes) for i in node.inputs}
     with np.errstate(all="ignore"):
         for position, node in enumerate(nodes):
-            op = node.op
-            if op == "var":
+            op, inputs = node.op, node.inputs
+            if len(inputs) == 2:
+                u, v = series[inputs[0].id], series[inputs[1].id]
+                # add and sub (their taylor rules), at equal orders one numpy operation, and
+                # mul by a value alone: the first cases of add() and mul() (len: the orders)
+                if op == "add":
+                    s = u + v if len(u) == len(v) else add(u, v)
+                elif op == "sub":
+                    s = u - v if len(u) == len(v) else add(u, v, -1.0)
+                elif op == "mul" and (len(u) == 1 or len(v) == 1):
+                    s = u * v
+                else:
+                    s = _by_rule(node, [u, v])
+            elif op == "var":
                 x0 = np.asarray(env.get(node.name, 0.0), dtype=np.float64).reshape(1, -1)
                 if node.name == wrt and n >= 1:
                     s = np.empty((n + 1, x0.shape[1]))
@@ -529,21 +547,12 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
                     s = x0
             elif op == "const":
                 s = np.full((1, 1), node.value)
+            elif op == "neg":
+                s = -series[inputs[0].id]
             else:
-                inputs = node.inputs
-                if len(inputs) == 2:  # the usual case, without a list
-                    ins = [series[inputs[0].id], series[inputs[1].id]]
-                else:
-                    ins = [series[i.id] for i in inputs]
-                s = _coefficientwise(op, ins)
-                if s is None:
-                    rule = OPS[op]
-                    if all(i.shape[0] == 1 for i in ins):
-                        s = np.asarray(rule.forward(*(i[0] for i in ins), **node.attrs),
-                                       dtype=np.float64)[None]
-                    else:
-                        s = rule.taylor(*ins, **node.attrs)
-                for i in inputs:   # free what no later node reads: memory is reused
+                s = _by_rule(node, [series[i.id] for i in inputs])
+            if last_use is not None:
+                for i in inputs:
                     if last_use[i.id] == position:
                         series.pop(i.id, None)
             series[node.id] = s
