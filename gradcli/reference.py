@@ -232,7 +232,7 @@ def _worker(write_end, parent, messages):
                 for message in messages():
                     out.write(json.dumps(message).encode() + b"\n")
                     out.flush()
-            except Exception as e:  # a SymPy failure: the parent falls back to mpmath
+            except Exception as e:  # a SymPy (or mpmath) failure: the parent goes on without
                 out.write(json.dumps({"error": f"{type(e).__name__}: {e}"}).encode() + b"\n")
     except BaseException:
         code = 1
