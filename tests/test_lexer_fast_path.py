@@ -34,3 +34,24 @@ def test_columns_count_spaces_and_tabs():
     assert [(t.kind, t.text, t.column) for t in tokens] == [
         ("name", "x", 2), ("op", "+", 4), ("number", "2.5e1", 7), ("end", "", 12)]
     assert tokens[2].value == 25.0
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join))
+def test_the_parsers_token_lists_are_the_tokens(text):
+    """lexer.scan (what the parser reads) gives each token's kind, text and column, or the
+    character loop's error."""
+    def lists(text):
+        kinds, texts, columns = lexer.scan(text)
+        return [lexer.Token(k, t, c, float(t) if k == lexer.NUMBER else None)
+                for k, t, c in zip(kinds, texts, columns)]
+
+    assert outcome(lists, text) == outcome(lexer._tokenize_checked, text)
+
+
+def test_scan_drops_spaces_and_keeps_columns_from_the_text():
+    kinds, texts, columns = lexer.scan("  3*x**2 -\t1.5e1")
+    assert texts == ["3", "*", "x", "**", "2", "-", "1.5e1", ""]
+    assert kinds == ["number", "op", "name", "op", "number", "op", "number", "end"]
+    assert columns == [3, 4, 5, 6, 8, 10, 12, 17]
+    assert lexer.scan("") == (["end"], [""], [1])

@@ -1,4 +1,6 @@
 """Parser tests: (input, S-expression) pairs, and every error message word for word."""
+import math
+
 import pytest
 
 import gradcli as gc
@@ -147,3 +149,71 @@ def test_parser_never_evaluates_python():
     with pytest.raises(gc.ParseError) as info:
         gc.parse("__import__('os').system('echo hacked')")
     assert "unexpected character" in info.value.headline()
+
+
+# -- the operand fast paths (a number, a name, x**2 read from per-text caches) ---------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gradcli.graph import topological  # noqa: E402
+
+OPERANDS = ["x", "y", "2", "0.5", "1e3", "pi", "e", "x**2", "x^3", "2**x", "x**y", "y**-1",
+            "x**0.5", "e**x", "3**2", "x**2**2", "-x**2", "x**2.0"]
+
+
+def _parenthesized(operand: str) -> str:
+    """The same operand with each number and name in parentheses (the general path)."""
+    import re
+
+    return re.sub(r"(?<![\w.])([A-Za-z_]\w*|[0-9.]+(?:e[0-9]+)?)", r"(\1)", operand)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["+", "-", "*", "/"]), st.sampled_from(OPERANDS)),
+                min_size=1, max_size=12))
+def test_the_operand_fast_paths_build_the_general_paths_graph(terms):
+    text = "".join(f"{op}{operand}" for op, operand in terms)[1:] or "x"
+    general = "".join(f"{op}{_parenthesized(operand)}" for op, operand in terms)[1:]
+    fast, slow = gc.parse(text), gc.parse(general)
+    assert sexpr(fast.root) == sexpr(slow.root)
+    assert [(n.op, n.name, n.value, n.attrs) for n in fast.nodes] == \
+        [(n.op, n.name, n.value, n.attrs) for n in slow.nodes]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x**1e999", "number '1e999' is too large for float64 at column 4"),
+    ("1e999**2", "number '1e999' is too large for float64 at column 1"),
+    ("sin**2", "'sin' is a function at column 1 (call it as sin(...))"),
+    ("x**2 + x**sin", "'sin' is a function at column 11 (call it as sin(...))"),
+    ("x**2 + sin**2", "'sin' is a function at column 8 (call it as sin(...))"),
+    ("x**2 + x**2(", "unexpected '(' after a complete expression at column 12 (write 2*( to multiply)"),
+    ("x**2 x", "unexpected 'x' after a complete expression at column 6 (write 2*x to multiply)"),
+    ("-" * 200 + "x**2", "expression nested too deeply (the limit is 200 levels) at column 202"),
+])
+def test_errors_inside_the_operand_fast_paths(text, message):
+    with pytest.raises(gc.ParseError) as info:
+        gc.parse(text)
+    assert info.value.headline() == message
+
+
+def test_a_power_at_the_depth_limit_is_read_as_the_general_path_reads_it():
+    assert s("(" * 199 + "x**2" + ")" * 199) == "(powi x 2)"
+    assert s("-" * 199 + "x**2").count("neg") == 199
+
+
+def test_a_long_polynomial_is_one_flat_sum_with_shared_terms():
+    """20,000 terms (spaces and signs included): read in a loop, every repeated term one node,
+    and its derivative the exact sum of c k x**(k-1)."""
+    terms = [(k % 9 + 1, k % 10) for k in range(20_000)]
+    text = " ".join(f"{'-' if k % 3 == 1 else '+'} {c}*x**{p}" for k, (c, p) in enumerate(terms))
+    e = gc.parse(text.lstrip("+ "))
+    ops = [n.op for n in topological(e.root)]
+    assert ops.count("powi") == 10 and ops.count("mul") == 90
+    assert (ops.count("add"), ops.count("sub"), ops.count("neg")) == (13_332, 6_667, 0)
+    x = 0.5
+    signs = [-1 if k % 3 == 1 else 1 for k in range(len(terms))]
+    exact = math.fsum(s * c * p * x ** (p - 1) for s, (c, p) in zip(signs, terms) if p)
+    value, slope = e.derivatives("x", 1, at=x)
+    assert slope == pytest.approx(exact, rel=1e-12)
+    assert value == pytest.approx(math.fsum(s * c * x ** p for s, (c, p) in zip(signs, terms)),
+                                  rel=1e-12)
