@@ -199,9 +199,9 @@ class Optimizer:
                  and not self.weight_decay)
         constant_lr = plain and self.schedule is None
 
-        generated = _generated_element(self, n, clip_by_norm, states)
+        generated = _generated_step(self, n, clip_by_norm, constant_lr, states)
         if generated is not None:
-            return self._generated_stepper(generated, n, constant_lr, clip_by_norm)
+            return generated
 
         def step(p, g, norm=None):
             if norm is None:
@@ -226,32 +226,6 @@ class Optimizer:
             self.last_lr = lr
             return new
 
-        return step
-
-    def _generated_stepper(self, generated, n, constant_lr, clip_by_norm):
-        """float_stepper's step around the generated ``_element`` of all n coordinates."""
-        element, buffers = generated
-        begin, nan = self._begin, [math.nan] * n
-
-        def step(p, g, norm=None):
-            if norm is None:
-                norm = math.sqrt(sum([x * x for x in g]))
-            t = self.iterations + 1
-            try:
-                if constant_lr:
-                    self.last_grad_norm = norm
-                    lr = self.lr
-                    new = element(p, g, lr, t, None, buffers)
-                else:
-                    lr, scale = begin(norm)
-                    new = element(p, g, lr, t, float(scale) if clip_by_norm else None, buffers)
-            except (ArithmeticError, ValueError):
-                new = nan
-            self.iterations = t
-            self.last_lr = lr
-            return new
-
-        step.source = element.source
         return step
 
     def _new_state(self, shape) -> dict:
@@ -787,33 +761,52 @@ class _Traced:
     __hash__ = None
 
 
-def _generated_element(optimizer, n, clip_by_norm, states):
-    """``(element(p, g, lr, t, scale, buffers) -> new p, buffers)``: ``optimizer._element``
-    on each of n coordinates, traced once into the source of one Python function (the same
-    float operations in the same order: bit for bit the per-coordinate calls), with the
-    buffers as one flat list; None where a rule branches on a traced value (Nadam's
-    product of momenta)."""
+def _generated_step(optimizer, n, clip_by_norm, constant_lr, states):
+    """float_stepper's ``step(p, g[, norm])``, written out as one Python function: the
+    bookkeeping of the per-coordinate step (the step count, lr, the norm) around
+    ``optimizer._element`` on each of n coordinates, traced once (the same float operations
+    in the same order: bit for bit the per-coordinate calls), the buffers in one flat list
+    ``S``; None where a rule branches on a traced value (Nadam's product of momenta)."""
     names = [list(s) for s in states]
-    flat = [s[k] for s in states for k in s]
     try:
         bodies = [_traced_body(optimizer, n, clip_by_norm, names, first) for first in (False,)]
         if bodies[0][1]:  # the rule asked whether t == 1: trace that branch as well
             bodies.append(_traced_body(optimizer, n, clip_by_norm, names, True))
     except _Untraceable:
         return None
-    args = ", ".join(f"p{i}" for i in range(n))
-    grads = ", ".join(f"g{i}" for i in range(n))
-    lines = ["def element(p, g, lr, t, scale, S):", f"    {args}, = p", f"    {grads}, = g"]
+    lines = ["def step(p, g, norm=None):", "    if norm is None:", "        norm = NORM(g)",
+             "    t = opt.iterations + 1", "    try:"]
+    if constant_lr:
+        lines += ["        opt.last_grad_norm = norm", "        lr = opt.lr", "        scale = None"]
+    else:
+        lines.append("        lr, scale = BEGIN(norm)")
+        if clip_by_norm:
+            lines.append("        scale = FLOAT(scale)")
+    lines += [f"        {', '.join(f'p{i}' for i in range(n))}, = p",
+              f"        {', '.join(f'g{i}' for i in range(n))}, = g"]
     if len(bodies) == 2:
-        lines.append("    if t == 1:")
-        lines.extend("        " + line for line in bodies[1][0])
-    lines.extend("    " + line for line in bodies[0][0])
+        lines.append("        if t == 1:")
+        lines.extend("            " + line for line in bodies[1][0])
+        lines.append("        else:")
+        lines.extend("            " + line for line in bodies[0][0])
+    else:
+        lines.extend("        " + line for line in bodies[0][0])
+    lines += ["    except ERRORS:", "        new = NAN", "    opt.iterations = t",
+              "    opt.last_lr = lr", "    return new"]
     source = "\n".join(lines) + "\n"
-    scope = {"__builtins__": {}, "sqrt": math.sqrt, "abs": abs, "min": min, "max": max}
+    scope = {"__builtins__": {}, "sqrt": math.sqrt, "abs": abs, "min": min, "max": max,
+             "opt": optimizer, "BEGIN": optimizer._begin, "FLOAT": float, "NORM": _norm,
+             "ERRORS": (ArithmeticError, ValueError), "NAN": [math.nan] * n,
+             "S": [s[k] for s in states for k in s]}
     exec(compile(source, "<gradcli step>", "exec"), scope)  # noqa: S102 (generated text)
-    element = scope["element"]
-    element.source = source
-    return element, flat
+    step = scope["step"]
+    step.source = source
+    return step
+
+
+def _norm(g) -> float:
+    """sqrt(g_0**2 + g_1**2 + ...), summed in order."""
+    return math.sqrt(sum([x * x for x in g]))
 
 
 def _traced_body(optimizer, n, clip_by_norm, names, first):
@@ -827,7 +820,7 @@ def _traced_body(optimizer, n, clip_by_norm, names, first):
         index += len(names[i])
         p = optimizer._element(src.arg(f"p{i}"), src.arg(f"g{i}"), lr, t, buffers, scale)
         new.append(src.operand(p))
-    src.lines.append(f"return [{', '.join(new)}]")
+    src.lines.append(f"new = [{', '.join(new)}]")
     return src.lines, len(asked) > 1
 
 

@@ -493,6 +493,21 @@ def scalar_source(code: Code, instrs, point_slots: list[int], outputs: list[int]
     return "\n".join(lines) + "\n", namespace
 
 
+def _floats_source(source: str) -> str:
+    """scalar_source's fg made ``fg(p) -> (value, gradient tuple)``, checked in the same call:
+    where float arithmetic raises or a result is not finite, ``SLOW(p)`` (numpy's rules)."""
+    lines = source.splitlines()
+    results = lines[-1][len("    return ("):-len(",)")]
+    body = ["    " + line for line in lines[1:-1]]
+    value, _, grads = results.partition(", ")
+    return "\n".join([
+        lines[0], "    try:", *body,
+        f"        total = {results.replace(', ', ' + ')}",
+        "        if total - total == 0.0:",
+        f"            return {value}, ({grads + ',' if grads else ''})",
+        "    except ERRORS:", "        pass", "    return SLOW(p)"]) + "\n"
+
+
 def _scalar_rule(name: str, attrs: dict):
     run_rule = _rule_runner(name, attrs)
 
@@ -719,20 +734,15 @@ class Program:
                 return slow(p)
             return out[0], array(out[1:])
 
-        def floats(p):
-            try:
-                out = scalar(p)
-            except (ArithmeticError, ValueError):
-                out = None
-            else:
-                total = sum(out)
-                if total - total == 0.0:
-                    return out[0], out[1:]
+        def slow_floats(p):
             value, grad = slow(p)
             return value, tuple(grad.tolist())
 
+        scope = {"__builtins__": {}, **_SCALAR_NAMESPACE, **namespace,
+                 "SLOW": slow_floats, "ERRORS": (ArithmeticError, ValueError)}
+        exec(compile(_floats_source(source), "<gradcli program>", "exec"), scope)  # noqa: S102
         fg.source = source
-        fg.floats = floats
+        fg.floats = scope["fg"]
         return fg
 
     def scalar_source(self):
