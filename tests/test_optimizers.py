@@ -755,3 +755,23 @@ def test_float_stepper_only_where_it_is_update_exactly():
     assert taken.float_stepper(2) is not None
     with pytest.raises(ValueError, match="holds state"):
         taken.update(np.zeros(2), np.ones(2))
+
+
+@pytest.mark.parametrize("compat", ["torch", "keras"])
+@pytest.mark.parametrize("name", O.NAMES)
+def test_float_stepper_is_one_generated_function_traced_from_the_rule(name, compat):
+    """Every rule but NAdam's (its momentum product is state across steps) is traced into
+    the source of one function: names it made, float literals and the buffers list S."""
+    import re
+
+    step = O.make(name, compat=compat, lr=LR[name]).float_stepper(2)
+    if name == "nadam":
+        assert not hasattr(step, "source")  # the per-coordinate calls of _step
+        return
+    words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", step.source))
+    allowed = {"def", "step", "p", "g", "norm", "None", "if", "is", "t", "opt", "iterations",
+               "try", "last_grad_norm", "lr", "scale", "except", "ERRORS", "new", "NAN",
+               "last_lr", "return", "NORM", "S", "sqrt", "abs", "min", "max", "else", "or",
+               "BEGIN", "FLOAT", "e"}
+    extra = {w for w in words - allowed if not re.fullmatch(r"_\d+|p\d+|g\d+", w)}
+    assert not extra, step.source

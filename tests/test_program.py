@@ -255,3 +255,15 @@ def test_blocked_dot_is_the_dot_product(n):
 
     a, b = np.random.default_rng(n).normal(size=(2, n))
     assert float(blocked_dot(a, b)) == pytest.approx(math.fsum(a * b), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("text, point", [
+    ("(1-x)**2+100*(y-x**2)**2", [-1.5, 2.0]), ("sin(x)*exp(y)", [0.3, -0.2]),
+    ("log(x)", [0.0]), ("1/x", [0.0]), ("sqrt(x)", [-1.0]), ("x**3", [1e200]), ("5", []),
+])
+def test_point_function_floats_is_the_array_function_on_floats(text, point):
+    fg = compile_expression(gc.parse(text)).point_function()
+    value, grad = fg(np.array(point))
+    fvalue, fgrad = fg.floats(list(point))
+    assert type(fgrad) is tuple and all(type(v) is float for v in fgrad)
+    assert repr((float(value), grad.tolist())) == repr((fvalue, list(fgrad)))  # nan, inf too
