@@ -777,7 +777,8 @@ def _generated_step(optimizer, n, clip_by_norm, constant_lr, states):
     lines = ["def step(p, g, norm=None):", "    if norm is None:", "        norm = NORM(g)",
              "    t = opt.iterations + 1", "    try:"]
     if constant_lr:
-        lines += ["        opt.last_grad_norm = norm", "        lr = opt.lr", "        scale = None"]
+        lines += ["        opt.last_grad_norm = norm", "        lr = opt.lr",
+                  "        scale = None"]
     else:
         lines.append("        lr, scale = BEGIN(norm)")
         if clip_by_norm:

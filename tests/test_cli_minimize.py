@@ -470,7 +470,8 @@ def _full_history(expr, opt, steps, tol, every, **kw):
     fg = compile_expression(expression).point_function()
     run = descend(fg, [0.0] * len(expression.variables), make(opt, **kw), steps, tol,
                   variables=list(expression.variables))
-    return [run.record(k) for k in RowSelection(every, run.steps).select(list(range(run.steps + 1)))]
+    shown = RowSelection(every, run.steps).select(list(range(run.steps + 1)))
+    return [run.record(k) for k in shown]
 
 
 @pytest.mark.parametrize("every, tol, steps", [
