@@ -18,7 +18,11 @@ Stopping, checked at every row, the start included:
 
 With float64 and fewer than 8 variables the optimizer runs on Python floats
 (``Optimizer.float_stepper``: the same rules, bit for bit, without numpy's per-call
-cost); otherwise on numpy arrays in the optimizer's dtype.
+cost), on the gradient as floats (``fg.floats`` where the point function has it);
+otherwise on numpy arrays in the optimizer's dtype.
+
+``keep(k) -> bool`` (optional) keeps only some rows (``run.kept_steps`` their steps;
+the last row is always kept): the CLI keeps the rows it shows, not millions of steps.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ PROGRESS_EVERY = 4096  # steps between two calls of the progress callback
 
 @dataclass
 class Run:
-    """One optimizer's run: every row, how it ended, and its wall time."""
+    """One optimizer's run: its rows (every step's, or those kept), how it ended, its time."""
 
     optimizer: object
     variables: list[str]

@@ -44,8 +44,10 @@ the method falls back toward gradient descent.
 
 The element-wise rules (all but Newton) are written once, on values that are numpy
 arrays or Python floats alike (``_sqrt``, ``_maximum``, ``_clip`` pick math or numpy).
-``update`` calls them once on arrays; ``float_stepper(n)`` calls them once per
-coordinate on Python floats, the fast path of a few variables (see its docstring).
+``update`` calls them once on arrays; ``float_stepper(n)`` runs them on Python floats,
+the fast path of a few variables: traced once (stand-in floats record each operation)
+into the source of one function over the n coordinates, or, where a rule branches on a
+value (NAdam's momentum product), called once per coordinate (see its docstring).
 """
 from __future__ import annotations
 
@@ -174,8 +176,10 @@ class Optimizer:
     def float_stepper(self, n: int):
         """``step(p, g[, norm]) -> new p`` on lists of n Python floats, or None if not available.
 
-        The same ``_element``/``_step`` code as ``update``, called once per coordinate with
-        floats instead of once with arrays: every operation is the same IEEE float64
+        The same ``_element``/``_step`` code as ``update``, run on floats instead of once
+        on arrays: traced once into one generated function over the n coordinates
+        (``step.source``; ``_generated_step``), or called once per coordinate where a
+        rule cannot be traced. Every operation is the same IEEE float64
         operation, so the iterates are bit for bit those of ``update`` (the tests check
         it), at a fraction of numpy's per-call cost for a few variables. Available for
         float64 element-wise rules and n < 8 (numpy sums fewer than 8 squares in order,

@@ -13,6 +13,8 @@ The hot paths (many points, minimize, fit) call this interface:
     fg = prog.point_function()         # for optimizers: fg(p) -> (float, ndarray (len(wrt),))
                                        #   with p an ndarray (len(wrt),) in wrt order; needs
                                        #   wrt to hold every variable; the cheapest call per point
+    fg.floats(p)                       # (float, tuple of floats), p a list (float64 programs
+                                       #   with a scalar form): the minimize loop's call
 
 ``seed`` in ``value_and_vjp`` is a callable from the value array to the output
 gradient (for a mean squared error: ``lambda f: 2 * (f - y) / n``), so that one
