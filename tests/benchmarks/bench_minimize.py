@@ -8,7 +8,7 @@ times faster than a torch.optim loop doing the same (float64 tensors, autograd b
 torch.optim.Adam; when torch is installed).
 
 Also timed, to show where the time goes:
-- the compiled gradient alone (``point_function`` called N times);
+- the compiled gradient alone (``point_function().floats``, descend's call, N times);
 - the optimizer step alone (``float_stepper`` on a fixed gradient, N times);
 - a hand-written floor: the gradient and the Adam formulas inlined on Python floats.
 
@@ -45,7 +45,7 @@ def gradcli_run(steps):
 
 
 def gradient_only(steps):
-    fg = compile_expression(gc.parse(ROSENBROCK)).point_function()
+    fg = compile_expression(gc.parse(ROSENBROCK)).point_function().floats  # descend's call
     p = list(START)
     for _ in range(steps):
         fg(p)
