@@ -614,7 +614,6 @@ def derivatives(nodes, wrt: str, env: dict, order: int) -> np.ndarray:
     arrays = np.broadcast_arrays(*(np.asarray(env[k], dtype=np.float64) for k in names))
     shape = arrays[0].shape if arrays else ()
     flat = {k: a.reshape(-1) for k, a in zip(names, arrays)}
-    size = int(np.prod(shape, dtype=np.int64))
     degree = _polynomial_degree(nodes, wrt)
     n = int(min(order, degree))
     c = taylor_pass(nodes, wrt, flat, n, 0)

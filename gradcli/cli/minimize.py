@@ -18,6 +18,8 @@ from __future__ import annotations
 import copy
 import math
 
+import sys
+
 import click
 
 from ..errors import GradcliError
@@ -173,7 +175,7 @@ def run_record(expression, run, every) -> dict:
 
 
 def write_runs(expression, runs, every, format, compare: bool) -> None:
-    out = click.get_text_stream("stdout")
+    out = sys.stdout  # click.get_text_stream is deprecated (Click 9 removes it)
     if format == "json":
         for run in runs:
             out.write(json_line(run_record(expression, run, every)) + "\n")
