@@ -260,15 +260,9 @@ def test_real_subprocess_run():
 
 
 def _readme_transcripts():
-    text = README.read_text(encoding="utf-8")
-    match = re.search(r"<!-- section: check\b[^>]*-->(.*?)<!-- end: check", text, re.S)
-    body = match.group(1) if match else ""
-    pairs = []
-    for block in re.findall(r"```console\n(.*?)```", body, re.S):
-        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
-            command, _, output = chunk.partition("\n")
-            pairs.append((command, output))
-    return pairs
+    from .test_cli_readme import section, transcripts
+
+    return transcripts(section("check"))
 
 
 def test_readme_check_section_has_transcripts():
