@@ -212,23 +212,16 @@ def add(u: np.ndarray, v: np.ndarray, sign: float = 1.0) -> np.ndarray:
     """(u + sign*v)_k"""
     if u.shape[0] == v.shape[0]:
         return u + v if sign > 0 else u - v
-    if u.shape[0] > v.shape[0] and u.shape[1:] == v.shape[1:]:   # the case below, found cheaply
-        out = np.array(u, dtype=np.float64)
+    if u.shape[0] > v.shape[0] and (u.shape[1:] == v.shape[1:]   # (the cheap test first)
+                                    or u.shape[1:] == np.broadcast_shapes(u.shape[1:],
+                                                                          v.shape[1:])):
+        out = np.array(u, dtype=np.float64)   # v has fewer coefficients: one copy of u
         if sign > 0:
             out[: v.shape[0]] += v
         else:
             out[: v.shape[0]] -= v
         return out
-    n = order(u, v)
-    shape = np.broadcast_shapes(u.shape[1:], v.shape[1:])
-    if u.shape[0] > v.shape[0] and u.shape[1:] == shape:   # v's value row only: one copy
-        out = np.array(u, dtype=np.float64)
-        if sign > 0:
-            out[: v.shape[0]] += v
-        else:
-            out[: v.shape[0]] -= v
-        return out
-    out = np.zeros((n + 1,) + np.broadcast_shapes(u.shape[1:], v.shape[1:]))
+    out = np.zeros((order(u, v) + 1,) + np.broadcast_shapes(u.shape[1:], v.shape[1:]))
     out[: u.shape[0]] += u
     if sign > 0:
         out[: v.shape[0]] += v
