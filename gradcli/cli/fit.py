@@ -80,7 +80,7 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     if model.strip() == STDIN:
         raise click.UsageError("fit reads its MODEL from the command line, not stdin ('-')")
     expression = parse_expression(model)
-    dataset = read_csv(data, click.get_binary_stream("stdin").read() if data == STDIN else None)
+    dataset = read_csv(data, _stdin_bytes() if data == STDIN else None)
     inputs, params = split_variables(list(expression.variables), dataset, target)
     if not inputs:
         warn(f"the model reads no data column: its variables ({', '.join(params)}) are all "
@@ -254,3 +254,13 @@ def _plot(filename, expression, dataset, target, inputs, runs) -> None:
     plot_fit(filename, expression.text, epochs, losses, column,
              dataset.data[column] if column else None, dataset.data[target], curve_x, fitted,
              target, label=label, others=others)
+
+
+def _stdin_bytes() -> bytes:
+    """All of stdin as bytes (decoded like a file's; click.get_binary_stream is deprecated)."""
+    stream = sys.stdin
+    raw = getattr(stream, "buffer", None)
+    if raw is not None:
+        return raw.read()
+    text = stream.read()
+    return text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
