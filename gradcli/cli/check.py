@@ -13,7 +13,7 @@ from ..finite_difference import MAX_ORDER as FD_MAX_ORDER
 from ..render import Row, RowWriter, format_number
 from .common import (EXIT_FAILED, at_option, command, errors_reported, expr_argument,
                      for_each_point, format_option, warn, warn_non_finite)
-from .diff import Order, choose_wrt
+from .diff import choose_wrt, order_option, wrt_option
 
 EXAMPLES = [
     'gradcli check "x**4+2*x**3-3*x**2+4*x-5" --at 0 --order 5',
@@ -49,10 +49,8 @@ class NonNegative(click.ParamType):
 @command("check", examples=EXAMPLES)
 @expr_argument
 @at_option
-@click.option("--order", "-n", type=Order(), default=1, show_default=True,
-              help="Highest order N: derivatives 0..N are checked.")
-@click.option("--wrt", metavar="VAR", default=None,
-              help="The variable to differentiate along (needed when there are several).")
+@order_option("checked")
+@wrt_option
 @click.option("--rtol", type=NonNegative(), default=1e-9, show_default=True,
               help="Relative tolerance: agreement is |gradcli - ref| <= atol + rtol*|ref|.")
 @click.option("--atol", type=NonNegative(), default=1e-12, show_default=True,

@@ -33,13 +33,22 @@ class Order(click.ParamType):
         return int(text)
 
 
+def order_option(verb: str):
+    """``--order N`` (default 1): the derivatives 0..N are ``verb`` (computed, checked)."""
+    return click.option("--order", "-n", type=Order(), default=1, show_default=True,
+                        help=f"Highest order N: derivatives 0..N are {verb}.")
+
+
+wrt_option = click.option(
+    "--wrt", metavar="VAR", default=None,
+    help="The variable to differentiate along (needed when there are several).")
+
+
 @command("diff", examples=EXAMPLES)
 @expr_argument
 @at_option
-@click.option("--order", "-n", type=Order(), default=1, show_default=True,
-              help="Highest order N: derivatives 0..N are computed.")
-@click.option("--wrt", metavar="VAR", default=None,
-              help="The variable to differentiate along (needed when there are several).")
+@order_option("computed")
+@wrt_option
 @format_option
 def diff(expr, at, order, wrt, format):
     """Derivatives of EXPR of orders 0..N along one variable, at each point.
