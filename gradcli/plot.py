@@ -57,6 +57,7 @@ def _save(fig, filename: str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, format=suffix[1:], dpi=120, bbox_inches="tight")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a picture is an ordinary file
         os.replace(tmp, filename)
     except BaseException:
         if os.path.exists(tmp):
@@ -64,6 +65,25 @@ def _save(fig, filename: str) -> None:
         raise
     finally:
         plt.close(fig)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _in_view(paths: list[Path]) -> np.ndarray:
+    """The points that set the view: those whose value stays within 1e6 times the largest
+    starting value, so that a diverged run (x = -1e156) does not shrink everything else to
+    a dot; the diverged part runs off the edge of the picture."""
+    pts = np.concatenate([p.points for p in paths])
+    values = np.concatenate([p.values for p in paths])
+    start = max((abs(float(p.values[0])) for p in paths if np.isfinite(p.values[0])), default=1.0)
+    with np.errstate(all="ignore"):
+        keep = np.isfinite(values) & (np.abs(values) <= 1e6 * max(start, 1.0))
+        keep &= np.all(np.isfinite(pts), axis=1)
+    return pts[keep] if keep.any() else pts[:1]
 
 
 def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
@@ -101,7 +121,7 @@ def plot_minimize(filename: str, expr, variables: list[str], fixed: dict, paths:
     elif n == 2:
         _contour_panel(axes[0], expr, variables, fixed, paths)
     _loss_axes(axes[-1], [(p.label, p.steps, p.values) for p in paths], "f", "step")
-    fig.suptitle(expr.text, fontsize="medium")
+    fig.suptitle(expr.text, fontsize="medium", y=1.03)  # above the panels' own titles
     _save(fig, filename)
 
 
@@ -111,7 +131,7 @@ def _mark_ends(ax, xs, ys, color) -> None:
 
 
 def _function_panel(ax, expr, name, fixed, paths) -> None:
-    lo, hi = _span(np.concatenate([p.points[:, 0] for p in paths]))
+    lo, hi = _span(_in_view(paths)[:, 0])
     grid = np.linspace(lo, hi, 400)
     with np.errstate(all="ignore"):
         ax.plot(grid, expr.evaluate({**fixed, name: grid}), color="0.3", linewidth=1.5, label="f")
@@ -119,6 +139,7 @@ def _function_panel(ax, expr, name, fixed, paths) -> None:
         color = f"C{k}"
         ax.plot(p.points[:, 0], p.values, ".-", color=color, alpha=0.7, markersize=4, label=p.label)
         _mark_ends(ax, p.points[:, 0], p.values, color)
+    ax.set_xlim(lo, hi)
     ax.set_xlabel(name)
     ax.set_ylabel("f")
     ax.set_title("iterates (o start, * end)")
@@ -127,7 +148,7 @@ def _function_panel(ax, expr, name, fixed, paths) -> None:
 
 
 def _contour_panel(ax, expr, names, fixed, paths) -> None:
-    pts = np.concatenate([p.points for p in paths])
+    pts = _in_view(paths)
     (x0, x1), (y0, y1) = _span(pts[:, 0]), _span(pts[:, 1])
     gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
     with np.errstate(all="ignore"):
@@ -145,6 +166,8 @@ def _contour_panel(ax, expr, names, fixed, paths) -> None:
         color = f"C{k}"
         ax.plot(p.points[:, 0], p.points[:, 1], ".-", color=color, markersize=3, alpha=0.8, label=p.label)
         _mark_ends(ax, p.points[:, 0], p.points[:, 1], color)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     ax.set_title("contours of f and the path (o start, * end)")

@@ -61,3 +61,25 @@ def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         plot_minimize(str(out), f, ["x", "y"], {}, [p])
     assert os.listdir(tmp_path) == []
+
+
+def test_a_picture_gets_the_permissions_of_an_ordinary_file(tmp_path):
+    f, p = rosenbrock_path()
+    out = tmp_path / "r.png"
+    previous = os.umask(0o022)
+    try:
+        plot_minimize(str(out), f, ["x", "y"], {}, [p])
+    finally:
+        os.umask(previous)
+    assert out.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+
+def test_a_diverged_run_does_not_set_the_view():
+    from gradcli.plot import _in_view
+
+    f, good = rosenbrock_path()
+    pts = np.array([[-1.5, 2.0], [0.05, 2.5], [2.0, -2.0], [-1.2e156, 9.1e103]])
+    bad = Path("momentum", np.arange(4), pts, f.evaluate({"x": pts[:, 0], "y": pts[:, 1]}))
+    view = _in_view([good, bad])
+    assert np.abs(view).max() <= 2.5  # the start and the first steps, not x = -1.2e156
+    assert len(view) == len(good.points) + 3
