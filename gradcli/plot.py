@@ -86,12 +86,26 @@ def _in_view(paths: list[Path]) -> np.ndarray:
     return pts[keep] if keep.any() else pts[:1]
 
 
+def _loss_top(curves) -> float | None:
+    """Where a log-scale loss axis stops when a curve diverges: 1e6 times the largest
+    starting value (as _in_view), so that the other curves keep their shape; else None."""
+    starts = [abs(float(v[0])) for _, _, v in curves if len(v) and np.isfinite(v[0])]
+    top = 1e6 * max(max(starts, default=1.0), 1e-300)
+    with np.errstate(all="ignore"):
+        highest = max((float(np.max(np.where(np.isfinite(v), v, np.inf))) for _, _, v in curves
+                       if len(v)), default=0.0)
+    return top if highest > top else None
+
+
 def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
     positive = all(np.all(np.asarray(v)[np.isfinite(v)] > 0) for _, _, v in curves)
     for label, x, v in curves:
         ax.plot(x, v, label=label, linewidth=1.5)
     if positive:
         ax.set_yscale("log")
+        top = _loss_top(curves)
+        if top is not None:
+            ax.set_ylim(top=top)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + (" (log scale)" if positive else ""))
     ax.set_title(f"{ylabel} by {xlabel}")

@@ -83,3 +83,13 @@ def test_a_diverged_run_does_not_set_the_view():
     view = _in_view([good, bad])
     assert np.abs(view).max() <= 2.5  # the start and the first steps, not x = -1.2e156
     assert len(view) == len(good.points) + 3
+
+
+def test_a_diverged_loss_curve_does_not_flatten_the_others():
+    from gradcli.plot import _loss_top
+
+    steps = np.arange(4)
+    calm = ("adam", steps, np.array([12.5, 10.0, 8.0, 6.0]))
+    wild = ("momentum", steps, np.array([12.5, 400.0, 1e30, np.inf]))
+    assert _loss_top([calm, wild]) == 1.25e7
+    assert _loss_top([calm]) is None
