@@ -297,13 +297,8 @@ class Fitter:
         opt = self.optimizer
         if not opt.needs_hessian:
             return opt.update(p, grad)
-        try:
-            return opt.update(p, grad, hessian=lambda q: self.mse.hessian(q, inputs, target))
-        except np.linalg.LinAlgError:  # a numerically singular Hessian that passed as definite
-            raise GradcliError(
-                f"{opt.name}: the Hessian of the loss is singular at epoch {self.fit.epochs + 1}"
-                f" (a batch of fewer rows than parameters makes it so: use a larger "
-                f"--batch-size, or another --opt)") from None
+        # a singular batch Hessian (fewer rows than parameters) is Newton's own damping case
+        return opt.update(p, grad, hessian=lambda q: self.mse.hessian(q, inputs, target))
 
 
 def fit(expression, dataset: Dataset, target: str, optimizer, *, epochs: int = DEFAULT_EPOCHS,
