@@ -68,6 +68,7 @@ import math
 
 import numpy as np
 
+from . import blocks
 from .ops.registry import OPS
 from .tensor import Tensor, as_dtype
 
@@ -556,6 +557,7 @@ class Program:
         self.seed = code.input("<seed>")  # a name no variable can have
         self._grad_slots = None
         self._bound: dict[str, list] = {}
+        self._block_cost: dict[str, tuple] = {}
         self._hvp = None
         self._fg = None
 
@@ -605,8 +607,44 @@ class Program:
                     keep_freed_memory()
         return slots
 
+    def _blocks(self, env, part: str, *extra_shapes):
+        """(env as arrays, broadcast shape of the points, blocks.plan of it for ``part``:
+        'value', 'all' (gradients, VJPs) or 'hvp')."""
+        env = {k: np.asarray(v, dtype=self.dtype) if k in self.code.inputs else v
+               for k, v in env.items()}
+        shape = np.broadcast_shapes(*(np.shape(env[v]) for v in self.expression.variables
+                                      if v in env), *extra_shapes)
+        points = math.prod(shape)
+        if points >= BIG_ARRAY:
+            keep_freed_memory()  # the outputs are big even when the blocks are not
+        if points < 2 * blocks.BLOCK:
+            return env, shape, None
+        cost = self._block_cost.get(part)
+        if cost is None:
+            outputs = {"value": [self.output], "all": [self.output, *self.grad_slots],
+                       "hvp": self._hvp[2] if self._hvp else []}[part]
+            cost = self._block_cost[part] = blocks.cost(
+                name if kind == "op" else kind for kind, name, _, _, _ in self.code.needed(outputs))
+        return env, shape, blocks.plan(shape, blocks.rows_for(cost))
+
+    @staticmethod
+    def _block_env(env, shape, lo, hi) -> dict:
+        return {k: blocks.take(v, shape, lo, hi) for k, v in env.items()}
+
     def value(self, env):
         """The value at env (arrays of points give an array)."""
+        env, shape, parts = self._blocks(env, "value")
+        if parts is None:
+            return self._value(env)
+        out = np.empty(shape, dtype=self.dtype)
+
+        def block(lo, hi):
+            out[lo:hi] = self._value(self._block_env(env, shape, lo, hi))
+
+        blocks.run(block, parts)
+        return out
+
+    def _value(self, env):
         slots = self._slots(env)
         run(self._program("value"), slots)
         return np.asarray(slots[self.output], dtype=self.dtype)[()]
@@ -614,30 +652,57 @@ class Program:
     def value_and_grad(self, env):
         """The value and the per-point gradient along ``wrt`` (last axis)."""
         program = self._program("all")  # first: building it adds slots
+        env, shape, parts = self._blocks(env, "all")
+        if parts is None:
+            return self._value_and_grad(program, env)
+        value = np.empty(shape, dtype=self.dtype)
+        grads = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
+
+        def block(lo, hi):
+            self._value_and_grad(program, self._block_env(env, shape, lo, hi),
+                                 value[lo:hi], grads[lo:hi])
+
+        blocks.run(block, parts)
+        return value, grads
+
+    def _value_and_grad(self, program, env, value_out=None, grads_out=None):
         slots = self._slots(env)
         slots[self.seed] = np.ones((), dtype=self.dtype)
         run(program, slots)
-        return self._per_point(slots[self.output], [slots[s] for s in self.grad_slots], env)
+        return self._per_point(slots[self.output], [slots[s] for s in self.grad_slots], env,
+                               value_out, grads_out)
 
-    def _per_point(self, value, grads, env):
+    def _per_point(self, value, grads, env, value_out=None, out=None):
         shapes = [np.shape(env[v]) for v in self.expression.variables]
         shape = np.broadcast_shapes(np.shape(value), *shapes, *(np.shape(g) for g in grads))
-        out = np.empty(shape + (len(grads),), dtype=self.dtype)
+        if out is None:
+            out = np.empty(shape + (len(grads),), dtype=self.dtype)
         for i, g in enumerate(grads):
             out[..., i] = g
-        return np.broadcast_to(value, shape), out
+        if value_out is None:
+            return np.broadcast_to(value, shape), out
+        value_out[...] = value
+        return value_out, out
 
     def value_and_vjp(self, env, seed):
-        """The value and sum(seed(value) * d value / d wrt[i]) for each wrt[i]."""
+        """The value and sum(seed(value) * d value / d wrt[i]) for each wrt[i].
+
+        One pass over all the points, never blocks (gradcli/blocks.py): measured on fit
+        models (a*x+b*z+c, a*exp(-b*x**2)+c, a*sin(b*x)+c at 100,000 to 1,000,000 rows),
+        blocks on two threads were slower but for the last at 1,000,000 rows, and one
+        pass keeps the sums those of one pass whatever the number of threads."""
         before, after = self._program("before_seed"), self._program("after_seed")
         slots = self._slots(env)
         run(before, slots)
         value = slots[self.output]
         slots[self.seed] = np.asarray(seed(value), dtype=self.dtype)
         run(after, slots)
-        sums = [slots[s] for s in self.grad_slots]  # a fused sum of products is summed already
-        v = np.array([np.sum(x) if x.ndim else x for x in sums], dtype=self.dtype)
-        return value, v
+        return value, self._sums(slots)
+
+    def _sums(self, slots):
+        """sum over the points of each gradient (a fused sum of products is one already)."""
+        sums = [slots[s] for s in self.grad_slots]
+        return np.array([np.sum(x) if x.ndim else x for x in sums], dtype=self.dtype)
 
     # -- second order ----------------------------------------------------------------
     def _hvp_program(self):
@@ -667,32 +732,57 @@ class Program:
         program = self._hvp_program()
         if program is None:
             return np.einsum("...ij,...j->...i", self._tape_hessian(env), v)
+        env, shape, parts = self._blocks(env, "hvp", v.shape[:-1])
+        if parts is None:
+            return self._hvp_block(program, env, v, shape)
+        out = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
+
+        def block(lo, hi):
+            out[lo:hi] = self._hvp_block(program, self._block_env(env, shape, lo, hi),
+                                         blocks.take(v, shape + v.shape[-1:], lo, hi),
+                                         (hi - lo,) + shape[1:])
+
+        blocks.run(block, parts)
+        return out
+
+    def _hvp_block(self, program, env, v, shape):
         bound, directions, results = program
         slots = self._slots(env)
         slots[self.seed] = np.ones((), dtype=self.dtype)
         for i, d in enumerate(directions):
             slots[d] = v[..., i]
         run(bound, slots)
-        shapes = [np.shape(env[name]) for name in self.expression.variables]
-        shape = np.broadcast_shapes(v.shape[:-1], *shapes)
         return np.stack([np.broadcast_to(slots[r], shape) for r in results], axis=-1)
 
     def hessian(self, env):
         """The matrix of second derivatives along ``wrt`` (last two axes), per point:
         one Hessian-vector product pass with every unit vector at once."""
         program = self._hvp_program()
-        n = len(self.wrt)
         if program is None:
             return self._tape_hessian(env)
+        env, lead, parts = self._blocks(env, "hvp")
+        if parts is None:
+            return self._hessian_block(program, env, lead)
+        out = np.empty(lead + (len(self.wrt),) * 2, dtype=self.dtype)
+
+        def block(lo, hi):
+            self._hessian_block(program, self._block_env(env, lead, lo, hi),
+                                (hi - lo,) + lead[1:], out[lo:hi])
+
+        blocks.run(block, parts)
+        return out
+
+    def _hessian_block(self, program, env, lead, out=None):
         bound, directions, results = program
-        lead = np.broadcast_shapes(*(np.shape(env[v]) for v in self.expression.variables))
+        n = len(self.wrt)
         slots = self._slots({k: np.asarray(env[k])[..., None] for k in env})
         slots[self.seed] = np.ones((), dtype=self.dtype)
         eye = np.eye(n, dtype=self.dtype)
         for i, d in enumerate(directions):
             slots[d] = eye[i]
         run(bound, slots)
-        out = np.empty(lead + (n, n), dtype=self.dtype)
+        if out is None:
+            out = np.empty(lead + (n, n), dtype=self.dtype)
         for j, r in enumerate(results):
             out[..., :, j] = np.broadcast_to(slots[r], lead + (n,))
         return out
