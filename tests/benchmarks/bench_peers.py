@@ -16,7 +16,14 @@ W2  orders 5, 8, 10, 20, 40 of exp(sin(x))/(1+x**2) at 0.5: time and relative er
     against mpmath at 50 digits. Nested reverse mode (PyTorch, JAX, autograd) grows
     exponentially with the order, so it runs to order 8 only.
 W3  first and second derivatives of sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2)*cos(3*x)
-    at 1,000,000 points against hand-written numpy formulas (the floor).
+    at 1,000,000 points against hand-written numpy formulas (the floor, one thread).
+    gradcli and PyTorch run on every core (gradcli: blocks of points on a thread pool,
+    gradcli/blocks.py) and again on one thread (GRADCLI_THREADS=1,
+    torch.set_num_threads(1)). OMP_WAIT_POLICY=PASSIVE is set before torch is imported:
+    otherwise torch's idle OpenMP threads spin on both cores for a while after each of
+    its calls, and the next system in the interleaved repeats (gradcli, numpy) runs on
+    what is left (measured: gradcli's f' 45 ms after torch, 35 ms with PASSIVE; torch's
+    own time the same either way).
 W5  parse and differentiate polynomials of 100 ... 100,000 terms: growth exponent.
 """
 from __future__ import annotations
@@ -30,6 +37,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see W3 above
 
 import numpy as np
 
@@ -263,6 +272,21 @@ def floor_second(x):
     return sine_part + log_part + root_part
 
 
+def one_thread(fn):
+    """fn with gradcli's blocks run in the calling thread alone (GRADCLI_THREADS=1)."""
+    def run():
+        saved = os.environ.get("GRADCLI_THREADS")
+        os.environ["GRADCLI_THREADS"] = "1"
+        try:
+            return fn()
+        finally:
+            if saved is None:
+                del os.environ["GRADCLI_THREADS"]
+            else:
+                os.environ["GRADCLI_THREADS"] = saved
+    return run
+
+
 def w3(repeats: int) -> None:
     n = 1_000_000
     print(f"\nW3  f' and f'' at {n:,} points of {W3_TEXT}", flush=True)
@@ -282,6 +306,9 @@ def w3(repeats: int) -> None:
              "gradcli compiled program value_and_grad": (
                  lambda: program.value_and_grad({"x": xs}),
                  program.value_and_grad({"x": xs})[1][:, 0], "target <= 1.5x"),
+             "gradcli compiled program value_and_grad (1 thread)": (
+                 one_thread(lambda: program.value_and_grad({"x": xs})),
+                 program.value_and_grad({"x": xs})[1][:, 0], ""),
              "gradcli derivatives order 1 (Taylor)": (
                  lambda: expr.derivatives("x", 1, at=xs), expr.derivatives("x", 1, at=xs)[1], ""),
              "gradcli Expression.gradient (tape)": (
@@ -291,6 +318,9 @@ def w3(repeats: int) -> None:
               "gradcli compiled program hessian (HVP)": (
                   lambda: program.hessian({"x": xs}), program.hessian({"x": xs})[:, 0, 0],
                   "target <= 2x"),
+              "gradcli compiled program hessian (HVP, 1 thread)": (
+                  one_thread(lambda: program.hessian({"x": xs})),
+                  program.hessian({"x": xs})[:, 0, 0], ""),
               "gradcli derivatives order 2 (Taylor)": (
                   lambda: expr.derivatives("x", 2, at=xs), expr.derivatives("x", 2, at=xs)[2],
                   "")}
@@ -347,8 +377,21 @@ def peer_w3(xs):
             return h
 
         threads = torch.get_num_threads()
+
+        def torch_one_thread(fn):
+            def run():
+                torch.set_num_threads(1)
+                try:
+                    return fn()
+                finally:
+                    torch.set_num_threads(threads)
+            return run
+
         first[f"torch autograd.grad ({threads} threads)"] = (torch1, torch1().numpy())
+        first["torch autograd.grad (1 thread)"] = (torch_one_thread(torch1), torch1().numpy())
         second[f"torch autograd.grad twice ({threads} threads)"] = (torch2, torch2().numpy())
+        second["torch autograd.grad twice (1 thread)"] = (torch_one_thread(torch2),
+                                                          torch2().numpy())
     if have("jax"):
         import jax
         import jax.numpy as jnp
