@@ -6,14 +6,15 @@ BLOCK points along the first axis instead, a block's temporaries stay in the
 core's cache, and the blocks run on a pool of threads, one per usable core:
 numpy releases the GIL inside its loops, so the threads really run at once
 (measured on this project's 2-core machine: f' of W3 at 1,000,000 points in
-27 ms against 55 ms in one pass). Every point's arithmetic is the same numpy
-call on the same numbers, so the results are the same to the bit; only sums over
-points (``value_and_vjp``) are added up block by block.
+36 ms against 71 ms in one pass). Every point's arithmetic is the same numpy
+call on the same numbers, so the results are the same to the bit. (Sums over
+points, ``value_and_vjp``, are not cut: gradcli/program.py says why.)
 
-Arrays of fewer than 2 * BLOCK points take the single pass: a block's bookkeeping
-is then not worth it. ``GRADCLI_THREADS`` sets the number of threads (1 keeps
-the blocks and runs them in the calling thread); by default it is the number of
-cores this process may use. A block that itself asks for blocks (a worker thread
+A block holds at least BLOCK points, more for programs of cheap operations
+(``rows_for``: each numpy call must do enough work to pay for the thread's turn at
+the GIL); arrays of fewer than two blocks take the single pass. ``GRADCLI_THREADS``
+sets the number of threads (1 keeps the blocks and runs them in the calling
+thread); by default it is the number of cores this process may use. A block that itself asks for blocks (a worker thread
 replaying a nested program) runs them in its own thread, so the pool never waits
 on itself.
 """
@@ -23,7 +24,7 @@ import math
 import os
 import threading
 
-BLOCK = 32768  # points per block: measured best of 4096 ... 65536 on 1,000,000 points
+BLOCK = 32768  # the fewest points a block holds
 
 _POOL: list = []  # [ThreadPoolExecutor] once made
 _LOCAL = threading.local()  # .inside: this thread is running a block
@@ -70,11 +71,12 @@ COST_NS = {
 }
 DEFAULT_NS = 1.0
 # A block gives each of its instructions at least this much arithmetic on average: between
-# two numpy calls a thread waits its turn for the GIL, microseconds that cheap calls on a
-# block of BLOCK points would not pay back (measured: a*x+b*z+c over 1,000,000 points is
-# slower in blocks of 32768 on two threads than in one pass, and 2.3x faster in blocks
-# of 150,000).
-MIN_CALL_NS = 50_000
+# two numpy calls a thread waits its turn for the GIL, some microseconds a call on two
+# threads (measured: W3's gradient at 1,000,000 points, 38 calls a block, takes 80-95 ms
+# in blocks of 4096 points, 50-63 ms in blocks of 8192 and 34-37 ms in blocks of 65,536;
+# a*x+b*z+c is slower in blocks of 32768 than in one pass). With 100 us a call, W3 takes
+# blocks of about 77,000 points, a*x+b*z+c of about 320,000.
+MIN_CALL_NS = 100_000
 
 
 def cost(op_names) -> tuple[int, float]:
