@@ -1,28 +1,29 @@
-"""Many points at once: cache-sized blocks of points, spread over the cores.
+"""Many points at once: blocks of points, spread over the cores.
 
-A compiled program replays one numpy call per instruction. Over a million points
-each call streams 8 MB arrays through memory, on one core. Cut into blocks of
-BLOCK points along the first axis instead, a block's temporaries stay in the
-core's cache, and the blocks run on a pool of threads, one per usable core:
-numpy releases the GIL inside its loops, so the threads really run at once
-(measured on this project's 2-core machine: f' of W3 at 1,000,000 points in
-36 ms against 71 ms in one pass). Every point's arithmetic is the same numpy
-call on the same numbers, so the results are the same to the bit. (Sums over
-points, ``value_and_vjp``, are not cut: gradcli/program.py says why.)
+A compiled program replays one numpy call per instruction, over all the points on
+one core. Cut into blocks along the first axis instead, the blocks run on a pool of
+threads, one per usable core: numpy releases the GIL inside its loops, so the
+threads really run at once (measured on this project's 2-core machine: f' of W3 at
+1,000,000 points in 36 ms against 71 ms in one pass), and a block's temporaries are
+smaller than the whole arrays. Every point's arithmetic is the same numpy call on
+the same numbers, so the results are the same to the bit. (Sums over points,
+``value_and_vjp``, are not cut: gradcli/program.py says why.)
 
 A block holds at least BLOCK points, more for programs of cheap operations
 (``rows_for``: each numpy call must do enough work to pay for the thread's turn at
 the GIL); arrays of fewer than two blocks take the single pass. ``GRADCLI_THREADS``
 sets the number of threads (1 keeps the blocks and runs them in the calling
-thread); by default it is the number of cores this process may use. A block that itself asks for blocks (a worker thread
-replaying a nested program) runs them in its own thread, so the pool never waits
-on itself.
+thread); by default it is the number of cores this process may use. A block that
+itself asks for blocks (a worker thread replaying a nested program) runs them in its
+own thread, so the pool never waits on itself.
 """
 from __future__ import annotations
 
 import math
 import os
 import threading
+
+import numpy as np
 
 BLOCK = 32768  # the fewest points a block holds
 
@@ -115,8 +116,6 @@ def run(fn, blocks) -> list:
     count = threads()
     if count == 1 or len(blocks) == 1 or getattr(_LOCAL, "inside", False):
         return [fn(lo, hi) for lo, hi in blocks]
-
-    import numpy as np
 
     errors = np.geterr()  # the caller's np.errstate holds in its blocks too
 

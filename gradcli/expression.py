@@ -130,18 +130,18 @@ class Expression:
             return self._tape_derivatives(wrt, order, at, dtype, kwargs)
         if engine != "taylor":
             raise EvaluationError(f"unknown engine {engine!r} (choose 'taylor' or 'tape')")
-        from . import taylor
-
         env = self.point(at, **kwargs)
         dt = as_dtype(dtype)
-        out = self._taylor_blocks(taylor.derivatives, wrt, env, order)
+        out = self._taylor_blocks(wrt, env, order)
         if dt != np.float64:
             out = out.astype(dt)
         return [d[()] for d in out]
 
-    def _taylor_blocks(self, derivatives, wrt: str, env: dict, order: int) -> np.ndarray:
-        """``derivatives(nodes, wrt, env, order)``, over blocks of the points (gradcli/blocks.py):
-        each point's series is its own, so the blocks give the same numbers."""
+    def _taylor_blocks(self, wrt: str, env: dict, order: int) -> np.ndarray:
+        """taylor.derivatives over blocks of the points (gradcli/blocks.py): each point's
+        series is its own, so the blocks give the numbers of one pass."""
+        from .taylor import derivatives
+
         env = {k: np.asarray(v, dtype=np.float64) for k, v in env.items()}
         shape = np.broadcast_shapes(*(v.shape for v in env.values()))
         parts = blocks.plan(shape)  # points, not coefficients: measured best

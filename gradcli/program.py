@@ -697,12 +697,9 @@ class Program:
         value = slots[self.output]
         slots[self.seed] = np.asarray(seed(value), dtype=self.dtype)
         run(after, slots)
-        return value, self._sums(slots)
-
-    def _sums(self, slots):
-        """sum over the points of each gradient (a fused sum of products is one already)."""
-        sums = [slots[s] for s in self.grad_slots]
-        return np.array([np.sum(x) if x.ndim else x for x in sums], dtype=self.dtype)
+        sums = [slots[s] for s in self.grad_slots]  # a fused sum of products is summed already
+        v = np.array([np.sum(x) if x.ndim else x for x in sums], dtype=self.dtype)
+        return value, v
 
     # -- second order ----------------------------------------------------------------
     def _hvp_program(self):
