@@ -323,3 +323,36 @@ def test_the_command_line_gives_the_same_numbers_on_one_thread_and_on_two(tmp_pa
     lines = outs["2"].splitlines()
     assert len(lines) == 160_000
     assert float(lines[-1]) == pytest.approx(w3_first(np.float64(5.0)), rel=1e-13)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX signals")
+def test_ctrl_c_stops_a_computation_on_the_pool_at_once(tmp_path):
+    """SIGINT while the pool's threads work: KeyboardInterrupt in the main thread, the
+    queued blocks cancelled, the process gone in well under a second."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "spin.py"
+    script.write_text(
+        "import sys\nimport numpy as np\nimport gradcli as gc\n"
+        "from gradcli.program import compile_expression\n"
+        f"p = compile_expression(gc.parse({W3!r}))\n"
+        "xs = np.linspace(-5, 5, 2_000_000)\n"
+        "p.value_and_grad({'x': xs})\n"
+        "print('ready', flush=True)\n"
+        "try:\n    while True:\n        p.value_and_grad({'x': xs})\n"
+        "except KeyboardInterrupt:\n    print('interrupted', flush=True)\n    sys.exit(130)\n")
+    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "GRADCLI_THREADS": "2"},
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        start = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 130
+        assert time.monotonic() - start < 2.0
+        assert child.stdout.read().strip() == "interrupted"
+    finally:
+        child.kill()
