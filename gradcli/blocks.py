@@ -111,6 +111,13 @@ def take(array, shape, lo: int, hi: int):
     return array
 
 
+def over(fn, env: dict, shape, blocks) -> list:
+    """``fn(block of env, lo, hi)`` for each block, on the pool: every entry of ``env``
+    taken at ``lo:hi`` (``take``)."""
+    return run(lambda lo, hi: fn({k: take(v, shape, lo, hi) for k, v in env.items()}, lo, hi),
+               blocks)
+
+
 def run(fn, blocks) -> list:
     """``[fn(lo, hi) for lo, hi in blocks]``, on the pool's threads."""
     count = threads()

@@ -149,11 +149,10 @@ class Expression:
             return derivatives(self.nodes, wrt, env, order)
         out = np.empty((order + 1,) + shape)
 
-        def block(lo, hi):
-            part = {k: blocks.take(v, shape, lo, hi) for k, v in env.items()}
+        def block(part, lo, hi):
             out[:, lo:hi] = derivatives(self.nodes, wrt, part, order)
 
-        blocks.run(block, parts)
+        blocks.over(block, env, shape, parts)
         return out
 
     def _tape_derivatives(self, wrt: str, order: int, at, dtype, kwargs):

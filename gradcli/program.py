@@ -627,10 +627,6 @@ class Program:
                 name if kind == "op" else kind for kind, name, _, _, _ in self.code.needed(outputs))
         return env, shape, blocks.plan(shape, blocks.rows_for(cost))
 
-    @staticmethod
-    def _block_env(env, shape, lo, hi) -> dict:
-        return {k: blocks.take(v, shape, lo, hi) for k, v in env.items()}
-
     def value(self, env):
         """The value at env (arrays of points give an array)."""
         env, shape, parts = self._blocks(env, "value")
@@ -638,10 +634,10 @@ class Program:
             return self._value(env)
         out = np.empty(shape, dtype=self.dtype)
 
-        def block(lo, hi):
-            out[lo:hi] = self._value(self._block_env(env, shape, lo, hi))
+        def block(part, lo, hi):
+            out[lo:hi] = self._value(part)
 
-        blocks.run(block, parts)
+        blocks.over(block, env, shape, parts)
         return out
 
     def _value(self, env):
@@ -658,11 +654,10 @@ class Program:
         value = np.empty(shape, dtype=self.dtype)
         grads = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
 
-        def block(lo, hi):
-            self._value_and_grad(program, self._block_env(env, shape, lo, hi),
-                                 value[lo:hi], grads[lo:hi])
+        def block(part, lo, hi):
+            self._value_and_grad(program, part, value[lo:hi], grads[lo:hi])
 
-        blocks.run(block, parts)
+        blocks.over(block, env, shape, parts)
         return value, grads
 
     def _value_and_grad(self, program, env, value_out=None, grads_out=None):
@@ -734,12 +729,12 @@ class Program:
             return self._hvp_block(program, env, v, shape)
         out = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
 
-        def block(lo, hi):
-            out[lo:hi] = self._hvp_block(program, self._block_env(env, shape, lo, hi),
+        def block(part, lo, hi):
+            out[lo:hi] = self._hvp_block(program, part,
                                          blocks.take(v, shape + v.shape[-1:], lo, hi),
                                          (hi - lo,) + shape[1:])
 
-        blocks.run(block, parts)
+        blocks.over(block, env, shape, parts)
         return out
 
     def _hvp_block(self, program, env, v, shape):
@@ -762,11 +757,10 @@ class Program:
             return self._hessian_block(program, env, lead)
         out = np.empty(lead + (len(self.wrt),) * 2, dtype=self.dtype)
 
-        def block(lo, hi):
-            self._hessian_block(program, self._block_env(env, lead, lo, hi),
-                                (hi - lo,) + lead[1:], out[lo:hi])
+        def block(part, lo, hi):
+            self._hessian_block(program, part, (hi - lo,) + lead[1:], out[lo:hi])
 
-        blocks.run(block, parts)
+        blocks.over(block, env, lead, parts)
         return out
 
     def _hessian_block(self, program, env, lead, out=None):
