@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gradcli as gc
@@ -97,11 +97,18 @@ def sympy_adjoint(view, k: int) -> float:
             with_t.append(rule(sp, *(with_t[i] for i in n.inputs), **n.attrs))
         if n.id == k:
             with_t[k] = t
-    return float(sp.diff(with_t[view.output], t).subs(t, exact[k]).evalf(30))
+    derivative = sp.diff(with_t[view.output], t)
+    # cbrt's mapping is sign(u)*|u|**(1/3); where SymPy cannot tell that u is real
+    # (sin(sqrt(t+1)) for real t) it leaves d sign(u)/dt unevaluated, which is 0 away
+    # from u = 0 (the only points where the sign's derivative could matter are kinks)
+    derivative = derivative.replace(
+        lambda e: isinstance(e, sp.Derivative) and e.expr.func is sp.sign, lambda e: sp.S.Zero)
+    return float(derivative.subs(t, exact[k]).evalf(30))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(smooth_expressions(("x", "y"), max_leaves=5), st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
+@example(text="cbrt(2+sin(sqrt(1+(x)**2)))", x0=0.0, y0=0.0)  # found by hypothesis: see above
 def test_every_adjoint_is_the_derivative_of_the_output_by_that_node(text, x0, y0):
     expr = gc.parse(text)
     env = {v: {"x": x0, "y": y0}[v] for v in expr.variables}
