@@ -68,7 +68,7 @@ import math
 
 import numpy as np
 
-from . import blocks
+from . import blocks, peephole
 from .ops.registry import OPS
 from .tensor import Tensor, as_dtype
 
@@ -309,9 +309,15 @@ def bind(instrs, keep=()) -> list[tuple]:
             bound.append((OPS[name].forward, outs[0], ins, attrs, True, tuple(free)))
         elif kind == "sum_of_products":
             bound.append((sum_of_products, outs[0], ins, attrs, True, tuple(free)))
+        elif kind == "alias":
+            bound.append((_same, outs[0], ins, attrs, True, tuple(free)))
         else:
             bound.append((_rule_runner(name, attrs), outs, ins, {}, False, tuple(free)))
     return bound
+
+
+def _same(a):
+    return a
 
 
 def _fuse_sums(instrs, everything, grad_slots, output) -> list[tuple]:
@@ -588,13 +594,24 @@ class Program:
         outputs = [self.output, *self.grad_slots]
         everything = code.needed(outputs)
         if part == "all":
-            return bind(everything, outputs)
+            return bind(self._simplified(everything, outputs), outputs)
         seeded = code.depends_on([self.seed])
         after = [i for i in everything if any(o in seeded for o in i[2])]
         if part == "after_seed":
             return bind(_fuse_sums(after, everything, self.grad_slots, self.output), outputs)
         before = [i for i in everything if not any(o in seeded for o in i[2])]
         return bind(before, outputs + [i for instr in after for i in instr[3]])
+
+    def _simplified(self, instrs, outputs, *ones) -> list:
+        """``instrs`` through peephole.simplify, the seed (1 where this is called) and
+        the constants 1 counting as ones; unchanged when a constant has another dtype
+        (a traced function's), for which ``1 * b`` need not be ``b``."""
+        code = self.code
+        if any(v.dtype != code.dtype for v in code.consts.values()):
+            return instrs
+        ones = {self.seed, *ones, *(s for s, v in code.consts.items()
+                                    if v.shape == () and v == 1)}
+        return peephole.simplify(instrs, ones, outputs, code._slot)
 
     def _slots(self, env) -> list:
         slots = [None] * self.code.size
@@ -715,7 +732,8 @@ class Program:
                 self._hvp = False
             else:
                 results = [code.const(0.0) if r is None else r for r in results]
-                self._hvp = (bind(code.needed(results), results), directions, results)
+                needed = self._simplified(code.needed(results), results, code.const(1.0))
+                self._hvp = (bind(needed, results), directions, results)
         return self._hvp or None
 
     def hvp(self, env, v):
