@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 
+_OMP_OURS = "OMP_WAIT_POLICY" not in os.environ  # W3's own processes run without it
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see W3 above
 
 import numpy as np
@@ -131,6 +132,10 @@ def w1(repeats: int) -> None:
     for peer, script in W1_SCRIPTS.items():
         if have(peer):
             commands[f"{peer} one-off script"] = [py, "-c", script]
+    if editable_install():
+        print("  ! gradcli is an editable install (pip install -e): setuptools' import hook "
+              "loads pathlib, re and urllib at start-up (~10 ms) that `pip install .` does "
+              "not; measure W1 with `pip install .`")
     times = {name: [] for name in commands}
     for name, cmd in commands.items():  # once each first: writes gradcli's bytecode cache
         out = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -145,6 +150,14 @@ def w1(repeats: int) -> None:
     for name, ts in times.items():
         target = "target <= 1.4x" if name.startswith(("gradcli", "python -m")) else ""
         row("W1", name, statistics.median(ts), floor, note=target)
+
+
+def editable_install() -> bool:
+    """Whether a Python started outside the checkout loads an editable install's hook."""
+    probe = "import sys; print(any(m.startswith('__editable__') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=os.path.expanduser("~"))
+    return out.stdout.strip() == "True"
 
 
 # -- W2: high orders at one point ---------------------------------------------------------
@@ -333,6 +346,68 @@ def w3(repeats: int) -> None:
                 None if out is None else err(out, want), note)
 
 
+W3_CHILD_SYSTEMS = ("floor", "gradcli", "torch")
+
+
+def w3_child(system: str) -> None:
+    """One system's f' and f'' at W3's points in this process alone: prints two medians."""
+    xs = np.linspace(-5.0, 5.0, 1_000_000)
+    if system == "floor":
+        first, second = (lambda: floor_first(xs)), (lambda: floor_second(xs))
+    elif system == "gradcli":
+        program = compile_expression(gc.parse(W3_TEXT))
+        first = lambda: program.value_and_grad({"x": xs})  # noqa: E731
+        second = lambda: program.hessian({"x": xs})  # noqa: E731
+    else:
+        import torch
+
+        t = torch.from_numpy(xs)
+
+        def tf(x):
+            return (torch.sin(x) * torch.exp(-x ** 2 / 10) + torch.log(1 + x ** 2)
+                    - torch.sqrt(1 + x ** 2) * torch.cos(3 * x))
+
+        def first():
+            x = t.clone().requires_grad_(True)
+            return torch.autograd.grad(tf(x).sum(), x)[0]
+
+        def second():
+            x = t.clone().requires_grad_(True)
+            g, = torch.autograd.grad(tf(x).sum(), x, create_graph=True)
+            return torch.autograd.grad(g.sum(), x)[0]
+    print(*interleaved([first, second], 15))
+
+
+def w3_processes(rounds: int) -> None:
+    """W3 again with each system in a process of its own (started in turn, the order
+    turning each round), torch with its default OpenMP settings: nothing one system
+    leaves running (torch's spinning threads) can slow another, and nothing set for
+    the one-process table (OMP_WAIT_POLICY=PASSIVE) slows torch."""
+    if not have("torch"):
+        return
+    print(f"\nW3  again, each system in its own process, {rounds} rounds", flush=True)
+    env = dict(os.environ)
+    if _OMP_OURS:
+        env.pop("OMP_WAIT_POLICY", None)
+    times = {name: ([], []) for name in W3_CHILD_SYSTEMS}
+    for r in range(rounds):
+        order = W3_CHILD_SYSTEMS[r % 3:] + W3_CHILD_SYSTEMS[:r % 3]
+        for name in order:
+            out = subprocess.run([sys.executable, __file__, "--w3-child", name], env=env,
+                                 capture_output=True, text=True, check=True).stdout.split()
+            times[name][0].append(float(out[0]))
+            times[name][1].append(float(out[1]))
+    for k, label in ((0, "W3 first (own)"), (1, "W3 second (own)")):
+        floor = statistics.median(times["floor"][k])
+        wins = sum(g < t for g, t in zip(times["gradcli"][k], times["torch"][k]))
+        for name, system in (("floor", "hand-written numpy (floor)"),
+                             ("gradcli", "gradcli compiled program"),
+                             ("torch", "torch autograd.grad (default threads)")):
+            note = f"faster than torch in {wins} of {rounds} rounds" if name == "gradcli" else ""
+            t = statistics.median(times[name][k])
+            row(label, system, t, None if name == "floor" else floor, None, note)
+
+
 def interleaved(fns, repeats: int) -> list[float]:
     """Median time per call of each function, the repeats taken in turn (fn1, fn2, ...,
     fn1, fn2, ...) so that a change of load on the shared machine hits all alike."""
@@ -507,7 +582,12 @@ def main() -> None:
     parser.add_argument("--only", default="W1,W2,W3,W5,CLI")
     parser.add_argument("--slow", action="store_true", help="also JAX jet at order 40 "
                         "(its compile takes about half a minute)")
+    parser.add_argument("--w3-child", choices=W3_CHILD_SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="rounds of W3's one-system-a-process comparison")
     args = parser.parse_args()
+    if args.w3_child:
+        return w3_child(args.w3_child)
     only = set(args.only.split(","))
     peers = ", ".join(p for p in ("sympy", "torch", "jax", "autograd", "tensorflow") if have(p))
     print(f"gradcli {gc.__version__}, numpy {np.__version__}, Python "
@@ -520,6 +600,7 @@ def main() -> None:
         w2(args.repeats, args.slow)
     if "W3" in only:
         w3(args.repeats)
+        w3_processes(args.rounds)
     if "W5" in only:
         w5(args.repeats)
     if "CLI" in only:
