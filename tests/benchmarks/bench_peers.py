@@ -1,6 +1,6 @@
 """gradcli against its peers on the workloads of issue 7, side by side in one run.
 
-    python tests/benchmarks/bench_peers.py [--repeats 7] [--only W1,W2,W3,W5] [--slow]
+    python tests/benchmarks/bench_peers.py [--repeats 7] [--only W1,W2,W3,W5,CLI] [--rounds 6] [--slow]
 
 Peers: SymPy always; PyTorch, JAX, HIPS autograd and TensorFlow when importable.
 Every time is the median of several repeats (in-process: each repeat loops until it
@@ -22,8 +22,11 @@ W3  first and second derivatives of sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2
     torch.set_num_threads(1)). OMP_WAIT_POLICY=PASSIVE is set before torch is imported:
     otherwise torch's idle OpenMP threads spin on both cores for a while after each of
     its calls, and the next system in the interleaved repeats (gradcli, numpy) runs on
-    what is left (measured: gradcli's f' 45 ms after torch, 35 ms with PASSIVE; torch's
-    own time the same either way).
+    what is left (measured: gradcli's f' 45 ms after torch, 35 ms with PASSIVE). PASSIVE
+    slows torch itself on some machines (54-61 ms against 47 ms), and JAX's thread pool
+    stays beside everything, so W3 is run again with each of the floor, gradcli and
+    torch in a process of its own (torch with its default OpenMP settings), in turn for
+    --rounds rounds: the "(own)" rows, which count the rounds gradcli won.
 W5  parse and differentiate polynomials of 100 ... 100,000 terms: growth exponent.
 """
 from __future__ import annotations
