@@ -9,13 +9,14 @@ them out with rewrites that IEEE arithmetic makes exact, every bit of every resu
 
     1 * b = b,  b / 1 = b,  x ** 1 = x,  -(-a) = a
     (-a) * b = -(a * b),  (-a) / b = -(a / b)   (the sign of a product is the xor)
-    a + (-b) = a - b,  (-a) + b = b - a,  a - (-b) = a + b,  (-a) - (-b) = b - a
+    a + (-b) = a - b,  (-a) + b = b - a,  a - (-b) = a + b,  (-a) - (-b) = b - a,
+    (-a) + (-b) = (-a) - b
 
 Calls left the same by the rewrites (``1 * s * e`` and ``s * e``) are made once.
 A negation is carried along with the slot it applies to and only written out
 (one ``neg`` call) where a value is needed with its sign: as the input of any
-other op, or as an output. Not used: ``(-a) + (-b) = -(a + b)`` and
-``(-a) - b = -(a + b)``, which differ at a = -0, b = +0.
+other op, or as an output (or as the first term of ``(-a) - b``). Not used:
+``(-a) + (-b) = -(a + b)`` and ``(-a) - b = -(a + b)``, which differ at a = -0, b = +0.
 """
 from __future__ import annotations
 
@@ -83,8 +84,8 @@ def simplify(instrs, ones, outputs, new_slot) -> list[tuple]:
             elif name == "sub" and nb:  # a - (-b) = a + b, (-a) - (-b) = b - a
                 val[s] = emit("sub" if na else "add", [b, a] if na else [a, b], attrs,
                               False, s)
-            else:  # (-a) + (-b), (-a) - b: a's sign written out
-                val[s] = emit(name, [real(a, na), real(b, nb)], attrs, False, s)
+            else:  # (-a) + (-b) = (-a) - b, and (-a) - b: a's sign written out
+                val[s] = emit("sub", [real(a, True), b], attrs, False, s)
     for o in outputs:
         r, n = get(o)
         if n:

@@ -472,6 +472,9 @@ def scalar_source(code: Code, instrs, point_slots: list[int], outputs: list[int]
             names[outs[0]] = _number(value)
             continue
         args = [names[i] for i in ins]
+        if kind == "alias":
+            names[outs[0]] = args[0]
+            continue
         if kind == "rule":
             fname = f"R{idx}"
             namespace[fname] = _scalar_rule(name, attrs)
@@ -849,7 +852,8 @@ class Program:
     def scalar_source(self):
         """(source, namespace) of the one-point function on floats, or None if there is none."""
         code = self.code
-        instrs = code.needed([self.output, *self.grad_slots])
+        outputs = [self.output, *self.grad_slots]
+        instrs = self._simplified(code.needed(outputs), outputs)
         seed_const = code.const(1.0)
         instrs = [(k, n, o, tuple(seed_const if i == self.seed else i for i in ins), a)
                   for k, n, o, ins, a in instrs]
