@@ -23,6 +23,7 @@ def unsimplified(monkeypatch, text, wrt=None):
         m.setattr(peephole, "simplify", lambda instrs, ones, outputs, new_slot: list(instrs))
         program = compile_expression(gc.parse(text), wrt)
         program._program("all"), program._hvp_program()  # bound while patched
+        program.point_function()  # its source written while patched (kept by the program)
     return program
 
 
@@ -33,6 +34,14 @@ def same_bits(a, b):
         np.array_equal(np.isnan(a), np.isnan(b))
         and np.array_equal(np.where(np.isnan(a), 0, a).view(np.int64),
                            np.where(np.isnan(b), 0, b).view(np.int64)))
+
+
+def same_point_function(fresh, old, points):
+    for point in points:
+        with np.errstate(all="ignore"):
+            (v1, g1), (v0, g0) = fresh.point_function()(point), old.point_function()(point)
+        same_bits(v1, v0)
+        same_bits(g1, g0)
 
 
 def test_w3_gradient_program_loses_nine_calls(monkeypatch):
@@ -56,6 +65,9 @@ def test_same_bits_as_the_unsimplified_program(monkeypatch, text):
         same_bits(v1, v0)
         same_bits(g1, g0)
         same_bits(fresh.hessian(env), old.hessian(env))
+    n = len(fresh.wrt)
+    same_point_function(fresh, old, [np.array([a, -a, 2 * a][:n]) for a in AWKWARD]
+                        + [np.array([a, b, a][:n]) for a, b in zip(AWKWARD, AWKWARD[::-1])])
 
 
 def test_signed_zero_rewrites_that_would_change_a_bit_are_not_made():
@@ -101,6 +113,7 @@ def test_random_expressions_same_bits(text, xs):
     try:
         old = compile_expression(gc.parse(text))
         old._program("all"), old._hvp_program()
+        old.point_function()  # its source written now, unrewritten (kept by the program)
     finally:
         peephole.simplify = original
     fresh = compile_expression(gc.parse(text))
@@ -111,3 +124,4 @@ def test_random_expressions_same_bits(text, xs):
         same_bits(v1, v0)
         same_bits(g1, g0)
         same_bits(fresh.hessian(env), old.hessian(env))
+    same_point_function(fresh, old, [np.array([env[v][1] for v in fresh.wrt])])
