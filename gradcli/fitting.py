@@ -52,7 +52,8 @@ DEFAULT_SEED = 0
 def sum_of_squares(r: np.ndarray) -> float:
     """sum(r**2): r . r in blocks that BLAS runs in this thread (program.blocked_dot) from
     DOT_BLOCK rows on, einsum below (one multithreaded BLAS dot of 100,000 rows took ~10 ms,
-    not 20 us, on a loaded 2-core machine: its threads wait for busy cores)."""
+    not 20 us, on a loaded 2-core machine: its threads wait for busy cores); one BLAS dot
+    where BLAS runs on one thread (blocked_dot says why)."""
     r = np.ravel(r)
     if len(r) >= DOT_BLOCK:
         return float(blocked_dot(r, r))

@@ -65,6 +65,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import os
 
 import numpy as np
 
@@ -339,6 +340,17 @@ def sum_of_products(a, b):
     return np.sum(np.multiply(a, b))
 
 
+def blas_one_thread(environ) -> bool:
+    """Whether OpenBLAS was told to run on one thread: the first of OPENBLAS_NUM_THREADS,
+    GOTO_NUM_THREADS and OMP_NUM_THREADS that is set (OpenBLAS's own order) is 1."""
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = environ.get(name, "").strip()
+        if value:
+            return value == "1"
+    return False
+
+
+_BLAS_ONE_THREAD = blas_one_thread(os.environ)  # as numpy loaded OpenBLAS with it
 DOT_BLOCK = 8192  # OpenBLAS runs a dot of at most 10,000 entries in the calling thread
 
 
@@ -347,9 +359,14 @@ def blocked_dot(a, b):
 
     One BLAS dot of 100,000 entries is split over threads, which on a busy 2-core machine
     wait for cores (measured ~10 ms instead of 20 us); a block stays in this thread, and
-    is still twice as fast as einsum's loop."""
+    is still twice as fast as einsum's loop. Where BLAS runs on one thread anyway
+    (OPENBLAS_NUM_THREADS=1 or the like): one dot, with no threads to wait for, and the
+    batched matmul's blocks cost more than they save (bench_fit.py, BLAS on one thread:
+    a 100,000-row fit at 1.29-1.33 times the numpy loop's time with one dot, 1.53-1.57
+    with blocks). With BLAS on two threads the blocks stay: one dot in both gradcli and
+    the numpy loop made both slower (0.30-0.41 s against 0.20-0.30 s)."""
     m = len(a) - len(a) % DOT_BLOCK
-    if not m:
+    if not m or _BLAS_ONE_THREAD:
         return np.dot(a, b)
     head = np.matmul(a[:m].reshape(-1, 1, DOT_BLOCK), b[:m].reshape(-1, DOT_BLOCK, 1)).sum()
     return head + np.dot(a[m:], b[m:])

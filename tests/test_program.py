@@ -267,3 +267,31 @@ def test_point_function_floats_is_the_array_function_on_floats(text, point):
     fvalue, fgrad = fg.floats(list(point))
     assert type(fgrad) is tuple and all(type(v) is float for v in fgrad)
     assert repr((float(value), grad.tolist())) == repr((fvalue, list(fgrad)))  # nan, inf too
+
+
+@pytest.mark.parametrize("environ, one", [
+    ({}, False), ({"OPENBLAS_NUM_THREADS": "1"}, True), ({"OMP_NUM_THREADS": " 1 "}, True),
+    ({"OMP_NUM_THREADS": "2"}, False), ({"GOTO_NUM_THREADS": "1", "OMP_NUM_THREADS": "4"}, True),
+    ({"OPENBLAS_NUM_THREADS": "4", "OMP_NUM_THREADS": "1"}, False),  # OpenBLAS reads its own first
+    ({"OPENBLAS_NUM_THREADS": "", "OMP_NUM_THREADS": "1"}, True),
+])
+def test_blas_one_thread_reads_openblas_variables_in_its_order(environ, one):
+    from gradcli.program import blas_one_thread
+
+    assert blas_one_thread(environ) is one
+
+
+@pytest.mark.parametrize("one_thread", [True, False])
+def test_blocked_dot_takes_one_dot_where_blas_has_one_thread(monkeypatch, one_thread):
+    from gradcli import program
+
+    a, b = np.random.default_rng(3).normal(size=(2, 3 * program.DOT_BLOCK + 5))
+    monkeypatch.setattr(program, "_BLAS_ONE_THREAD", one_thread)
+    calls = []
+    real_matmul = np.matmul
+    monkeypatch.setattr(program.np, "matmul", lambda *x: calls.append(1) or real_matmul(*x))
+    got = program.blocked_dot(a, b)
+    assert got == pytest.approx(math.fsum(a * b), rel=1e-12)
+    assert bool(calls) is not one_thread
+    if one_thread:
+        assert got == np.dot(a, b)
