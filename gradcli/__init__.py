@@ -7,7 +7,7 @@ mode), expression (the ``gc.parse`` object).
 __version__ = "0.1.0"
 
 from . import functions as _functions  # noqa: E402  (before the ops, whose rules use it)
-from .ops import arith, arrays, elementary, piecewise  # noqa: E402,F401  (registers the ops)
+from .ops import arith, arrays, elementary, masks, piecewise  # noqa: E402,F401  (registers)
 from .tensor import Tensor, Variable, constant  # noqa: E402
 from .tape import GradientTape  # noqa: E402
 from .functions import (  # noqa: E402

@@ -32,9 +32,12 @@ the tape's rules, in the tape's order; there is no second copy of any rule here.
 Identical instructions are shared, and instructions no output needs are dropped
 (the gradient with respect to a data column is never computed).
 
-A few rules read their inputs' values to build constant masks (``abs``: the sign
-of x; ``max``: which side wins; ``pow``: where the base or exponent is 0). A mask
-depends on the point, so such a rule cannot be traced once: its instruction calls
+The piecewise rules (``abs``, ``relu``, ``max``, ``min``, ``hypot``) weight by mask
+ops (gradcli/ops/masks.py: the sign of x, which side of a max wins), ops without a
+gradient, so they trace like any other rule and their masks are computed at every
+point by numpy. A rule that still reads its inputs' values (``pow``: where the base
+or exponent is 0, a shape of rule a mask op does not fit without smearing nan
+into the Hessian of a negative base) cannot be traced once: its instruction calls
 the registered rule itself at run time, on the current arrays (the tape's rule,
 so the awkward points of SPEC section 4 come out the same). A rule counts as
 value-reading when its code reads ``.value``. Hessian-vector products trace the
@@ -424,6 +427,8 @@ _SCALAR = {
     "atanh": "_atanh({0})", "abs": "_fabs({0})", "sign": "_sign({0})", "relu": "_relu({0})",
     "max": "_max({0}, {1})", "min": "_min({0}, {1})", "hypot": "_hypot({0}, {1})",
     "atan2": "_atan2({0}, {1})", "sigmoid": "_sigmoid({0})", "softplus": "_softplus({0})",
+    "mask_sign": "_sign({0})", "mask_positive": "_positive({0})", "mask_zero": "_zero({0})",
+    "mask_tie": "_tie({0}, {1})",
 }
 
 
@@ -453,6 +458,8 @@ _SCALAR_NAMESPACE = {
     "_relu": lambda x: x if x > 0.0 else 0.0, "_max": _float_max, "_min": _float_min,
     "_hypot": math.hypot, "_atan2": math.atan2,
     "_sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)), "_softplus": _softplus,
+    "_positive": lambda x: 1.0 if x > 0.0 else 0.0, "_zero": lambda x: 1.0 if x == 0.0 else 0.0,
+    "_tie": lambda x, y: 1.0 if x > y else (0.5 if x == y else 0.0),
     "INF": math.inf, "NAN": math.nan,
 }
 

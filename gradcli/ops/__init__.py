@@ -1,7 +1,7 @@
 """The op registry and the ops.
 
 Each op is one class in one of the family modules (``arith``, ``elementary``,
-``piecewise``, ``arrays``), holding side by side its forward rule (numpy), its
+``piecewise``, ``arrays``, and ``masks``: the piecewise rules' weights), holding side by side its forward rule (numpy), its
 gradient rule (written with gradcli's own differentiable functions, so that a
 gradient can be differentiated again), its Taylor rule and its SymPy mapping.
 ``gradcli/__init__.py`` imports the families, which registers them.

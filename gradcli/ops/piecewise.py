@@ -2,8 +2,9 @@
 
 At points where a function is not differentiable the rule is PyTorch's (SPEC
 section 4): the gradient where it exists, else the value by continuity, else
-the convex subgradient of smallest norm, else nan. Masks are constant tensors,
-so their derivatives (zero almost everywhere) are right at every order.
+the convex subgradient of smallest norm, else nan. The gradient rules weight by
+masks (gradcli/ops/masks.py), ops without a gradient, so their derivatives (zero
+almost everywhere) are right at every order.
 """
 from __future__ import annotations
 
@@ -19,10 +20,6 @@ def _tie_weight(x0, y0):
     return np.where(x0 > y0, 1.0, np.where(x0 == y0, 0.5, 0.0))
 
 
-def _const(values, like):
-    return F.constant(np.asarray(values, dtype=like.dtype))
-
-
 @op("abs", 1, language="abs")
 class Abs:
     """|x|"""
@@ -32,7 +29,7 @@ class Abs:
 
     def grad(g, ans, x):
         """g * sign(x)   (0 at x = 0: the smallest subgradient)"""
-        return (g * _const(np.sign(x.value), x),)
+        return (g * F.apply("mask_sign", x),)
 
     def taylor(x):
         """value |x_0|; x_k * sign(x_0) above (0 at x_0 = 0)"""
@@ -70,7 +67,7 @@ class Relu:
 
     def grad(g, ans, x):
         """g * (x > 0)   (0 at x = 0)"""
-        return (g * _const(x.value > 0, x),)
+        return (g * F.apply("mask_positive", x),)
 
     def taylor(x):
         """value max(x_0, 0); x_k * (x_0 > 0) above"""
@@ -89,8 +86,8 @@ class Max:
 
     def grad(g, ans, x, y):
         """(g * w, g * (1 - w)) with w = 1 where x > y, 1/2 at a tie, 0 where x < y"""
-        w = np.where(x.value > y.value, 1.0, np.where(x.value == y.value, 0.5, 0.0))
-        return g * _const(w, x), g * _const(1.0 - w, x)
+        w = F.apply("mask_tie", x, y)
+        return g * w, g * (1.0 - w)
 
     def taylor(x, y):
         """value max(x_0, y_0); w x_k + (1 - w) y_k above, w = 1, 1/2 or 0"""
@@ -110,8 +107,8 @@ class Min:
 
     def grad(g, ans, x, y):
         """(g * w, g * (1 - w)) with w = 1 where x < y, 1/2 at a tie, 0 where x > y"""
-        w = np.where(x.value < y.value, 1.0, np.where(x.value == y.value, 0.5, 0.0))
-        return g * _const(w, x), g * _const(1.0 - w, x)
+        w = F.apply("mask_tie", y, x)
+        return g * w, g * (1.0 - w)
 
     def taylor(x, y):
         """value min(x_0, y_0); w x_k + (1 - w) y_k above, w = 1, 1/2 or 0"""
@@ -131,9 +128,7 @@ class Hypot:
 
     def grad(g, ans, x, y):
         """(g * x / hypot, g * y / hypot), 0 at the origin (the smallest subgradient)"""
-        at_origin = ans.value == 0
-        r = ans + _const(at_origin, ans) if np.any(at_origin) else ans
-        q = g / r
+        q = g / (ans + F.apply("mask_zero", ans))  # ans + 0 = ans away from the origin
         return q * x, q * y
 
     def taylor(x, y):

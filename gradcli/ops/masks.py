@@ -1,0 +1,107 @@
+"""Masks: 0/1 (and 1/2) weights computed from values, with no gradient.
+
+The gradient rules of abs, relu, max, min, hypot and pow pick a branch by the
+sign of a value, or by which side of a tie wins. Written as these ops, the pick
+is an op of its own: a compiled program traces it once and computes it at every
+point with numpy (gradcli/program.py), where a weight read off the values would
+have to be built again at every point by running the rule. A mask has no
+gradient (its grad rule gives None), so it is constant under every outer tape,
+the derivatives it weights stay right at every order, and its Taylor series is
+its value with zeros above. None of them is in the expression language.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import taylor as T
+from .registry import op
+
+
+def _float_dtype(*arrays):
+    dtype = np.result_type(*arrays)
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def tie_weight(x, y):
+    """1 where x > y, 1/2 where x == y, 0 where x < y (or either is nan)."""
+    return np.where(x > y, 1.0, np.where(x == y, 0.5, 0.0)).astype(_float_dtype(x, y))
+
+
+def _constant_series(value, *series):
+    return T.piecewise(value, *((np.zeros_like(value), s) for s in series))
+
+
+@op("mask_sign", 1)
+class SignMask:
+    """sign(x): -1, 0 or 1, as a constant weight"""
+
+    def forward(x):
+        return np.sign(x)
+
+    def grad(g, ans, x):
+        """None (a mask is constant)"""
+        return (None,)
+
+    def taylor(x):
+        """sign(x_0); 0 above"""
+        return _constant_series(np.sign(x[0]), x)
+
+    def sympy(sp, x):
+        return sp.sign(x)
+
+
+@op("mask_positive", 1)
+class PositiveMask:
+    """1 where x > 0, else 0"""
+
+    def forward(x):
+        return np.asarray(x > 0, dtype=_float_dtype(x))
+
+    def grad(g, ans, x):
+        """None (a mask is constant)"""
+        return (None,)
+
+    def taylor(x):
+        """[x_0 > 0]; 0 above"""
+        return _constant_series(np.asarray(x[0] > 0, dtype=float), x)
+
+    def sympy(sp, x):
+        return sp.Piecewise((1, x > 0), (0, True))
+
+
+@op("mask_zero", 1)
+class ZeroMask:
+    """1 where x == 0, else 0"""
+
+    def forward(x):
+        return np.asarray(x == 0, dtype=_float_dtype(x))
+
+    def grad(g, ans, x):
+        """None (a mask is constant)"""
+        return (None,)
+
+    def taylor(x):
+        """[x_0 == 0]; 0 above"""
+        return _constant_series(np.asarray(x[0] == 0, dtype=float), x)
+
+    def sympy(sp, x):
+        return sp.Piecewise((1, sp.Eq(x, 0)), (0, True))
+
+
+@op("mask_tie", 2)
+class TieMask:
+    """1 where x > y, 1/2 at a tie, 0 where x < y"""
+
+    def forward(x, y):
+        return tie_weight(x, y)
+
+    def grad(g, ans, x, y):
+        """(None, None) (a mask is constant)"""
+        return None, None
+
+    def taylor(x, y):
+        """1, 1/2 or 0 by x_0 against y_0; 0 above"""
+        return _constant_series(tie_weight(x[0], y[0]), x, y)
+
+    def sympy(sp, x, y):
+        return sp.Piecewise((1, x > y), (sp.Rational(1, 2), sp.Eq(x, y)), (0, True))
