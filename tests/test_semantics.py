@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 
 import gradcli as gc
 
@@ -87,3 +88,27 @@ def test_domain_errors_are_nan_or_inf_never_a_number():
 
 def test_tutorial_polynomial_at_two():
     assert d("x**4+2*x**3-3*x**2+4*x-5", 2, order=3) == [23.0, 48.0, 66.0, 60.0]
+
+
+@pytest.mark.parametrize("x", [0.5, 10.0, 18.0, 30.0, -25.0, 300.0])
+def test_tanh_and_sigmoid_gradients_keep_their_digits_near_saturation(x):
+    # 1 - tanh(x)**2 and s * (1 - s) cancel to nothing there; 1/cosh(x)**2 and s * s(-x) do not
+    import mpmath
+
+    from gradcli.program import compile_expression
+
+    with mpmath.workdps(40):  # the precision is global: set back after
+        s, r = 1 / (1 + mpmath.exp(-x)), 1 / (1 + mpmath.exp(x))  # r = 1 - s, no cancellation
+        cases = {"tanh(x)": (mpmath.sech(x) ** 2, -2 * mpmath.tanh(x) * mpmath.sech(x) ** 2),
+                 "sigmoid(x)": (s * r, s * r * (r - s))}
+        cases = {k: (float(a), float(b)) for k, (a, b) in cases.items()}
+    for text, (d1, d2) in cases.items():
+        expr = gc.parse(text)
+        prog = compile_expression(expr)
+        got1 = [float(expr.gradient({"x": x})[0]), float(prog.value_and_grad({"x": x})[1][0]),
+                float(prog.point_function()(np.array([x]))[1][0])]
+        got2 = [float(expr.hessian({"x": x})[0, 0]), float(prog.hessian({"x": x})[0, 0])]
+        for got, want in [(g, float(d1)) for g in got1] + [(g, float(d2)) for g in got2]:
+            # beyond |x| ~ 230 tanh's second derivative (~e**-2|x|) is under 1e-200 and comes
+            # out 0: its chain passes through e**-3|x|, below the smallest float
+            assert got == pytest.approx(want, rel=1e-14, abs=1e-200), (text, x)

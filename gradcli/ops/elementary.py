@@ -350,8 +350,9 @@ class Tanh:
         return np.tanh(x)
 
     def grad(g, ans, x):
-        """g * (1 - tanh(x) ** 2)"""
-        return (g * (1.0 - ans * ans),)
+        """g / cosh(x) ** 2   (1 - tanh(x) ** 2 without the cancellation near saturation)"""
+        sech = 1.0 / F.cosh(x)  # not g / cosh**2: its derivative would square cosh**2
+        return (g * (sech * sech),)
 
     def taylor(x):
         """D(p) = (1 - p ** 2) D(x)"""
@@ -428,8 +429,8 @@ class Sigmoid:
         return np.exp(-np.logaddexp(0.0, -x))
 
     def grad(g, ans, x):
-        """g * sigmoid(x) * (1 - sigmoid(x))"""
-        return (g * ans * (1.0 - ans),)
+        """g * sigmoid(x) * sigmoid(-x)   (1 - sigmoid(x) without the cancellation for x >> 0)"""
+        return (g * ans * F.sigmoid(-x),)
 
     def taylor(x):
         """D(p) = p (1 - p) D(x)"""
