@@ -37,6 +37,10 @@ def simplify(instrs, ones, outputs, new_slot) -> list[tuple]:
     def get(slot):
         return val.get(slot, (slot, False))
 
+    def put(slot, held):
+        if held != (slot, False):  # a slot holding itself needs no entry
+            val[slot] = held
+
     def real(slot, neg):
         """A slot holding the value (-1)**neg * slot."""
         if not neg:
@@ -47,47 +51,51 @@ def simplify(instrs, ones, outputs, new_slot) -> list[tuple]:
         return negated[slot]
 
     def emit(name, ins, attrs, flip, target):
-        key = (name, tuple(ins), tuple(sorted(attrs.items())))
+        ins = tuple(ins)
+        key = (name, ins, tuple(sorted(attrs.items())) if attrs else ())
         if key in made:  # the same call already made (1 * s * e beside s * e)
             return made[key], flip
         if flip:
             target = new_slot()
         made[key] = target
-        out.append(("op", name, (target,), tuple(ins), attrs))
+        out.append(("op", name, (target,), ins, attrs))
         return target, flip
 
-    for kind, name, outs, ins, attrs in instrs:
+    for instr in instrs:
+        kind, name, outs, ins, attrs = instr
         if kind != "op" or name not in _SIGNED:
-            out.append((kind, name, outs, tuple(real(*get(i)) for i in ins), attrs))
+            if any(i in val for i in ins):
+                instr = (kind, name, outs, tuple(real(*get(i)) for i in ins), attrs)
+            out.append(instr)
             continue
         s = outs[0]
         if name == "neg":
             r, n = get(ins[0])
-            val[s] = (r, not n)
+            put(s, (r, not n))
         elif name == "powi":
             if attrs.get("n") == 1:
-                val[s] = get(ins[0])
+                put(s, get(ins[0]))
             else:
-                val[s] = emit(name, [real(*get(ins[0]))], attrs, False, s)
+                put(s, emit(name, [real(*get(ins[0]))], attrs, False, s))
         else:
             (a, na), (b, nb) = get(ins[0]), get(ins[1])
             if name == "mul" and a in ones:
-                val[s] = (b, na != nb)
+                put(s, (b, na != nb))
             elif name in ("mul", "div") and b in ones:
-                val[s] = (a, na != nb)
+                put(s, (a, na != nb))
             elif name in ("mul", "div"):
-                val[s] = emit(name, [a, b], attrs, na != nb, s)
+                put(s, emit(name, [a, b], attrs, na != nb, s))
             elif not na and not nb:
-                val[s] = emit(name, [a, b], attrs, False, s)
+                put(s, emit(name, [a, b], attrs, False, s))
             elif name == "add" and na != nb:  # a + (-b) = a - b, (-a) + b = b - a
-                val[s] = emit("sub", [b, a] if na else [a, b], attrs, False, s)
+                put(s, emit("sub", [b, a] if na else [a, b], attrs, False, s))
             elif name == "sub" and nb:  # a - (-b) = a + b, (-a) - (-b) = b - a
-                val[s] = emit("sub" if na else "add", [b, a] if na else [a, b], attrs,
-                              False, s)
+                put(s, emit("sub" if na else "add", [b, a] if na else [a, b], attrs,
+                            False, s))
             else:  # (-a) + (-b) = (-a) - b, and (-a) - b: a's sign written out
-                val[s] = emit("sub", [real(a, True), b], attrs, False, s)
+                put(s, emit("sub", [real(a, True), b], attrs, False, s))
     for o in outputs:
-        r, n = get(o)
+        r, n = val.get(o, (o, False))
         if n:
             out.append(("op", "neg", (o,), (r,), {}))
         elif r != o:
