@@ -32,18 +32,19 @@ the tape's rules, in the tape's order; there is no second copy of any rule here.
 Identical instructions are shared, and instructions no output needs are dropped
 (the gradient with respect to a data column is never computed).
 
-The piecewise rules (``abs``, ``relu``, ``max``, ``min``, ``hypot``) weight by mask
-ops (gradcli/ops/masks.py: the sign of x, which side of a max wins), ops without a
-gradient, so they trace like any other rule and their masks are computed at every
-point by numpy. A rule that still reads its inputs' values (``pow``: where the base
-or exponent is 0, a shape of rule a mask op does not fit without smearing nan
-into the Hessian of a negative base) cannot be traced once: its instruction calls
-the registered rule itself at run time, on the current arrays (the tape's rule,
-so the awkward points of SPEC section 4 come out the same). A rule counts as
-value-reading when its code reads ``.value``. Hessian-vector products trace the
-gradient part once more (reverse over reverse); a program holding a run-time
-rule instruction cannot be traced again, and its ``hvp``/``hessian`` use nested
-tapes instead.
+The piecewise rules (``abs``, ``relu``, ``max``, ``min``, ``hypot``) and ``pow`` weight
+by mask ops (gradcli/ops/masks.py: the sign of x, which side of a max wins, where a
+base or exponent is 0), ops without a gradient, so they trace like any other rule and
+their masks are computed at every point by numpy. A rule that reads its inputs'
+values instead (none of the registered ops now; tests/conftest.py registers one to
+keep this path tested) cannot be traced once: its instruction calls the registered
+rule itself at run time, on the current arrays (the tape's rule, so the awkward
+points of SPEC section 4 come out the same). A rule counts as value-reading when its
+code reads ``.value``. Hessian-vector products trace the gradient part once more
+(reverse over reverse), and so does the Hessian, one reverse pass per gradient
+component (``_hessian_program`` says why not one pass with the unit vectors); a
+program holding a run-time rule instruction cannot be traced again, and its
+``hvp``/``hessian`` use nested tapes instead.
 
 Replaying
 ---------
@@ -592,6 +593,7 @@ class Program:
         self._bound: dict[str, list] = {}
         self._block_cost: dict[str, tuple] = {}
         self._hvp = None
+        self._hess = None
         self._fg = None
 
     @property
@@ -666,7 +668,8 @@ class Program:
         cost = self._block_cost.get(part)
         if cost is None:
             outputs = {"value": [self.output], "all": [self.output, *self.grad_slots],
-                       "hvp": self._hvp[2] if self._hvp else []}[part]
+                       "hvp": self._hvp[2] if self._hvp else [],
+                       "hessian": self._hess[1] if self._hess else []}[part]
             cost = self._block_cost[part] = blocks.cost(
                 name if kind == "op" else kind for kind, name, _, _, _ in self.code.needed(outputs))
         return env, shape, blocks.plan(shape, blocks.rows_for(cost))
@@ -791,13 +794,36 @@ class Program:
         run(bound, slots)
         return np.stack([np.broadcast_to(slots[r], shape) for r in results], axis=-1)
 
+    def _hessian_program(self):
+        """(bound instructions, result slots: row k holds d grad_k / d wrt[j] for each j)
+        of the Hessian, or None when the gradient holds a run-time rule instruction.
+
+        One reverse pass per gradient component, as nested tapes do, rather than one
+        Hessian-vector pass with the unit vectors: that pass multiplies every component
+        by the other columns' zeros, and where a component is inf (sqrt'(0)), 0 * inf
+        would put nan into entries that are numbers (d/dy of sqrt(x) + y**2 at x = 0)."""
+        if self._hess is None:
+            code = self.code
+            wrt = [code.inputs[w] for w in self.wrt]
+            try:
+                with _no_cycle_collection():
+                    rows = [add_gradient(code, g, code.const(1.0), wrt) for g in self.grad_slots]
+            except NotTraceable:
+                self._hess = False
+            else:
+                results = [code.const(0.0) if r is None else r for row in rows for r in row]
+                with _no_cycle_collection():
+                    needed = self._simplified(code.needed(results), results, code.const(1.0))
+                    self._hess = (bind(needed, results), results)
+        return self._hess or None
+
     def hessian(self, env):
         """The matrix of second derivatives along ``wrt`` (last two axes), per point:
-        one Hessian-vector product pass with every unit vector at once."""
-        program = self._hvp_program()
+        entry (k, j) is d (d value / d wrt[k]) / d wrt[j]."""
+        program = self._hessian_program()
         if program is None:
             return self._tape_hessian(env)
-        env, lead, parts = self._blocks(env, "hvp")
+        env, lead, parts = self._blocks(env, "hessian")
         if parts is None:
             return self._hessian_block(program, env, lead)
         out = np.empty(lead + (len(self.wrt),) * 2, dtype=self.dtype)
@@ -809,18 +835,16 @@ class Program:
         return out
 
     def _hessian_block(self, program, env, lead, out=None):
-        bound, directions, results = program
+        bound, results = program
         n = len(self.wrt)
-        slots = self._slots({k: np.asarray(env[k])[..., None] for k in env})
+        slots = self._slots(env)
         slots[self.seed] = np.ones((), dtype=self.dtype)
-        eye = np.eye(n, dtype=self.dtype)
-        for i, d in enumerate(directions):
-            slots[d] = eye[i]
         run(bound, slots)
         if out is None:
             out = np.empty(lead + (n, n), dtype=self.dtype)
-        for j, r in enumerate(results):
-            out[..., :, j] = np.broadcast_to(slots[r], lead + (n,))
+        for k in range(n):
+            for j in range(n):
+                out[..., k, j] = np.broadcast_to(slots[results[k * n + j]], lead)
         return out
 
     def _tape_hessian(self, env):

@@ -16,3 +16,39 @@ def gradcli():
         return CliRunner(env=TABLE_ENV).invoke(cli, list(args), input=input, prog_name="gradcli")
 
     return run
+
+
+@pytest.fixture
+def value_reading_op():
+    """A function ``ramp(x)`` (max(x, 0)) whose gradient rule reads its input's value, as
+    abs's and max's did before the mask ops: no registered op does now, and this keeps the
+    compiled programs' run-time rule path (rule instructions, nested-tape Hessians) tested."""
+    import numpy as np
+
+    import gradcli as gc
+    from gradcli import program
+    from gradcli import taylor as T
+    from gradcli.ops.registry import OPS, op
+
+    @op("test_ramp", 1, language="ramp")
+    class Ramp:
+        """max(x, 0), its mask read off the values"""
+
+        def forward(x):
+            return np.maximum(x, 0.0)
+
+        def grad(g, ans, x):
+            """g * (x > 0)"""
+            return (g * gc.constant(np.asarray(x.value > 0, dtype=x.dtype)),)
+
+        def taylor(x):
+            """value max(x_0, 0); x_k * (x_0 > 0) above"""
+            return T.piecewise(np.maximum(x[0], 0.0), ((x[0] > 0) * 1.0, x))
+
+        def sympy(sp, x):
+            return sp.Piecewise((x, x > 0), (0, True))
+
+    yield "ramp"
+    del OPS["test_ramp"]
+    program._VALUE_READERS.pop("test_ramp", None)
+    program._RULE_TEMPLATES.clear()

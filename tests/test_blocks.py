@@ -211,13 +211,14 @@ def test_a_grid_and_a_scalar_broadcast_over_blocks(small_blocks, monkeypatch):
     np.testing.assert_array_equal(grad, grad1)
 
 
-def test_run_time_rules_over_blocks(small_blocks, monkeypatch):
-    """abs and max build their masks at run time (the tape's rules) in every block."""
-    prog = compile_expression(gc.parse("abs(x)*max(x, y)"))
+def test_run_time_rules_over_blocks(small_blocks, monkeypatch, value_reading_op):
+    """A rule that reads values builds its mask at run time (the tape's rule) in every
+    block; abs and max weight by mask ops, computed in every block too."""
+    prog = compile_expression(gc.parse("abs(x)*max(x, y) + ramp(x - y)"))
     xs, ys = np.linspace(-3, 3, 601), np.linspace(3, -3, 601)
     value, grad = prog.value_and_grad({"x": xs, "y": ys})
     hessian = prog.hessian({"x": xs, "y": ys})  # nested tapes: this program has run-time rules
-    np.testing.assert_array_equal(value, np.abs(xs) * np.maximum(xs, ys))
+    np.testing.assert_array_equal(value, np.abs(xs) * np.maximum(xs, ys) + np.maximum(xs - ys, 0))
     one_pass(monkeypatch)
     value1, grad1 = prog.value_and_grad({"x": xs, "y": ys})
     np.testing.assert_array_equal(grad, grad1)

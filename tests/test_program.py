@@ -149,10 +149,28 @@ def test_spec_values_at_awkward_points():
     assert prog.hessian({"x": 0.0}).tolist() == [[-6.0]]
 
 
-def test_rules_that_read_values_are_the_masked_ones():
-    readers = {name for name in OPS if reads_values(name)}
-    assert readers == {"pow"}  # abs, relu, max, min, hypot weight by mask ops (test_masks.py)
-    assert not readers & {"add", "mul", "div", "sin", "exp", "powi", "sqrt", "log"}
+def test_no_registered_rule_reads_values():
+    # the piecewise rules and pow weight by mask ops (test_masks.py)
+    assert {name for name in OPS if reads_values(name)} == set()
+
+
+def test_a_rule_that_reads_values_runs_at_replay(value_reading_op):
+    expr = gc.parse("ramp(x)*y + ramp(-x)**2")
+    assert reads_values("test_ramp")
+    prog = compile_expression(expr)
+    assert "rule" in {instr[0] for instr in prog.code.needed(prog.grad_slots)}
+    assert prog._hessian_program() is None and prog._hvp_program() is None
+    xs, ys = np.array([-2.0, 0.0, 1.5]), np.array([1.0, 3.0, -2.0])
+    value, grad = prog.value_and_grad({"x": xs, "y": ys})
+    for k in range(3):
+        point = {"x": xs[k], "y": ys[k]}
+        same(value[k], expr.evaluate(point))
+        same(grad[k], expr.gradient(point))
+        same(prog.hessian(point), expr.hessian(point))  # nested tapes
+        fv, fgrad = prog.point_function()(np.array([xs[k], ys[k]]))
+        same(fv, value[k])
+        same(fgrad, grad[k])
+    assert grad.tolist() == [[-4.0, 0.0], [0.0, 0.0], [-2.0, 1.5]]  # by hand
 
 
 def test_gradient_pass_holds_no_work_for_data_columns():
@@ -295,3 +313,28 @@ def test_blocked_dot_takes_one_dot_where_blas_has_one_thread(monkeypatch, one_th
     assert bool(calls) is not one_thread
     if one_thread:
         assert got == np.dot(a, b)
+
+
+@pytest.mark.parametrize("text, point", [
+    ("sqrt(x) + y**2", {"x": 0.0, "y": 1.0}), ("log(x)*y + y**2", {"x": 0.0, "y": 1.0}),
+    ("1/x + y**3", {"x": 0.0, "y": 1.0}), ("sqrt(x)*y", {"x": 0.0, "y": 2.0}),
+    ("exp(x) + y**2", {"x": 1000.0, "y": 1.0}), ("acosh(x) + y**2", {"x": 1.0, "y": 1.0}),
+    ("x*y + sqrt(x*y)", {"x": 0.0, "y": 1.0}),
+])
+def test_hessian_keeps_finite_entries_beside_an_infinite_gradient(text, point):
+    # one reverse pass per gradient component, as nested tapes: a Hessian-vector pass with
+    # unit vectors would multiply sqrt'(0) = inf by the other column's 0 and give nan
+    expr = gc.parse(text)
+    prog = compile_expression(expr)
+    with np.errstate(all="ignore"):
+        got, want = prog.hessian(point), np.asarray(expr.hessian(point))
+        xs = {k: np.full(3, v) for k, v in point.items()}
+        many = prog.hessian(xs)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(many, np.broadcast_to(want, (3, 2, 2)))
+
+
+def test_hessian_entry_order_is_d_grad_k_d_wrt_j():
+    prog = compile_expression(gc.parse("x**3*y + exp(y)"), wrt=["y", "x"])
+    h = prog.hessian({"x": 2.0, "y": 0.5})
+    assert h.tolist() == [[math.exp(0.5), 12.0], [12.0, 6 * 2.0 * 0.5]]

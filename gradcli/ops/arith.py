@@ -8,11 +8,6 @@ from .. import taylor as T
 from .registry import op
 
 
-def _mask(cond, like):
-    """A constant 0/1 tensor: not differentiable, so it stays fixed at every order."""
-    return F.constant(np.asarray(cond, dtype=like.dtype))
-
-
 @op("add", 2)
 class Add:
     """x + y"""
@@ -143,16 +138,12 @@ class Pow:
 
     def grad(g, ans, x, y):
         """(g * y * x ** (y - 1), g * ans * log(x)), with 0 where y = 0 or x = 0 respectively"""
-        y_zero = y.value == 0
-        exponent = y - 1.0
-        if np.any(y_zero):  # x ** 0 is constant: keep 0 * x ** -1 from becoming nan at x = 0
-            exponent = exponent + _mask(y_zero, y)
-        gx = g * y * F.pow(x, exponent)
-        x_zero = x.value == 0
-        if np.any(x_zero):  # d/dy 0 ** y = 0: log(0) never reaches the product
-            gy = g * ans * F.log(x + _mask(x_zero, x)) * _mask(~x_zero, x)
-        else:
-            gy = g * ans * F.log(x)
+        # x ** 0 is constant: the exponent 0 - 1 + 1 keeps 0 * x ** -1 from being nan at x = 0
+        # (y - 1 + 0 = y - 1 elsewhere); d/dy 0 ** y = 0: log(0) never reaches the product
+        # (x + 0 = x and * 1 elsewhere, bit for bit)
+        gx = g * y * F.pow(x, (y - 1.0) + F.apply("mask_zero", y))
+        x_zero = F.apply("mask_zero", x)
+        gy = g * ans * F.log(x + x_zero) * (1.0 - x_zero)
         return gx, gy
 
     def taylor(x, y):

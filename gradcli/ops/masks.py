@@ -1,7 +1,7 @@
 """Masks: 0/1 (and 1/2) weights computed from values, with no gradient.
 
 The gradient rules of abs, relu, max, min, hypot and pow pick a branch by the
-sign of a value, or by which side of a tie wins. Written as these ops, the pick
+sign of a value, by which side of a tie wins, or by where a value is 0. Written as these ops, the pick
 is an op of its own: a compiled program traces it once and computes it at every
 point with numpy (gradcli/program.py), where a weight read off the values would
 have to be built again at every point by running the rule. A mask has no
