@@ -362,23 +362,30 @@ def w3_child(system: str) -> None:
         first = lambda: program.value_and_grad({"x": xs})  # noqa: E731
         second = lambda: program.hessian({"x": xs})  # noqa: E731
     else:
-        import torch
-
-        t = torch.from_numpy(xs)
-
-        def tf(x):
-            return (torch.sin(x) * torch.exp(-x ** 2 / 10) + torch.log(1 + x ** 2)
-                    - torch.sqrt(1 + x ** 2) * torch.cos(3 * x))
-
-        def first():
-            x = t.clone().requires_grad_(True)
-            return torch.autograd.grad(tf(x).sum(), x)[0]
-
-        def second():
-            x = t.clone().requires_grad_(True)
-            g, = torch.autograd.grad(tf(x).sum(), x, create_graph=True)
-            return torch.autograd.grad(g.sum(), x)[0]
+        first, second = torch_w3(xs)
     print(*interleaved([first, second], 15))
+
+
+def torch_w3(xs):
+    """(f', f'') of W3 at xs with torch's autograd: callables returning tensors."""
+    import torch
+
+    t = torch.from_numpy(xs)
+
+    def tf(x):
+        return (torch.sin(x) * torch.exp(-x ** 2 / 10) + torch.log(1 + x ** 2)
+                - torch.sqrt(1 + x ** 2) * torch.cos(3 * x))
+
+    def first():
+        x = t.clone().requires_grad_(True)
+        return torch.autograd.grad(tf(x).sum(), x)[0]
+
+    def second():
+        x = t.clone().requires_grad_(True)
+        g, = torch.autograd.grad(tf(x).sum(), x, create_graph=True)
+        return torch.autograd.grad(g.sum(), x)[0]
+
+    return first, second
 
 
 def w3_processes(rounds: int) -> None:
@@ -437,23 +444,7 @@ def peer_w3(xs):
     if have("torch"):
         import torch
 
-        t = torch.from_numpy(xs)
-
-        def tf(x):
-            return (torch.sin(x) * torch.exp(-x ** 2 / 10) + torch.log(1 + x ** 2)
-                    - torch.sqrt(1 + x ** 2) * torch.cos(3 * x))
-
-        def torch1():
-            x = t.clone().requires_grad_(True)
-            g, = torch.autograd.grad(tf(x).sum(), x)
-            return g
-
-        def torch2():
-            x = t.clone().requires_grad_(True)
-            g, = torch.autograd.grad(tf(x).sum(), x, create_graph=True)
-            h, = torch.autograd.grad(g.sum(), x)
-            return h
-
+        torch1, torch2 = torch_w3(xs)
         threads = torch.get_num_threads()
 
         def torch_one_thread(fn):
