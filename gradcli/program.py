@@ -744,6 +744,21 @@ class Program:
         return value, v
 
     # -- second order ----------------------------------------------------------------
+    def _second_order(self, outputs):
+        """(bound instructions, result slots: d outputs[k] / d wrt[j], row by row), the
+        gradient part traced once more (reverse over reverse), or None when it holds a
+        run-time rule instruction."""
+        code = self.code
+        wrt = [code.inputs[w] for w in self.wrt]
+        try:
+            with _no_cycle_collection():
+                rows = [add_gradient(code, o, code.const(1.0), wrt) for o in outputs]
+                results = [code.const(0.0) if r is None else r for row in rows for r in row]
+                needed = self._simplified(code.needed(results), results, code.const(1.0))
+                return bind(needed, results), results
+        except NotTraceable:
+            return None
+
     def _hvp_program(self):
         """(bound instructions, direction slots, result slots) of the Hessian-vector
         product, or None when the gradient holds a run-time rule instruction."""
@@ -754,16 +769,9 @@ class Program:
             total = terms[0] if terms else code.const(0.0)
             for t in terms[1:]:
                 total = code.op("add", [total, t])
-            try:  # the first gradient's seed is an input (1 at run time), not a variable
-                with _no_cycle_collection():
-                    results = add_gradient(code, total, code.const(1.0),
-                                           [code.inputs[w] for w in self.wrt])
-            except NotTraceable:
-                self._hvp = False
-            else:
-                results = [code.const(0.0) if r is None else r for r in results]
-                needed = self._simplified(code.needed(results), results, code.const(1.0))
-                self._hvp = (bind(needed, results), directions, results)
+            # the first gradient's seed is an input (1 at run time), not a variable
+            traced = self._second_order([total])
+            self._hvp = False if traced is None else (traced[0], directions, traced[1])
         return self._hvp or None
 
     def hvp(self, env, v):
@@ -803,18 +811,7 @@ class Program:
         by the other columns' zeros, and where a component is inf (sqrt'(0)), 0 * inf
         would put nan into entries that are numbers (d/dy of sqrt(x) + y**2 at x = 0)."""
         if self._hess is None:
-            code = self.code
-            wrt = [code.inputs[w] for w in self.wrt]
-            try:
-                with _no_cycle_collection():
-                    rows = [add_gradient(code, g, code.const(1.0), wrt) for g in self.grad_slots]
-            except NotTraceable:
-                self._hess = False
-            else:
-                results = [code.const(0.0) if r is None else r for row in rows for r in row]
-                with _no_cycle_collection():
-                    needed = self._simplified(code.needed(results), results, code.const(1.0))
-                    self._hess = (bind(needed, results), results)
+            self._hess = self._second_order(self.grad_slots) or False
         return self._hess or None
 
     def hessian(self, env):

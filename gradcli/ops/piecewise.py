@@ -12,12 +12,8 @@ import numpy as np
 
 from .. import functions as F
 from .. import taylor as T
+from .masks import tie_weight
 from .registry import op
-
-
-def _tie_weight(x0, y0):
-    """1 where x0 > y0, 1/2 at a tie, 0 where x0 < y0 (the tape's mask)."""
-    return np.where(x0 > y0, 1.0, np.where(x0 == y0, 0.5, 0.0))
 
 
 @op("abs", 1, language="abs")
@@ -91,7 +87,7 @@ class Max:
 
     def taylor(x, y):
         """value max(x_0, y_0); w x_k + (1 - w) y_k above, w = 1, 1/2 or 0"""
-        w = _tie_weight(x[0], y[0])
+        w = tie_weight(x[0], y[0])
         return T.piecewise(np.maximum(x[0], y[0]), (w, x), (1.0 - w, y))
 
     def sympy(sp, x, y):
@@ -112,7 +108,7 @@ class Min:
 
     def taylor(x, y):
         """value min(x_0, y_0); w x_k + (1 - w) y_k above, w = 1, 1/2 or 0"""
-        w = _tie_weight(y[0], x[0])
+        w = tie_weight(y[0], x[0])
         return T.piecewise(np.minimum(x[0], y[0]), (w, x), (1.0 - w, y))
 
     def sympy(sp, x, y):
