@@ -18,14 +18,14 @@ from .functions import (  # noqa: E402
 )
 from .errors import GradcliError, ParseError  # noqa: E402
 from .expression import Expression, parse  # noqa: E402
-from .tracing import function  # noqa: E402  (gc.function, as tf.function)
+from .compiled.function import function  # noqa: E402  (gc.function, as tf.function)
 
 max = maximum  # noqa: A001  (gc.max / gc.min as in the expression language)
 min = minimum  # noqa: A001
 
 
-_LAZY = {"optimizers": None, "clip_by_global_norm": "clipping", "clip_by_value": "clipping",
-         "global_norm": "clipping"}  # loaded on first use: `gradcli diff` never imports them
+_LAZY = {"optimizers": None, "clip_by_global_norm": "optimizers.clipping",
+         "clip_by_value": "optimizers.clipping", "global_norm": "optimizers.clipping"}  # loaded on first use: `gradcli diff` never imports them
 
 
 def __getattr__(name: str):

@@ -10,10 +10,10 @@ import numbers
 
 import numpy as np
 
-from . import blocks
+from .compiled import parallel as blocks
 from . import graph as G
 from .errors import EvaluationError
-from .parser import parse_graph
+from .language.parser import parse_graph
 from .tape import GradientTape
 from .tensor import Tensor, apply, as_dtype, constant
 
@@ -140,7 +140,7 @@ class Expression:
     def _taylor_blocks(self, wrt: str, env: dict, order: int) -> np.ndarray:
         """taylor.derivatives over blocks of the points (gradcli/blocks.py): each point's
         series is its own, so the blocks give the numbers of one pass."""
-        from .taylor import derivatives
+        from .taylor.engine import derivatives
 
         env = {k: np.asarray(v, dtype=np.float64) for k, v in env.items()}
         shape = np.broadcast_shapes(*(v.shape for v in env.values()))

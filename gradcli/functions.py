@@ -118,7 +118,7 @@ def _axis(axis):
 def __getattr__(name: str):
     """Any other function of the expression language, straight from the registry,
     so that adding an op means writing its class and nothing else."""
-    from .ops.registry import language_functions
+    from .registry import language_functions
 
     spec = language_functions().get(name)
     if spec is None:

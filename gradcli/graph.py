@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .ops.registry import OPS
+from .registry import OPS
 
 NAMED_CONSTANTS = {"pi": math.pi, "e": math.e}
 

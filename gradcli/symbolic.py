@@ -7,7 +7,7 @@ shortest decimal form, so constant exponents stay numbers: SymPy differentiates
 from __future__ import annotations
 
 from .graph import Node, topological
-from .ops.registry import OPS
+from .registry import OPS
 
 
 def number(sp, value: float, name: str | None = None):

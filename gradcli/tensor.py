@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from . import tape as _tape
-from .ops.registry import OPS
+from .registry import OPS
 
 DEFAULT_DTYPE = np.float64
 _FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}

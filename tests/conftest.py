@@ -26,9 +26,9 @@ def value_reading_op():
     import numpy as np
 
     import gradcli as gc
-    from gradcli import program
-    from gradcli import taylor as T
-    from gradcli.ops.registry import OPS, op
+    from gradcli.compiled import program
+    from gradcli.taylor import series as T
+    from gradcli.registry import OPS, op
 
     @op("test_ramp", 1, language="ramp")
     class Ramp:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import gradcli as gc
-from gradcli import blocks
-from gradcli.program import compile_expression
+from gradcli.compiled import parallel as blocks
+from gradcli.compiled.program import compile_expression
 
 W3 = "sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2)*cos(3*x)"
 ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"
@@ -337,7 +337,7 @@ def test_ctrl_c_stops_a_computation_on_the_pool_at_once(tmp_path):
     script = tmp_path / "spin.py"
     script.write_text(
         "import sys\nimport numpy as np\nimport gradcli as gc\n"
-        "from gradcli.program import compile_expression\n"
+        "from gradcli.compiled.program import compile_expression\n"
         f"p = compile_expression(gc.parse({W3!r}))\n"
         "xs = np.linspace(-5, 5, 2_000_000)\n"
         "p.value_and_grad({'x': xs})\n"

@@ -1,4 +1,4 @@
-"""gradcli.verify.check, its references (gradcli/reference.py) and finite differences.
+"""gradcli.check.verify.check, its references (gradcli/reference.py) and finite differences.
 
 The checker is itself checked: it agrees on random smooth expressions, and it fails when an
 op's derivative rule is deliberately broken (a checker that cannot fail is a defect).
@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradcli
-from gradcli import finite_difference, reference
+from gradcli.check import finite_difference, reference
 from gradcli.errors import GradcliError
-from gradcli.ops.registry import OPS
-from gradcli.verify import check, run_check
+from gradcli.registry import OPS
+from gradcli.check.verify import check, run_check
 
 from .strategies import smooth_expressions
 
@@ -157,7 +157,7 @@ def test_compare_rules():
 
 
 def check_compare(value, ref):
-    from gradcli.verify import compare
+    from gradcli.check.verify import compare
 
     return compare(value, ref, 1e-9, 1e-12)[0]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.ops.registry import OPS
+from gradcli.registry import OPS
 
 from .test_check import POLY, SPEC_FIELDS, broken
 

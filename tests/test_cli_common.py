@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 
 from gradcli.cli import cli
-from gradcli.points import BARE, PointError, parse_point
-from gradcli.render import format_number, json_line
+from gradcli.cli.points import BARE, PointError, parse_point
+from gradcli.cli.render import format_number, json_line
 
 
 def run(*args, input=None):

@@ -235,7 +235,7 @@ def test_byte_order_mark_is_not_part_of_the_first_column(gradcli):
 
 
 def test_ctrl_c_prints_the_epochs_done_and_exits_130(gradcli, monkeypatch):
-    from gradcli.fitting import Fitter
+    from gradcli.training.fit import Fitter
 
     real = Fitter._epoch
 

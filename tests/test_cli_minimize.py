@@ -286,7 +286,7 @@ def test_a_start_outside_the_domain_diverges_at_step_0(gradcli):
 
 
 def test_ctrl_c_prints_the_table_so_far_and_exits_130(gradcli, monkeypatch):
-    from gradcli.program import Program
+    from gradcli.compiled.program import Program
 
     real = Program.point_function
 
@@ -427,8 +427,8 @@ def test_progress_bar_is_silent_off_a_terminal_and_draws_on_one(monkeypatch, cap
 def test_gradcli_diff_does_not_import_the_optimizers():
     code = ("import sys; from gradcli.cli import main; sys.argv = ['gradcli', 'diff', 'x**2', "
             "'--at', '1']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m in ('gradcli.optimizers', "
-            "'gradcli.clipping', 'gradcli.schedules', 'gradcli.descent')))")
+            "print(sorted(m for m in sys.modules if m in ('gradcli.optimizers.base', "
+            "'gradcli.optimizers.clipping', 'gradcli.optimizers.schedules', 'gradcli.training.descend')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.stdout.splitlines()[-1] == "[]"
@@ -437,7 +437,7 @@ def test_gradcli_diff_does_not_import_the_optimizers():
 def test_library_reaches_the_optimizers_and_clipping_from_the_package():
     import gradcli as gc
 
-    assert gc.optimizers.Adam is __import__("gradcli.optimizers").optimizers.Adam
+    assert gc.optimizers.Adam is __import__("gradcli.optimizers.base").optimizers.Adam
     clipped, norm = gc.clip_by_global_norm([np.array([3.0, 4.0])], 1.0)
     assert norm == 5.0 and clipped[0].tolist() == [3 * 0.2, 4 * 0.2]  # C * min(1/norm, 1/C)
     assert gc.optimizers.SGD(learning_rate=0.25).lr == 0.25
@@ -446,7 +446,7 @@ def test_library_reaches_the_optimizers_and_clipping_from_the_package():
 
 
 def test_run_loop_norm_of_a_few_floats_is_numpys_bit_for_bit():
-    from gradcli.descent import _array_norm, _list_and_norm
+    from gradcli.training.descend import _array_norm, _list_and_norm
 
     rng = np.random.default_rng(1)
     for n in (1, 2, 3, 7):
@@ -462,9 +462,9 @@ def _full_history(expr, opt, steps, tol, every, **kw):
     """The history rows of descend keeping every step, selected as the table selects them."""
     import gradcli as gc
     from gradcli.cli.optimizer_options import RowSelection
-    from gradcli.descent import descend
-    from gradcli.optimizers import make
-    from gradcli.program import compile_expression
+    from gradcli.training.descend import descend
+    from gradcli.optimizers.base import make
+    from gradcli.compiled.program import compile_expression
 
     expression = gc.parse(expr)
     fg = compile_expression(expression).point_function()

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli.dataset import parse_csv, read_csv, split_variables
+from gradcli.training.dataset import parse_csv, read_csv, split_variables
 from gradcli.errors import GradcliError
 
 
@@ -85,7 +85,7 @@ def test_split_errors():
 
 def careful(text):
     """parse_csv without its fast path."""
-    import gradcli.dataset as dataset
+    import gradcli.training.dataset as dataset
 
     fast = dataset._parse_plain_numbers
     dataset._parse_plain_numbers = lambda text, source: None
@@ -111,7 +111,7 @@ def test_fast_and_careful_readers_agree(text):
 
 
 def test_plain_files_take_the_fast_path():
-    from gradcli.dataset import _parse_plain_numbers
+    from gradcli.training.dataset import _parse_plain_numbers
 
     assert _parse_plain_numbers("x,y\n1,2\n", "the data").rows == 1
     assert _parse_plain_numbers('x,"y"\n1,2\n', "the data") is None     # quoted header

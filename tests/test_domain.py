@@ -2,7 +2,7 @@
 import numpy as np
 
 import gradcli as gc
-from gradcli.domain import nonfinite_origin
+from gradcli.nonfinite import nonfinite_origin
 
 
 def origin(text, **point):

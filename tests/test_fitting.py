@@ -8,10 +8,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import gradcli as gc
-from gradcli.dataset import Dataset, read_csv
+from gradcli.training.dataset import Dataset, read_csv
 from gradcli.errors import GradcliError
-from gradcli.fitting import Fitter, MeanSquaredError, fit, r_squared
-from gradcli.optimizers import make
+from gradcli.training.fit import Fitter, MeanSquaredError, fit, r_squared
+from gradcli.optimizers.base import make
 from tests.strategies import smooth_expressions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -153,7 +153,7 @@ def test_newton_with_minibatches_uses_each_batch_hessian():
 
 def test_newton_on_batches_with_fewer_rows_than_parameters_still_fits_the_line():
     # each 2-row batch's Hessian is singular (rank 1 of 2 in the last, 1-row batch): the
-    # optimizer damps it (gradcli.optimizers.Newton) instead of failing
+    # optimizer damps it (gradcli.optimizers.base.Newton) instead of failing
     data = read_csv(str(SAMPLES / "tutorial_points.csv"))
     result = fit(gc.parse("w*x+b"), data, "y", make("newton"), epochs=5, batch_size=2)
     assert result.values() == pytest.approx({"w": 2.0, "b": 1.0}, rel=1e-9)

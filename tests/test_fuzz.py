@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import gradcli as gc
 from gradcli.cli import cli
 from gradcli.errors import GradcliError
-from gradcli.ops.registry import language_functions
+from gradcli.registry import language_functions
 
 from .fuzz_profiles import fuzz
 from .strategies import smooth_expressions

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gradcli as gc
-from gradcli.ops.registry import OPS
-from gradcli.tapeview import structure, trace
+from gradcli.registry import OPS
+from gradcli.cli.tapeview import structure, trace
 from tests.strategies import smooth_expressions
 
 README = Path(__file__).resolve().parent.parent / "README.md"

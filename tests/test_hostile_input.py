@@ -649,7 +649,7 @@ def test_epochs_beyond_the_limit_are_refused(gradcli, data_dir):
 
 
 def test_a_point_beyond_the_length_limit_is_refused_at_once():
-    from gradcli.points import parse_point
+    from gradcli.cli.points import parse_point
 
     start = time.perf_counter()
     with pytest.raises(limits.LimitError, match="beyond the limit of 100000 characters"):
@@ -658,7 +658,7 @@ def test_a_point_beyond_the_length_limit_is_refused_at_once():
 
 
 def test_a_point_with_many_names_is_read_in_linear_time():
-    from gradcli.points import parse_point
+    from gradcli.cli.points import parse_point
 
     start = time.perf_counter()
     point = parse_point(",".join(f"x{i}=1" for i in range(10_000)))
@@ -675,7 +675,7 @@ def test_limit_messages_name_the_input_the_value_and_the_limit():
 
 # -- other modules' bugs found by hostile input ------------------------------------------------
 def test_finite_differences_at_a_high_order_do_not_overflow():
-    from gradcli.finite_difference import derivative
+    from gradcli.check.finite_difference import derivative
 
     value, error = derivative(lambda t: t, 1.0, 1030)
     assert isinstance(value, float)

@@ -3,7 +3,7 @@ tokens, and leaves every error (with its message and column) to the loop."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli import lexer
+from gradcli.language import lexer
 from gradcli.errors import ParseError
 
 PIECES = list("0123456789.eE+-*/^() ,\t\nxy_aZ@#") + [

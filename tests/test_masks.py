@@ -8,8 +8,8 @@ import pytest
 import sympy as sp
 
 import gradcli as gc
-from gradcli.ops.registry import OPS
-from gradcli.program import compile_expression, reads_values
+from gradcli.registry import OPS
+from gradcli.compiled.program import compile_expression, reads_values
 from gradcli.tensor import apply
 
 MASK_OPS = {"mask_sign", "mask_positive", "mask_zero", "mask_tie"}

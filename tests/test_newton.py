@@ -1,4 +1,4 @@
-"""Newton's method (gradcli.optimizers.Newton): the exact step where the Hessian is positive
+"""Newton's method (gradcli.optimizers.base.Newton): the exact step where the Hessian is positive
 definite, the documented Levenberg damping where it is not, through the tape's Hessian."""
 import math
 
@@ -7,8 +7,8 @@ import pytest
 
 import gradcli as gc
 from gradcli import optimizers as O
-from gradcli.descent import descend
-from gradcli.program import compile_expression
+from gradcli.training.descend import descend
+from gradcli.compiled.program import compile_expression
 
 
 def run(text, start, steps=100, tol=1e-10, **kw):
@@ -104,7 +104,7 @@ def test_newton_has_no_float_stepper_and_needs_a_hessian():
 
 
 def test_a_solve_that_lapack_refuses_falls_back_to_the_cholesky_factor(monkeypatch):
-    from gradcli import optimizers
+    from gradcli.optimizers import base as optimizers
 
     def refuse(a, b):
         raise np.linalg.LinAlgError("Singular matrix")

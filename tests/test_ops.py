@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradcli as gc
-from gradcli.ops.registry import OPS
+from gradcli.registry import OPS
 
 # op -> (expression, {variable: (low, high)}) ; the domain keeps away from singularities
 LANGUAGE_CASES = {
@@ -168,7 +168,7 @@ def test_float32_ops_stay_float32():
 
 
 def test_every_language_function_is_a_library_function():
-    for name, o in __import__("gradcli.ops.registry", fromlist=["x"]).language_functions().items():
+    for name, o in __import__("gradcli.registry", fromlist=["x"]).language_functions().items():
         fn = getattr(gc, name)
         _, domain = LANGUAGE_CASES[o.name]
         mids = [(lo + hi) / 2 + 0.1 for lo, hi in domain.values()][:o.arity]

@@ -1,6 +1,6 @@
 """Optimizers (SPEC sections 2 `minimize` and 3): published numbers, a naive oracle, torch.
 
-Three independent checks of gradcli.optimizers:
+Three independent checks of gradcli.optimizers.base:
 - the test vectors of /work/shared/reference/optimizers.md section 1.13 and the
   figures computed there, to the digits printed;
 - every optimizer, in both compat modes and with weight decay, maximize, each

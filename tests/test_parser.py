@@ -5,7 +5,7 @@ import pytest
 
 import gradcli as gc
 from gradcli.graph import sexpr
-from gradcli.lexer import tokenize
+from gradcli.language.lexer import tokenize
 
 
 def s(text):

@@ -5,8 +5,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import gradcli as gc
-from gradcli import peephole
-from gradcli.program import compile_expression
+from gradcli.compiled import peephole
+from gradcli.compiled.program import compile_expression
 
 from .strategies import smooth_expressions
 

@@ -6,7 +6,7 @@ import pytest
 
 import gradcli as gc
 from gradcli.errors import GradcliError
-from gradcli.plot import Path, check_target, plot_fit, plot_minimize
+from gradcli.cli.plot import Path, check_target, plot_fit, plot_minimize
 
 pytest.importorskip("matplotlib")
 
@@ -75,7 +75,7 @@ def test_a_picture_gets_the_permissions_of_an_ordinary_file(tmp_path):
 
 
 def test_a_diverged_run_does_not_set_the_view():
-    from gradcli.plot import _in_view
+    from gradcli.cli.plot import _in_view
 
     f, good = rosenbrock_path()
     pts = np.array([[-1.5, 2.0], [0.05, 2.5], [2.0, -2.0], [-1.2e156, 9.1e103]])
@@ -86,7 +86,7 @@ def test_a_diverged_run_does_not_set_the_view():
 
 
 def test_a_diverged_loss_curve_does_not_flatten_the_others():
-    from gradcli.plot import _loss_top
+    from gradcli.cli.plot import _loss_top
 
     steps = np.arange(4)
     calm = ("adam", steps, np.array([12.5, 10.0, 8.0, 6.0]))

@@ -6,9 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradcli.graph import Builder, sexpr
-from gradcli.ops.registry import language_functions
-from gradcli.parser import BINARY, INFIX_LEVELS, PRECEDENCE, parse_graph
-from gradcli.printer import ATOM, needs_parentheses, number_text, step_text, to_text
+from gradcli.registry import language_functions
+from gradcli.language.parser import BINARY, INFIX_LEVELS, PRECEDENCE, parse_graph
+from gradcli.language.printer import ATOM, needs_parentheses, number_text, step_text, to_text
 
 
 def round_trip(text: str) -> tuple[str, str, str]:

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import gradcli as gc
 from gradcli import optimizers as O
-from gradcli.clipping import clip_by_global_norm, clip_by_value, global_norm
-from gradcli.schedules import (CosineDecay, ExponentialDecay, InverseTimeDecay, StepDecay,
+from gradcli.optimizers.clipping import clip_by_global_norm, clip_by_value, global_norm
+from gradcli.optimizers.schedules import (CosineDecay, ExponentialDecay, InverseTimeDecay, StepDecay,
                                parse_schedule)
 
 

@@ -95,7 +95,7 @@ def test_tanh_and_sigmoid_gradients_keep_their_digits_near_saturation(x):
     # 1 - tanh(x)**2 and s * (1 - s) cancel to nothing there; 1/cosh(x)**2 and s * s(-x) do not
     import mpmath
 
-    from gradcli.program import compile_expression
+    from gradcli.compiled.program import compile_expression
 
     with mpmath.workdps(40):  # the precision is global: set back after
         s, r = 1 / (1 + mpmath.exp(-x)), 1 / (1 + mpmath.exp(x))  # r = 1 - s, no cancellation

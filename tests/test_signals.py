@@ -188,7 +188,7 @@ def test_a_picture_interrupted_mid_save_leaves_no_file(tmp_path, monkeypatch, fa
     import numpy as np
 
     import gradcli as gc
-    from gradcli import plot
+    from gradcli.cli import plot
 
     def half_then_fail(self, fh, *args, **kwargs):
         fh.write(b"\x89PNG\r\n\x1a\n half a picture")
@@ -209,7 +209,7 @@ def test_an_interrupted_save_keeps_the_previous_picture_whole(tmp_path, monkeypa
     import matplotlib.figure
     import numpy as np
 
-    from gradcli import plot
+    from gradcli.cli import plot
 
     target = tmp_path / "loss.png"
     target.write_bytes(b"the previous picture")

@@ -20,8 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradcli as gc
-from gradcli import taylor as T
-from gradcli.ops.registry import OPS
+from gradcli.taylor import series as T
+from gradcli.taylor import engine
+from gradcli.registry import OPS
 
 from .strategies import smooth_expressions
 
@@ -240,12 +241,12 @@ def test_order_1000_next_to_the_top_of_the_float64_range(text):
 
 
 def test_factorial_table_is_exact_to_one_rounding():
-    mant, exp2 = T._factorials(300)
+    mant, exp2 = engine._factorials(300)
     for k in (0, 1, 5, 22, 170, 300):
         assert mpmath.ldexp(mpmath.mpf(mant[k, 0]), int(exp2[k, 0])) == \
             pytest.approx(mpmath.factorial(k), rel=2 ** -52)
-    assert T.to_derivatives(np.ones((1001, 1)), 0)[1000, 0] == math.inf
-    assert T.to_derivatives(np.ones((1001, 1)), 9)[1000, 0] == pytest.approx(
+    assert engine.to_derivatives(np.ones((1001, 1)), 0)[1000, 0] == math.inf
+    assert engine.to_derivatives(np.ones((1001, 1)), 9)[1000, 0] == pytest.approx(
         float(mpmath.factorial(1000) / mpmath.mpf(2) ** 9000), rel=1e-13)
 
 

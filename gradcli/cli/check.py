@@ -9,8 +9,8 @@ from __future__ import annotations
 import click
 
 from ..errors import GradcliError
-from ..finite_difference import MAX_ORDER as FD_MAX_ORDER
-from ..render import Row, RowWriter, format_number
+from ..check.finite_difference import MAX_ORDER as FD_MAX_ORDER
+from .render import Row, RowWriter, format_number
 from .common import (EXIT_FAILED, at_option, command, errors_reported, expr_argument,
                      for_each_point, format_option, warn, warn_non_finite)
 from .diff import choose_wrt, order_option, wrt_option
@@ -106,7 +106,7 @@ class CheckWriter:
 def point_checks(expression, names, points, *, wrt, **options) -> list:
     """The check at each point; a point that cannot be checked gives its error instead
     (reported, and the other points go on)."""
-    from ..verify import check_settings
+    from ..check.verify import check_settings
 
     check_settings(options["rtol"], options["atol"], options["timeout"])
     wrt = choose_wrt(expression, wrt)  # errors here concern every point: they end the run
@@ -122,7 +122,7 @@ def point_checks(expression, names, points, *, wrt, **options) -> list:
 
 def point_check(expression, names, point, *, wrt, pretty, **options):
     """The check at one point, with its warnings on stderr."""
-    from ..verify import run_check
+    from ..check.verify import run_check
 
     result = run_check(expression, dict(zip(names, point.values)), wrt=wrt, pretty=pretty,
                        **options)

@@ -50,8 +50,8 @@ from functools import lru_cache
 import click
 
 from ..errors import GradcliError
-from ..points import BARE, Point, PointError, batches, parse_point
-from ..render import FORMATS, Row, RowWriter, format_number, json_line, json_number
+from .points import BARE, Point, PointError, batches, parse_point
+from .render import FORMATS, Row, RowWriter, format_number, json_line, json_number
 
 __all__ = [
     "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "STDIN",
@@ -148,7 +148,7 @@ def warn_non_finite(expression, names, points, results) -> None:
 
 def _origin(expression, env: dict) -> str | None:
     """The engine's account of where the value turns nan/inf (gradcli.domain)."""
-    from ..domain import nonfinite_origin
+    from ..nonfinite import nonfinite_origin
 
     try:
         return nonfinite_origin(expression, env)

@@ -5,7 +5,7 @@ import click
 
 from ..errors import GradcliError
 from ..limits import MAX_ORDER
-from ..render import Row, RowWriter, format_number
+from .render import Row, RowWriter, format_number
 from .common import (at_option, command, expr_argument, for_each_point, format_option,
                      warn_non_finite)
 

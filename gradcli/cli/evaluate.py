@@ -1,7 +1,7 @@
 """``gradcli eval``: the value of an expression at each point."""
 from __future__ import annotations
 
-from ..render import Row, RowWriter, format_number
+from .render import Row, RowWriter, format_number
 from .common import (at_option, command, expr_argument, for_each_point, format_option,
                      warn_non_finite)
 
@@ -26,7 +26,7 @@ def evaluate(expr, at, format):
 def value_rows(expression, names, env, points) -> list[Row]:
     import numpy as np
 
-    from ..program import compile_expression
+    from ..compiled.program import compile_expression
 
     n = len(points)
     values = np.broadcast_to(np.asarray(compile_expression(expression).value(env),

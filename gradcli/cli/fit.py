@@ -24,7 +24,7 @@ import sys
 import click
 
 from ..errors import GradcliError
-from ..render import format_number, json_line
+from .render import format_number, json_line
 from .common import EXIT_FAILED, STDIN, command, format_option, parse_expression, warn
 from .optimizer_options import (OPTIMIZER_NAMES, RowSelection, build_optimizers,
                                 exit_interrupted, optimizer_options, progress_bar)
@@ -45,7 +45,7 @@ DEFAULT_EPOCHS = 1000
 def _parse_init(ctx, param, value):
     if value is None:
         return None
-    from ..points import parse_point
+    from .points import parse_point
 
     return parse_point(value, "--init")
 
@@ -74,7 +74,7 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     Reports the parameters, the loss (MSE) and R² = 1 - SS_res/SS_tot.
     """
     from .. import limits
-    from ..dataset import read_csv, split_variables
+    from ..training.dataset import read_csv, split_variables
 
     limits.check("--epochs", epochs, limits.MAX_EPOCHS)
     if model.strip() == STDIN:
@@ -138,7 +138,7 @@ def _init_values(init, params: list[str]) -> dict:
     """--init as {name: value}; a bare value needs a model with one parameter."""
     if init is None:
         return {}
-    from ..points import BARE
+    from .points import BARE
 
     if init.names == (BARE,):
         if len(params) != 1:
@@ -151,7 +151,7 @@ def _init_values(init, params: list[str]) -> dict:
 
 
 def _fitter(expression, dataset, target, optimizer, start, batch_size, seed, settings):
-    from ..fitting import Fitter
+    from ..training.fit import Fitter
 
     return Fitter(expression, dataset, target, optimizer, init=start, batch_size=batch_size,
                   seed=seed, tol=settings.tol, dtype=settings.dtype)
@@ -200,7 +200,7 @@ def _write(format, runs, selection, batch_size, rows, tol) -> None:
 
 
 def _write_table(optimizer, fitter, selection, batch_size, rows, tol) -> None:
-    from ..render import print_table
+    from .render import print_table
 
     result = fitter.fit
     batches = "full batch" if fitter.batch_size is None else f"batches of {batch_size}"
@@ -233,7 +233,7 @@ def _ending(result, tol) -> str:
 def _plot(filename, expression, dataset, target, inputs, runs) -> None:
     import numpy as np
 
-    from ..plot import plot_fit
+    from .plot import plot_fit
 
     column = inputs[0] if len(inputs) == 1 else None
     curve_x = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..render import Row, RowWriter, format_number
+from .render import Row, RowWriter, format_number
 from .common import (at_option, command, expr_argument, for_each_point, format_option,
                      warn_non_finite)
 
@@ -37,7 +37,7 @@ def gradient_rows(expression, names, env, points, with_hessian: bool) -> list[Ro
     n = len(points)
     variables = list(expression.variables)
     k = len(variables)
-    from ..program import compile_expression
+    from ..compiled.program import compile_expression
 
     program = compile_expression(expression)  # one vectorized pass over all the points
     value, gradient = program.value_and_grad(env)

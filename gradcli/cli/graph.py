@@ -22,8 +22,8 @@ from __future__ import annotations
 import sys
 
 from ..errors import GradcliError
-from ..points import Point
-from ..render import format_number, json_line
+from .points import Point
+from .render import format_number, json_line
 from .common import (at_option, command, expr_argument, for_each_point, format_option,
                      parse_expression, read_expressions, report_error, warn_non_finite)
 
@@ -77,7 +77,7 @@ class GraphResult:
 
 def traced_results(expression, names, env, points) -> list[GraphResult]:
     """One traced result per point (all points recorded in one pass)."""
-    from ..tapeview import trace
+    from .tapeview import trace
 
     view = trace(expression.root, env, len(points))
     variables = {vn.name: vn.id for vn in view.nodes if vn.op == "var"}
@@ -91,7 +91,7 @@ def traced_results(expression, names, env, points) -> list[GraphResult]:
 
 def structure_results(expr: str, writer) -> None:
     """Without --at: the structure of each expression (values too if it has no variables)."""
-    from ..tapeview import structure
+    from .tapeview import structure
 
     for sources in read_expressions(expr):
         for source in sources:
@@ -180,7 +180,7 @@ def json_record(result: GraphResult) -> dict:
 
 # -- plain: the tape, a step per line -----------------------------------------------------------
 def plain_text(result: GraphResult) -> str:
-    from ..printer import step_text
+    from ..language.printer import step_text
 
     view = result.view
     ids = {vn.node.id: vn.id for vn in view.nodes}
@@ -241,7 +241,7 @@ def tree_lines(view) -> list[tuple[int, int, str, int | None]]:
     """The tree, preorder from the output: ``(parent line, depth, label, node id)`` per
     line; a recurring node's later lines refer to it by name (node id None), without
     children. Iterative."""
-    from ..printer import to_text
+    from ..language.printer import to_text
 
     names = {vn.id: (vn.name if vn.is_leaf else f"%{vn.id}") for vn in view.nodes}
     shown: set[int] = set()

@@ -22,7 +22,7 @@ import sys
 import click
 
 from ..errors import GradcliError
-from ..render import format_number, json_line, print_table
+from .render import format_number, json_line, print_table
 from .common import (EXIT_FAILED, command, expr_argument, format_option, parse_expression,
                      read_expressions)
 from .optimizer_options import (RowSelection, build_optimizers, exit_interrupted,
@@ -70,8 +70,8 @@ def minimize_one(expression, steps, start, settings, format) -> bool:
     """Run every optimizer of settings on expression and write the results; True if one diverged."""
     import numpy as np
 
-    from ..descent import descend
-    from ..program import compile_expression
+    from ..training.descend import descend
+    from ..compiled.program import compile_expression
 
     variables = list(expression.variables)
     if not variables:
@@ -135,7 +135,7 @@ def row_keeper(every: int | None, steps: int, plot) -> callable:
 
 def start_point(variables: list[str], text: str | None) -> list[float]:
     """The --from point in variable order; variables not given are 0."""
-    from ..points import BARE, parse_point
+    from .points import BARE, parse_point
 
     values = dict.fromkeys(variables, 0.0)
     if text is None:
@@ -262,7 +262,7 @@ def comparison_table(expression, runs, out) -> None:
 def plot_runs(filename, expression, variables, runs) -> None:
     import numpy as np
 
-    from ..plot import Path, plot_minimize
+    from .plot import Path, plot_minimize
 
     paths = []
     for run in runs:

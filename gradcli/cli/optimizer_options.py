@@ -118,7 +118,7 @@ class OptimizerSettings:
 
 def build_optimizers(settings: OptimizerSettings) -> list:
     """A fresh optimizer per name of ``--opt``, in order; GradcliError for a bad combination."""
-    from .. import optimizers
+    from ..optimizers import base as optimizers
 
     for option, (_, takers) in _APPLIES.items():
         value = getattr(settings, option)
@@ -177,7 +177,7 @@ def _parse_betas(ctx, param, value):
 def _parse_decay(ctx, param, value):
     if value is None:
         return None
-    from ..schedules import parse_schedule
+    from ..optimizers.schedules import parse_schedule
 
     try:
         return parse_schedule(value)
@@ -200,7 +200,7 @@ def _positive(ctx, param, value):
 def _plot_file(ctx, param, value):
     if value is None:
         return None
-    from ..plot import check_target
+    from .plot import check_target
 
     check_target(value)  # GradcliError: bad suffix, missing directory, no matplotlib
     return value

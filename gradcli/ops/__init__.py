@@ -6,4 +6,4 @@ gradient rule (written with gradcli's own differentiable functions, so that a
 gradient can be differentiated again), its Taylor rule and its SymPy mapping.
 ``gradcli/__init__.py`` imports the families, which registers them.
 """
-from .registry import OPS, Op, language_functions  # noqa: F401
+from ..registry import OPS, Op, language_functions  # noqa: F401

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
-from .. import taylor as T
-from .registry import op
+from ..taylor import series as T
+from ..registry import op
 
 
 @op("add", 2)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
-from .. import taylor as T
-from .registry import op
+from ..taylor import series as T
+from ..registry import op
 
 
 def _sum_to(x, shape):

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from .. import functions as F
-from .. import taylor as T
-from .registry import op
+from ..taylor import series as T
+from ..registry import op
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 

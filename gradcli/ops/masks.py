@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import taylor as T
-from .registry import op
+from ..taylor import series as T
+from ..registry import op
 
 
 def _float_dtype(*arrays):

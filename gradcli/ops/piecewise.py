@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
-from .. import taylor as T
+from ..taylor import series as T
 from .masks import tie_weight
-from .registry import op
+from ..registry import op
 
 
 @op("abs", 1, language="abs")

@@ -2,7 +2,7 @@
 
     python tests/benchmarks/bench_fit.py [--rows N] [--epochs E] [--repeats R]
 
-gradcli's fit (``gradcli.fitting.Fitter``: the compiled program's value_and_vjp for the
+gradcli's fit (``gradcli.training.fit.Fitter``: the compiled program's value_and_vjp for the
 loss and gradient, the SGD update, the history kept) against two loops computing the
 same gradient of the same mean squared error of a*x + b*z + c with the same SGD steps:
 
@@ -45,9 +45,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import gradcli as gc  # noqa: E402
-from gradcli.dataset import Dataset  # noqa: E402
-from gradcli.fitting import Fitter  # noqa: E402
-from gradcli.optimizers import make  # noqa: E402
+from gradcli.training.dataset import Dataset  # noqa: E402
+from gradcli.training.fit import Fitter  # noqa: E402
+from gradcli.optimizers.base import make  # noqa: E402
 
 LR = 0.1
 TRUE = (1.5, -0.7, 0.3)
@@ -100,7 +100,7 @@ def run_torch(data: Dataset, epochs: int):
 
 def breakdown(data: Dataset) -> None:
     """Microseconds per call of each part of a gradcli epoch, and of a numpy-loop epoch."""
-    from gradcli.fitting import MeanSquaredError
+    from gradcli.training.fit import MeanSquaredError
 
     x, z, y = data.data["x"], data.data["z"], data.data["y"]
     n = len(y)

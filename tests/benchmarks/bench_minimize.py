@@ -2,7 +2,7 @@
 
     python tests/benchmarks/bench_minimize.py [--steps N] [--repeats R]
 
-Target: gradcli's run loop (``gradcli.descent.descend``: the compiled point function and
+Target: gradcli's run loop (``gradcli.training.descend.descend``: the compiled point function and
 the optimizer's float path, history kept) under 30 ms inside the process, and at least 20
 times faster than a torch.optim loop doing the same (float64 tensors, autograd backward,
 torch.optim.Adam; when torch is installed).
@@ -27,9 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import gradcli as gc  # noqa: E402
-from gradcli.descent import descend  # noqa: E402
-from gradcli.optimizers import make  # noqa: E402
-from gradcli.program import compile_expression  # noqa: E402
+from gradcli.training.descend import descend  # noqa: E402
+from gradcli.optimizers.base import make  # noqa: E402
+from gradcli.compiled.program import compile_expression  # noqa: E402
 
 ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"
 START = (-1.5, 2.0)

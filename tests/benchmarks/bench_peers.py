@@ -47,7 +47,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see W3 abov
 import numpy as np
 
 import gradcli as gc
-from gradcli.program import compile_expression
+from gradcli.compiled.program import compile_expression
 
 ROWS: list[tuple] = []  # (workload, system, seconds, ratio text, error text, note)
 

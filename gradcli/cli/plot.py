@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import GradcliError
+from ..errors import GradcliError
 
 FORMATS = (".png", ".svg")
 

@@ -22,10 +22,10 @@ import math
 import sys
 
 from . import lexer
-from .errors import ParseError
-from .graph import NAMED_CONSTANTS, Builder, Node, evaluate, topological
-from .limits import MAX_NESTING_DEPTH
-from .ops.registry import language_functions
+from ..errors import ParseError
+from ..graph import NAMED_CONSTANTS, Builder, Node, evaluate, topological
+from ..limits import MAX_NESTING_DEPTH
+from ..registry import language_functions
 
 NUMBER, NAME, OP, LPAREN = lexer.NUMBER, lexer.NAME, lexer.OP, lexer.LPAREN
 

@@ -73,9 +73,10 @@ import os
 
 import numpy as np
 
-from . import blocks, peephole
-from .ops.registry import OPS
-from .tensor import Tensor, as_dtype
+from . import parallel as blocks
+from . import peephole
+from ..registry import OPS
+from ..tensor import Tensor, as_dtype
 
 _VALUE_READERS: dict[str, bool] = {}
 
@@ -267,7 +268,7 @@ def _trace_rule(code: Code, name: str, g: int, ans: int, ins, attrs) -> list:
 
 def _rule_template(name: str, attrs: dict, shapes, dtype):
     """(steps, results) of one rule, traced: refs are ('arg', i), ('new', j), ('const', v)."""
-    from .tape import GradientTape
+    from ..tape import GradientTape
 
     standins = [_tensor(np.ones(shape, dtype=dtype)) for shape in shapes]
     ref_of = {id(t): ("arg", i) for i, t in enumerate(standins)}

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .graph import Node, topological
-from .printer import number_text
+from ..graph import Node, topological
+from ..language.printer import number_text
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,8 @@ def trace(root: Node, env: dict, points: int | None = None) -> TapeView:
     ``points`` is the number of points (default: the broadcast size of ``env``, 1 if
     scalar). Values and adjoints come back as arrays of that length.
     """
-    from .tape import GradientTape
-    from .tensor import apply, constant
+    from ..tape import GradientTape
+    from ..tensor import apply, constant
 
     view = structure(root)
     arrays = {name: np.asarray(v, dtype=np.float64) for name, v in env.items()}

@@ -30,9 +30,9 @@ import functools
 
 import numpy as np
 
-from . import tape as _tape
+from .. import tape as _tape
 from .program import Code, bind, run
-from .tensor import Tensor, Variable, constant
+from ..tensor import Tensor, Variable, constant
 
 
 class TracedProgram:
@@ -90,7 +90,7 @@ class Function:
         return self._programs[key]
 
     def _trace(self, args, kwargs, tensors) -> TracedProgram:
-        from .tape import GradientTape
+        from ..tape import GradientTape
 
         self.traces += 1
         standins = {k: constant(v, v.dtype) for k, v in tensors.items()}

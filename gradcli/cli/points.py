@@ -16,8 +16,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from .errors import GradcliError
-from .limits import MAX_EXPRESSION_LENGTH, exceeded
+from ..errors import GradcliError
+from ..limits import MAX_EXPRESSION_LENGTH, exceeded
 
 BARE = ""  # the name of a value written without one (`--at 2`)
 
@@ -68,7 +68,7 @@ def parse_value(text: str, where: str = "--at", *, line: str | None = None,
     if not stripped:
         raise PointError(f"{where}: a value is missing", column=column, text=shown,
                          hint="write a number, as x=1,y=2")
-    from .expression import parse  # a constant expression such as pi/4
+    from ..expression import parse  # a constant expression such as pi/4
 
     not_a_number = f"{where}: {_shown(stripped)} is not a number"
     hint = "a value is a number or a constant expression such as pi/4"
@@ -88,7 +88,7 @@ def parse_value(text: str, where: str = "--at", *, line: str | None = None,
     except (GradcliError, ValueError, TypeError, OverflowError, ArithmeticError):
         raise PointError(not_a_number, column=column, text=shown, hint=hint) from None
     if not math.isfinite(value):  # log(-1), 1/0, 10**400: a domain error, not a point
-        from .domain import nonfinite_origin
+        from ..nonfinite import nonfinite_origin
 
         origin = nonfinite_origin(expression, {}) or f"it is {value!r}"
         raise PointError(f"{where}: {_shown(stripped)} is not a finite number: {origin}",

@@ -23,7 +23,7 @@ def describe(node, args) -> str:
         return f"{_fmt(args[0])}**{node.attrs['n']}"
     if node.op in _SYMBOL:
         return f"{_fmt(args[0])}{_SYMBOL[node.op]}{_fmt(args[1])}"
-    from .ops.registry import OPS
+    from .registry import OPS
 
     name = OPS[node.op].language or node.op
     return f"{name}({', '.join(_fmt(a) for a in args)})"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import GradcliError
+from ..errors import GradcliError
 
 MAX_ROWS = 10_000_000
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import finite_difference
-from .errors import GradcliError
+from ..errors import GradcliError
 from .reference import Reference, references
 
 AGREE, MISMATCH, SINGULAR, UNCHECKED = "ok", "mismatch", "singular", "unchecked"
@@ -122,7 +122,7 @@ def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
               rtol: float = 1e-9, atol: float = 1e-12, timeout: float = 10.0,
               symbolic: bool = False, pretty: bool = False) -> Check:
     """The check at one point (see ``check``), with every column of the table."""
-    from .expression import Expression, parse
+    from ..expression import Expression, parse
 
     if not isinstance(expression, Expression):
         expression = parse(expression)

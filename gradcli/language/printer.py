@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 
-from .graph import Node
-from .ops.registry import OPS
+from ..graph import Node
+from ..registry import OPS
 from .parser import PRECEDENCE, SYMBOLS
 
 # names, numbers and calls bind more tightly than any operator of the table

@@ -289,7 +289,7 @@ class Optimizer:
 
     def minimize(self, loss_fn, var_list) -> int:
         """One step on loss_fn() (a callable without arguments): gradient on a tape, then apply."""
-        from .tape import GradientTape
+        from ..tape import GradientTape
 
         var_list = list(var_list)
         with GradientTape() as tape:

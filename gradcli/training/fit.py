@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .dataset import Dataset, split_variables
-from .errors import GradcliError
-from .program import DOT_BLOCK, blocked_dot, compile_expression
+from ..errors import GradcliError
+from ..compiled.program import DOT_BLOCK, blocked_dot, compile_expression
 
 DEFAULT_EPOCHS = 1000
 DEFAULT_TOL = 1e-10

@@ -9,8 +9,8 @@ import operator
 import re
 from typing import NamedTuple
 
-from .errors import ParseError
-from .limits import MAX_LIBRARY_EXPRESSION_LENGTH, exceeded
+from ..errors import ParseError
+from ..limits import MAX_LIBRARY_EXPRESSION_LENGTH, exceeded
 
 # token kinds
 NUMBER, NAME, OP, LPAREN, RPAREN, COMMA, END = (

@@ -39,7 +39,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from .errors import GradcliError
+from ..errors import GradcliError
 
 DIGITS = 30           # significant digits of every reference value
 PRETTY_LIMIT = 400    # larger formulas (in operations) are not pretty-printed
@@ -74,7 +74,7 @@ def sympy_expression(expression, wrt: str, point: dict):
     """(the SymPy expression in the symbol ``wrt`` alone, that symbol, the point's value)."""
     import sympy as sp
 
-    from .symbolic import number, to_sympy
+    from ..symbolic import number, to_sympy
 
     symbol = sp.Symbol(wrt, real=True)
     symbols = {name: number(sp, float(value)) for name, value in point.items() if name != wrt}

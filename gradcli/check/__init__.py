@@ -1,0 +1,1 @@
+"""``gradcli check``: gradcli's derivatives against a reference and finite differences."""

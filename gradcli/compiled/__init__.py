@@ -1,0 +1,1 @@
+"""Compiled programs: a graph flattened once into array instructions, replayed at every point."""

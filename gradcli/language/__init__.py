@@ -1,0 +1,1 @@
+"""The expression language: lexer (text -> tokens), parser (tokens -> graph), printer (graph -> text)."""

@@ -1,0 +1,1 @@
+"""Taylor mode: series arithmetic (series.py) and the derivative engine (engine.py)."""

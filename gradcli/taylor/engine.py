@@ -1,0 +1,266 @@
+r"""Taylor-mode derivatives: series pushed through the graph in passes, rescaled.
+
+Convention (scaled coefficients)
+--------------------------------
+To differentiate f along the variable x at x0, the engine pushes the input
+series x(t) = x0 + r*t through the graph, with r = 2**m a power of two. Every
+node u then carries its truncated Taylor series in t,
+
+    u(t) = c_0 + c_1 t + ... + c_N t**N,    c_k = u^(k)(x0) * r**k / k!,
+
+as a numpy array of shape (N+1, *points): axis 0 is k, the other axes are the
+points, so one pass serves a million points. A node that does not depend on x
+carries shape (1, *points): its value alone. The derivative comes back as
+
+    f^(k)(x0) = c_k * k! / r**k = ldexp(c_k * M_k, E_k - m*k),   k! = M_k * 2**E_k,
+
+with k! held as a mantissa and an exponent (exact to one rounding, from the
+integer k!), so neither k! (which overflows float64 past 170) nor
+f^(k)/k! (which underflows for entire functions: 1/1000! ~ 1e-2568) is ever
+formed. A derivative beyond the float64 range comes out of ldexp as +-inf.
+
+Choosing r. One r cannot serve every function at order 1000: exp needs
+r ~ 1000/e (else r**k/k! underflows) while 1/(1+x) needs r <= 1 (else r**k
+overflows, and inf - inf makes nan). Since c_k scales exactly as r**k, the
+relative accuracy of a coefficient does not depend on r as long as nothing
+leaves the float64 range; so the engine makes several passes:
+
+1. r = 1 for every point. A coefficient is accepted when it is finite and
+   |c_k| >= 2**-900 * max(1, |c_0|) (well above the underflow that would cost
+   precision, also in a product of a tiny term and a huge one), or
+   exactly 0 next to an accepted one (sin at 0), or beyond the polynomial
+   degree of the expression (tracked from the graph: x**4 has no 5th term).
+2. A coefficient too small needs a larger r (m in 1..10), one that is not
+   finite (while the value is) a smaller one (m in -10..-1): each keeps the
+   open interval of m still possible, and each further pass, at the m most of
+   them need, halves it (too small: m is a lower bound; not finite: an upper
+   bound). The first pass upwards tries r ~ K/e for the highest such order K
+   (where r**K/K! ~ 1, what an entire function like exp needs). A pass covers
+   only the points concerned, up to their highest unresolved order; a
+   coefficient takes the first pass that accepts it.
+3. What no pass accepts is +-inf when a pass with r <= 1 gave +-inf (then
+   |f^(k)| >= |c_k| * k! overflows too); else the finite value of the pass
+   with the largest r (the least underflow; 0 when it gave exactly 0: exact
+   cancellations such as sin**2 + cos**2 are far more common than a series
+   that underflows at one r and overflows at the next); else nan.
+
+Accuracy is that of any floating-point evaluation: relative to the majorant
+(the same series with every term's absolute value), so a derivative that is 0
+by cancellation comes out as rounding noise of that size.
+
+The series arithmetic itself is in series.py.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .series import DOWN_MIN, MAX_PASSES, TINY, UP_MAX, add, full
+
+
+# -- the engine --------------------------------------------------------------------
+def _polynomial_degree(nodes, wrt: str) -> float:
+    """An upper bound on the degree of the root in wrt (inf when not a polynomial)."""
+    inf = math.inf
+    degree: dict[int, float] = {}
+    for node in nodes:
+        op, inputs = node.op, node.inputs
+        if op == "add" or op == "sub":  # the usual case first, without a list
+            a, b = degree[inputs[0].id], degree[inputs[1].id]
+            degree[node.id] = a if a >= b else b
+            continue
+        ins = [degree[i.id] for i in inputs]
+        if op == "var":
+            d = 1.0 if node.name == wrt else 0.0
+        elif op == "const":
+            d = 0.0
+        elif op in ("add", "sub", "max", "min"):
+            d = max(ins)
+        elif op in ("neg", "abs", "relu"):
+            d = ins[0]
+        elif op == "mul":
+            d = ins[0] + ins[1]
+        elif op == "div":
+            d = ins[0] if ins[1] == 0 else inf
+        elif op == "powi":
+            n = node.attrs["n"]
+            d = ins[0] * n if n >= 0 and ins[0] < inf else (0.0 if ins[0] == 0 else inf)
+        else:
+            d = 0.0 if all(i == 0 for i in ins) else inf
+        degree[node.id] = d
+    return degree[nodes[-1].id]
+
+
+KEEP_ALL_BYTES = 64 << 20   # a pass whose series all fit keeps them: freeing costs more
+
+
+def _by_rule(node, ins: list[np.ndarray]) -> np.ndarray:
+    """The series of node from its inputs' series: the op's forward rule on values alone,
+    else its taylor rule."""
+    from ..registry import OPS
+
+    rule = OPS[node.op]
+    if all(i.shape[0] == 1 for i in ins):
+        return np.asarray(rule.forward(*(i[0] for i in ins), **node.attrs), dtype=np.float64)[None]
+    return rule.taylor(*ins, **node.attrs)
+
+
+def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
+    """The scaled coefficients (n+1, P) of the root along x0 + 2**m t (P points, 1-D)."""
+    size = len(next(iter(env.values()))) if env else 1
+    series: dict[int, np.ndarray] = {}
+    # a series no later node reads is freed, so memory is reused (unless all fit anyway)
+    last_use = None if len(nodes) * ((n + 1) * size * 8 + 128) <= KEEP_ALL_BYTES else {
+        i.id: position for position, node in enumerate(nodes) for i in node.inputs}
+    with np.errstate(all="ignore"):
+        for position, node in enumerate(nodes):
+            op, inputs = node.op, node.inputs
+            if len(inputs) == 2:
+                u, v = series[inputs[0].id], series[inputs[1].id]
+                # add and sub (their taylor rules), at equal orders one numpy operation, and
+                # mul by a value alone: the first cases of add() and mul() (len: the orders)
+                if op == "add":
+                    s = u + v if len(u) == len(v) else add(u, v)
+                elif op == "sub":
+                    s = u - v if len(u) == len(v) else add(u, v, -1.0)
+                elif op == "mul" and (len(u) == 1 or len(v) == 1):
+                    s = u * v
+                else:
+                    s = _by_rule(node, [u, v])
+            elif op == "var":
+                x0 = np.asarray(env.get(node.name, 0.0), dtype=np.float64).reshape(1, -1)
+                if node.name == wrt and n >= 1:
+                    s = np.empty((n + 1, x0.shape[1]))
+                    s[0] = x0
+                    s[1] = 2.0 ** m
+                    s[2:] = 0.0
+                else:
+                    s = x0
+            elif op == "const":
+                s = np.full((1, 1), node.value)
+            elif op == "neg":
+                s = -series[inputs[0].id]
+            else:
+                s = _by_rule(node, [series[i.id] for i in inputs])
+            if last_use is not None:
+                for i in inputs:
+                    if last_use[i.id] == position:
+                        series.pop(i.id, None)
+            series[node.id] = s
+    root = full(series[nodes[-1].id], n)
+    if root.shape == (n + 1, size):
+        return root
+    return np.array(np.broadcast_to(root, (n + 1, size)))
+
+
+_FACTORIAL: list[tuple[float, int]] = [(0.5, 1)]
+
+
+def _factorials(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """k! = M_k * 2**E_k for k = 0..n (M_k in [0.5, 1), one rounding from the exact integer)."""
+    while len(_FACTORIAL) <= n:
+        f = math.factorial(len(_FACTORIAL))
+        shift = max(f.bit_length() - 64, 0)
+        mant, exp2 = math.frexp(float(f >> shift))
+        _FACTORIAL.append((mant, exp2 + shift))
+    table = _FACTORIAL[: n + 1]
+    return (np.array([t[0] for t in table])[:, None], np.array([t[1] for t in table])[:, None])
+
+
+def to_derivatives(c: np.ndarray, m: int) -> np.ndarray:
+    """f^(k) = c_k * k! / 2**(m k), without forming k! (r = 1, N <= 170: in place, k! a float)."""
+    n = c.shape[0] - 1
+    if m == 0 and n <= 170:     # k! is a float (exact to k = 22, one rounding above)
+        for k in range(2, n + 1):
+            c[k] *= float(math.factorial(k))
+        return c
+    mant, exp2 = _factorials(n)
+    k = np.arange(n + 1)[:, None]
+    with np.errstate(all="ignore"):
+        return np.ldexp(c * mant, exp2 - m * k)
+
+
+def _accepted(c: np.ndarray) -> np.ndarray:
+    """Which coefficients a pass can be trusted with (see the module docstring)."""
+    size = np.abs(c[1:])
+    value = np.abs(c[0])
+    largest = max(1.0, float(value.max()))
+    if size.min() >= TINY * largest and size.max() <= np.finfo(np.float64).max:  # nan fails
+        return np.ones(c.shape, dtype=bool)
+    tiny = TINY * np.where(value > 1.0, value, 1.0)   # farther below the value: suspect
+    finite = np.isfinite(c)
+    ok = finite & (np.abs(c) >= tiny)
+    zero = c == 0
+    neighbour = np.zeros_like(ok)
+    neighbour[1:] |= ok[:-1]
+    neighbour[:-1] |= ok[1:]
+    ok |= zero & neighbour
+    ok[0] = True
+    return ok
+
+
+def derivatives(nodes, wrt: str, env: dict, order: int) -> np.ndarray:
+    """[f, f', ..., f^(order)] along wrt at the points of env: shape (order+1, *points)."""
+    names = sorted(env)
+    arrays = np.broadcast_arrays(*(np.asarray(env[k], dtype=np.float64) for k in names))
+    shape = arrays[0].shape if arrays else ()
+    flat = {k: a.reshape(-1) for k, a in zip(names, arrays)}
+    degree = _polynomial_degree(nodes, wrt)
+    n = int(min(order, degree))
+    c = taylor_pass(nodes, wrt, flat, n, 0)
+    ok = _accepted(c) if n >= 1 else None
+    out = to_derivatives(c.copy() if ok is not None and not ok.all() else c, 0)
+    if ok is not None and not ok.all():
+        _rescale(nodes, wrt, flat, n, c, ok, out)
+    if n < order:
+        out = full(out, order)
+    return out.reshape((order + 1,) + shape)
+
+
+def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
+    """Further passes with other r = 2**m for the coefficients the r = 1 pass could not
+    hold: each keeps an interval lo < m < hi that a pass halves (too small: lo = m;
+    not finite: hi = m), the first probe upwards at r ~ K/e."""
+    value_finite = np.isfinite(c[0])
+    small = ~ok & np.isfinite(c) & value_finite
+    resolved = ok | ~value_finite
+    lo = np.where(small, 0, DOWN_MIN - 1)              # open interval of m still possible
+    hi = np.where(small, UP_MAX + 1, 0)
+    inf_seen = np.where(np.isinf(c), c, 0.0)           # from passes with r <= 1
+    best = np.where(np.isfinite(c), 0, -99)            # largest m of a finite pass, its value
+    best_value = np.where(np.isfinite(c), out[: n + 1], np.nan)
+    rows = np.flatnonzero(small.any(axis=1))
+    guess = int(np.clip(round(math.log2(max(rows[-1], 1) / math.e)), 1, UP_MAX)) \
+        if rows.size else None
+    for _ in range(MAX_PASSES):
+        open_ = ~resolved & (hi - lo > 1)
+        if not open_.any():
+            break
+        mids = ((lo + hi) // 2)[open_]
+        m = guess if guess is not None else int(np.bincount(mids - DOWN_MIN).argmax()) + DOWN_MIN
+        guess = None
+        need = open_ & (lo < m) & (m < hi)
+        cols = np.flatnonzero(need.any(axis=0))
+        top = int(np.max(np.flatnonzero(need[:, cols].any(axis=1))))
+        sub = {k: v[cols] for k, v in flat.items()}
+        cm = taylor_pass(nodes, wrt, sub, top, m)
+        dm = to_derivatives(cm, m)
+        here = need[: top + 1, cols]
+        okm = _accepted(cm) & here
+        okm[0] = False
+        finite = np.isfinite(cm)
+        block = out[: top + 1, cols]
+        block[okm] = dm[okm]
+        out[: top + 1, cols] = block
+        resolved[: top + 1, cols] |= okm
+        lo[: top + 1, cols] = np.where(here & finite & ~okm, m, lo[: top + 1, cols])
+        hi[: top + 1, cols] = np.where(here & ~finite, m, hi[: top + 1, cols])
+        if m < 0:
+            inf_seen[: top + 1, cols] = np.where(np.isinf(cm), cm, inf_seen[: top + 1, cols])
+        better = finite & (m > best[: top + 1, cols])
+        best[: top + 1, cols] = np.where(better, m, best[: top + 1, cols])
+        best_value[: top + 1, cols] = np.where(better, dm, best_value[: top + 1, cols])
+    left = ~resolved
+    fallback = np.where(inf_seen != 0, inf_seen, np.where(best > -99, best_value, np.nan))
+    out[: n + 1][left] = fallback[left]
