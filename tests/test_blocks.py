@@ -11,6 +11,7 @@ import pytest
 
 import gradcli as gc
 from gradcli.compiled import parallel as blocks
+from gradcli.registry import OPS
 from gradcli.compiled.program import compile_expression
 
 W3 = "sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2)*cos(3*x)"
@@ -285,7 +286,7 @@ def test_cheap_programs_take_bigger_blocks_than_costly_ones():
     assert line_rows >= 8 * blocks.BLOCK                    # a*x+b*z+c: many more points
     assert blocks.rows_for(blocks.cost(["sin"] * 10)) == blocks.BLOCK
     assert blocks.rows_for(blocks.cost(["add"] * 10)) == math.ceil(
-        blocks.MIN_CALL_NS / blocks.COST_NS["add"])
+        blocks.MIN_CALL_NS / OPS["add"].cost)
     assert blocks.rows_for((0, 0.0)) == blocks.BLOCK
 
 

@@ -71,7 +71,6 @@ import math  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from gradcli.compiled.program import reads_values  # noqa: E402
 from gradcli.ops import OPS  # noqa: E402
 from tests.strategies import smooth_expressions  # noqa: E402
 
@@ -151,12 +150,12 @@ def test_spec_values_at_awkward_points():
 
 def test_no_registered_rule_reads_values():
     # the piecewise rules and pow weight by mask ops (test_masks.py)
-    assert {name for name in OPS if reads_values(name)} == set()
+    assert {name for name in OPS if not OPS[name].traceable} == set()
 
 
 def test_a_rule_that_reads_values_runs_at_replay(value_reading_op):
     expr = gc.parse("ramp(x)*y + ramp(-x)**2")
-    assert reads_values("test_ramp")
+    assert not OPS["test_ramp"].traceable
     prog = compile_expression(expr)
     assert "rule" in {instr[0] for instr in prog.code.needed(prog.grad_slots)}
     assert prog._hessian_program() is None and prog._hvp_program() is None
@@ -227,7 +226,7 @@ def test_user_names_never_reach_the_generated_source(name):
 
     identifiers = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", fg.source))
     allowed = {"def", "fg", "p", "return", "INF", "NAN"}
-    assert all(i in allowed or re.fullmatch(r"v\d+|R\d+|_[a-z0-9]+", i) for i in identifiers)
+    assert all(i in allowed or re.fullmatch(r"v\d+|R\d+|_[a-z0-9_]+", i) for i in identifiers)
     value, grad = fg(np.array([1.5]))
     assert value == pytest.approx(math.exp(1.5) * 2.25 + 3, rel=1e-15)
     assert grad[0] == pytest.approx(math.exp(1.5) * (2.25 + 3.0), rel=1e-15)
@@ -236,16 +235,17 @@ def test_user_names_never_reach_the_generated_source(name):
 def test_generated_source_holds_only_table_functions_and_numbers():
     import re
 
-    from gradcli.compiled.program import _SCALAR_NAMESPACE
+    from gradcli.compiled.program import _CONSTANTS
 
     expr = gc.parse("softplus(x)*atan2(y, x)+max(x, y)+x**y+inf_var/pi")
     made = compile_expression(expr).scalar_source()
     source, namespace = made
     calls = set(re.findall(r"([A-Za-z_][A-Za-z_0-9]*)\(", source)) - {"fg"}
-    assert calls <= set(_SCALAR_NAMESPACE) | set(namespace)
+    assert calls <= set(namespace)
+    assert all(namespace[f"_{n}"] is OPS[n].scalar for n in ("softplus", "atan2", "max", "pow"))
     identifiers = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source))
     assert "inf_var" not in identifiers and "pi" not in identifiers
-    assert identifiers <= {"def", "fg", "p", "return", "INF", "NAN"} | calls | {
+    assert identifiers <= {"def", "fg", "p", "return"} | set(_CONSTANTS) | calls | {
         i for i in identifiers if re.fullmatch(r"v\d+", i)}
 
 

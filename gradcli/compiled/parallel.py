@@ -25,6 +25,8 @@ import threading
 
 import numpy as np
 
+from ..registry import DEFAULT_COST_NS, OPS
+
 BLOCK = 32768  # the fewest points a block holds
 
 _POOL: list = []  # [ThreadPoolExecutor] once made
@@ -67,18 +69,6 @@ def plan(shape, rows: int | None = None) -> list[tuple[int, int]] | None:
     return [(lo, min(lo + step, shape[0])) for lo in range(0, shape[0], step)]
 
 
-# What one point costs in each op's numpy forward rule, in nanoseconds (float64, 32768
-# points, this project's 2-core machine; only their sizes relative to each other matter).
-# Ops not named cost DEFAULT_NS.
-COST_NS = {
-    "sigmoid": 19.0, "softplus": 13.0, "sin": 8.0, "cos": 8.0, "hypot": 6.0, "acosh": 4.0,
-    "powi": 2.7, "pow": 2.3, "atan2": 2.3, "asinh": 2.1, "tanh": 1.7, "atanh": 1.6,
-    "tan": 1.4, "acos": 1.4, "asin": 1.3, "atan": 1.3, "sinh": 1.2, "expm1": 1.2,
-    "sqrt": 1.2, "log1p": 1.1, "cbrt": 1.0, "cosh": 1.0, "log2": 0.9, "log10": 0.9,
-    "exp": 0.9, "log": 0.9, "sign": 0.6, "relu": 0.5, "div": 0.4, "max": 0.3, "min": 0.3,
-    "mul": 0.3, "sub": 0.3, "add": 0.3, "abs": 0.2, "neg": 0.2,
-}
-DEFAULT_NS = 1.0
 # A block gives each of its instructions at least this much arithmetic on average: between
 # two numpy calls a thread waits its turn for the GIL, some microseconds a call on two
 # threads (measured: W3's gradient at 1,000,000 points, 38 calls a block, takes 80-95 ms
@@ -89,9 +79,11 @@ MIN_CALL_NS = 100_000
 
 
 def cost(op_names) -> tuple[int, float]:
-    """(instructions, ns per point) of a program of these ops."""
+    """(instructions, ns per point) of a program of these ops (each op's ``cost`` in the
+    registry: what one point costs in its numpy forward rule; instructions that are not
+    ops, such as a fused sum of products, cost DEFAULT_COST_NS)."""
     names = list(op_names)
-    return len(names), sum(COST_NS.get(name, DEFAULT_NS) for name in names)
+    return len(names), sum(OPS[name].cost if name in OPS else DEFAULT_COST_NS for name in names)
 
 
 def rows_for(program_cost: tuple[int, float]) -> int:

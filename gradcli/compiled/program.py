@@ -39,8 +39,8 @@ their masks are computed at every point by numpy. A rule that reads its inputs'
 values instead (none of the registered ops now; tests/conftest.py registers one to
 keep this path tested) cannot be traced once: its instruction calls the registered
 rule itself at run time, on the current arrays (the tape's rule, so the awkward
-points of SPEC section 4 come out the same). A rule counts as value-reading when its
-code reads ``.value``. Hessian-vector products trace the gradient part once more
+points of SPEC section 4 come out the same). Such an op says so in its registry entry
+(``traceable=False``). Hessian-vector products trace the gradient part once more
 (reverse over reverse), and so does the Hessian, one reverse pass per gradient
 component (``_hessian_program`` says why not one pass with the unit vectors); a
 program holding a run-time rule instruction cannot be traced again, and its
@@ -57,9 +57,9 @@ microsecond each, so the program is also written out as the source of a Python
 function on floats and compiled with ``compile()``. No user text can reach that
 source: slots are named ``v0, v1, ...`` by this module, the point arrives as
 ``p[i]``, numbers are written with ``repr(float)`` (non-finite ones as the names
-``INF``/``NAN``), integer attributes with ``repr(int)``, and every operation comes
-from the fixed table ``_SCALAR`` below (or is a call ``R3(...)`` of a function kept
-in the namespace, never in the text). Variable names never appear. Python's float
+``INF``/``NAN``), integer attributes with ``repr(int)``, and every operation is its
+op's registered ``scalar`` form: a template written in gradcli's source, or a call
+``_sin(...)``/``R3(...)`` of a function kept in the namespace, never in the text. Variable names never appear. Python's float
 arithmetic raises where numpy returns inf/nan (``1.0/0.0``, ``math.log(0.0)``,
 overflow); the function then falls back to the numpy program, and so it does
 whenever a result is not finite: nan and inf always come from numpy's rules.
@@ -77,23 +77,6 @@ from . import parallel as blocks
 from . import peephole
 from ..registry import OPS
 from ..tensor import Tensor, as_dtype
-
-_VALUE_READERS: dict[str, bool] = {}
-
-
-def reads_values(op_name: str) -> bool:
-    """Whether op ``op_name``'s gradient rule reads its inputs' values (point-dependent masks)."""
-    known = _VALUE_READERS.get(op_name)
-    if known is None:
-        known = _VALUE_READERS[op_name] = _code_reads_value(OPS[op_name].grad.__code__)
-    return known
-
-
-def _code_reads_value(code) -> bool:
-    if "value" in code.co_names:
-        return True
-    return any(_code_reads_value(c) for c in code.co_consts if hasattr(c, "co_names"))
-
 
 class NotTraceable(Exception):
     """The program holds a run-time rule instruction, which cannot be differentiated again."""
@@ -219,7 +202,7 @@ def add_gradient(code: Code, output: int, seed: int, wrt: list[int]) -> list[int
         g = adjoint.get(outs[0])
         if g is None:
             continue
-        if reads_values(name):
+        if not OPS[name].traceable:
             grads = code.rule(name, (g, outs[0], *ins), attrs, len(ins))
         else:
             grads = _trace_rule(code, name, g, outs[0], ins, attrs)
@@ -418,52 +401,7 @@ def keep_freed_memory() -> None:
 
 
 # -- replaying: one point on Python floats -------------------------------------------
-_SCALAR = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "pow": "_pow({0}, {1})",
-    "exp": "_exp({0})", "expm1": "_expm1({0})", "log": "_log({0})", "log1p": "_log1p({0})",
-    "log2": "_log2({0})", "log10": "_log10({0})", "sqrt": "_sqrt({0})", "cbrt": "_cbrt({0})",
-    "sin": "_sin({0})", "cos": "_cos({0})", "tan": "_tan({0})", "asin": "_asin({0})",
-    "acos": "_acos({0})", "atan": "_atan({0})", "sinh": "_sinh({0})", "cosh": "_cosh({0})",
-    "tanh": "_tanh({0})", "asinh": "_asinh({0})", "acosh": "_acosh({0})",
-    "atanh": "_atanh({0})", "abs": "_fabs({0})", "sign": "_sign({0})", "relu": "_relu({0})",
-    "max": "_max({0}, {1})", "min": "_min({0}, {1})", "hypot": "_hypot({0}, {1})",
-    "atan2": "_atan2({0}, {1})", "sigmoid": "_sigmoid({0})", "softplus": "_softplus({0})",
-    "mask_sign": "_sign({0})", "mask_positive": "_positive({0})", "mask_zero": "_zero({0})",
-    "mask_tie": "_tie({0}, {1})",
-}
-
-
-def _sign(x):
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else x)
-
-
-def _softplus(x):
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-def _float_max(x, y):
-    return x if x >= y else y
-
-
-def _float_min(x, y):
-    return x if x <= y else y
-
-
-_SCALAR_NAMESPACE = {
-    "_pow": math.pow, "_exp": math.exp, "_expm1": math.expm1, "_log": math.log,
-    "_log1p": math.log1p, "_log2": math.log2, "_log10": math.log10, "_sqrt": math.sqrt,
-    "_cbrt": math.cbrt, "_sin": math.sin, "_cos": math.cos, "_tan": math.tan,
-    "_asin": math.asin, "_acos": math.acos, "_atan": math.atan, "_sinh": math.sinh,
-    "_cosh": math.cosh, "_tanh": math.tanh, "_asinh": math.asinh, "_acosh": math.acosh,
-    "_atanh": math.atanh, "_fabs": math.fabs, "_sign": _sign,
-    "_relu": lambda x: x if x > 0.0 else 0.0, "_max": _float_max, "_min": _float_min,
-    "_hypot": math.hypot, "_atan2": math.atan2,
-    "_sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)), "_softplus": _softplus,
-    "_positive": lambda x: 1.0 if x > 0.0 else 0.0, "_zero": lambda x: 1.0 if x == 0.0 else 0.0,
-    "_tie": lambda x, y: 1.0 if x > y else (0.5 if x == y else 0.0),
-    "INF": math.inf, "NAN": math.nan,
-}
+_CONSTANTS = {"INF": math.inf, "NAN": math.nan}
 
 
 def _number(value: float) -> str:
@@ -506,20 +444,22 @@ def scalar_source(code: Code, instrs, point_slots: list[int], outputs: list[int]
             namespace[fname] = _scalar_rule(name, attrs)
             targets = ", ".join(f"v{o}" for o in outs)
             body.append(f"    {targets}{',' if len(outs) == 1 else ''} = {fname}({', '.join(args)})")
-        elif name == "powi":
-            n = int(attrs["n"])
-            if n == 1:  # numpy's power takes these two exponents as a copy and a square
-                names[outs[0]] = args[0]
-                continue
-            if n == 2:
-                expr = f"{args[0]} * {args[0]}"
-            else:
-                expr = f"{args[0]} ** {n!r}" if n >= 0 else f"1.0 / {args[0]} ** {-n!r}"
-            body.append(f"    v{outs[0]} = {expr}")
-        elif name in _SCALAR and not attrs:
-            body.append(f"    v{outs[0]} = " + _SCALAR[name].format(*args))
         else:
-            return None
+            form = OPS[name].scalar
+            if form is not None and attrs:
+                form = form(**attrs)  # an op with attributes gives a template for them
+            if form is None:
+                return None
+            if isinstance(form, str):
+                if form == "{0}":
+                    names[outs[0]] = args[0]
+                    continue
+                expr = form.format(*args)
+            else:
+                fname = f"_{name}"
+                namespace[fname] = form
+                expr = f"{fname}({', '.join(args)})"
+            body.append(f"    v{outs[0]} = {expr}")
         for o in outs:
             names[o] = f"v{o}"
     results = [names[o] for o in outputs]
@@ -869,7 +809,7 @@ class Program:
         if made is None or self.dtype != np.float64:
             return slow
         source, namespace = made
-        scope = {"__builtins__": {}, **_SCALAR_NAMESPACE, **namespace}
+        scope = {"__builtins__": {}, **_CONSTANTS, **namespace}
         exec(compile(source, "<gradcli program>", "exec"), scope)  # noqa: S102 (generated text)
         scalar = scope["fg"]
         array = np.array
@@ -888,7 +828,7 @@ class Program:
             value, grad = slow(p)
             return value, tuple(grad.tolist())
 
-        scope = {"__builtins__": {}, **_SCALAR_NAMESPACE, **namespace,
+        scope = {"__builtins__": {}, **_CONSTANTS, **namespace,
                  "SLOW": slow_floats, "ERRORS": (ArithmeticError, ValueError)}
         exec(compile(_floats_source(source), "<gradcli program>", "exec"), scope)  # noqa: S102
         fg.source = source

@@ -1,6 +1,8 @@
 """Arithmetic ops: + - * / negation, integer powers and general powers."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import functions as F
@@ -8,9 +10,11 @@ from ..taylor import series as T
 from ..registry import op
 
 
-@op("add", 2)
+@op("add", 2, cost=0.3)
 class Add:
     """x + y"""
+
+    scalar = "{0} + {1}"
 
     def forward(x, y):
         return np.add(x, y)
@@ -27,9 +31,11 @@ class Add:
         return x + y
 
 
-@op("sub", 2)
+@op("sub", 2, cost=0.3)
 class Sub:
     """x - y"""
+
+    scalar = "{0} - {1}"
 
     def forward(x, y):
         return np.subtract(x, y)
@@ -46,9 +52,11 @@ class Sub:
         return x - y
 
 
-@op("mul", 2)
+@op("mul", 2, cost=0.3)
 class Mul:
     """x * y"""
+
+    scalar = "{0} * {1}"
 
     def forward(x, y):
         return np.multiply(x, y)
@@ -65,9 +73,11 @@ class Mul:
         return x * y
 
 
-@op("div", 2)
+@op("div", 2, cost=0.4)
 class Div:
     """x / y"""
+
+    scalar = "{0} / {1}"
 
     def forward(x, y):
         return np.divide(x, y)
@@ -85,9 +95,11 @@ class Div:
         return x / y
 
 
-@op("neg", 1)
+@op("neg", 1, cost=0.2)
 class Neg:
     """-x"""
+
+    scalar = "-{0}"
 
     def forward(x):
         return np.negative(x)
@@ -104,9 +116,17 @@ class Neg:
         return -x
 
 
-@op("powi", 1, attrs=("n",))
+@op("powi", 1, attrs=("n",), cost=2.7)
 class PowInt:
     """x ** n for a constant integer n: exact at every order, x = 0 included."""
+
+    def scalar(n):
+        """x ** n on floats, as numpy computes it (x ** 1 is x, x ** 2 is x * x)"""
+        if n == 1:
+            return "{0}"
+        if n == 2:
+            return "{0} * {0}"
+        return f"{{0}} ** {n!r}" if n >= 0 else f"1.0 / {{0}} ** {-n!r}"
 
     def forward(x, n):
         if n >= 0:
@@ -129,9 +149,11 @@ class PowInt:
         return x ** sp.Integer(n)
 
 
-@op("pow", 2, language="pow")
+@op("pow", 2, language="pow", cost=2.3)
 class Pow:
     """x ** y in general (0 ** 0 = 1; a negative base with a non-integer y is nan)."""
+
+    scalar = math.pow
 
     def forward(x, y):
         return np.power(x, y)

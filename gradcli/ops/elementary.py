@@ -38,9 +38,19 @@ def _sigmoid_series(x):
                              else p[k] - T.self_product(p, k))
 
 
-@op("exp", 1, language="exp")
+def _float_sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _float_softplus(x):
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+@op("exp", 1, language="exp", cost=0.9)
 class Exp:
     """exp(x)"""
+
+    scalar = math.exp
 
     def forward(x):
         return np.exp(x)
@@ -57,9 +67,11 @@ class Exp:
         return sp.exp(x)
 
 
-@op("expm1", 1, language="expm1")
+@op("expm1", 1, language="expm1", cost=1.2)
 class Expm1:
     """exp(x) - 1, accurate near 0"""
+
+    scalar = math.expm1
 
     def forward(x):
         return np.expm1(x)
@@ -76,9 +88,11 @@ class Expm1:
         return sp.exp(x) - 1
 
 
-@op("log", 1, language="log")
+@op("log", 1, language="log", cost=0.9)
 class Log:
     """natural logarithm; log(x, base) is log(x)/log(base)"""
+
+    scalar = math.log
 
     def forward(x):
         return np.log(x)
@@ -95,9 +109,11 @@ class Log:
         return sp.log(x)
 
 
-@op("log1p", 1, language="log1p")
+@op("log1p", 1, language="log1p", cost=1.1)
 class Log1p:
     """log(1 + x), accurate near 0"""
+
+    scalar = math.log1p
 
     def forward(x):
         return np.log1p(x)
@@ -114,9 +130,11 @@ class Log1p:
         return sp.log(1 + x)
 
 
-@op("log2", 1, language="log2")
+@op("log2", 1, language="log2", cost=0.9)
 class Log2:
     """base-2 logarithm"""
+
+    scalar = math.log2
 
     def forward(x):
         return np.log2(x)
@@ -133,9 +151,11 @@ class Log2:
         return sp.log(x, 2)
 
 
-@op("log10", 1, language="log10")
+@op("log10", 1, language="log10", cost=0.9)
 class Log10:
     """base-10 logarithm"""
+
+    scalar = math.log10
 
     def forward(x):
         return np.log10(x)
@@ -152,9 +172,11 @@ class Log10:
         return sp.log(x, 10)
 
 
-@op("sqrt", 1, language="sqrt")
+@op("sqrt", 1, language="sqrt", cost=1.2)
 class Sqrt:
     """square root (nan below 0; its derivative at 0 is inf)"""
+
+    scalar = math.sqrt
 
     def forward(x):
         return np.sqrt(x)
@@ -171,9 +193,11 @@ class Sqrt:
         return sp.sqrt(x)
 
 
-@op("cbrt", 1, language="cbrt")
+@op("cbrt", 1, language="cbrt", cost=1.0)
 class Cbrt:
     """real cube root (cbrt(-8) = -2; its derivative at 0 is inf)"""
+
+    scalar = math.cbrt
 
     def forward(x):
         return np.cbrt(x)
@@ -190,9 +214,11 @@ class Cbrt:
         return sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)
 
 
-@op("sin", 1, language="sin")
+@op("sin", 1, language="sin", cost=8.0)
 class Sin:
     """sine"""
+
+    scalar = math.sin
 
     def forward(x):
         return np.sin(x)
@@ -209,9 +235,11 @@ class Sin:
         return sp.sin(x)
 
 
-@op("cos", 1, language="cos")
+@op("cos", 1, language="cos", cost=8.0)
 class Cos:
     """cosine"""
+
+    scalar = math.cos
 
     def forward(x):
         return np.cos(x)
@@ -228,9 +256,11 @@ class Cos:
         return sp.cos(x)
 
 
-@op("tan", 1, language="tan")
+@op("tan", 1, language="tan", cost=1.4)
 class Tan:
     """tangent"""
+
+    scalar = math.tan
 
     def forward(x):
         return np.tan(x)
@@ -247,9 +277,11 @@ class Tan:
         return sp.tan(x)
 
 
-@op("asin", 1, language="asin")
+@op("asin", 1, language="asin", cost=1.3)
 class Asin:
     """inverse sine, on [-1, 1]"""
+
+    scalar = math.asin
 
     def forward(x):
         return np.arcsin(x)
@@ -266,9 +298,11 @@ class Asin:
         return sp.asin(x)
 
 
-@op("acos", 1, language="acos")
+@op("acos", 1, language="acos", cost=1.4)
 class Acos:
     """inverse cosine, on [-1, 1]"""
+
+    scalar = math.acos
 
     def forward(x):
         return np.arccos(x)
@@ -285,9 +319,11 @@ class Acos:
         return sp.acos(x)
 
 
-@op("atan", 1, language="atan")
+@op("atan", 1, language="atan", cost=1.3)
 class Atan:
     """inverse tangent"""
+
+    scalar = math.atan
 
     def forward(x):
         return np.arctan(x)
@@ -304,9 +340,11 @@ class Atan:
         return sp.atan(x)
 
 
-@op("sinh", 1, language="sinh")
+@op("sinh", 1, language="sinh", cost=1.2)
 class Sinh:
     """hyperbolic sine"""
+
+    scalar = math.sinh
 
     def forward(x):
         return np.sinh(x)
@@ -323,9 +361,11 @@ class Sinh:
         return sp.sinh(x)
 
 
-@op("cosh", 1, language="cosh")
+@op("cosh", 1, language="cosh", cost=1.0)
 class Cosh:
     """hyperbolic cosine"""
+
+    scalar = math.cosh
 
     def forward(x):
         return np.cosh(x)
@@ -342,9 +382,11 @@ class Cosh:
         return sp.cosh(x)
 
 
-@op("tanh", 1, language="tanh")
+@op("tanh", 1, language="tanh", cost=1.7)
 class Tanh:
     """hyperbolic tangent"""
+
+    scalar = math.tanh
 
     def forward(x):
         return np.tanh(x)
@@ -364,9 +406,11 @@ class Tanh:
         return sp.tanh(x)
 
 
-@op("asinh", 1, language="asinh")
+@op("asinh", 1, language="asinh", cost=2.1)
 class Asinh:
     """inverse hyperbolic sine"""
+
+    scalar = math.asinh
 
     def forward(x):
         return np.arcsinh(x)
@@ -383,9 +427,11 @@ class Asinh:
         return sp.asinh(x)
 
 
-@op("acosh", 1, language="acosh")
+@op("acosh", 1, language="acosh", cost=4.0)
 class Acosh:
     """inverse hyperbolic cosine, on [1, inf)"""
+
+    scalar = math.acosh
 
     def forward(x):
         return np.arccosh(x)
@@ -402,9 +448,11 @@ class Acosh:
         return sp.acosh(x)
 
 
-@op("atanh", 1, language="atanh")
+@op("atanh", 1, language="atanh", cost=1.6)
 class Atanh:
     """inverse hyperbolic tangent, on (-1, 1)"""
+
+    scalar = math.atanh
 
     def forward(x):
         return np.arctanh(x)
@@ -421,9 +469,11 @@ class Atanh:
         return sp.atanh(x)
 
 
-@op("sigmoid", 1, language="sigmoid")
+@op("sigmoid", 1, language="sigmoid", cost=19.0)
 class Sigmoid:
     """logistic function 1 / (1 + exp(-x)), computed without overflow"""
+
+    scalar = _float_sigmoid
 
     def forward(x):
         return np.exp(-np.logaddexp(0.0, -x))
@@ -440,9 +490,11 @@ class Sigmoid:
         return 1 / (1 + sp.exp(-x))
 
 
-@op("softplus", 1, language="softplus")
+@op("softplus", 1, language="softplus", cost=13.0)
 class Softplus:
     """log(1 + exp(x)), computed without overflow"""
+
+    scalar = _float_softplus
 
     def forward(x):
         return np.logaddexp(0.0, x)

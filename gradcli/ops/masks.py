@@ -27,6 +27,23 @@ def tie_weight(x, y):
     return np.where(x > y, 1.0, np.where(x == y, 0.5, 0.0)).astype(_float_dtype(x, y))
 
 
+def float_sign(x):
+    """sign on a Python float, as np.sign: -1.0, 1.0, or x itself (0.0, -0.0, nan)"""
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else x)
+
+
+def _float_positive(x):
+    return 1.0 if x > 0.0 else 0.0
+
+
+def _float_zero(x):
+    return 1.0 if x == 0.0 else 0.0
+
+
+def _float_tie(x, y):
+    return 1.0 if x > y else (0.5 if x == y else 0.0)
+
+
 def _constant_series(value, *series):
     return T.piecewise(value, *((np.zeros_like(value), s) for s in series))
 
@@ -34,6 +51,8 @@ def _constant_series(value, *series):
 @op("mask_sign", 1)
 class SignMask:
     """sign(x): -1, 0 or 1, as a constant weight"""
+
+    scalar = float_sign
 
     def forward(x):
         return np.sign(x)
@@ -54,6 +73,8 @@ class SignMask:
 class PositiveMask:
     """1 where x > 0, else 0"""
 
+    scalar = _float_positive
+
     def forward(x):
         return np.asarray(x > 0, dtype=_float_dtype(x))
 
@@ -73,6 +94,8 @@ class PositiveMask:
 class ZeroMask:
     """1 where x == 0, else 0"""
 
+    scalar = _float_zero
+
     def forward(x):
         return np.asarray(x == 0, dtype=_float_dtype(x))
 
@@ -91,6 +114,8 @@ class ZeroMask:
 @op("mask_tie", 2)
 class TieMask:
     """1 where x > y, 1/2 at a tie, 0 where x < y"""
+
+    scalar = _float_tie
 
     def forward(x, y):
         return tie_weight(x, y)

@@ -8,17 +8,35 @@ almost everywhere) are right at every order.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import functions as F
 from ..taylor import series as T
-from .masks import tie_weight
+from .masks import float_sign, tie_weight
 from ..registry import op
 
 
-@op("abs", 1, language="abs")
+# the one-point forms on Python floats, as numpy's maximum and minimum compute them: nan
+# if either is nan, and at a tie (0.0 and -0.0) the second argument
+def _float_max(x, y):
+    return x if x > y or x != x else y
+
+
+def _float_min(x, y):
+    return x if x < y or x != x else y
+
+
+def _float_relu(x):
+    return x if x > 0.0 or x != x else 0.0
+
+
+@op("abs", 1, language="abs", cost=0.2)
 class Abs:
     """|x|"""
+
+    scalar = math.fabs
 
     def forward(x):
         return np.abs(x)
@@ -35,9 +53,11 @@ class Abs:
         return sp.Abs(x)
 
 
-@op("sign", 1, language="sign")
+@op("sign", 1, language="sign", cost=0.6)
 class Sign:
     """-1, 0 or 1"""
+
+    scalar = float_sign
 
     def forward(x):
         return np.sign(x)
@@ -54,9 +74,11 @@ class Sign:
         return sp.sign(x)
 
 
-@op("relu", 1, language="relu")
+@op("relu", 1, language="relu", cost=0.5)
 class Relu:
     """max(x, 0)"""
+
+    scalar = _float_relu
 
     def forward(x):
         return np.maximum(x, 0.0)
@@ -73,9 +95,11 @@ class Relu:
         return sp.Piecewise((x, x > 0), (0, True))
 
 
-@op("max", 2, language="max")
+@op("max", 2, language="max", cost=0.3)
 class Max:
     """the larger of x and y"""
+
+    scalar = _float_max
 
     def forward(x, y):
         return np.maximum(x, y)
@@ -94,9 +118,11 @@ class Max:
         return sp.Max(x, y)
 
 
-@op("min", 2, language="min")
+@op("min", 2, language="min", cost=0.3)
 class Min:
     """the smaller of x and y"""
+
+    scalar = _float_min
 
     def forward(x, y):
         return np.minimum(x, y)
@@ -115,9 +141,11 @@ class Min:
         return sp.Min(x, y)
 
 
-@op("hypot", 2, language="hypot")
+@op("hypot", 2, language="hypot", cost=6.0)
 class Hypot:
     """sqrt(x ** 2 + y ** 2) without overflow"""
+
+    scalar = math.hypot
 
     def forward(x, y):
         return np.hypot(x, y)
@@ -136,9 +164,11 @@ class Hypot:
         return sp.sqrt(x ** 2 + y ** 2)
 
 
-@op("atan2", 2, language="atan2")
+@op("atan2", 2, language="atan2", cost=2.3)
 class Atan2:
     """the angle of the point (x, y): atan2(y, x)"""
+
+    scalar = math.atan2
 
     def forward(y, x):
         return np.arctan2(y, x)
