@@ -11,7 +11,7 @@ import gradcli as gc
 from gradcli.training.dataset import Dataset, read_csv
 from gradcli.errors import GradcliError
 from gradcli.training.fit import Fitter, MeanSquaredError, fit, r_squared
-from gradcli.optimizers.base import make
+from gradcli.optimizers import make
 from tests.strategies import smooth_expressions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -1,4 +1,4 @@
-"""Newton's method (gradcli.optimizers.base.Newton): the exact step where the Hessian is positive
+"""Newton's method (gradcli.optimizers.newton.Newton): the exact step where the Hessian is positive
 definite, the documented Levenberg damping where it is not, through the tape's Hessian."""
 import math
 
@@ -104,7 +104,7 @@ def test_newton_has_no_float_stepper_and_needs_a_hessian():
 
 
 def test_a_solve_that_lapack_refuses_falls_back_to_the_cholesky_factor(monkeypatch):
-    from gradcli.optimizers import base as optimizers
+    from gradcli.optimizers import newton as optimizers
 
     def refuse(a, b):
         raise np.linalg.LinAlgError("Singular matrix")

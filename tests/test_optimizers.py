@@ -1,6 +1,6 @@
 """Optimizers (SPEC sections 2 `minimize` and 3): published numbers, a naive oracle, torch.
 
-Three independent checks of gradcli.optimizers.base:
+Three independent checks of gradcli.optimizers (base.py, rules.py, float_step.py):
 - the test vectors of /work/shared/reference/optimizers.md section 1.13 and the
   figures computed there, to the digits printed;
 - every optimizer, in both compat modes and with weight decay, maximize, each
@@ -626,7 +626,7 @@ def test_hessian_hook_for_a_second_order_optimizer():
         name, needs_hessian = "newton", True
         DEFAULTS = {"torch": {"lr": 1.0}, "keras": {"lr": 1.0}}
 
-        def _step(self, p, g, lr, t, s):
+        def _step(self, xp, p, g, lr, t, s):
             """p - lr * H(p)^-1 g"""
             return p - lr * np.linalg.solve(self._hessian(p), g)
 

@@ -57,14 +57,13 @@ from dataclasses import dataclass
 import click
 
 from ..errors import GradcliError
+from ..optimizers import ALL_NAMES, DEFAULT_TOL  # names only: the classes load in build_optimizers
 
 __all__ = ["OPTIMIZER_NAMES", "OptimizerSettings", "optimizer_options", "build_optimizers",
            "RowSelection", "default_every", "progress_bar", "exit_interrupted",
            "DEFAULT_TOL", "TABLE_ROWS"]
 
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
-                   "adamax", "nadam", "newton")
-DEFAULT_TOL = 1e-10
+OPTIMIZER_NAMES = ALL_NAMES
 TABLE_ROWS = 20  # about this many rows by default (plus the first)
 EXIT_INTERRUPTED = 130
 
@@ -118,7 +117,7 @@ class OptimizerSettings:
 
 def build_optimizers(settings: OptimizerSettings) -> list:
     """A fresh optimizer per name of ``--opt``, in order; GradcliError for a bad combination."""
-    from ..optimizers import base as optimizers
+    from .. import optimizers
 
     for option, (_, takers) in _APPLIES.items():
         value = getattr(settings, option)

@@ -43,9 +43,9 @@ import numpy as np
 from .dataset import Dataset, split_variables
 from ..errors import GradcliError
 from ..compiled.program import DOT_BLOCK, blocked_dot, compile_expression
+from ..optimizers import DEFAULT_TOL
 
 DEFAULT_EPOCHS = 1000
-DEFAULT_TOL = 1e-10
 DEFAULT_SEED = 0
 
 

@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import gradcli as gc  # noqa: E402
 from gradcli.training.dataset import Dataset  # noqa: E402
 from gradcli.training.fit import Fitter  # noqa: E402
-from gradcli.optimizers.base import make  # noqa: E402
+from gradcli.optimizers import make  # noqa: E402
 
 LR = 0.1
 TRUE = (1.5, -0.7, 0.3)

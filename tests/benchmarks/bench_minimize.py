@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import gradcli as gc  # noqa: E402
 from gradcli.training.descend import descend  # noqa: E402
-from gradcli.optimizers.base import make  # noqa: E402
+from gradcli.optimizers import make  # noqa: E402
 from gradcli.compiled.program import compile_expression  # noqa: E402
 
 ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"
