@@ -28,6 +28,20 @@ asin, acos, atan, sinh, cosh, tanh = map(_unary, ("asin", "acos", "atan", "sinh"
 asinh, acosh, atanh = map(_unary, ("asinh", "acosh", "atanh"))
 sigmoid, softplus, relu, sign, negative = map(_unary, ("sigmoid", "softplus", "relu", "sign", "neg"))
 abs = _unary("abs")  # noqa: A001  (the library mirrors tf.abs)
+erf, erfc, gamma, lgamma, digamma = map(_unary, ("erf", "erfc", "gamma", "lgamma", "digamma"))
+sec, csc, cot, exp2, sinc = map(_unary, ("sec", "csc", "cot", "exp2", "sinc"))
+floor, ceil, heaviside = map(_unary, ("floor", "ceil", "heaviside"))
+round = _unary("round")  # noqa: A001  (as tf.round: half to even)
+
+
+def mod(x, y):
+    """x mod y as Python's %: the result has the sign of y."""
+    return apply("mod", x, y)
+
+
+def clip(x, lo, hi):
+    """x held within [lo, hi]: min(max(x, lo), hi)."""
+    return apply("clip", x, lo, hi)
 
 
 def log(x, base=None):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .registry import OPS
 
-NAMED_CONSTANTS = {"pi": math.pi, "e": math.e}
+NAMED_CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
 
 
 class Node:

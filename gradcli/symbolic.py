@@ -15,6 +15,8 @@ def number(sp, value: float, name: str | None = None):
         return sp.pi
     if name == "e":
         return sp.E
+    if name == "tau":
+        return 2 * sp.pi
     if value.is_integer():
         return sp.Integer(int(value))
     return sp.Rational(repr(value))

@@ -1,0 +1,212 @@
+"""Rounding and piecewise-constant functions, and the two that cut and wrap:
+floor, ceil, round, heaviside, mod, clip.
+
+SPEC 6.2: floor, ceil, round, sign and heaviside have derivative 0 everywhere, their
+jumps included (PyTorch's convention); mod(x, y) is Python's % (the result has the sign
+of y) with d/dx = 1 and d/dy = -floor(x/y) (torch.remainder's rule, at the jumps too);
+clip(x, lo, hi) = min(max(x, lo), hi) passes the gradient to x inside, to the bound it
+sits on outside, and 1/2 to each side of a tie at an edge (max/min's rule, SPEC 4).
+``round`` rounds half to even, as numpy, Python and PyTorch do.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from .. import functions as F
+from ..registry import op
+from ..taylor import series as T
+from .masks import tie_weight
+
+
+def _constant(value, x):
+    """A series valued ``value`` with zeros above (a function whose derivative is 0)."""
+    return T.piecewise(value, (np.zeros_like(x[0]), x))
+
+
+@functools.lru_cache(maxsize=None)
+def _sympy_functions():
+    """floor, ceiling, round and heaviside as SymPy functions whose derivative is 0
+    (SymPy's own leave Derivative(floor(x), x) unevaluated, or give DiracDelta)."""
+    import sympy as sp
+
+    def zero_derivative(self, argindex=1):
+        return sp.S.Zero
+
+    class floor(sp.floor):  # noqa: N801  (printed as SymPy prints floor)
+        fdiff = zero_derivative
+
+    class ceiling(sp.ceiling):  # noqa: N801
+        fdiff = zero_derivative
+
+    class Heaviside(sp.Heaviside):
+        fdiff = zero_derivative
+
+    class round(sp.Function):  # noqa: A001, N801
+        """Round half to even."""
+        fdiff = zero_derivative
+
+        @classmethod
+        def eval(cls, a):
+            if a.is_Number:
+                lower = sp.floor(a)
+                frac = a - lower
+                if frac > sp.S.Half:
+                    return lower + 1
+                if frac < sp.S.Half:
+                    return lower
+                return lower if lower % 2 == 0 else lower + 1
+            return None
+
+    return {"floor": floor, "ceiling": ceiling, "heaviside": Heaviside, "round": round}
+
+
+def _float_floor(x: float) -> float:
+    return float(math.floor(x))
+
+
+def _float_ceil(x: float) -> float:
+    return float(math.ceil(x))
+
+
+def _float_round(x: float) -> float:
+    return float(round(x))
+
+
+def _float_heaviside(x: float) -> float:
+    return 1.0 if x > 0.0 else (0.0 if x < 0.0 else (0.5 if x == 0.0 else math.nan))
+
+
+@op("floor", 1, language="floor", cost=0.5)
+class Floor:
+    """the largest integer <= x"""
+
+    def forward(x):
+        return np.floor(x)
+
+    def grad(g, ans, x):
+        """0   (at the jumps too)"""
+        return (g * 0.0,)
+
+    def taylor(x):
+        """value floor(x_0); 0 above"""
+        return _constant(np.floor(x[0]), x)
+
+    def sympy(sp, x):
+        return _sympy_functions()["floor"](x)
+
+    scalar = staticmethod(_float_floor)
+
+
+@op("ceil", 1, language="ceil", cost=0.5)
+class Ceil:
+    """the smallest integer >= x"""
+
+    def forward(x):
+        return np.ceil(x)
+
+    def grad(g, ans, x):
+        """0   (at the jumps too)"""
+        return (g * 0.0,)
+
+    def taylor(x):
+        """value ceil(x_0); 0 above"""
+        return _constant(np.ceil(x[0]), x)
+
+    def sympy(sp, x):
+        return _sympy_functions()["ceiling"](x)
+
+    scalar = staticmethod(_float_ceil)
+
+
+@op("round", 1, language="round", cost=0.7)
+class Round:
+    """the nearest integer, half to even (round(2.5) = 2)"""
+
+    def forward(x):
+        return np.round(x)
+
+    def grad(g, ans, x):
+        """0   (at the jumps too)"""
+        return (g * 0.0,)
+
+    def taylor(x):
+        """value round(x_0); 0 above"""
+        return _constant(np.round(x[0]), x)
+
+    def sympy(sp, x):
+        return _sympy_functions()["round"](x)
+
+    scalar = staticmethod(_float_round)
+
+
+@op("heaviside", 1, language="heaviside", cost=0.8)
+class Heaviside:
+    """step function: 0 for x < 0, 1/2 at 0, 1 for x > 0"""
+
+    def forward(x):
+        return np.heaviside(x, 0.5)
+
+    def grad(g, ans, x):
+        """0   (at the jump too)"""
+        return (g * 0.0,)
+
+    def taylor(x):
+        """value heaviside(x_0); 0 above"""
+        return _constant(np.heaviside(x[0], 0.5), x)
+
+    def sympy(sp, x):
+        return _sympy_functions()["heaviside"](x, sp.S.Half)
+
+    scalar = staticmethod(_float_heaviside)
+
+
+@op("mod", 2, language="mod", cost=2.0)
+class Mod:
+    """x mod y as Python's %: x - y * floor(x/y), with the sign of y (nan for y = 0)"""
+
+    def forward(x, y):
+        return np.mod(x, y)
+
+    def grad(g, ans, x, y):
+        """(g, -g * floor(x / y))"""
+        return g, -(g * F.apply("floor", x / y))
+
+    def taylor(x, y):
+        """value mod(x_0, y_0); x_k - floor(x_0/y_0) y_k above"""
+        with np.errstate(all="ignore"):
+            q = np.floor(x[0] / y[0])
+            return T.piecewise(np.mod(x[0], y[0]), (np.ones_like(q), x), (-q, y))
+
+    def sympy(sp, x, y):
+        return x - y * _sympy_functions()["floor"](x / y)
+
+    scalar = "({0}) % ({1})"
+
+
+@op("clip", 3, language="clip", cost=1.0)
+class Clip:
+    """x held within [lo, hi]: min(max(x, lo), hi)"""
+
+    def forward(x, lo, hi):
+        return np.minimum(np.maximum(x, lo), hi)
+
+    def grad(g, ans, x, lo, hi):
+        """(g w v, g (1 - w) v, g (1 - v)), w = [x > lo], v = [hi > max(x, lo)], 1/2 at ties"""
+        w = F.apply("mask_tie", x, lo)
+        v = F.apply("mask_tie", hi, F.maximum(x, lo))
+        return g * (w * v), g * ((1.0 - w) * v), g * (1.0 - v)
+
+    def taylor(x, lo, hi):
+        """value clip(x_0); w v x_k + (1 - w) v lo_k + (1 - v) hi_k above"""
+        w = tie_weight(x[0], lo[0])
+        v = tie_weight(hi[0], np.maximum(x[0], lo[0]))
+        value = np.minimum(np.maximum(x[0], lo[0]), hi[0])
+        return T.piecewise(value, (w * v, x), ((1.0 - w) * v, lo), (1.0 - v, hi))
+
+    def sympy(sp, x, lo, hi):
+        return sp.Min(sp.Max(x, lo), hi)
+
+    scalar = "_min(_max({0}, {1}), {2})"
