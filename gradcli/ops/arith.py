@@ -30,6 +30,10 @@ class Add:
     def sympy(sp, x, y):
         return x + y
 
+    def ball(x, y):
+        """(x + y)_k = x_k + y_k"""
+        return x + y
+
 
 @op("sub", 2, cost=0.3)
 class Sub:
@@ -51,6 +55,10 @@ class Sub:
     def sympy(sp, x, y):
         return x - y
 
+    def ball(x, y):
+        """(x - y)_k = x_k - y_k"""
+        return x - y
+
 
 @op("mul", 2, cost=0.3)
 class Mul:
@@ -70,6 +78,10 @@ class Mul:
         return T.mul(x, y)
 
     def sympy(sp, x, y):
+        return x * y
+
+    def ball(x, y):
+        """Cauchy product"""
         return x * y
 
 
@@ -94,6 +106,12 @@ class Div:
     def sympy(sp, x, y):
         return x / y
 
+    def ball(x, y):
+        """x / y (y_0 exactly 0: a pole)"""
+        from ..taylor import ball as B
+
+        return B.divide(x, y)
+
 
 @op("neg", 1, cost=0.2)
 class Neg:
@@ -113,6 +131,10 @@ class Neg:
         return -x
 
     def sympy(sp, x):
+        return -x
+
+    def ball(x):
+        """-x"""
         return -x
 
 
@@ -148,6 +170,12 @@ class PowInt:
     def sympy(sp, x, n):
         return x ** sp.Integer(n)
 
+    def ball(x, n):
+        """x ** n exactly; a negative n at x_0 = 0 is a pole"""
+        from ..taylor import ball as B
+
+        return B.integer_power(x, n)
+
 
 @op("pow", 2, language="pow", cost=2.3)
 class Pow:
@@ -174,3 +202,9 @@ class Pow:
 
     def sympy(sp, x, y):
         return sp.Pow(x, y)
+
+    def ball(x, y):
+        """x ** y: integer y exactly, x ** a for x > 0, exp(y log x) when y varies"""
+        from ..taylor import ball as B
+
+        return B.power(x, y)

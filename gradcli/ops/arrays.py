@@ -34,6 +34,10 @@ class SumTo:
         """linear: _sum_to(x_k, shape) for every coefficient k"""
         return T.linear(SumTo.forward, x, shape=shape)
 
+    def ball(x, shape):
+        """x itself: ball series are one point (expression graphs hold no arrays)"""
+        return x
+
 
 @op("broadcast_to", 1, attrs=("shape",))
 class BroadcastTo:
@@ -50,6 +54,10 @@ class BroadcastTo:
         """linear: broadcast_to(x_k, shape) for every coefficient k"""
         return T.linear(BroadcastTo.forward, x, shape=shape)
 
+    def ball(x, shape):
+        """x itself: ball series are one point (expression graphs hold no arrays)"""
+        return x
+
 
 @op("reshape", 1, attrs=("shape",))
 class Reshape:
@@ -65,6 +73,10 @@ class Reshape:
     def taylor(x, shape):
         """linear: reshape(x_k, shape) for every coefficient k"""
         return T.linear(Reshape.forward, x, shape=shape)
+
+    def ball(x, shape):
+        """x itself: ball series are one point (expression graphs hold no arrays)"""
+        return x
 
 
 @op("reduce_sum", 1, attrs=("axis", "keepdims"))
@@ -87,3 +99,7 @@ class ReduceSum:
     def taylor(x, axis, keepdims):
         """linear: sum of x_k over axes for every coefficient k"""
         return T.linear(ReduceSum.forward, x, axis=axis, keepdims=keepdims)
+
+    def ball(x, axis, keepdims):
+        """x itself: ball series are one point (expression graphs hold no arrays)"""
+        return x

@@ -66,6 +66,10 @@ class Exp:
     def sympy(sp, x):
         return sp.exp(x)
 
+    def ball(x):
+        """exp(x)"""
+        return x.exp()
+
 
 @op("expm1", 1, language="expm1", cost=1.2)
 class Expm1:
@@ -86,6 +90,12 @@ class Expm1:
 
     def sympy(sp, x):
         return sp.exp(x) - 1
+
+    def ball(x):
+        """exp(x) with value expm1(x_0)"""
+        from ..taylor import ball as B
+
+        return B.with_value(x.exp(), B.value(x).expm1())
 
 
 @op("log", 1, language="log", cost=0.9)
@@ -108,6 +118,12 @@ class Log:
     def sympy(sp, x):
         return sp.log(x)
 
+    def ball(x):
+        """log(x), x_0 > 0"""
+        from ..taylor import ball as B
+
+        return B.log(x)
+
 
 @op("log1p", 1, language="log1p", cost=1.1)
 class Log1p:
@@ -128,6 +144,12 @@ class Log1p:
 
     def sympy(sp, x):
         return sp.log(1 + x)
+
+    def ball(x):
+        """log(1 + x) with value log1p(x_0), x_0 > -1"""
+        from ..taylor import ball as B
+
+        return B.with_value(B.log(x + 1), B.value(x).log1p())
 
 
 @op("log2", 1, language="log2", cost=0.9)
@@ -150,6 +172,14 @@ class Log2:
     def sympy(sp, x):
         return sp.log(x, 2)
 
+    def ball(x):
+        """log(x) / log(2)"""
+        from flint import arb
+
+        from ..taylor import ball as B
+
+        return B.log(x) / arb(2).log()
+
 
 @op("log10", 1, language="log10", cost=0.9)
 class Log10:
@@ -170,6 +200,14 @@ class Log10:
 
     def sympy(sp, x):
         return sp.log(x, 10)
+
+    def ball(x):
+        """log(x) / log(10)"""
+        from flint import arb
+
+        from ..taylor import ball as B
+
+        return B.log(x) / arb(10).log()
 
 
 @op("sqrt", 1, language="sqrt", cost=1.2)
@@ -192,6 +230,12 @@ class Sqrt:
     def sympy(sp, x):
         return sp.sqrt(x)
 
+    def ball(x):
+        """sqrt(x), x_0 > 0 (0: the one-sided limits)"""
+        from ..taylor import ball as B
+
+        return B.root(x, 0.5, lambda u: u.sqrt())
+
 
 @op("cbrt", 1, language="cbrt", cost=1.0)
 class Cbrt:
@@ -212,6 +256,17 @@ class Cbrt:
 
     def sympy(sp, x):
         return sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)
+
+    def ball(x):
+        """x ** (1/3), -(-x) ** (1/3) below 0 (0: the one-sided limits)"""
+        from flint import arb
+
+        from ..taylor import ball as B
+
+        third = arb(1) / 3
+        if B.value(x) < 0:
+            return -((-x) ** third)
+        return B.root(x, 1.0 / 3.0, lambda u: u ** third)
 
 
 @op("sin", 1, language="sin", cost=8.0)
@@ -234,6 +289,10 @@ class Sin:
     def sympy(sp, x):
         return sp.sin(x)
 
+    def ball(x):
+        """sin(x)"""
+        return x.sin()
+
 
 @op("cos", 1, language="cos", cost=8.0)
 class Cos:
@@ -254,6 +313,10 @@ class Cos:
 
     def sympy(sp, x):
         return sp.cos(x)
+
+    def ball(x):
+        """cos(x)"""
+        return x.cos()
 
 
 @op("tan", 1, language="tan", cost=1.4)
@@ -276,6 +339,10 @@ class Tan:
     def sympy(sp, x):
         return sp.tan(x)
 
+    def ball(x):
+        """tan(x) (a pole where cos(x_0) = 0: the ball is not finite)"""
+        return x.tan()
+
 
 @op("asin", 1, language="asin", cost=1.3)
 class Asin:
@@ -296,6 +363,13 @@ class Asin:
 
     def sympy(sp, x):
         return sp.asin(x)
+
+    def ball(x):
+        """asin(x), -1 < x_0 < 1"""
+        from ..taylor import ball as B
+
+        B.inside(x, -1.0, 1.0, 'asin')
+        return x.asin()
 
 
 @op("acos", 1, language="acos", cost=1.4)
@@ -318,6 +392,13 @@ class Acos:
     def sympy(sp, x):
         return sp.acos(x)
 
+    def ball(x):
+        """acos(x), -1 < x_0 < 1"""
+        from ..taylor import ball as B
+
+        B.inside(x, -1.0, 1.0, 'acos')
+        return x.acos()
+
 
 @op("atan", 1, language="atan", cost=1.3)
 class Atan:
@@ -338,6 +419,10 @@ class Atan:
 
     def sympy(sp, x):
         return sp.atan(x)
+
+    def ball(x):
+        """atan(x)"""
+        return x.atan()
 
 
 @op("sinh", 1, language="sinh", cost=1.2)
@@ -360,6 +445,12 @@ class Sinh:
     def sympy(sp, x):
         return sp.sinh(x)
 
+    def ball(x):
+        """(exp(x) - exp(-x)) / 2 with value sinh(x_0)"""
+        from ..taylor import ball as B
+
+        return B.with_value((x.exp() - (-x).exp()) / 2, B.value(x).sinh())
+
 
 @op("cosh", 1, language="cosh", cost=1.0)
 class Cosh:
@@ -380,6 +471,10 @@ class Cosh:
 
     def sympy(sp, x):
         return sp.cosh(x)
+
+    def ball(x):
+        """(exp(x) + exp(-x)) / 2"""
+        return (x.exp() + (-x).exp()) / 2
 
 
 @op("tanh", 1, language="tanh", cost=1.7)
@@ -405,6 +500,13 @@ class Tanh:
     def sympy(sp, x):
         return sp.tanh(x)
 
+    def ball(x):
+        """tanh(x_0) + integral of 4 D(x) / (exp(x) + exp(-x)) ** 2 (no cancellation)"""
+        from ..taylor import ball as B
+
+        c = x.exp() + (-x).exp()
+        return B.through(x, B.value(x).tanh(), 4 / (c * c))
+
 
 @op("asinh", 1, language="asinh", cost=2.1)
 class Asinh:
@@ -425,6 +527,12 @@ class Asinh:
 
     def sympy(sp, x):
         return sp.asinh(x)
+
+    def ball(x):
+        """asinh(x_0) + integral of D(x) / sqrt(x ** 2 + 1)"""
+        from ..taylor import ball as B
+
+        return B.through(x, B.value(x).asinh(), (x * x + 1).rsqrt())
 
 
 @op("acosh", 1, language="acosh", cost=4.0)
@@ -447,6 +555,13 @@ class Acosh:
     def sympy(sp, x):
         return sp.acosh(x)
 
+    def ball(x):
+        """acosh(x_0) + integral of D(x) / sqrt(x ** 2 - 1), x_0 > 1"""
+        from ..taylor import ball as B
+
+        v = B.inside(x, 1.0, float('inf'), 'acosh')
+        return B.through(x, v.acosh(), (x * x - 1).rsqrt())
+
 
 @op("atanh", 1, language="atanh", cost=1.6)
 class Atanh:
@@ -467,6 +582,13 @@ class Atanh:
 
     def sympy(sp, x):
         return sp.atanh(x)
+
+    def ball(x):
+        """atanh(x_0) + integral of D(x) / (1 - x ** 2), -1 < x_0 < 1"""
+        from ..taylor import ball as B
+
+        v = B.inside(x, -1.0, 1.0, 'atanh')
+        return B.through(x, v.atanh(), 1 / (1 - x * x))
 
 
 @op("sigmoid", 1, language="sigmoid", cost=19.0)
@@ -489,6 +611,10 @@ class Sigmoid:
     def sympy(sp, x):
         return 1 / (1 + sp.exp(-x))
 
+    def ball(x):
+        """1 / (1 + exp(-x))"""
+        return 1 / (1 + (-x).exp())
+
 
 @op("softplus", 1, language="softplus", cost=13.0)
 class Softplus:
@@ -509,3 +635,11 @@ class Softplus:
 
     def sympy(sp, x):
         return sp.log(1 + sp.exp(x))
+
+    def ball(x):
+        """softplus(x_0) + integral of sigmoid(x) D(x)"""
+        from ..taylor import ball as B
+
+        v = B.value(x)
+        v0 = v + (-v).exp().log1p() if v > 0 else v.exp().log1p()
+        return B.through(x, v0, 1 / (1 + (-x).exp()))

@@ -68,6 +68,12 @@ class SignMask:
     def sympy(sp, x):
         return sp.sign(x)
 
+    def ball(x):
+        """the sign the ball x_0 decides; 0 above"""
+        from ..taylor import ball as B
+
+        return B.constant(B.sign_of(B.value(x)))
+
 
 @op("mask_positive", 1)
 class PositiveMask:
@@ -88,6 +94,12 @@ class PositiveMask:
 
     def sympy(sp, x):
         return sp.Piecewise((1, x > 0), (0, True))
+
+    def ball(x):
+        """[x_0 > 0] as the ball decides; 0 above"""
+        from ..taylor import ball as B
+
+        return B.constant(1 if B.sign_of(B.value(x)) > 0 else 0)
 
 
 @op("mask_zero", 1)
@@ -110,6 +122,12 @@ class ZeroMask:
     def sympy(sp, x):
         return sp.Piecewise((1, sp.Eq(x, 0)), (0, True))
 
+    def ball(x):
+        """[x_0 == 0] as the ball decides; 0 above"""
+        from ..taylor import ball as B
+
+        return B.constant(1 if B.sign_of(B.value(x)) == 0 else 0)
+
 
 @op("mask_tie", 2)
 class TieMask:
@@ -130,3 +148,12 @@ class TieMask:
 
     def sympy(sp, x, y):
         return sp.Piecewise((1, x > y), (sp.Rational(1, 2), sp.Eq(x, y)), (0, True))
+
+    def ball(x, y):
+        """1, 1/2 or 0 as the balls decide; 0 above"""
+        from flint import arb
+
+        from ..taylor import ball as B
+
+        c = B.compare(B.value(x), B.value(y))
+        return B.constant(1 if c > 0 else (arb(1) / 2 if c == 0 else 0))

@@ -52,6 +52,13 @@ class Abs:
     def sympy(sp, x):
         return sp.Abs(x)
 
+    def ball(x):
+        """x or -x by the sign of the ball x_0; 0 above at x_0 = 0 exactly"""
+        from ..taylor import ball as B
+
+        s = B.sign_of(B.value(x))
+        return x if s > 0 else (-x if s < 0 else B.constant(0))
+
 
 @op("sign", 1, language="sign", cost=0.6)
 class Sign:
@@ -73,6 +80,12 @@ class Sign:
     def sympy(sp, x):
         return sp.sign(x)
 
+    def ball(x):
+        """the sign the ball x_0 decides; 0 above"""
+        from ..taylor import ball as B
+
+        return B.constant(B.sign_of(B.value(x)))
+
 
 @op("relu", 1, language="relu", cost=0.5)
 class Relu:
@@ -93,6 +106,12 @@ class Relu:
 
     def sympy(sp, x):
         return sp.Piecewise((x, x > 0), (0, True))
+
+    def ball(x):
+        """x where the ball x_0 > 0, else 0 (x_0 = 0 exactly: 0)"""
+        from ..taylor import ball as B
+
+        return x if B.sign_of(B.value(x)) > 0 else B.constant(0)
 
 
 @op("max", 2, language="max", cost=0.3)
@@ -117,6 +136,15 @@ class Max:
     def sympy(sp, x, y):
         return sp.Max(x, y)
 
+    def ball(x, y):
+        """the branch the balls decide; an exact tie: value x_0, (x_k + y_k) / 2 above"""
+        from ..taylor import ball as B
+
+        if x is y:
+            return x
+        c = B.compare(B.value(x), B.value(y))
+        return x if c > 0 else (y if c < 0 else B.with_value((x + y) / 2, B.value(x)))
+
 
 @op("min", 2, language="min", cost=0.3)
 class Min:
@@ -139,6 +167,15 @@ class Min:
 
     def sympy(sp, x, y):
         return sp.Min(x, y)
+
+    def ball(x, y):
+        """the branch the balls decide; an exact tie: value x_0, (x_k + y_k) / 2 above"""
+        from ..taylor import ball as B
+
+        if x is y:
+            return x
+        c = B.compare(B.value(x), B.value(y))
+        return x if c < 0 else (y if c > 0 else B.with_value((x + y) / 2, B.value(x)))
 
 
 @op("hypot", 2, language="hypot", cost=6.0)
@@ -163,6 +200,15 @@ class Hypot:
     def sympy(sp, x, y):
         return sp.sqrt(x ** 2 + y ** 2)
 
+    def ball(x, y):
+        """sqrt(x ** 2 + y ** 2); at the origin exactly the float64 rule's recurrence"""
+        from ..taylor import ball as B
+
+        s = x * x + y * y
+        if B.sign_of(B.value(s)) == 0:
+            return B.exact_sum_root(s)
+        return B.with_value(s.sqrt(), B.value(s).sqrt())
+
 
 @op("atan2", 2, language="atan2", cost=2.3)
 class Atan2:
@@ -184,3 +230,14 @@ class Atan2:
 
     def sympy(sp, y, x):
         return sp.atan2(y, x)
+
+    def ball(y, x):
+        """atan2(y_0, x_0) + integral of (x D(y) - y D(x)) / (x ** 2 + y ** 2)"""
+        from flint import arb
+
+        from ..taylor import ball as B
+
+        if B.sign_of(B.value(x * x + y * y)) == 0:
+            raise B.OutOfDomain("atan2 at the origin")
+        d = (x * y.derivative() - y * x.derivative()) / (x * x + y * y)
+        return B.with_value(d.integral(), arb.atan2(B.value(y), B.value(x)))
