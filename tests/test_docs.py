@@ -15,8 +15,8 @@ transcript added by anyone is tested without touching this file:
 - other blocks (```sh, ```text) are shown, not run: use them for output that depends on
   the machine (and say so in the text).
 
-How to regenerate docs/functions.md, which a test compares with the registry: see
-tests/test_functions_doc.py.
+docs/functions.md is generated from the op registry (gradcli/catalog.py); a test here
+compares it with the registry. Regenerate it with ``python -m gradcli.catalog > docs/functions.md``.
 """
 from __future__ import annotations
 
@@ -213,3 +213,25 @@ def test_every_docs_link_points_to_a_page_that_exists():
         text = page.read_text(encoding="utf-8")
         for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)", text):
             assert (page.parent / target).exists(), f"{_name(page)} links {target}"
+
+
+def test_functions_page_is_the_registry_catalogue():
+    from gradcli import catalog
+
+    page = (ROOT / "docs" / "functions.md").read_text(encoding="utf-8")
+    assert page == catalog.markdown(), \
+        "docs/functions.md is out of date: python -m gradcli.catalog > docs/functions.md"
+
+
+def test_every_catalogued_function_parses_with_the_arguments_shown():
+    import gradcli as gc
+    from gradcli import catalog
+    from gradcli.registry import language_functions
+
+    listed = catalog.functions()
+    assert {f.name for f in listed} == set(language_functions())
+    for function in listed:
+        assert len(set(function.arguments)) == len(function.arguments) >= 1, function
+        expression = gc.parse(function.signature)
+        assert sorted(expression.variables) == sorted(function.arguments), function.signature
+        assert function.doc and function.library == f"gc.{function.name}", function
