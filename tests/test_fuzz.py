@@ -120,11 +120,24 @@ def test_the_parser_raises_only_gradcli_errors_on_almost_valid_text(text):
 @fuzz(0.1)
 @given(grammar_expressions(), st.floats(-1e3, 1e3) | st.sampled_from([0.0, -0.0, 1e300]))
 def test_grammar_valid_text_parses_and_evaluates_to_a_float(text, value):
-    expression = gc.parse(text)  # grammar-valid: it must parse
+    """It must parse, give one float64, and give the same bits (nan and -0.0 included)
+    through the printed text parsed again and through the compiled program."""
+    from gradcli.compiled.program import compile_expression
+    from gradcli.language.printer import to_text
+
+    expression = gc.parse(text)
     env = {name: value for name in expression.variables}
     with np.errstate(all="ignore"):
-        result = float(expression.evaluate(env))
-    assert isinstance(result, float)
+        result = expression.evaluate(env)
+        reprinted = gc.parse(to_text(expression.root)).evaluate(env)
+        compiled = compile_expression(expression).value(
+            {name: np.asarray(v, dtype=np.float64) for name, v in env.items()})
+    assert np.shape(result) == () and np.asarray(result).dtype == np.float64
+
+    def bits(v):  # every nan alike; -0.0 apart from 0.0
+        return "nan" if np.isnan(v) else int(np.float64(v).view(np.int64))
+
+    assert bits(reprinted) == bits(result) == bits(compiled), (text, value, reprinted, compiled)
 
 
 # -- the command line ------------------------------------------------------------------------

@@ -63,7 +63,9 @@ EXTRA_CASES = {
     "min<": ("min(x, y)", {"x": (-5, 0), "y": (0.5, 5)}),
     "atan2<": ("atan2(y, x)", {"x": (-5, -0.5), "y": (0.5, 5)}),
 }
-# array ops are checked against numpy and finite differences in test_tensor.py
+# array ops (reductions, broadcasting, reshape) are checked through the tape, against numpy,
+# in test_tape.py (test_broadcasting_and_reductions, test_reduce_sum_axis_gradient,
+# test_array_ops_second_order_through_broadcast)
 ARRAY_OPS = {"sum_to", "broadcast_to", "reshape", "reduce_sum"}
 # the gradient rules' masks, outside the language: every rule tested in test_masks.py
 MASK_OPS = {"mask_sign", "mask_positive", "mask_zero", "mask_tie"}
