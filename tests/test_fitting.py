@@ -271,8 +271,8 @@ def test_init_and_float32():
 
 
 @pytest.mark.parametrize("init, message", [
-    ({"q": 1}, "--init: the model has no parameter 'q' (its parameters: b, w)"),
-    ({"x": 1}, "--init: 'x' is a data column, not a parameter (the parameters: b, w)"),
+    ({"q": 1}, "init: the model has no parameter 'q' (its parameters: b, w)"),
+    ({"x": 1}, "init: 'x' is a data column, not a parameter (the parameters: b, w)"),
 ])
 def test_init_naming_a_non_parameter_is_an_error(init, message):
     data = read_csv(str(SAMPLES / "tutorial_points.csv"))

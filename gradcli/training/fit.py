@@ -42,7 +42,8 @@ import numpy as np
 
 from .dataset import Dataset, split_variables
 from ..errors import GradcliError
-from ..compiled.program import DOT_BLOCK, blocked_dot, compile_expression
+from ..compiled.program import compile_expression
+from ..compiled.replay import DOT_BLOCK, blocked_dot
 from ..optimizers import DEFAULT_TOL
 
 DEFAULT_EPOCHS = 1000
@@ -50,7 +51,7 @@ DEFAULT_SEED = 0
 
 
 def sum_of_squares(r: np.ndarray) -> float:
-    """sum(r**2): r . r in blocks that BLAS runs in this thread (program.blocked_dot) from
+    """sum(r**2): r . r in blocks that BLAS runs in this thread (replay.blocked_dot) from
     DOT_BLOCK rows on, einsum below (one multithreaded BLAS dot of 100,000 rows took ~10 ms,
     not 20 us, on a loaded 2-core machine: its threads wait for busy cores); one BLAS dot
     where BLAS runs on one thread (blocked_dot says why)."""
@@ -143,16 +144,33 @@ class Fit:
     diverged_at: int | None = None
     r2: float = math.nan
     # epoch k's parameters and loss, in arrays grown by doubling (8 bytes a number)
+    # parameters are kept for the epochs k with k % keep_every == 0 and for the last one
+    # (a run of 200,000 epochs of 200 parameters keeps the ~20 rows shown, not 320 MB)
+    keep_every: int = 1
+    opt: str | None = None           # the optimizer's name, when known
+    stuck: list[str] = field(default_factory=list)  # zero gradient at the start, never moved
     _path: np.ndarray | None = field(default=None, repr=False)
     _losses: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     _count: int = field(default=0, repr=False)
+    _kept: int = field(default=0, repr=False)     # rows of _path in use
+    _last: np.ndarray | None = field(default=None, repr=False)
+
+    def kept(self) -> list[int]:
+        """The epochs whose parameters are kept (every one with keep_every 1)."""
+        if not self._count:
+            return []
+        last, step = self._count - 1, self.keep_every
+        return [*range(0, last + 1, step), *([last] if last % step else [])]
 
     @property
     def path(self) -> np.ndarray:
-        """Row k: the parameters after k epochs (in ``params`` order)."""
+        """Row i: the parameters after epoch kept()[i] (after i epochs with keep_every 1)."""
         if self._path is None:
             return np.zeros((0, len(self.params)))
-        return self._path[:self._count]
+        rows = self._path[:self._kept]
+        if (self._count - 1) % self.keep_every:
+            rows = np.vstack([rows, self._last[None, :]])
+        return rows
 
     @property
     def losses(self) -> np.ndarray:
@@ -161,17 +179,31 @@ class Fit:
 
     def add(self, p: np.ndarray, loss: float) -> None:
         """Record the next epoch (it counts once both are written)."""
-        if self._path is None or self._count == len(self._path):
-            size = max(16, 2 * self._count)
-            path = np.empty((size, len(p)), dtype=p.dtype)
-            losses = np.empty(size)
-            if self._path is not None:
-                path[:self._count] = self._path[:self._count]
-                losses[:self._count] = self._losses[:self._count]
-            self._path, self._losses = path, losses
-        self._path[self._count] = p
+        if self._count == len(self._losses):
+            losses = np.empty(max(16, 2 * self._count))
+            losses[:self._count] = self._losses[:self._count]
+            self._losses = losses
+        if self._count % self.keep_every == 0:
+            if self._path is None or self._kept == len(self._path):
+                path = np.empty((max(16, 2 * self._kept), len(p)), dtype=p.dtype)
+                if self._path is not None:
+                    path[:self._kept] = self._path[:self._kept]
+                self._path = path
+            self._path[self._kept] = p
+            self._kept += 1
+        self._last = np.array(p, copy=True)
         self._losses[self._count] = loss
         self._count += 1
+
+    def params_at(self, k: int) -> np.ndarray:
+        """The parameters after epoch k (a kept one: see kept())."""
+        last = self._count - 1
+        k = last if k == -1 else k
+        if k == last and self._last is not None:
+            return self._last
+        if k % self.keep_every or not 0 <= k <= last:
+            raise IndexError(f"epoch {k}'s parameters are not kept (keep_every {self.keep_every})")
+        return self._path[k // self.keep_every]
 
     @property
     def epochs(self) -> int:
@@ -184,28 +216,37 @@ class Fit:
 
     def values(self, k: int = -1) -> dict[str, float]:
         """The parameters after epoch k (default: the last), by name."""
-        return {name: float(v) for name, v in zip(self.params, self.path[k])}
+        return {name: float(v) for name, v in zip(self.params, self.params_at(k))}
 
     def record(self, k: int) -> dict:
         """The history record of epoch k: {"epoch": k, "loss": L, "params": {...}}."""
         return {"epoch": k, "loss": float(self.losses[k]), "params": self.values(k)}
 
 
-def initial_values(params: list[str], inputs: list[str], init: dict | None) -> np.ndarray:
-    """The starting parameters: init's values, 0 for the ones it leaves out."""
+def initial_values(params: list[str], inputs: list[str], init: dict | None, *,
+                   label: str = "init") -> np.ndarray:
+    """The starting parameters: init's values, 0 for the ones it leaves out. Errors name the
+    argument as ``label`` (the CLI passes its flag, ``--init``)."""
     init = dict(init or {})
     for name in init:
         if name not in params:
             if name in inputs:
-                raise GradcliError(f"--init: '{name}' is a data column, not a parameter "
+                raise GradcliError(f"{label}: '{name}' is a data column, not a parameter "
                                    f"(the parameters: {', '.join(params)})")
-            raise GradcliError(f"--init: the model has no parameter '{name}' "
+            raise GradcliError(f"{label}: the model has no parameter '{name}' "
                                f"(its parameters: {', '.join(params)})")
-    start = np.array([float(init.get(name, 0.0)) for name in params], dtype=np.float64)
+    try:
+        start = np.array([float(init.get(name, 0.0)) for name in params], dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise GradcliError(f"{label}: every starting value must be a number ({e})") from None
     for name, value in zip(params, start):
         if not math.isfinite(value):
-            raise GradcliError(f"--init: {name}={float(value)!r}: a starting value must be finite")
+            raise GradcliError(f"{label}: {name}={float(value)!r}: a starting value must be finite")
     return start
+
+
+# the names the library's errors give its arguments; the CLI passes its flags instead
+ARGUMENT_NAMES = {"init": "init", "epochs": "epochs", "batch_size": "batch_size", "tol": "tol"}
 
 
 class Fitter:
@@ -214,13 +255,16 @@ class Fitter:
 
     def __init__(self, expression, dataset: Dataset, target: str, optimizer, *,
                  init: dict | None = None, batch_size: int | None = None,
-                 seed: int | None = None, tol: float = DEFAULT_TOL, dtype=None):
+                 seed: int | None = None, tol: float = DEFAULT_TOL, dtype=None,
+                 keep_every: int = 1, names: dict | None = None):
+        self.names = names = {**ARGUMENT_NAMES, **(names or {})}
         inputs, params = split_variables(list(expression.variables), dataset, target)
         if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
-            raise GradcliError(f"--batch-size must be a whole number >= 1, got {batch_size}")
+            raise GradcliError(f"{names['batch_size']} must be a whole number >= 1, "
+                               f"got {batch_size}")
         if not (tol >= 0):
-            raise GradcliError(f"--tol must be a number >= 0, got {tol}")
-        start = initial_values(params, inputs, init)
+            raise GradcliError(f"{names['tol']} must be a number >= 0, got {tol}")
+        start = initial_values(params, inputs, init, label=names["init"])
         self.mse = MeanSquaredError(expression, {c: dataset.data[c] for c in inputs},
                                     dataset.data[target], params, dtype)
         self.optimizer = optimizer
@@ -228,15 +272,18 @@ class Fitter:
         self.batch_size = batch_size if batch_size is not None and batch_size < n else None
         self.rng = np.random.default_rng(DEFAULT_SEED if seed is None else seed)
         self.tol = float(tol)
-        self.fit = Fit(expression.text, params, inputs, target)
+        self.fit = Fit(expression.text, params, inputs, target, keep_every=max(1, keep_every),
+                       opt=getattr(optimizer, "name", None))
         with np.errstate(over="ignore"):  # beyond float32: inf, reported as divergence
             self._p = start.astype(self.mse.dtype)
         self._grad = None
+        self._zero_at_start = None
 
     def run(self, epochs: int = DEFAULT_EPOCHS, on_epoch=None) -> Fit:
         """Run up to ``epochs`` epochs; ``on_epoch(fit)`` after each (progress display)."""
         if isinstance(epochs, bool) or epochs < 0:
-            raise GradcliError(f"--epochs must be a whole number >= 0, got {epochs}")
+            raise GradcliError(f"{self.names['epochs']} must be a whole number >= 0, "
+                               f"got {epochs}")
         fit = self.fit
         if not len(fit.losses):
             self._evaluate()
@@ -254,14 +301,25 @@ class Fitter:
             if on_epoch is not None:
                 on_epoch(fit)
         fit.r2 = self.r2()
+        fit.stuck = self.stuck()
         return fit
+
+    def stuck(self) -> list[str]:
+        """The parameters whose full-batch gradient was exactly 0 at the start and that never
+        moved (a symmetric start such as every parameter 0 in a*sin(b*x): nothing moves them)."""
+        fit = self.fit
+        if self._zero_at_start is None or not fit.epochs:
+            return []
+        start, now = fit.params_at(0), fit.params_at(-1)
+        return [name for j, name in enumerate(fit.params)
+                if self._zero_at_start[j] and start[j] == now[j]]
 
     def r2(self) -> float:
         """R**2 of the last recorded parameters."""
         if not len(self.fit.losses):
             return math.nan
         with np.errstate(all="ignore"):
-            r = self.mse.residuals(self.fit.path[-1])
+            r = self.mse.residuals(self.fit.params_at(-1))
             r = np.broadcast_to(r, self.mse.target.shape)
             if not np.all(np.isfinite(r)):
                 return math.nan
@@ -272,6 +330,8 @@ class Fitter:
         loss, grad = self.mse.loss_and_grad(self._p)
         self._grad = grad
         fit = self.fit
+        if not fit.losses.size:
+            self._zero_at_start = np.asarray(grad) == 0
         with np.errstate(all="ignore"):
             fit.grad_norm = float(np.sqrt(np.dot(grad, grad)))
         fit.add(self._p, loss)

@@ -1,0 +1,307 @@
+"""Levenberg-Marquardt on a model's residuals, with standard errors as curve_fit reports them.
+
+For rows ``i = 1..n`` with target ``y_i`` the residuals are ``r_i(p) = f(x_i; p) - y_i`` and
+the fit minimizes ``RSS(p) = sum_i r_i(p)**2``. The Jacobian ``J[i, j] = d f(x_i; p) / d p_j``
+is exact: the compiled program's gradient along the parameters, one vectorized pass over all
+the rows (``Program.value_and_grad``), no finite differences.
+
+The engine is MINPACK's ``lmder`` (Moré's trust-region Levenberg-Marquardt: the step solves
+``min |J d + r|`` with ``|D d| <= Delta``, ``D`` the column norms of ``J``, kept as their
+running maximum; ``Delta`` grows and shrinks with the ratio of actual to predicted reduction)
+through ``scipy.optimize.least_squares(method="lm", x_scale="jac")``. Stopping rules are
+MINPACK's: ``ftol`` (relative reduction of the RSS, actual and predicted, below it), ``xtol``
+(relative step ``|D d| <= xtol |D p|``), ``gtol`` (cosine between ``r`` and each column of
+``J``) and an evaluation cap. docs/fit.md says why this engine and not one written here.
+
+A second run of ``lmder`` from the first one's answer (fresh scaling and trust region) is made
+when the first stopped on a tolerance: it either stays (the common case, one or two evaluations)
+or finds the digits the first stopped short of; the answer with the smaller RSS is kept.
+When MINPACK does not converge (the evaluation cap, or a trust region shrunk to nothing),
+scipy's trust-region reflective method (``trf``, its own scaling) is tried from the start and
+the smaller RSS wins.
+
+Covariance as ``scipy.optimize.curve_fit`` with ``absolute_sigma=False``: from the SVD
+``J = U S V^T`` at the answer, ``cov = V S^-2 V^T * RSS / dof`` with ``dof = n - k``,
+singular values below ``eps * max(n, k) * S[0]`` dropped (curve_fit's rule); the standard
+errors are ``sqrt(diag(cov))``. A dropped singular value means a direction of the parameters
+along which the residuals do not change to first order: the parameters with a weight in it
+are not identifiable, and ``LeastSquaresFit.not_identifiable`` names them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import GradcliError
+
+DEFAULT_MAX_EVALUATIONS = 1000
+# MINPACK's tolerances at their tightest useful values, 10 * machine epsilon (it refuses a
+# tolerance below epsilon, and stops with "too small" statuses near it: converged here)
+FTOL = XTOL = GTOL = 10 * np.finfo(np.float64).eps
+EPS = np.finfo(np.float64).eps
+BIG_RESIDUAL = 1e100  # stands for a non-finite residual at a trial point: the step is refused
+
+
+@dataclass
+class LeastSquaresFit:
+    """A Levenberg-Marquardt fit's answer and its statistics."""
+
+    model: str
+    params: list[str]
+    inputs: list[str]
+    target: str
+    estimate: np.ndarray             # the fitted parameters, in ``params`` order
+    rss: float                       # sum of squared residuals at ``values``
+    rows: int
+    jacobians: int                   # Jacobian evaluations (MINPACK's njev)
+    evaluations: int                 # residual evaluations (nfev)
+    converged: bool
+    message: str                     # how the run ended, in MINPACK's words
+    r2: float = math.nan
+    covariance: np.ndarray | None = None
+    stderr: np.ndarray | None = None
+    not_identifiable: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    # (mse, p) at the start and after each accepted step: the iterations
+    history: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    engine: str = "lm"
+    grad_norm: float = math.nan      # |d MSE / d p| at the answer
+    diverged_at = None               # never: a step to a non-finite residual is refused
+    opt = "lm"
+
+    # -- the interface of training.fit.Fit, for the writers --------------------------------
+    @property
+    def iterations(self) -> int:
+        """Accepted steps (each moved the parameters and lowered the RSS)."""
+        return max(len(self.history) - 1, 0)
+
+    epochs = iterations
+
+    @property
+    def losses(self) -> np.ndarray:
+        return np.array([m for m, _ in self.history])
+
+    @property
+    def path(self) -> np.ndarray:
+        return np.array([p for _, p in self.history]).reshape(len(self.history), len(self.params))
+
+    def kept(self) -> list[int]:
+        return list(range(len(self.history)))
+
+    def params_at(self, k: int) -> np.ndarray:
+        return self.history[k][1]
+
+    def values(self, k: int = -1) -> dict[str, float]:
+        return self.named(self.history[k][1] if self.history else self.estimate)
+
+    def record(self, k: int) -> dict:
+        return {"epoch": k, "loss": float(self.history[k][0]), "params": self.values(k)}
+
+    @property
+    def dof(self) -> int:
+        return self.rows - len(self.params)
+
+    @property
+    def loss(self) -> float:
+        """The mean squared error (the loss the gradient methods report)."""
+        return self.rss / self.rows if self.rows else math.nan
+
+    def named(self, array) -> dict[str, float]:
+        return {name: float(v) for name, v in zip(self.params, array)}
+
+
+def covariance(jac: np.ndarray, rss: float, dof: int):
+    """(covariance, indices of the parameters that are not identifiable), curve_fit's way."""
+    jac = np.asarray(jac, dtype=np.float64)
+    n, k = jac.shape
+    if not np.all(np.isfinite(jac)):
+        return np.full((k, k), np.nan), []
+    _, s, vt = np.linalg.svd(jac, full_matrices=False)
+    threshold = np.finfo(np.float64).eps * max(n, k) * (s[0] if len(s) else 0.0)
+    keep = s > threshold
+    vt_kept = vt[keep]
+    cov = (vt_kept.T / s[keep] ** 2) @ vt_kept
+    null = vt[~keep]
+    weak = sorted({int(j) for row in null for j in np.flatnonzero(np.abs(row) > 1e-6)})
+    if weak:
+        cov = np.full((k, k), np.inf if dof > 0 else np.nan)
+    elif dof > 0:
+        cov = cov * (rss / dof)
+    else:
+        cov = np.full((k, k), np.inf)
+    return cov, weak
+
+
+class Residuals:
+    """The residuals of a compiled model over data rows and their exact Jacobian."""
+
+    def __init__(self, program, inputs: dict[str, np.ndarray], target: np.ndarray,
+                 params: list[str], on_jacobian=None):
+        self.program = program
+        self.params = list(params)
+        self.inputs = inputs
+        self.target = np.asarray(target, dtype=np.float64)
+        self.n = len(self.target)
+        self.on_jacobian = on_jacobian  # (p, r) at each Jacobian evaluation: the history
+
+    def _env(self, p) -> dict:
+        env = dict(self.inputs)
+        env.update(zip(self.params, (float(v) for v in p)))
+        return env
+
+    def exact(self, p) -> np.ndarray:
+        """f(x_i; p) - y_i as computed (nan and inf kept)."""
+        with np.errstate(all="ignore"):
+            f = np.asarray(self.program.value(self._env(p)), dtype=np.float64)
+            return np.broadcast_to(f, self.target.shape) - self.target
+
+    def __call__(self, p) -> np.ndarray:
+        """The residuals MINPACK sees: a non-finite one becomes BIG_RESIDUAL (a refused step)."""
+        r = self.exact(p)
+        if not np.all(np.isfinite(r)):
+            r = np.where(np.isfinite(r), r, BIG_RESIDUAL)
+        return r
+
+    def jacobian(self, p) -> np.ndarray:
+        """J[i, j] = d f(x_i; p) / d p_j, an (n, k) array."""
+        with np.errstate(all="ignore"):
+            f, grads = self.program.value_and_grad(self._env(p))
+            jac = np.broadcast_to(grads, (self.n, len(self.params)))
+            if self.on_jacobian is not None:
+                r = np.broadcast_to(np.asarray(f, dtype=np.float64), self.target.shape) - self.target
+                self.on_jacobian(np.array(p, dtype=np.float64), r)
+            if not np.all(np.isfinite(jac)):
+                jac = np.where(np.isfinite(jac), jac, 0.0)
+            return np.ascontiguousarray(jac, dtype=np.float64)
+
+
+def first_nonfinite_row(r: np.ndarray) -> int | None:
+    bad = np.flatnonzero(~np.isfinite(r))
+    return int(bad[0]) if len(bad) else None
+
+
+def levenberg_marquardt(residuals: Residuals, start: np.ndarray, *,
+                        max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
+                        ftol: float = FTOL, xtol: float = XTOL, gtol: float = GTOL) -> dict:
+    """Minimize sum(residuals(p)**2) from ``start``: {"x", "rss", "njev", "nfev", "converged",
+    "message", "engine", "jac"} (scipy's least_squares, see the module docstring)."""
+    from scipy.optimize import least_squares
+
+    def run(x0, method, budget):
+        options = dict(method=method, x_scale="jac", max_nfev=max(budget, 1),
+                       ftol=max(ftol, 2 * EPS), xtol=max(xtol, 2 * EPS), gtol=max(gtol, 2 * EPS))
+        with np.errstate(all="ignore"):
+            res = least_squares(residuals, x0, jac=residuals.jacobian, **options)
+        r = residuals.exact(res.x)
+        rss = float(r @ r) if np.all(np.isfinite(r)) else math.inf
+        # status 0: the evaluation cap; -1: improper input. 1-4 are tolerance stops
+        return {"x": res.x, "rss": rss, "njev": int(res.njev or 0), "nfev": int(res.nfev),
+                "converged": res.status > 0, "engine": method,
+                "message": str(res.message).replace("`", "").rstrip("."),
+                "jac": res.jac}
+
+    best = run(np.asarray(start, dtype=np.float64), "lm", max_evaluations)
+    spent_f, spent_j = best["nfev"], best["njev"]
+    if best["converged"] and spent_f < max_evaluations:
+        again = run(best["x"], "lm", max_evaluations - spent_f)
+        spent_f, spent_j = spent_f + again["nfev"], spent_j + again["njev"]
+        if again["rss"] < best["rss"]:
+            best = again
+    elif len(start) <= residuals.n:
+        other = run(np.asarray(start, dtype=np.float64), "trf", max_evaluations)
+        spent_f, spent_j = spent_f + other["nfev"], spent_j + other["njev"]
+        if other["converged"] and (other["rss"] < best["rss"] or not best["converged"]):
+            best = other
+    best["nfev"], best["njev"] = spent_f, spent_j
+    return best
+
+
+def zero_gradient_params(jac: np.ndarray, r: np.ndarray, params: list[str]) -> list[int]:
+    """Indices of the parameters along which the RSS's gradient 2 J^T r is exactly 0."""
+    with np.errstate(all="ignore"):
+        g = np.asarray(jac, dtype=np.float64).T @ np.asarray(r, dtype=np.float64)
+    return [j for j in range(len(params)) if g[j] == 0.0]
+
+
+def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndarray,
+                      params: list[str], start: np.ndarray, *, model: str, target_name: str,
+                      max_evaluations: int = DEFAULT_MAX_EVALUATIONS) -> LeastSquaresFit:
+    """Levenberg-Marquardt fit of ``params`` (from ``start``) to the rows; GradcliError, naming
+    the parameter or the row, for what makes the fit meaningless (see docs/fit.md)."""
+    from ..compiled.program import compile_expression
+    from .fit import r_squared
+
+    n, k = len(target), len(params)
+    if k == 0:
+        raise GradcliError(f"the model {model!r} has no parameter to fit: each of its variables "
+                           f"is a data column")
+    if n < k:
+        raise GradcliError(f"the model has {k} parameters ({', '.join(params)}) but the data "
+                           f"only {n} row{'s' if n != 1 else ''}: a least-squares fit needs at "
+                           f"least as many rows as parameters")
+    if isinstance(max_evaluations, bool) or max_evaluations < 1:
+        raise GradcliError(f"max_evaluations must be a whole number >= 1, got {max_evaluations}")
+    program = compile_expression(expression, wrt=list(params))
+    columns = {c: np.asarray(v, dtype=np.float64) for c, v in inputs.items()}
+    history: list[tuple[float, np.ndarray]] = []
+
+    def record(p, r):
+        """MINPACK evaluates the Jacobian at the start and at each accepted point; a point is
+        kept when its RSS is below every earlier one (a second run's start is not a step)."""
+        with np.errstate(all="ignore"):
+            mse = float(r @ r) / n
+        if not history or mse < history[-1][0]:
+            history.append((mse, p))
+
+    res = Residuals(program, columns, target, params)
+    start = np.asarray(start, dtype=np.float64)
+    r0 = res.exact(start)
+    row = first_nonfinite_row(r0)
+    if row is not None:
+        point = ", ".join(f"{c}={float(columns[c][row])!r}" for c in columns)
+        raise GradcliError(f"the model is {float(r0[row] + res.target[row])!r} at data row "
+                           f"{row + 1} ({point or 'no data column'}) with the starting parameters "
+                           f"{_named(params, start)}: a residual must be finite (try another "
+                           f"init)")
+    jac0 = res.jacobian(start)
+    zero = zero_gradient_params(jac0, r0, params)
+    res.on_jacobian = record
+    out = levenberg_marquardt(res, start, max_evaluations=max_evaluations)
+    res.on_jacobian = None
+    x = np.asarray(out["x"], dtype=np.float64)
+    r = res.exact(x)
+    row = first_nonfinite_row(r)
+    if row is not None:  # MINPACK never accepts such a step; kept as a guard
+        raise GradcliError(f"the residual at data row {row + 1} is not finite at the answer "
+                           f"{_named(params, x)}")
+    if not history or not np.array_equal(history[-1][1], x):
+        history.append((float(r @ r) / n, x.copy()))  # the answer is the last row
+    rss = float(r @ r)
+    fit = LeastSquaresFit(model, list(params), list(columns), target_name, x, rss, n,
+                          out["njev"], out["nfev"], out["converged"], out["message"],
+                          history=history, engine=out["engine"])
+    fit.stuck = [params[j] for j in zero if x[j] == start[j]]
+    fit.r2 = r_squared(r, res.target)
+    jac = res.jacobian(x)
+    with np.errstate(all="ignore"):
+        fit.grad_norm = float(np.linalg.norm(2.0 * (jac.T @ r) / n))
+    cov, weak = covariance(jac, rss, n - k)
+    fit.not_identifiable = [params[j] for j in weak]
+    if weak and not set(fit.not_identifiable) <= set(fit.stuck):
+        raise GradcliError(
+            f"the parameters {', '.join(fit.not_identifiable)} are not identifiable: the "
+            f"Jacobian of the residuals is singular at the fit {_named(params, x)} (some "
+            f"combination of them leaves every residual unchanged); fix one of them, or "
+            f"reparametrize the model")
+    if weak:
+        cov = np.full((k, k), np.nan)
+    fit.covariance = cov
+    with np.errstate(invalid="ignore"):
+        fit.stderr = np.sqrt(np.diag(cov))
+    return fit
+
+
+def _named(params, values) -> str:
+    return ",".join(f"{p}={float(v)!r}" for p, v in zip(params, values))
