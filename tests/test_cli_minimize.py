@@ -9,9 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from tests.test_optimizers import (BOWL_START, LR, VARIANTS, _printed, _torch_optimizer,
-                                   _torch_scheduler, bowl_grad, naive_run,
-                                   torch_float64)  # noqa: F401  (a fixture)
+from tests.test_optimizers import (BOWL_START, LR, VARIANTS, _printed, bowl_grad, naive_run,
+                                   torch_iterates)
 
 QUADRATIC = "(x-50)**2"
 BOWL = "(x-3)**2+5*(y+1)**2+(z-0.5)**4"  # test_optimizers.bowl_grad's function
@@ -121,25 +120,12 @@ def test_every_cli_step_matches_the_naive_formulas(gradcli, name, compat, varian
 @pytest.mark.parametrize("variant", ["plain", "step", "everything"])
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
                                   "adamw", "adamax", "nadam"])
-def test_every_cli_step_matches_torch_optim(gradcli, torch_float64, name, variant):  # noqa: F811
-    torch = torch_float64
-    options = VARIANTS[variant]
+def test_every_cli_step_matches_torch_optim(gradcli, name, variant):
+    """Against torch.optim's recorded iterates (tests/data/torch_optim.json; test_optimizers)."""
     steps = 20
-    param = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
-    topt = _torch_optimizer(torch, name, [param], LR[name], options)
-    scheduler = _torch_scheduler(torch, topt, options.get("schedule"))
-    ours = bowl_history(gradcli, name, "torch", options, steps)
-    for k in range(steps):
-        g = bowl_grad(param.detach().numpy())
-        if "clip_norm" in options:  # tf.clip_by_global_norm (torch's clip_grad_norm_ adds 1e-6)
-            c = options["clip_norm"]
-            g = g * (c * min(1 / np.linalg.norm(g), 1 / c))
-        param.grad = torch.tensor(g, dtype=torch.float64)
-        topt.step()
-        if scheduler is not None:
-            scheduler.step()
-        assert ours[k] == pytest.approx(param.detach().numpy().tolist(), rel=1e-11, abs=1e-13), \
-            f"step {k + 1}"
+    ours = bowl_history(gradcli, name, "torch", VARIANTS[variant], steps)
+    for k, want in enumerate(torch_iterates(name, variant)[:steps]):
+        assert ours[k] == pytest.approx(want, rel=1e-11, abs=1e-13), f"step {k + 1}"
 
 
 # -- stopping, rows, fields ---------------------------------------------------------------------

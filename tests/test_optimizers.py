@@ -9,7 +9,9 @@ Three independent checks of gradcli.optimizers (base.py, rules.py, float_step.py
   at a time, with the defaults copied from the reference's table;
 - torch.optim itself, when torch is importable.
 """
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -641,72 +643,39 @@ def test_hessian_hook_for_a_second_order_optimizer():
 
 
 # -- torch.optim itself ----------------------------------------------------------------------
+# torch.optim's iterates on the bowl, recorded with torch by tests/peers/record_torch_optim.py
+# (the file names the torch version): the tests compare with them and need no torch.
+TORCH_RECORD = json.loads((Path(__file__).parent / "data" / "torch_optim.json")
+                          .read_text(encoding="utf-8"))
 TORCH_VARIANTS = ["plain", "weight_decay", "maximize", "exp", "step", "cosine", "inverse",
                   "clip_norm", "clip_value"]
 
 
-def _torch_optimizer(torch, name, params, lr, options):
-    kw = {k: v for k, v in options.items() if k in ("weight_decay", "maximize")}
-    if name in ("sgd", "momentum", "nesterov"):
-        kw.update({"momentum": 0.9, "nesterov": name == "nesterov"} if name != "sgd" else {})
-    cls = {"adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
-           "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adamax": torch.optim.Adamax,
-           "nadam": torch.optim.NAdam}.get(name, torch.optim.SGD)
-    try:
-        return cls(params, lr=lr, **kw)
-    except TypeError as error:  # maximize came to NAdam in later versions
-        pytest.skip(f"this torch's {cls.__name__} does not take {sorted(kw)}: {error}")
+def torch_iterates(name: str, variant: str) -> list[list[float]]:
+    """torch.optim's parameters after each step, with this file's LR, VARIANTS and bowl."""
+    return TORCH_RECORD["runs"][f"{name}/{variant}"]
 
 
-@pytest.fixture
-def torch_float64():
-    """torch with float64 as its default dtype (NAdam keeps mu_product in it), restored after."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield torch
-    torch.set_default_dtype(before)
-
-
-def _torch_scheduler(torch, opt, schedule):
-    if schedule is None:
-        return None
-    kind, *a = schedule.split(":")
-    sched = torch.optim.lr_scheduler
-    if kind == "exp":
-        return sched.ExponentialLR(opt, gamma=float(a[0]))
-    if kind == "step":
-        return sched.StepLR(opt, step_size=int(a[0]), gamma=float(a[1]))
-    if kind == "cosine":
-        return sched.CosineAnnealingLR(opt, T_max=int(a[0]))
-    return sched.LambdaLR(opt, lambda k: 1.0 / (1.0 + float(a[0]) * k))
+def test_the_torch_record_was_made_with_these_settings():
+    settings = TORCH_RECORD["settings"]
+    assert settings["bowl_start"] == list(BOWL_START) and settings["steps"] == 30
+    assert settings["lr"] == {name: LR[name] for name in O.NAMES}
+    assert settings["variants"] == {v: json.loads(json.dumps(VARIANTS[v]))
+                                    for v in settings["variants"]}, \
+        "re-record: python tests/peers/record_torch_optim.py (needs torch)"
+    assert set(TORCH_RECORD["runs"]) == {f"{n}/{v}" for n in O.NAMES for v in settings["variants"]}
+    assert TORCH_RECORD["source"].startswith("torch 2.")
 
 
 @pytest.mark.parametrize("variant", TORCH_VARIANTS)
 @pytest.mark.parametrize("name", O.NAMES)
-def test_every_step_matches_torch_optim(torch_float64, name, variant):
-    torch = torch_float64
+def test_every_step_matches_torch_optim(name, variant):
     options = VARIANTS[variant]
-    steps = 30  # within cosine's T_MAX, where torch's recursive form is the closed form
-    param = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
-    topt = _torch_optimizer(torch, name, [param], LR[name], options)
-    scheduler = _torch_scheduler(torch, topt, options.get("schedule"))
     grad = (lambda p: -bowl_grad(p)) if options.get("maximize") else bowl_grad
     ours, p = O.make(name, lr=LR[name], **options), np.array(BOWL_START)
-    for k in range(1, steps + 1):
-        g = grad(param.detach().numpy())
-        if "clip_norm" in options:  # tf.clip_by_global_norm (torch's clip_grad_norm_ adds 1e-6)
-            c = options["clip_norm"]
-            g = g * (c * min(1 / np.linalg.norm(g), 1 / c))
-        if "clip_value" in options:
-            g = np.clip(g, -options["clip_value"], options["clip_value"])
-        param.grad = torch.tensor(g, dtype=torch.float64)
-        topt.step()
-        if scheduler is not None:
-            scheduler.step()
+    for k, want in enumerate(torch_iterates(name, variant), start=1):
         p = ours.update(p, grad(p))
-        assert list(p) == pytest.approx(param.detach().numpy().tolist(), rel=1e-11, abs=1e-13), \
-            f"step {k}"
+        assert list(p) == pytest.approx(want, rel=1e-11, abs=1e-13), f"step {k}"
 
 
 # -- the float path: the same rules on Python floats ---------------------------------------------
