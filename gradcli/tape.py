@@ -1,43 +1,41 @@
-"""GradientTape: records ops while active and plays them back in reverse.
+"""GradientTape: records ops while active and plays them back in reverse, as tf.GradientTape.
 
-Each recorded entry holds an op, its input tensors, its output tensor and its
-attributes. ``gradient`` walks the entries from last to first (recording order
-is a topological order, so the walk is iterative and never recurses) and
-applies each op's gradient rule. The rules are built from gradcli's own ops, so
-an outer tape records the inner tape's gradient computation: nesting tapes
-gives higher derivatives.
+Recording is done by ``tensor.apply`` (tensor.record), on the tapes of the
+calling thread only. ``gradient`` plays the record back in TensorFlow's order
+(tensorflow/c/eager/tape.h): an op's gradient rule runs once every op that used
+its output has run, ready ops first-in first-out from the target, and the
+gradients reaching one tensor are summed in the order they arrived, left to
+right (as add_n). Because that order is TensorFlow's, float32 sums round as
+TensorFlow's do (``x*x - 2*x + 1`` gets ``(x + x) + -2``). The walk is iterative:
+deep graphs never hit the recursion limit. The rules are built from gradcli's
+own ops, so an outer tape records the inner tape's gradient computation:
+nesting tapes gives higher derivatives.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
+import enum
 
 import numpy as np
 
-# The tapes currently recording, outermost first. tensor.apply reads this.
-RECORDING: list["GradientTape"] = []
+from .tensor import STATE, Read, Tensor, Variable, apply, constant, convert, key_of
 
 
-class _Entry:
-    __slots__ = ("op", "inputs", "watched", "out", "attrs")
+class UnconnectedGradients(enum.Enum):
+    """What ``gradient`` gives for a source the target does not depend on (tf's names)."""
 
-    def __init__(self, op, inputs, watched, out, attrs):
-        self.op, self.inputs, self.watched, self.out, self.attrs = op, inputs, watched, out, attrs
+    NONE = "none"
+    ZERO = "zero"
 
 
-def record(spec, inputs, out, attrs) -> None:
-    """Record one op on every recording tape that watches one of its inputs."""
-    from .tensor import Variable
-
-    for tape in RECORDING:
-        watched = tape._watched
-        if tape._watch_accessed:
-            for t in inputs:
-                if isinstance(t, Variable) and t.trainable and id(t) not in watched:
-                    watched[id(t)] = t
-        mask = tuple(id(t) in watched for t in inputs)
-        if any(mask):
-            watched[id(out)] = out
-            tape._entries.append(_Entry(spec, inputs, mask, out, attrs))
+def _unconnected(mode) -> UnconnectedGradients:
+    try:
+        return UnconnectedGradients(mode.value if isinstance(mode, UnconnectedGradients)
+                                    else str(mode).lower())
+    except ValueError:
+        raise ValueError("unconnected_gradients must be UnconnectedGradients.NONE or .ZERO "
+                         f"('none' or 'zero'), got {mode!r}") from None
 
 
 class GradientTape:
@@ -46,7 +44,8 @@ class GradientTape:
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
         self.persistent = persistent
         self._watch_accessed = watch_accessed_variables
-        self._entries: list[_Entry] = []
+        self._watch_all = False  # gc.function's trace: non-trainable variables too
+        self._entries: list = []
         self._watched: dict[int, object] = {}  # id -> tensor (keeps it alive)
         self._used = False
         self._active = False
@@ -64,25 +63,24 @@ class GradientTape:
         if self._active:
             raise RuntimeError("this GradientTape is already recording")
         self._active = True
-        RECORDING.append(self)
+        STATE.tapes.append(self)
 
     def _pop(self):
         if self._active:
-            RECORDING.remove(self)
+            tapes = STATE.tapes
+            if self in tapes:
+                tapes.remove(self)
             self._active = False
 
     def watch(self, tensor) -> None:
-        """Watch a tensor (or a nested list of tensors) as a source."""
-        from .tensor import Tensor
-
-        for t in _flatten(tensor):
+        """Watch a tensor (or a nested list, tuple or dict of tensors) as a source."""
+        for t in flatten(tensor):
             if not isinstance(t, Tensor):
                 raise TypeError(f"GradientTape.watch expects gradcli tensors, got {type(t).__name__}")
+            t = t.source if type(t) is Read else t
             self._watched[id(t)] = t
 
     def watched_variables(self) -> list:
-        from .tensor import Variable
-
         return [t for t in self._watched.values() if isinstance(t, Variable)]
 
     @contextlib.contextmanager
@@ -103,88 +101,211 @@ class GradientTape:
         self._used = False
 
     # -- playback ----------------------------------------------------------
-    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
-        """d(target)/d(sources): a tensor per source, None where unconnected."""
-        from .tensor import Tensor, constant
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients=UnconnectedGradients.NONE):
+        """d(target)/d(sources), in the structure of ``sources`` (lists, tuples, dicts):
+        a tensor per source, None (or zeros) where unconnected. A nested target is summed."""
+        mode = _unconnected(unconnected_gradients)
+        self._use()
+        targets = _tensors(flatten(target), "gradient() target")
+        if output_gradients is None:
+            seeds = [None] * len(targets)
+        else:
+            seeds = flatten(output_gradients)
+            if len(seeds) != len(targets):
+                raise ValueError(f"output_gradients has {len(seeds)} tensors, target "
+                                 f"{len(targets)}: they must have the same structure")
+        seeds = [constant(np.ones_like(t.value)) if s is None else _seed(s, t)
+                 for t, s in zip(targets, seeds)]
+        flat = _tensors(flatten(sources), "gradient() sources")
+        adjoints = self._play(targets, seeds, {key_of(s) for s in flat})
+        result = [_or_zeros(adjoints.get(key_of(s)), s, mode) for s in flat]
+        return unflatten(sources, iter(result))
 
+    def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
+                 parallel_iterations=None, experimental_use_pfor=True):
+        """d target[i...] / d source[j...]: per source, shape target.shape + source.shape
+        (one reverse pass per element of the target)."""
+        mode = _unconnected(unconnected_gradients)
+        self._use()
+        (target,) = _tensors([target], "jacobian() target")
+        flat = _tensors(flatten(sources), "jacobian() sources")
+        keys = {key_of(s) for s in flat}
+        rows = [[] for _ in flat]
+        for i in range(target.value.size):
+            seed = np.zeros(target.value.size, dtype=target.dtype)
+            seed[i] = 1.0
+            adjoints = self._play([target], [constant(seed.reshape(target.shape))], keys)
+            for row, s in zip(rows, flat):
+                row.append(adjoints.get(key_of(s)))
+        result = [_stack_rows(row, target.shape, s, mode) for row, s in zip(rows, flat)]
+        return unflatten(sources, iter(result))
+
+    def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
+                       parallel_iterations=None, experimental_use_pfor=True):
+        """d target[b, i...] / d source[b, j...], shape (batch, *target.shape[1:],
+        *source.shape[1:]): rows of the batch are taken as independent, as in TensorFlow."""
+        mode = _unconnected(unconnected_gradients)
+        self._use()
+        (target, source) = _tensors([target, source], "batch_jacobian() arguments")
+        if target.ndim < 1 or source.ndim < 1 or target.shape[0] != source.shape[0]:
+            raise ValueError(f"batch_jacobian: target {target.shape} and source {source.shape} "
+                             f"need the same first (batch) dimension")
+        batch = target.shape[0]
+        m = int(np.prod(target.shape[1:], dtype=int))
+        cols = []
+        for j in range(m):
+            seed = np.zeros((batch, m), dtype=target.dtype)
+            seed[:, j] = 1.0
+            adjoints = self._play([target], [constant(seed.reshape(target.shape))], {key_of(source)})
+            cols.append(adjoints.get(key_of(source)))
+        shape = (batch, *target.shape[1:], *source.shape[1:])
+        if all(c is None for c in cols):
+            return None if mode is UnconnectedGradients.NONE else constant(np.zeros(shape, source.dtype))
+        zero = constant(np.zeros(source.shape, source.dtype))
+        flat = [apply("reshape", zero if c is None else c, shape=(batch, -1)) for c in cols]
+        return apply("reshape", apply("stack", *flat, axis=1), shape=shape)
+
+    def _use(self):
         if self._used and not self.persistent:
             raise RuntimeError(
                 "a non-persistent GradientTape can compute only one gradient; "
                 "use GradientTape(persistent=True) to call gradient() several times")
-        if unconnected_gradients not in ("none", "zero"):
-            raise ValueError("unconnected_gradients must be 'none' or 'zero'")
         self._used = True
-        targets = _flatten(target)
-        seeds = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
-        if len(seeds) != len(targets):
-            raise ValueError("output_gradients must match target in structure")
-        adjoints: dict[int, Tensor] = {}
+
+    def _play(self, targets, seeds, wanted) -> dict:
+        """The summed gradient of every key in ``wanted`` (TensorFlow's order)."""
         was_active = self._active
         self._pop()  # the playback itself is not recorded on this tape
         try:
-            for t, seed in zip(targets, seeds):
-                if not isinstance(t, Tensor):
-                    raise TypeError("gradient() target must be a gradcli tensor")
-                seed = constant(np.ones_like(t.value)) if seed is None else _as_tensor(seed, t)
-                _accumulate(adjoints, t, seed)
-            for entry in reversed(self._entries):
-                g = adjoints.get(id(entry.out))
-                if g is None:
-                    continue
-                grads = entry.op.grad(g, entry.out, *entry.inputs, **entry.attrs)
-                for inp, watched, gi in zip(entry.inputs, entry.watched, grads):
-                    if watched and gi is not None:
-                        _accumulate(adjoints, inp, _unbroadcast(gi, inp.shape))
-            result = []
-            for s in _flatten(sources):
-                if not isinstance(s, Tensor):
-                    raise TypeError("gradient() sources must be gradcli tensors")
-                g = adjoints.get(id(s))
-                if g is None and unconnected_gradients == "zero":
-                    g = constant(np.zeros_like(s.value))
-                result.append(g)
+            return _backward(self._entries, targets, seeds, wanted)
         finally:
             if was_active:
                 self._push()
             if not self.persistent:
                 self._entries = []
-        return _unflatten(sources, iter(result))
 
 
-def _as_tensor(x, like):
-    from .tensor import Tensor, convert
+def _backward(entries, targets, seeds, wanted) -> dict:
+    grads: dict[int, list] = {}
+    live = set()
+    for t, seed in zip(targets, seeds):
+        k = key_of(t)
+        grads.setdefault(k, []).append(seed)
+        live.add(k)
+    # the ops the targets depend on, and how many of them use each tensor
+    usage: dict[int, int] = {}
+    producer = {}
+    for e in reversed(entries):
+        out = id(e.out)
+        if out in live:
+            producer[out] = e
+            for k, w in zip(e.keys, e.watched):
+                if w:
+                    usage[k] = usage.get(k, 0) + 1
+                    live.add(k)
+    queue = collections.deque()
+    for t in targets:
+        e = producer.get(id(t))
+        if e is not None and not usage.get(id(t)) and e not in queue:
+            queue.appendleft(e)
+    while queue:
+        e = queue.pop()
+        key = id(e.out)
+        pending = grads.get(key) if key in wanted else grads.pop(key, None)
+        outs = None
+        if pending:
+            g = _sum(pending)
+            outs = e.op.grad(g, e.out, *e.inputs, **e.attrs)
+        for i, (k, w) in enumerate(zip(e.keys, e.watched)):
+            if not w:
+                continue
+            if outs is not None and outs[i] is not None:
+                gi = outs[i]
+                inp = e.inputs[i]
+                if gi.value.shape != inp.value.shape:
+                    gi = apply("sum_to", gi, shape=inp.value.shape)
+                got = grads.get(k)
+                if got is None:
+                    grads[k] = [gi]
+                else:
+                    got.append(gi)
+            n = usage[k] - 1
+            usage[k] = n
+            if n == 0:
+                p = producer.get(k)
+                if p is not None:
+                    queue.appendleft(p)
+    return {k: _sum(grads[k]) for k in wanted if grads.get(k)}
 
-    return x if isinstance(x, Tensor) else convert(x, like)
+
+def _sum(gs):
+    """Left to right, as TensorFlow's add_n."""
+    acc = gs[0]
+    for g in gs[1:]:
+        acc = acc + g
+    return acc
 
 
-def _accumulate(adjoints, tensor, g) -> None:
-    key = id(tensor)
-    prev = adjoints.get(key)
-    adjoints[key] = g if prev is None else prev + g
+def _seed(s, target):
+    s = s if isinstance(s, Tensor) else convert(s, target)
+    if s.shape != target.shape:
+        raise ValueError(f"output_gradients: shape {s.shape} for a target of shape {target.shape}")
+    return s
 
 
-def _unbroadcast(g, shape):
-    """Sum a broadcast gradient back to the shape of its input."""
-    from .tensor import apply
+def _tensors(items, what: str) -> list:
+    for t in items:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what} must be gradcli tensors (or nested lists, tuples or dicts "
+                            f"of them), got {type(t).__name__}")
+    return items
 
-    if g.shape == shape:
-        return g
-    return apply("sum_to", g, shape=tuple(shape))
+
+def _or_zeros(g, source, mode):
+    if g is None and mode is UnconnectedGradients.ZERO:
+        return constant(np.zeros_like(source.value))
+    return g
 
 
-def _flatten(x) -> list:
+def _stack_rows(row, target_shape, source, mode):
+    if all(g is None for g in row):
+        return _or_zeros(None, constant(np.zeros((*target_shape, *source.shape), source.dtype)),
+                         mode)
+    zero = constant(np.zeros(source.shape, source.dtype))
+    stacked = apply("stack", *[zero if g is None else g for g in row], axis=0)
+    return apply("reshape", stacked, shape=(*target_shape, *source.shape))
+
+
+def flatten(x) -> list:
+    """The leaves of nested lists, tuples and dicts (dicts in sorted key order, as tf.nest)."""
     out, stack = [], [x]
     while stack:
         item = stack.pop()
-        if isinstance(item, (list, tuple)):
+        if isinstance(item, list | tuple):
             stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            stack.extend(item[k] for k in reversed(_sorted_keys(item)))
         else:
             out.append(item)
     return out
 
 
-def _unflatten(structure, values):
-    if isinstance(structure, (list, tuple)):
-        items = [_unflatten(s, values) for s in structure]
-        return type(structure)(items) if isinstance(structure, tuple) else items
+def unflatten(structure, values):
+    """``structure`` rebuilt with its leaves taken in order from the iterator ``values``."""
+    if isinstance(structure, list | tuple):
+        items = [unflatten(s, values) for s in structure]
+        if isinstance(structure, tuple):
+            return type(structure)(*items) if hasattr(structure, "_fields") else tuple(items)
+        return items
+    if isinstance(structure, dict):
+        built = {k: unflatten(structure[k], values) for k in _sorted_keys(structure)}
+        return {k: built[k] for k in structure}
     return next(values)
+
+
+def _sorted_keys(d: dict) -> list:
+    try:
+        return sorted(d)
+    except TypeError:
+        raise TypeError("dict keys of sources or targets must be sortable (as in tf.nest)") from None

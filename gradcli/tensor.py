@@ -1,19 +1,42 @@
-"""Tensors over numpy arrays, Variables, and ``apply``: running one op.
+"""Tensors, Variables, ``apply`` (running one op) and the tapes recording in this thread.
 
-``apply`` computes an op's forward rule and records it on every active gradient
-tape that watches one of its inputs. float64 unless asked otherwise.
+``apply`` computes an op's forward rule and records it on every tape of this
+thread that watches one of its inputs (``record``). Each thread has its own list
+of recording tapes (``STATE.tapes``, a ``threading.local``), so tapes in
+different threads never see each other's ops. An op that reads a Variable
+records what it read: a ``Read`` of the value at that moment, whose gradient
+goes to the Variable (an ``assign`` later changes neither the recorded value nor
+the gradient, as in TensorFlow). float64 unless asked otherwise; float32 and
+float64 tensors never mix silently. This module never imports the tape module:
+tapes are duck-typed here (``_watched``, ``_watch_accessed``, ``_watch_all``,
+``_entries``).
 """
 from __future__ import annotations
 
 import numbers
+import threading
 
 import numpy as np
 
-from . import tape as _tape
 from .registry import OPS
 
 DEFAULT_DTYPE = np.float64
 _FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
+
+
+class _ThreadState(threading.local):
+    """Per thread: the tapes recording (outermost first) and the gc.function trace, if any."""
+
+    def __init__(self):
+        self.tapes: list = []
+        self.trace = None
+
+
+STATE = _ThreadState()
+
+
+class TracingError(TypeError):
+    """A traced function asked for a tensor's value, which only a call can know."""
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -22,11 +45,13 @@ def as_dtype(dtype) -> np.dtype:
         return np.dtype(DEFAULT_DTYPE)
     if isinstance(dtype, str):
         if dtype not in _FLOAT_DTYPES:
-            raise ValueError(f"unsupported dtype {dtype!r}: use float64 or float32")
+            raise ValueError(f"unsupported dtype {dtype!r}: use float64 or float32 (gradcli has "
+                             f"no integer tensors: integers become float64)")
         return np.dtype(_FLOAT_DTYPES[dtype])
     dt = np.dtype(dtype)
     if dt.kind != "f":
-        raise ValueError(f"unsupported dtype {dt}: tensors hold floating-point values")
+        raise ValueError(f"unsupported dtype {dt}: tensors hold floating-point values (gradcli "
+                         f"has no integer tensors: integers become float64)")
     return dt
 
 
@@ -42,6 +67,8 @@ class Tensor:
     # -- inspection --------------------------------------------------------
     def numpy(self):
         """The value as a numpy array (a copy for arrays, a numpy scalar for 0-d)."""
+        if STATE.trace is not None:
+            STATE.trace.value_read(self, ".numpy()")
         return self.value[()] if self.value.ndim == 0 else self.value.copy()
 
     @property
@@ -57,15 +84,35 @@ class Tensor:
         return self.value.ndim
 
     def __float__(self) -> float:
+        if STATE.trace is not None:
+            STATE.trace.value_read(self, "float()")
         return float(self.value)
+
+    def __int__(self) -> int:
+        if STATE.trace is not None:
+            STATE.trace.value_read(self, "int()")
+        return int(self.value)
+
+    def __array__(self, dtype=None, copy=None):
+        if STATE.trace is not None:
+            STATE.trace.value_read(self, "a numpy conversion")
+        value = self.value if dtype is None else self.value.astype(dtype)
+        return value.copy() if value is self.value else value
 
     def __len__(self) -> int:
         return len(self.value)
+
+    def __iter__(self):
+        if self.value.ndim == 0:
+            raise TypeError("iterating over a 0-d tensor")
+        return (self[i] for i in range(len(self.value)))
 
     def __repr__(self) -> str:
         return f"<gradcli.Tensor {np.array2string(self.value, precision=17)} dtype={self.dtype}>"
 
     def __bool__(self):
+        if STATE.trace is not None:
+            return STATE.trace.condition(self)
         return bool(self.value)
 
     # -- arithmetic ----------------------------------------------------------
@@ -99,6 +146,12 @@ class Tensor:
     def __rpow__(self, other):
         return power(other, self)
 
+    def __matmul__(self, other):
+        return apply("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return apply("matmul", other, self)
+
     def __neg__(self):
         return apply("neg", self)
 
@@ -108,42 +161,110 @@ class Tensor:
     def __abs__(self):
         return apply("abs", self)
 
-    # comparisons give plain boolean arrays: they are not differentiable
+    def __getitem__(self, key):
+        return apply("getitem", self, key=index_key(key))
+
+    # comparisons give plain boolean arrays: they are not differentiable (inside a
+    # gc.function trace, a 0/1 tensor whose truth value the trace guards)
     def __lt__(self, other):
-        return self.value < _raw(other)
+        return _compare("less", self, other)
 
     def __le__(self, other):
-        return self.value <= _raw(other)
+        return _compare("less_equal", self, other)
 
     def __gt__(self, other):
-        return self.value > _raw(other)
+        return _compare("greater", self, other)
 
     def __ge__(self, other):
-        return self.value >= _raw(other)
+        return _compare("greater_equal", self, other)
+
+    # numpy interop: np.sin(t), array + t, ... run gradcli's op (differentiable)
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = _UFUNC_OPS.get(ufunc.__name__)
+        if name not in OPS and name not in _COMPARISONS and name not in ("powi", "square"):
+            name = None
+        if method != "__call__" or kwargs or name is None:
+            raise TypeError(
+                f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} on a gradcli "
+                f"tensor: not a differentiable op here; use the gradcli function "
+                f"(gc.sin, gc.reduce_sum, ...) or .numpy() for a plain array")
+        if name in _COMPARISONS:
+            return _compare(name, *inputs)
+        if name == "powi":
+            return power(*inputs)
+        if name == "square":
+            return power(inputs[0], 2)
+        return apply(name, *inputs)
+
+
+_COMPARISONS = {"less": np.less, "less_equal": np.less_equal, "greater": np.greater,
+                "greater_equal": np.greater_equal}
+_UFUNC_OPS = {
+    "add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
+    "negative": "neg", "power": "powi", "square": "square", "matmul": "matmul",
+    "absolute": "abs", "maximum": "max", "minimum": "min", "arctan2": "atan2", "hypot": "hypot",
+    "sign": "sign", "exp": "exp", "expm1": "expm1", "exp2": "exp2", "log": "log",
+    "log1p": "log1p", "log2": "log2", "log10": "log10", "sqrt": "sqrt", "cbrt": "cbrt",
+    "sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
+    "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh",
+    "arccosh": "acosh", "arctanh": "atanh", "floor": "floor", "ceil": "ceil",
+    **{k: k for k in _COMPARISONS},
+}
+
+
+def _compare(name, x, y):
+    trace = STATE.trace
+    if trace is not None and (trace.is_traced(x) or trace.is_traced(y)):
+        return apply(name, x, y)
+    return _COMPARISONS[name](_raw(x), _raw(y))
 
 
 class Variable(Tensor):
     """A mutable tensor; tapes watch trainable variables automatically when read."""
 
-    __slots__ = ("trainable", "name")
+    __slots__ = ("trainable", "name", "_read")
 
     def __init__(self, initial_value, dtype=None, trainable: bool = True, name: str | None = None):
-        super().__init__(_raw(initial_value), dtype)
+        if isinstance(initial_value, Tensor) and dtype is None:
+            dtype = initial_value.dtype
+        super().__init__(_raw(_no_tensors_inside(initial_value, "gc.Variable")), dtype)
         self.trainable = trainable
         self.name = name
+        self._read = None
+
+    def read(self) -> Read:
+        """The value as of now, as ops record it (one Read per value)."""
+        r = self._read
+        if r is None:
+            r = self._read = Read(self)
+        return r
 
     def assign(self, value):
-        """Replace the value (same shape and dtype); returns the variable."""
-        new = np.asarray(_raw(value), dtype=self.dtype)
+        """Replace the value (same shape and dtype, as tf.Variable.assign); returns the variable."""
+        if isinstance(value, Tensor) and value.value.dtype != self.value.dtype:
+            raise TypeError(f"assign: a {value.dtype} tensor to a {self.dtype} variable "
+                            f"(cast it first with gc.cast)")
+        new = np.array(_raw(value), dtype=self.value.dtype)
         if new.shape != self.value.shape:
-            new = np.broadcast_to(new, self.value.shape).copy()
+            raise ValueError(f"assign: shape {new.shape} to a variable of shape "
+                             f"{self.value.shape} (shapes must be equal, as in tf.Variable)")
+        trace = STATE.trace
+        if trace is not None:
+            trace.assigning(self)
         self.value = new
+        self._read = None
+        if trace is not None:
+            trace.assigned(self, value)
         return self
 
     def assign_add(self, delta):
+        if STATE.trace is not None:  # recorded, so that a replay adds too
+            return self.assign(apply("add", self, delta))
         return self.assign(self.value + np.asarray(_raw(delta), dtype=self.dtype))
 
     def assign_sub(self, delta):
+        if STATE.trace is not None:
+            return self.assign(apply("sub", self, delta))
         return self.assign(self.value - np.asarray(_raw(delta), dtype=self.dtype))
 
     def __repr__(self) -> str:
@@ -152,12 +273,41 @@ class Variable(Tensor):
                 f"dtype={self.dtype}>")
 
 
+class Read(Tensor):
+    """The value an op read from a Variable; its gradient is the Variable's."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, variable: Variable):
+        self.value = variable.value
+        self.source = variable
+
+
+def _no_tensors_inside(value, who: str):
+    if isinstance(value, list | tuple) and any(isinstance(t, Tensor) for t in _leaves(value)):
+        raise TypeError(f"{who} of a list holding tensors would lose their gradients "
+                        f"(tf.constant raises too): use gc.stack")
+    return value
+
+
+def _leaves(x):
+    stack = [x]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            yield item
+
+
 def _to_array(value, dtype=None) -> np.ndarray:
     if isinstance(value, Tensor):
         value = value.value
     if dtype is None:
         arr = np.asarray(value)
         dt = arr.dtype if arr.dtype.kind == "f" else np.dtype(DEFAULT_DTYPE)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"a tensor holds numbers, not {arr.dtype} ({type(value).__name__})")
     else:
         dt = as_dtype(dtype)
     return np.array(value, dtype=dt)
@@ -167,32 +317,97 @@ def _raw(x):
     return x.value if isinstance(x, Tensor) else x
 
 
-def constant(value, dtype=None) -> Tensor:
-    """A tensor that no tape watches unless asked to."""
-    return Tensor(value, dtype)
+def constant(value, dtype=None, shape=None, name=None) -> Tensor:
+    """A tensor that no tape watches unless asked to (as tf.constant; ``name`` is accepted
+    and not kept; ``shape`` reshapes or broadcasts a scalar)."""
+    t = Tensor(_no_tensors_inside(value, "gc.constant"), dtype)
+    if shape is not None:
+        shape = tuple(shape)
+        v = t.value
+        t.value = (np.broadcast_to(v, shape).copy() if v.size == 1 else v.reshape(shape))
+    return t
 
 
 def convert(x, like: Tensor | None = None) -> Tensor:
-    """A Tensor for x; plain numbers take the dtype of ``like``."""
+    """A Tensor for x; plain numbers take the dtype of ``like``; a (nested) list holding
+    tensors is stacked with a recorded op, so that their gradients flow."""
     if isinstance(x, Tensor):
         return x
+    if isinstance(x, list | tuple) and any(isinstance(t, Tensor) for t in _leaves(x)):
+        return stack_nested(x)
     if like is not None and isinstance(x, numbers.Number | np.ndarray):
         return Tensor(x, like.dtype)
     return Tensor(x)
 
 
+def stack_nested(items) -> Tensor:
+    """A (nested) list of tensors and numbers as one tensor, differentiably."""
+    if not isinstance(items, list | tuple):
+        return items if isinstance(items, Tensor) else None
+    parts = [stack_nested(i) if isinstance(i, list | tuple) else i for i in items]
+    like = next((p for p in parts if isinstance(p, Tensor)), None)
+    return apply("stack", *[convert(p, like) for p in parts], axis=0)
+
+
 def apply(name: str, *inputs, **attrs) -> Tensor:
-    """Run op ``name`` forward on ``inputs`` and record it on the active tapes."""
+    """Run op ``name`` forward on ``inputs`` and record it on this thread's active tapes."""
     spec = OPS[name]
-    like = next((t for t in inputs if isinstance(t, Tensor)), None)
-    tensors = [convert(t, like) for t in inputs]
+    like = None
+    for t in inputs:
+        if isinstance(t, Tensor):
+            like = t
+            break
+    tensors = [t if isinstance(t, Tensor) else convert(t, like) for t in inputs]
+    if tensors:
+        dtype = tensors[0].value.dtype
+        for t in tensors:
+            if t.value.dtype != dtype:
+                raise TypeError(f"{name}: cannot mix {dtype} and {t.value.dtype} tensors (as "
+                                f"TensorFlow); cast one with gc.cast(x, '{dtype}')")
+    else:
+        dtype = np.dtype(DEFAULT_DTYPE)
     with np.errstate(all="ignore"):
         value = spec.forward(*[t.value for t in tensors], **attrs)
     out = Tensor.__new__(Tensor)
-    out.value = np.asarray(value, dtype=tensors[0].dtype if tensors else DEFAULT_DTYPE)
-    if _tape.RECORDING:
-        _tape.record(spec, tensors, out, attrs)
+    out.value = np.asarray(value) if name == "cast" else np.asarray(value, dtype=dtype)
+    tapes = STATE.tapes
+    if tapes:
+        record(spec, tensors, out, attrs, tapes)
     return out
+
+
+class Entry:
+    """One recorded op: inputs as read (Variables as their Reads), the key each input's
+    gradient goes to (a Read's is its Variable's), which inputs the tape watches."""
+
+    __slots__ = ("op", "inputs", "keys", "watched", "out", "attrs")
+
+    def __init__(self, op, inputs, keys, watched, out, attrs):
+        self.op, self.inputs, self.keys, self.watched = op, inputs, keys, watched
+        self.out, self.attrs = out, attrs
+
+
+def key_of(t) -> int:
+    """Where a tensor's gradient accumulates: its own id, or its Variable's for a Read."""
+    return id(t.source) if type(t) is Read else id(t)
+
+
+def record(spec, tensors, out, attrs, tapes=None) -> None:
+    """Record one op on every tape of this thread that watches one of its inputs."""
+    inputs = tuple(t.read() if isinstance(t, Variable) else t for t in tensors)
+    keys = tuple(id(t.source) if type(t) is Read else id(t) for t in inputs)
+    for tape in (STATE.tapes if tapes is None else tapes):
+        watched = tape._watched
+        if tape._watch_accessed:
+            for t in inputs:
+                if type(t) is Read:
+                    v = t.source
+                    if (v.trainable or tape._watch_all) and id(v) not in watched:
+                        watched[id(v)] = v
+        mask = tuple([k in watched for k in keys])
+        if True in mask:
+            watched[id(out)] = out
+            tape._entries.append(Entry(spec, inputs, keys, mask, out, attrs))
 
 
 def power(x, y) -> Tensor:
@@ -200,3 +415,41 @@ def power(x, y) -> Tensor:
     if isinstance(y, numbers.Real) and not isinstance(y, bool) and float(y).is_integer():
         return apply("powi", x, n=int(y))
     return apply("pow", x, y)
+
+
+def index_key(key) -> tuple:
+    """A hashable form of a numpy index (ints, slices, None, Ellipsis, integer or boolean
+    arrays): the ``key`` attribute of the getitem op."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, slice):
+            out.append(("slice", k.start, k.stop, k.step))
+        elif k is None or k is Ellipsis or isinstance(k, numbers.Integral) and not isinstance(k, bool):
+            out.append(k if k is None or k is Ellipsis else int(k))
+        elif isinstance(k, Tensor):
+            raise TypeError("indexing with a tensor: use a Python int, slice or numpy array")
+        else:
+            a = np.asarray(k)
+            if a.dtype == bool:
+                out.append(("bool", a.shape, tuple(a.ravel().tolist())))
+            elif a.dtype.kind in "iu":
+                out.append(("array", a.shape, tuple(a.ravel().tolist())))
+            else:
+                raise TypeError(f"index {k!r}: use ints, slices, None, ... or int/bool arrays")
+    return tuple(out)
+
+
+def numpy_index(key: tuple):
+    """The numpy index of an ``index_key``."""
+    out = []
+    for k in key:
+        if isinstance(k, tuple):
+            if k[0] == "slice":
+                out.append(slice(*k[1:]))
+            else:
+                out.append(np.array(k[2], dtype=bool if k[0] == "bool" else np.intp).reshape(k[1]))
+        else:
+            out.append(k)
+    return tuple(out)

@@ -66,7 +66,12 @@ EXTRA_CASES = {
 # array ops (reductions, broadcasting, reshape) are checked through the tape, against numpy,
 # in test_tape.py (test_broadcasting_and_reductions, test_reduce_sum_axis_gradient,
 # test_array_ops_second_order_through_broadcast)
-ARRAY_OPS = {"sum_to", "broadcast_to", "reshape", "reduce_sum"}
+ARRAY_OPS = {"sum_to", "broadcast_to", "reshape", "reduce_sum",
+             # the tensor library's array ops: tested in tests/test_tensor_api.py
+             "cast", "concat", "getitem", "matmul", "prod_others", "prod_others_grad",
+             "reduce_max", "reduce_min", "reduce_prod", "scatter", "stack", "stop_gradient",
+             "transpose", "max_weight", "min_weight",
+             "less", "less_equal", "greater", "greater_equal"}
 # the gradient rules' masks, outside the language: every rule tested in test_masks.py
 MASK_OPS = {"mask_sign", "mask_positive", "mask_zero", "mask_tie"}
 
