@@ -9,13 +9,15 @@ __version__ = "0.1.0"
 from . import functions as _functions  # noqa: E402  (before the ops, whose rules use it)
 from .ops import arith, arrays, elementary, masks, piecewise  # noqa: E402,F401  (registers)
 from .ops import derived, rounding, special  # noqa: E402,F401  (registers)
-from .tensor import Tensor, Variable, constant  # noqa: E402
-from .tape import GradientTape  # noqa: E402
+from .tensor import Tensor, TracingError, Variable, constant  # noqa: E402
+from .tape import GradientTape, UnconnectedGradients  # noqa: E402
 from .functions import (  # noqa: E402
     abs, acos, acosh, add, asin, asinh, atan, atan2, atanh, broadcast_to, cbrt, cos, cosh,
     divide, exp, expm1, hypot, log, log1p, log2, log10, maximum, minimum, multiply, negative,
     ones_like, pow, reduce_mean, reduce_sum, relu, reshape, sigmoid, sign, sin, sinh, softplus,
     sqrt, square, subtract, tan, tanh, zeros_like,
+    cast, clip_by_norm, concat, custom_gradient, linspace, matmul, ones, reduce_max,
+    reduce_min, reduce_prod, stack, stop_gradient, transpose, zeros,
     ceil, clip, cot, csc, digamma, erf, erfc, exp2, floor, gamma, heaviside, lgamma, mod,
     round, sec, sinc,
 )
