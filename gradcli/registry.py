@@ -10,10 +10,16 @@ with its formula as a one-line docstring:
     sympy(sp, *args, **attrs) -> sympy.Expr       sp is the sympy module
     ball(*series, **attrs) -> series             the same series in ball arithmetic
                                                  (python-flint), see gradcli/taylor/ball.py
-    scalar                                       the one-point form on Python floats:
-                                                 a template string over the inputs
-                                                 ("{0} + {1}") or a function of floats
-                                                 (math.sin), see gradcli/compiled/scalar.py
+    scalar                                       the one-point form on Python floats
+                                                 (gradcli/compiled/scalar.py), one of:
+        a template over the inputs: "{0} + {1}"; it may name the op's attributes
+            ("{0} ** {n}") and call another op's float function as _name ("1.0 / _cos({0})");
+        a function of floats: math.sin, called with the inputs, then the attributes
+            in the order ``attrs`` lists them (polygamma: scalar(x, n));
+        Templates(choose): choose(**attrs) gives the template (powi: "{0} * {0}" for n = 2);
+    it must compute what ``forward`` does at one point, nan, inf and signed zeros
+    included, or raise ArithmeticError/ValueError (numpy's rules then decide):
+    tests/test_registry.py checks this for every op
 
 and, in the decorator, the facts that are not rules:
 
@@ -35,6 +41,13 @@ DEFAULT_COST_NS = 1.0
 
 
 @dataclass(frozen=True)
+class Templates:
+    """A scalar form chosen by the op's attributes: ``choose(**attrs)`` gives the template."""
+
+    choose: Callable
+
+
+@dataclass(frozen=True)
 class Op:
     name: str
     arity: int
@@ -43,7 +56,7 @@ class Op:
     taylor: Callable | None = None
     sympy: Callable | None = None
     ball: Callable | None = None
-    scalar: Callable | str | None = None
+    scalar: Callable | str | Templates | None = None
     language: str | None = None
     attrs: tuple[str, ...] = field(default=())
     cost: float = DEFAULT_COST_NS

@@ -26,7 +26,7 @@ def value_reading_op():
     import numpy as np
 
     import gradcli as gc
-    from gradcli.compiled import program
+    from gradcli.compiled import code
     from gradcli.taylor import series as T
     from gradcli.registry import OPS, op
 
@@ -50,4 +50,4 @@ def value_reading_op():
 
     yield "ramp"
     del OPS["test_ramp"]
-    program._RULE_TEMPLATES.clear()
+    code._RULE_TEMPLATES.clear()

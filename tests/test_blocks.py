@@ -138,16 +138,18 @@ def test_an_error_in_a_block_reaches_the_caller(monkeypatch):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_makes_its_own_pool(monkeypatch):
-    """The parent's pool threads do not exist in a forked child (gradcli check forks its
-    SymPy worker): the child must not wait on them."""
+def test_no_threads_outlive_a_call_and_a_forked_child_runs_blocks(monkeypatch):
+    """The library keeps no thread pool between calls (it leaves the process as it found
+    it), and a forked child (gradcli check forks its SymPy worker) runs its own blocks."""
     monkeypatch.setenv("GRADCLI_THREADS", "2")
     monkeypatch.setattr(blocks, "BLOCK", 64)
     monkeypatch.setattr(blocks, "MIN_CALL_NS", 0)
     prog = compile_expression(gc.parse(W3))
     xs = np.linspace(-5.0, 5.0, 1000)
-    want = prog.value({"x": xs})  # the parent's pool is running now
-    assert blocks._POOL
+    before = set(threading.enumerate())
+    want = prog.value({"x": xs})
+    assert len(blocks.plan(xs.shape, blocks.rows_for((1, 1.0)))) > 2  # it ran in blocks
+    assert set(threading.enumerate()) <= before  # the call's threads are gone
     pid = os.fork()
     if pid == 0:  # the child: exit 0 when the blocks give the parent's numbers
         try:

@@ -235,7 +235,7 @@ def test_user_names_never_reach_the_generated_source(name):
 def test_generated_source_holds_only_table_functions_and_numbers():
     import re
 
-    from gradcli.compiled.program import _CONSTANTS
+    from gradcli.compiled.scalar import CONSTANTS
 
     expr = gc.parse("softplus(x)*atan2(y, x)+max(x, y)+x**y+inf_var/pi")
     made = compile_expression(expr).scalar_source()
@@ -245,13 +245,13 @@ def test_generated_source_holds_only_table_functions_and_numbers():
     assert all(namespace[f"_{n}"] is OPS[n].scalar for n in ("softplus", "atan2", "max", "pow"))
     identifiers = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source))
     assert "inf_var" not in identifiers and "pi" not in identifiers
-    assert identifiers <= {"def", "fg", "p", "return"} | set(_CONSTANTS) | calls | {
+    assert identifiers <= {"def", "fg", "p", "return"} | set(CONSTANTS) | calls | {
         i for i in identifiers if re.fullmatch(r"v\d+", i)}
 
 
 # -- a broadcast parameter's gradient summed as one sum of products -----------------------------
 def test_value_and_vjp_sums_each_parameters_products_without_an_array_of_them():
-    from gradcli.compiled.program import sum_of_products
+    from gradcli.compiled.replay import sum_of_products
 
     prog = compile_expression(gc.parse("a*x+b*z+c"), ["a", "b", "c"])
     rng = np.random.default_rng(5)
@@ -269,7 +269,7 @@ def test_value_and_vjp_sums_each_parameters_products_without_an_array_of_them():
 
 @pytest.mark.parametrize("n", [0, 1, 8191, 8192, 8193, 30_000])
 def test_blocked_dot_is_the_dot_product(n):
-    from gradcli.compiled.program import blocked_dot
+    from gradcli.compiled.replay import blocked_dot
 
     a, b = np.random.default_rng(n).normal(size=(2, n))
     assert float(blocked_dot(a, b)) == pytest.approx(math.fsum(a * b), rel=1e-12, abs=1e-12)
@@ -294,14 +294,14 @@ def test_point_function_floats_is_the_array_function_on_floats(text, point):
     ({"OPENBLAS_NUM_THREADS": "", "OMP_NUM_THREADS": "1"}, True),
 ])
 def test_blas_one_thread_reads_openblas_variables_in_its_order(environ, one):
-    from gradcli.compiled.program import blas_one_thread
+    from gradcli.compiled.tuning import blas_one_thread
 
     assert blas_one_thread(environ) is one
 
 
 @pytest.mark.parametrize("one_thread", [True, False])
 def test_blocked_dot_takes_one_dot_where_blas_has_one_thread(monkeypatch, one_thread):
-    from gradcli.compiled import program
+    from gradcli.compiled import replay as program
 
     a, b = np.random.default_rng(3).normal(size=(2, 3 * program.DOT_BLOCK + 5))
     monkeypatch.setattr(program, "_BLAS_ONE_THREAD", one_thread)

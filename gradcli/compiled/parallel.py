@@ -1,13 +1,13 @@
 """Many points at once: blocks of points, spread over the cores.
 
 A compiled program replays one numpy call per instruction, over all the points on
-one core. Cut into blocks along the first axis instead, the blocks run on a pool of
-threads, one per usable core: numpy releases the GIL inside its loops, so the
+one core. Cut into blocks along the first axis instead, the blocks run on threads,
+one per usable core, started for the call and gone when it returns: numpy releases the GIL inside its loops, so the
 threads really run at once (measured on this project's 2-core machine: f' of W3 at
 1,000,000 points in 36 ms against 71 ms in one pass), and a block's temporaries are
 smaller than the whole arrays. Every point's arithmetic is the same numpy call on
 the same numbers, so the results are the same to the bit. (Sums over points,
-``value_and_vjp``, are not cut: gradcli/program.py says why.)
+``value_and_vjp``, are not cut: gradcli/compiled/program.py says why.)
 
 A block holds at least BLOCK points, more for programs of cheap operations
 (``rows_for``: each numpy call must do enough work to pay for the thread's turn at
@@ -15,7 +15,7 @@ the GIL); arrays of fewer than two blocks take the single pass. ``GRADCLI_THREAD
 sets the number of threads (1 keeps the blocks and runs them in the calling
 thread); by default it is the number of cores this process may use. A block that
 itself asks for blocks (a worker thread replaying a nested program) runs them in its
-own thread, so the pool never waits on itself.
+own thread, so the threads never wait on themselves.
 """
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from ..registry import DEFAULT_COST_NS, OPS
 
 BLOCK = 32768  # the fewest points a block holds
 
-_POOL: list = []  # [ThreadPoolExecutor] once made
 _LOCAL = threading.local()  # .inside: this thread is running a block
 
 
@@ -104,14 +103,14 @@ def take(array, shape, lo: int, hi: int):
 
 
 def over(fn, env: dict, shape, blocks) -> list:
-    """``fn(block of env, lo, hi)`` for each block, on the pool: every entry of ``env``
+    """``fn(block of env, lo, hi)`` for each block, on threads: every entry of ``env``
     taken at ``lo:hi`` (``take``)."""
     return run(lambda lo, hi: fn({k: take(v, shape, lo, hi) for k, v in env.items()}, lo, hi),
                blocks)
 
 
 def run(fn, blocks) -> list:
-    """``[fn(lo, hi) for lo, hi in blocks]``, on the pool's threads."""
+    """``[fn(lo, hi) for lo, hi in blocks]``, on threads (a pool made for this call)."""
     count = threads()
     if count == 1 or len(blocks) == 1 or getattr(_LOCAL, "inside", False):
         return [fn(lo, hi) for lo, hi in blocks]
@@ -126,23 +125,10 @@ def run(fn, blocks) -> list:
         finally:
             _LOCAL.inside = False
 
-    return list(_pool(count).map(one, blocks))
+    from concurrent.futures import ThreadPoolExecutor
 
-
-def _pool(count: int):
-    if _POOL and _POOL[0]._max_workers != count:
-        _POOL.pop().shutdown(wait=False)
-    if not _POOL:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL.append(ThreadPoolExecutor(max_workers=count, thread_name_prefix="gradcli"))
-    return _POOL[0]
-
-
-def _forget_pool() -> None:
-    """A forked child has none of the parent's threads: it makes its own pool."""
-    _POOL.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+    # a pool for this call, its threads gone when it returns: the library keeps no threads
+    # between calls (starting two costs ~0.1 ms; a call with blocks takes milliseconds)
+    with ThreadPoolExecutor(max_workers=min(count, len(blocks)),
+                            thread_name_prefix="gradcli") as pool:
+        return list(pool.map(one, blocks))

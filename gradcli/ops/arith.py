@@ -7,7 +7,23 @@ import numpy as np
 
 from .. import functions as F
 from ..taylor import series as T
-from ..registry import op
+from ..registry import Templates, op
+
+
+def _powi_template(n):
+    """x ** n on floats as numpy's power computes it: x ** 1 is x and x ** 2 is x * x (as
+    numpy takes those two exponents), x ** -n is 1 / x ** n (as the forward rule)"""
+    if n == 1:
+        return "{0}"
+    if n == 2:
+        return "{0} * {0}"
+    return f"{{0}} ** {n!r}" if n >= 0 else f"1.0 / {{0}} ** {-n!r}"
+
+
+def _float_pow(x, y):
+    """x ** y on floats as numpy's power at one point, which takes x ** 0.5 as sqrt(x)
+    (-0.0 ** 0.5 is -0.0, and -inf ** 0.5 is nan where C's pow gives inf)"""
+    return math.sqrt(x) if y == 0.5 else math.pow(x, y)
 
 
 @op("add", 2, cost=0.3)
@@ -142,13 +158,7 @@ class Neg:
 class PowInt:
     """x ** n for a constant integer n: exact at every order, x = 0 included."""
 
-    def scalar(n):
-        """x ** n on floats, as numpy computes it (x ** 1 is x, x ** 2 is x * x)"""
-        if n == 1:
-            return "{0}"
-        if n == 2:
-            return "{0} * {0}"
-        return f"{{0}} ** {n!r}" if n >= 0 else f"1.0 / {{0}} ** {-n!r}"
+    scalar = Templates(_powi_template)
 
     def forward(x, n):
         if n >= 0:
@@ -181,7 +191,7 @@ class PowInt:
 class Pow:
     """x ** y in general (0 ** 0 = 1; a negative base with a non-integer y is nan)."""
 
-    scalar = math.pow
+    scalar = _float_pow
 
     def forward(x, y):
         return np.power(x, y)

@@ -28,8 +28,8 @@ def tie_weight(x, y):
 
 
 def float_sign(x):
-    """sign on a Python float, as np.sign: -1.0, 1.0, or x itself (0.0, -0.0, nan)"""
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else x)
+    """sign on a Python float, as np.sign: -1.0, 1.0, 0.0 (for -0.0 too) or nan"""
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else (0.0 if x == 0.0 else x))
 
 
 def _float_positive(x):
