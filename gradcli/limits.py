@@ -9,7 +9,7 @@ what the tests exercise, and low enough that the largest accepted input still
 finishes in about a second (expressions) or in minutes, not days (optimization).
 
 The modules that read the input enforce the limits with ``exceeded`` (one
-message format for all): the command line's parse (gradcli/cli/common.py) the
+message format for all): the command line's parse (gradcli/cli/inputs.py) the
 length of its expressions, the lexer the library's length, the parser the depth, ``diff``
 and ``check`` the order, ``minimize`` the steps and ``fit`` the epochs.
 README section "Limits" shows the same table; tests/test_hostile_input.py

@@ -93,7 +93,7 @@ def test_expression_and_points_cannot_both_come_from_stdin(gradcli):
 
 def test_bad_stdin_lines_are_reported_and_the_others_answered(gradcli):
     result = gradcli("diff", "x**3", "--at", "-", input="1\nx=abc\nq=1\n2\n")
-    assert (result.exit_code, result.stdout) == (2, "3.0\n12.0\n")
+    assert (result.exit_code, result.stdout) == (2, "3.0\n\n\n12.0\n")  # rows kept (SPEC 6.4)
     assert result.stderr == (
         "gradcli: error: stdin line 2: 'abc' is not a number at column 3 (a value is a number "
         "or a constant expression such as pi/4)\n  x=abc\n    ^\n"
@@ -102,11 +102,39 @@ def test_bad_stdin_lines_are_reported_and_the_others_answered(gradcli):
 
 def test_bad_stdin_expressions_are_reported_and_the_others_answered(gradcli):
     result = gradcli("eval", "-", "--at", "x=2", input="x**2\n2x\nx*y\nx+1\n")
-    assert (result.exit_code, result.stdout) == (2, "4.0\n3.0\n")
+    assert (result.exit_code, result.stdout) == (2, "4.0\n\n\n3.0\n")  # rows kept (SPEC 6.4)
     assert result.stderr == (
         "gradcli: error: stdin line 2: a number cannot be followed by a name at column 2 "
         "(write 2*x)\n  2x\n   ^\n"
         "gradcli: error: stdin line 3: --at 'x=2': no value given for variable 'y'\n")
+
+
+def test_bad_stdin_lines_keep_their_row_in_csv_and_json(gradcli):
+    """SPEC 6.4: `paste points results` stays aligned; the message is on stderr, exit 2."""
+    points = "1\nx=abc\nq=1\n2\n"
+    result = gradcli("eval", "x**3", "--at", "-", "--format", "csv", input=points)
+    assert result.exit_code == 2
+    assert result.stdout == "expr,x,value\nx**3,1.0,1.0\nx**3,,\nx**3,,\nx**3,2.0,8.0\n"
+    result = gradcli("eval", "x**3", "--at", "-", "--format", "json", input=points)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("value") for r in records] == [1.0, None, None, 8.0]
+    assert records[1] == {"expr": "x**3", "point": "x=abc",
+                          "error": "stdin line 2: 'abc' is not a number"}
+    assert records[2] == {"expr": "x**3", "point": {"q": 1.0},
+                          "error": "the expression has no variable 'q' (its variables: x)"}
+    result = gradcli("eval", "-", "--at", "x=2", "--format", "json", input="x**2\n2x\nx+1\n")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("value") for r in records] == [4.0, None, 3.0]
+    assert records[1]["expr"] == "2x" and records[1]["point"] == {"x": 2.0}
+    assert records[1]["error"] == "a number cannot be followed by a name"
+
+
+def test_a_utf8_bom_and_cr_line_endings_on_stdin_are_read(gradcli):
+    """issue 23: an editor's byte-order mark before line 1, and CR-only line endings."""
+    result = gradcli("eval", "x+1", "--at", "-", input="\ufeff1\r2\r\n3\r")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "2.0\n3.0\n4.0\n", "")
+    result = gradcli("eval", "-", "--at", "1", input="\ufeffx+1\rx*5\r")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "2.0\n5.0\n", "")
 
 
 def test_stdin_points_naming_variables_in_any_order_keep_the_input_order(gradcli):
@@ -184,7 +212,8 @@ def test_a_command_of_the_common_layer_can_exit_1_after_its_output():
     import click
     from click.testing import CliRunner
 
-    from gradcli.cli.common import EXIT_FAILED, GradcliGroup, command
+    from gradcli.cli import GradcliGroup
+    from gradcli.cli.app import EXIT_FAILED, command
 
     @command("failing", examples=["gradcli failing"])
     def failing():

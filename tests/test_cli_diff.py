@@ -66,7 +66,7 @@ def test_diff_table_of_a_high_order_shows_f_and_the_last_order(gradcli):
 
 
 def test_diff_default_format_is_a_table_on_a_terminal(gradcli, monkeypatch):
-    monkeypatch.setattr("gradcli.cli.common.stdout_is_terminal", lambda: True)
+    monkeypatch.setattr("gradcli.cli.options.stdout_is_terminal", lambda: True)
     result = gradcli("diff", "x**2", "--at", "3")
     assert result.exit_code == 0 and "┃ df/dx ┃" in result.stdout
 
@@ -84,11 +84,26 @@ def test_diff_expression_after_double_dash_may_start_with_minus(gradcli):
     assert (result.exit_code, result.stdout, result.stderr) == (0, "-2.0\n", "")
 
 
-def test_diff_expression_starting_with_minus_without_double_dash_says_so(gradcli):
-    result = gradcli("diff", "-x**2", "--at", "1")
+@pytest.mark.parametrize("args, out", [
+    (["diff", "-x**2", "--at", "1"], "-2.0\n"),
+    (["diff", "--at", "1", "-x**2"], "-2.0\n"),
+    (["eval", "-x**2", "--at", "3"], "-9.0\n"),
+    (["eval", "-1+x", "--at", "3"], "2.0\n"),
+    (["eval", "-sin(x)", "--at", "0"], "-0.0\n"),
+    (["eval", "-1"], "-1.0\n"),
+    (["diff", "-x**3", "--at", "-2", "--order", "2"], "12.0\n"),  # --at's value stays its own
+])
+def test_an_expression_starting_with_minus_works_without_double_dash(gradcli, args, out):
+    """SPEC 2: where it cannot be an option, a leading-minus expression is the expression."""
+    result = gradcli(*args)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, out, "")
+
+
+@pytest.mark.parametrize("bad", ["-q", "--bogus", "-x"])
+def test_a_real_unknown_option_is_still_an_error(gradcli, bad):
+    result = gradcli("eval", "x", "--at", "1", bad)
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == ("gradcli: error: no such option: -x**2 (an expression that starts "
-                             "with '-' goes after --, as in: gradcli diff -- '-x**2' ...)\n")
+    assert result.stderr.startswith(f"gradcli: error: no such option: {bad}")
 
 
 def test_diff_order_zero_is_the_value(gradcli):

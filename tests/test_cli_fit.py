@@ -360,7 +360,7 @@ def test_shown_epochs_are_the_shared_row_selection():
     from types import SimpleNamespace
 
     from gradcli.cli.fit import _shown
-    from gradcli.cli.optimizer_options import RowSelection
+    from gradcli.cli.options import RowSelection
 
     for every in (None, 1, 3, 7):
         for planned in (0, 1, 5, 20, 1000, 1001):

@@ -132,8 +132,8 @@ def test_every_cli_step_matches_torch_optim(gradcli, name, variant):
 def test_json_has_exactly_the_spec_fields_and_the_shown_rows(gradcli):
     (record,) = runs(gradcli, QUADRATIC, "--opt", "adam", "--lr", "1", "--steps", "200",
                      "--from", "3", "--tol", "0")
-    assert list(record) == ["expr", "opt", "lr", "steps", "converged", "point", "value",
-                            "grad_norm", "history"]
+    assert list(record) == ["expr", "opt", "lr", "steps", "converged", "interrupted", "point",
+                            "value", "grad_norm", "history"]
     assert record["expr"] == QUADRATIC and record["opt"] == "adam" and record["lr"] == 1.0
     assert [row["step"] for row in record["history"]] == list(range(0, 201, 10))
     first = record["history"][0]
@@ -204,34 +204,59 @@ def test_comparison_table_one_row_per_optimizer(gradcli):
                      "--format", "table")
     assert result.exit_code == 0, result.stderr
     header = [c.strip() for c in result.stdout.splitlines()[2].strip("┃").split("┃")]
-    assert header == ["opt", "lr", "final f", "steps to tol", "steps", "time", "status"]
+    assert header == ["opt", "lr", "final point", "final f", "steps to tol", "steps", "time",
+                      "status"]
     body = [line for line in result.stdout.splitlines() if line.startswith("│")]
     sgd = [c.strip() for c in body[0].strip("│").split("│")]  # x - 50 <- 0.8 * (x - 50)
     to_tol = str(math.ceil(math.log(1e-10 / 94) / math.log(0.8)))
-    assert sgd[:2] == ["sgd", "0.1"] and sgd[3:5] == [to_tol, to_tol] and sgd[6] == "converged"
-    newton = [c.strip() for c in body[1].strip("│").split("│")]  # x - 50 <- 0.9 * (x - 50)
-    to_tol = str(math.ceil(math.log(1e-10 / 94) / math.log(0.9)))
-    assert newton[:2] == ["newton", "0.1"] and newton[3:5] == [to_tol, to_tol]
-    assert float(newton[2]) <= (1e-10 / 2) ** 2 and newton[6] == "converged"
+    assert sgd[:2] == ["sgd", "0.1"] and sgd[4:6] == [to_tol, to_tol] and sgd[7] == "converged"
+    assert abs(float(sgd[2].removeprefix("x=")) - 50) < 1e-10
+    # --lr is for the first-order methods: Newton keeps its own step, 1, and lands at once
+    newton = [c.strip() for c in body[1].strip("│").split("│")]
+    assert newton[:4] == ["newton", "1.0", "x=50.0", "0.0"] and newton[4:6] == ["1", "1"]
+    assert newton[7] == "converged"
 
 
 def test_comparison_table_names_divergence_and_the_rest_goes_on(gradcli):
-    # x <- x - 2 * x = -x for newton: it never settles, and never diverges
+    # nesterov overshoots at lr 2 and diverges; newton (its own step) lands at 0 at once
     result = gradcli("minimize", "x**2", "--opt", "nesterov,newton", "--lr", "2", "--from", "1",
                      "--format", "table")
     assert result.exit_code == 1
     body = [[c.strip() for c in line.strip("│").split("│")]
             for line in result.stdout.splitlines() if line.startswith("│")]
-    assert body[0][0] == "nesterov" and body[0][6].startswith("diverged at ")
-    assert body[1][0] == "newton" and body[1][2] == "1.0" and body[1][4] == "1000"
-    assert body[1][6] == "not converged"
+    assert body[0][0] == "nesterov" and body[0][7].startswith("diverged at ")
+    assert body[1][0] == "newton" and body[1][2:4] == ["x=0.0", "0.0"] and body[1][5] == "1"
+    assert body[1][7] == "converged"
     assert result.stderr.startswith("gradcli: nesterov diverged at step ")
 
 
 def test_plain_is_the_final_point_one_line_per_optimizer(gradcli):
-    result = gradcli("minimize", "(x-1)**2+(y+2)**2", "--opt", "newton,sgd", "--steps", "1",
+    result = gradcli("minimize", "(x-1)**2+(y+2)**2", "--opt", "newton", "--steps", "1",
                      "--lr", "0.5")
-    assert result.exit_code == 0 and result.stdout == "0.5 -1.0\n1.0 -2.0\n"  # newton: lr * H^-1 g
+    assert result.exit_code == 0 and result.stdout == "x=0.5,y=-1.0\n"  # newton: lr * H^-1 g
+    result = gradcli("minimize", "(x-1)**2+(y+2)**2", "--opt", "newton,sgd", "--steps", "1",
+                     "--lr", "0.5")  # --lr for sgd only: newton takes its full step
+    assert result.exit_code == 0 and result.stdout == "newton x=1.0,y=-2.0\nsgd x=1.0,y=-2.0\n"
+
+
+def test_minimize_runs_without_opt(gradcli):
+    """issue 20: the first thing a user types works (the default optimizer)."""
+    default = gradcli("minimize", "(x-3)**2", "--format", "json")
+    from gradcli.cli.minimize import DEFAULT_OPT
+
+    assert default.exit_code == 0 and json.loads(default.stdout)["opt"] == DEFAULT_OPT
+    chosen = gradcli("minimize", "(x-3)**2", "--opt", DEFAULT_OPT, "--format", "json")
+    assert json.loads(default.stdout)["point"] == json.loads(chosen.stdout)["point"]
+
+
+def test_plain_output_feeds_back_as_from(gradcli):
+    """SPEC 6.4: plain output can be fed back as input."""
+    first = gradcli("minimize", "(x-1)**2+(y+2)**2", "--opt", "sgd", "--steps", "3")
+    again = gradcli("minimize", "(x-1)**2+(y+2)**2", "--opt", "sgd", "--steps", "3", "--from",
+                    first.stdout.strip())
+    six = gradcli("minimize", "(x-1)**2+(y+2)**2", "--opt", "sgd", "--steps", "6")
+    assert (first.exit_code, again.exit_code) == (0, 0)
+    assert first.stdout.startswith("x=") and again.stdout == six.stdout
 
 
 def test_csv_rows_of_every_optimizer_under_one_header(gradcli):
@@ -242,14 +267,14 @@ def test_csv_rows_of_every_optimizer_under_one_header(gradcli):
         "opt,step,x,value,grad_norm,lr",
         "sgd,0,3.0,2209.0,94.0,0.25", "sgd,1,26.5,552.25,47.0,0.25",
         "sgd,2,38.25,138.0625,23.5,0.25",
-        "newton,0,3.0,2209.0,94.0,0.25", "newton,1,14.75,1242.5625,70.5,0.25",
-        "newton,2,23.5625,698.94140625,52.875,0.25"]
+        "newton,0,3.0,2209.0,94.0,1.0", "newton,1,50.0,0.0,0.0,1.0",
+        "newton,2,50.0,0.0,0.0,1.0"]  # --lr is for the first-order methods
 
 
 def test_expressions_from_stdin_each_give_a_run(gradcli):
     result = gradcli("minimize", "-", "--opt", "newton", "--format", "plain",
                      input="(x-2)**2\n# comment\n(x+1)**2\n")
-    assert result.exit_code == 0 and result.stdout == "2.0\n-1.0\n"
+    assert result.exit_code == 0 and result.stdout == "x=2.0\nx=-1.0\n"
 
 
 # -- divergence, interruption, errors -------------------------------------------------------------
@@ -267,7 +292,7 @@ def test_divergence_prints_the_rows_names_the_step_and_exits_1(gradcli):
 
 def test_a_start_outside_the_domain_diverges_at_step_0(gradcli):
     result = gradcli("minimize", "log(x)", "--opt", "adam", "--from", "-1", "--format", "plain")
-    assert result.exit_code == 1 and result.stdout == "-1.0\n"
+    assert result.exit_code == 1 and result.stdout == "x=-1.0\n"
     assert "adam diverged at step 0: the value is not finite" in result.stderr
 
 
@@ -298,7 +323,6 @@ def test_ctrl_c_prints_the_table_so_far_and_exits_130(gradcli, monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (["x**2", "--opt", "adm"], "invalid value for '--opt': unknown optimizer 'adm' "
                                "(did you mean 'adam'?)"),
-    (["x**2"], "missing option '--opt'"),
     (["x**2", "--opt", "sgd", "--from", "y=1"], "--from 'y=1': the expression has no "
                                                 "variable 'y' (its variables: x)"),
     (["x*y", "--opt", "sgd", "--from", "1"], "--from '1': a value without a name needs an "
@@ -374,9 +398,9 @@ def test_readme_minimize_transcript_is_the_real_output(command, output, tmp_path
     assert [line.rstrip() for line in result.stdout.splitlines()] == output.splitlines()
 
 
-# -- the shared option layer (gradcli.cli.optimizer_options) -------------------------------------
+# -- the shared option layer (gradcli.cli.options) -------------------------------------
 def test_options_apply_to_the_optimizers_that_take_them():
-    from gradcli.cli.optimizer_options import OptimizerSettings, build_optimizers
+    from gradcli.cli.options import OptimizerSettings, build_optimizers
 
     settings = OptimizerSettings(names=("sgd", "adam", "rmsprop"), lr=0.5, betas=(0.8, 0.9),
                                  momentum=0.3, eps=1e-3, compat="keras")
@@ -389,7 +413,7 @@ def test_options_apply_to_the_optimizers_that_take_them():
 
 
 def test_row_selection_every_kth_first_and_last():
-    from gradcli.cli.optimizer_options import RowSelection, default_every
+    from gradcli.cli.options import RowSelection, default_every
 
     assert default_every(1000) == 50 and default_every(5) == 1 and default_every(0) == 1
     assert RowSelection(None, 1000).select(list(range(1001))) == list(range(0, 1001, 50))
@@ -398,7 +422,7 @@ def test_row_selection_every_kth_first_and_last():
 
 
 def test_progress_bar_is_silent_off_a_terminal_and_draws_on_one(monkeypatch, capsys):
-    from gradcli.cli import optimizer_options as oo
+    from gradcli.cli import progress as oo
 
     with oo.progress_bar(100, "adam") as advance:
         advance(50)
@@ -446,9 +470,12 @@ def test_run_loop_norm_of_a_few_floats_is_numpys_bit_for_bit():
 
 # -- a long run keeps only the rows its output shows ---------------------------------------------
 def _full_history(expr, opt, steps, tol, every, **kw):
-    """The history rows of descend keeping every step, selected as the table selects them."""
+    """The history rows of descend keeping every step, selected as the table selects them:
+    every Kth of the steps done (K = --every, or ceil(done/20) when every row was kept or the
+    run did every step, else rounded up to a multiple of COARSE), the first and last."""
     import gradcli as gc
-    from gradcli.cli.optimizer_options import RowSelection
+    from gradcli.cli.minimize import COARSE, FULL_HISTORY
+    from gradcli.cli.options import RowSelection
     from gradcli.training.descend import descend
     from gradcli.optimizers import make
     from gradcli.compiled.program import compile_expression
@@ -457,7 +484,10 @@ def _full_history(expr, opt, steps, tol, every, **kw):
     fg = compile_expression(expression).point_function()
     run = descend(fg, [0.0] * len(expression.variables), make(opt, **kw), steps, tol,
                   variables=list(expression.variables))
-    shown = RowSelection(every, run.steps).select(list(range(run.steps + 1)))
+    k = every or math.ceil(run.steps / 20)
+    if every is None and FULL_HISTORY < run.steps < steps:
+        k = COARSE * math.ceil(k / COARSE)
+    shown = RowSelection(k, run.steps).select(list(range(run.steps + 1)))
     return [run.record(k) for k in shown]
 
 
@@ -467,6 +497,7 @@ def _full_history(expr, opt, steps, tol, every, **kw):
     ("7000", 1e-6, 100_000),
 ])
 def test_a_long_run_shows_the_rows_of_a_run_keeping_every_step(gradcli, every, tol, steps):
+    """The rows shown are kept during the one run (no second run to pick them)."""
     args = ["minimize", "(x-3)**2", "--opt", "sgd", "--lr", "1e-4", "--tol", repr(tol),
             "--steps", str(steps), "--format", "json"] + (["--every", every] if every else [])
     result = gradcli(*args)
@@ -474,17 +505,34 @@ def test_a_long_run_shows_the_rows_of_a_run_keeping_every_step(gradcli, every, t
     record = json.loads(result.stdout)
     expected = _full_history("(x-3)**2", "sgd", steps, tol, int(every) if every else None, lr=1e-4)
     assert record["history"] == expected
-    assert record["steps"] == expected[-1]["step"] and len(expected) > 10
+    assert record["steps"] == expected[-1]["step"] and 10 < len(expected) <= 22
     if tol:
         assert 20_000 < record["steps"] < steps and record["converged"]
 
 
+def test_a_long_run_that_stops_early_runs_once(gradcli, monkeypatch):
+    from gradcli.training import descend as module
+
+    calls = []
+    real = module.descend
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "descend", counted)
+    result = gradcli("minimize", "(x-3)**2", "--opt", "sgd", "--lr", "1e-4", "--tol", "1e-6",
+                     "--steps", "100000", "--format", "json")
+    assert result.exit_code == 0 and len(calls) == 1
+
+
 def test_row_keeper_keeps_the_shown_rows_and_a_bounded_plot_path():
-    from gradcli.cli.minimize import FULL_HISTORY, row_keeper
+    from gradcli.cli.minimize import COARSE, FULL_HISTORY, row_keeper
 
     keep = row_keeper(None, 1_000_000, None)
     kept = [k for k in range(1_000_001) if keep(k)]
-    assert kept == list(range(FULL_HISTORY + 1)) + list(range(50_000, 1_000_001, 50_000))
+    assert kept == list(range(FULL_HISTORY + 1)) + list(range(FULL_HISTORY + COARSE,
+                                                              1_000_001, COARSE))
     keep = row_keeper(250, 1_000_000, "path.png")  # every 250th shown, every 100th drawn
     kept = [k for k in range(1_000_001) if keep(k)]
     assert len(kept) == 10_001 + 4001 - 2001 and kept[:5] == [0, 100, 200, 250, 300]

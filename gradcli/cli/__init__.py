@@ -1,16 +1,22 @@
-"""The command line: a click group; each subcommand lives in its own module.
+"""The command line: the ``gradcli`` click group, its lazily loaded subcommands, ``main``.
 
-Keep this path light: only click is imported here; numpy and the engine load
-when a subcommand runs, and rich/sympy/matplotlib only where they render.
-Subcommands load lazily: add one line to SUBCOMMANDS per subcommand
-("name": "module:function"), built with ``gradcli.cli.common.command``.
+Keep this path light: only click is imported here; numpy and the engine load when a
+subcommand runs, and rich/sympy/matplotlib only where they render. Each subcommand is a
+module of its own, built with ``gradcli.cli.app.command``: add one line to SUBCOMMANDS
+("name": "module:function").
+
+The modules, in the order a run meets them: ``app`` (errors -> messages and exit
+statuses), ``options`` (the shared options), ``points`` (the --at/--from/--init syntax),
+``inputs`` (expressions and points from stdin; the one check of points against
+variables), the command's module (options -> one library call -> Rows), ``progress``,
+``render`` (the one writer of table/plain/csv/json), ``plot``, ``tapeview``.
 """
 from __future__ import annotations
 
 import click
 
 from .. import __version__
-from .common import GradcliGroup
+from .app import standalone, terminate_on_sigterm
 
 SUBCOMMANDS = {
     "diff": "gradcli.cli.diff:diff",
@@ -30,8 +36,33 @@ Examples:
   gradcli check "exp(sin(x))/(1+x**2)" --at 0.7 --order 4
   gradcli minimize "(x-50)**2" --opt adam --lr 1 --steps 200 --from x=3
   printf '1\\n2\\n' | gradcli diff "x**3" --at - --format json
-  gradcli fit "w*x+b" --data samples/tutorial_points.csv --target y --opt sgd --lr 0.01
+  printf 'x,y\\n0,1\\n1,3\\n2,5\\n' | gradcli fit "w*x+b" --data - --target y --opt newton
 """
+
+
+class GradcliGroup(click.Group):
+    """The ``gradcli`` group: subcommands loaded lazily from ``"module:attribute"`` paths,
+    and the same error handling as the subcommands for everything click reports."""
+
+    def __init__(self, *args, lazy_subcommands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_subcommands))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.lazy_subcommands:
+            import importlib
+
+            module, _, attribute = self.lazy_subcommands[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        return standalone(super().main, args, prog_name, complete_var, extra)
 
 
 @click.group(cls=GradcliGroup, lazy_subcommands=SUBCOMMANDS, epilog=EPILOG,
@@ -42,4 +73,6 @@ def cli():
 
 
 def main() -> None:
+    """The ``gradcli`` entry point: process-wide settings are made here and only here."""
+    terminate_on_sigterm()
     cli(prog_name="gradcli")

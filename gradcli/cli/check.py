@@ -10,10 +10,11 @@ import click
 
 from ..errors import GradcliError
 from ..check.finite_difference import MAX_ORDER as FD_MAX_ORDER
-from .render import Row, RowWriter, format_number
-from .common import (EXIT_FAILED, at_option, command, errors_reported, expr_argument,
-                     for_each_point, format_option, warn, warn_non_finite)
-from .diff import choose_wrt, order_option, wrt_option
+from .app import EXIT_FAILED, command, errors_reported, warn, warn_non_finite
+from .inputs import choose_wrt, for_each_point
+from .options import (NonNegative, at_option, expr_argument, format_option, order_option,
+                      wrt_option)
+from .render import Row, Writer, format_number
 
 EXAMPLES = [
     'gradcli check "x**4+2*x**3-3*x**2+4*x-5" --at 0 --order 5',
@@ -25,25 +26,6 @@ CSV_FIELDS = ["order", "gradcli", "sympy", "reference", "finite_difference",
               "finite_difference_error", "relative_error", "status"]
 MARKS = {"ok": "✓", "mismatch": "✗ mismatch", "singular": "singular",
          "unchecked": "not checked"}
-
-
-class NonNegative(click.ParamType):
-    """A number >= 0 (inf allowed: no tolerance limit, no deadline); nan is refused here,
-    where click reads the option, so that the message names it."""
-
-    name = "float"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, float):
-            number = value
-        else:
-            try:
-                number = float(str(value).strip())
-            except ValueError:
-                self.fail(f"{value!r} is not a number", param, ctx)
-        if not number >= 0:  # nan compares false
-            self.fail(f"must be a number >= 0, got {value!r}", param, ctx)
-        return number
 
 
 @command("check", examples=EXAMPLES)
@@ -75,32 +57,49 @@ def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, format):
     """
     options = dict(order=order, wrt=wrt, rtol=rtol, atol=atol, timeout=timeout,
                    symbolic=symbolic, pretty=symbolic and format == "table")
-    with RowWriter(format) as rows:
-        writer = CheckWriter(rows)
-        for_each_point(expr, at, lambda e, names, env, points:
-                       point_checks(e, names, points, **options), writer)
-    if writer.mismatched and not errors_reported():
+    mismatched = []
+
+    def rows(expression, names, env, points):
+        out = []
+        for result in point_checks(expression, names, points, **options):
+            if isinstance(result, GradcliError):
+                out.append(result)
+                continue
+            mismatched.append(not result.ok)
+            out.append(result_rows(result, format))
+        return out
+
+    with Writer(format) as writer:
+        for_each_point(expr, at, rows, _Flat(writer))
+    if any(mismatched) and not errors_reported():
         click.get_current_context().exit(EXIT_FAILED)
 
 
-class CheckWriter:
-    """Writes each point's rows (one per order, or one per point) and remembers mismatches."""
+class _Flat:
+    """A Writer taking a point's list of Rows as one item (each point's check is one
+    result of for_each_point, written as one row per order and the verdict)."""
 
-    def __init__(self, rows: RowWriter):
-        self.rows = rows
-        self.mismatched = False
+    def __init__(self, writer: Writer):
+        self.writer = writer
 
-    def write(self, result) -> None:
-        self.mismatched = self.mismatched or not result.ok
-        per_point = self.rows.format in ("json", "plain")
-        for row in ([point_row(result)] if per_point else order_rows(result)):
-            self.rows.write(row)
-        self.rows.flush()
-        if self.rows.format == "table":  # the verdict, under the point's table
-            self.rows.out.write(summary(result) + "\n")
+    def write(self, rows) -> None:
+        for row in rows:
+            self.writer.write(row)
+        self.writer.flush()
+
+    def error(self, expr, point, error) -> None:
+        self.writer.error(expr, point, error)
 
     def flush(self) -> None:
-        self.rows.flush()
+        self.writer.flush()
+
+
+def result_rows(result, format: str) -> list[Row]:
+    """A point's rows: one per order (table and csv) and the record, plain line and
+    verdict under the table."""
+    rows = order_rows(result) if format in ("table", "csv") else []
+    rows.append(Row(record=result.record(), plain=plain_line(result), notes=summary(result)))
+    return rows
 
 
 def point_checks(expression, names, points, *, wrt, **options) -> list:
@@ -218,11 +217,6 @@ def plain_line(result) -> str:
     return line + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def point_row(result) -> Row:
-    """The one line of a point (json and plain)."""
-    return Row(record=result.record(), plain=plain_line(result), columns=[], values=[])
-
-
 def order_rows(result) -> list[Row]:
     """One row per order (table and csv)."""
     names = list(result.point)
@@ -247,7 +241,7 @@ def order_rows(result) -> list[Row]:
         if result.symbolic:
             values.append(reference.formula if reference.formula is not None else "")
             table_values.append(_pretty(reference))
-        rows.append(Row(record={}, plain="", columns=columns, values=values, title=title,
+        rows.append(Row(columns=columns, values=values, title=title,
                         table_columns=table_columns, table_values=table_values))
     return rows
 

@@ -1,13 +1,10 @@
 """``gradcli diff``: the derivatives of orders 0..N along one variable."""
 from __future__ import annotations
 
-import click
-
-from ..errors import GradcliError
-from ..limits import MAX_ORDER
-from .render import Row, RowWriter, format_number
-from .common import (at_option, command, expr_argument, for_each_point, format_option,
-                     warn_non_finite)
+from .app import command, warn_non_finite
+from .inputs import choose_wrt, for_each_point
+from .options import at_option, expr_argument, format_option, order_option, wrt_option
+from .render import Row, Writer, format_number
 
 EXAMPLES = [
     'gradcli diff "x**4+2*x**3-3*x**2+4*x-5" --at 2 --order 3',
@@ -17,31 +14,6 @@ EXAMPLES = [
     'gradcli diff -- "-x**2" --at 1',
 ]
 TABLE_ORDERS = 6  # a table shows every order up to this one, else f and the last order
-
-
-class Order(click.ParamType):
-    """A non-negative integer (the order of the derivative)."""
-
-    name = "N"
-
-    def convert(self, value, param, ctx):
-        text = str(value).strip()
-        if not (text.isascii() and text.isdigit()):
-            self.fail(f"must be a non-negative integer, got {value!r}", param, ctx)
-        if len(text) > 12 or int(text) > MAX_ORDER:  # each row holds N+1 numbers a point
-            self.fail(f"{text} is beyond the limit of {MAX_ORDER}", param, ctx)
-        return int(text)
-
-
-def order_option(verb: str):
-    """``--order N`` (default 1): the derivatives 0..N are ``verb`` (computed, checked)."""
-    return click.option("--order", "-n", type=Order(), default=1, show_default=True,
-                        help=f"Highest order N: derivatives 0..N are {verb}.")
-
-
-wrt_option = click.option(
-    "--wrt", metavar="VAR", default=None,
-    help="The variable to differentiate along (needed when there are several).")
 
 
 @command("diff", examples=EXAMPLES)
@@ -56,23 +28,9 @@ def diff(expr, at, order, wrt, format):
     The other variables are held at their --at values. Plain output is the Nth
     derivative alone, one line per point; json gives every order.
     """
-    with RowWriter(format) as writer:
+    with Writer(format) as writer:
         for_each_point(expr, at, lambda e, names, env, points:
                        derivative_rows(e, names, env, points, order, wrt), writer)
-
-
-def choose_wrt(expression, wrt: str | None) -> str:
-    """The variable to differentiate along: --wrt, or the expression's only one."""
-    variables = expression.variables
-    if wrt is None:
-        if len(variables) > 1:
-            raise GradcliError(f"the expression has several variables ({', '.join(variables)}): "
-                               f"choose one with --wrt")
-        return variables[0] if variables else "x"
-    if variables and wrt not in variables:
-        raise GradcliError(f"--wrt {wrt}: the expression has no variable {wrt!r} "
-                           f"(its variables: {', '.join(variables)})")
-    return wrt
 
 
 def _heading(k: int, wrt: str) -> str:

@@ -1,9 +1,10 @@
 """``gradcli eval``: the value of an expression at each point."""
 from __future__ import annotations
 
-from .render import Row, RowWriter, format_number
-from .common import (at_option, command, expr_argument, for_each_point, format_option,
-                     warn_non_finite)
+from .app import command, warn_non_finite
+from .inputs import for_each_point
+from .options import at_option, expr_argument, format_option
+from .render import Row, Writer, format_number
 
 EXAMPLES = [
     'gradcli eval "sqrt(x**2+y**2)" --at x=3,y=4',
@@ -19,7 +20,7 @@ EXAMPLES = [
 @format_option
 def evaluate(expr, at, format):
     """The value of EXPR at each point (an expression without variables needs no --at)."""
-    with RowWriter(format) as writer:
+    with Writer(format) as writer:
         for_each_point(expr, at, value_rows, writer)
 
 

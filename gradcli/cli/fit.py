@@ -1,20 +1,29 @@
-"""``gradcli fit``: fit a model's parameters to CSV data by mean squared error (SPEC section 2).
+"""``gradcli fit``: fit a model's parameters to CSV data by least squares (SPEC 2 and 6.3).
 
-The fitting is ``gradcli.fitting``'s; this module reads the options and the data, runs
-one fit per ``--opt`` and writes the results:
+Options -> per ``--opt`` ``gradcli.training.api.least_squares`` (``lm``, the default:
+Levenberg-Marquardt) or ``gradcli.training.fit.Fitter`` (the gradient methods) -> Rows for
+the one writer:
 
 - ``table`` (default on a terminal): per optimizer, an epoch table (epoch, loss, each
   parameter; about 20 rows, the first and last always, ``--every K``), then the fitted
   parameters, the loss, R² and how the run ended.
-- ``plain`` (default in a pipe): one line per optimizer, the fitted parameters as
-  ``b=0.98,w=2.0`` (sorted by name; the syntax of ``--init``).
-- ``csv``: the table's rows under the header ``opt,epoch,loss,<parameters>``.
-- ``json``: one line per optimizer, ``{"model", "params", "loss", "r2", "epochs",
-  "history": [{"epoch", "loss", "params"}, ...]}``; ``epochs`` is the number performed and
-  ``history`` holds the rows the table shows.
+- ``plain`` (default in a pipe): the fitted parameters as ``b=0.98,w=2.0`` (sorted by name;
+  the syntax of ``--init``); with several optimizers one line each, ``NAME b=...``.
+- ``csv``: the table's rows under the header ``opt,epoch,loss,<parameters>`` (a parameter
+  named like a fixed column is ``params[NAME]``).
+- ``json``: one line per optimizer, ``{"model", "opt", "params", "loss", "r2", "epochs",
+  "converged", "stuck", "interrupted", "history": [{"epoch", "loss", "params"}, ...]}``;
+  ``epochs`` is the number performed and ``history`` holds the rows the table shows; lm adds
+  ``stderr``, ``covariance``, ``rss``, ``dof``, ``iterations``, ``evaluations``
+  (``training.api.record``). For lm an "epoch" is an iteration (an accepted step), the table
+  shows ``value ± stderr``.
+
+Warnings: parameters that never moved from a zero gradient at the start (``stuck``), and
+R² below 0.5 in a run that converged.
 
 A run whose loss or gradient turns nan/inf stops there and the command exits with 1
-(after the output), naming the epoch. Ctrl-C prints the epochs done and exits with 130.
+(after the output), naming the epoch. Ctrl-C (SIGTERM) prints the epochs done and exits
+with 130 (143).
 """
 from __future__ import annotations
 
@@ -24,22 +33,25 @@ import sys
 import click
 
 from ..errors import GradcliError
-from .render import format_number, json_line
-from .common import EXIT_FAILED, STDIN, command, format_option, parse_expression, warn
-from .optimizer_options import (OPTIMIZER_NAMES, RowSelection, build_optimizers,
-                                exit_interrupted, optimizer_options, progress_bar)
+from ..optimizers import ALL_NAMES
+from ..training.fit import DEFAULT_EPOCHS
+from .app import EXIT_FAILED, command, exit_interrupted, warn
+from .inputs import STDIN, parse_expression, start_values
+from .options import RowSelection, build_optimizers, format_option, optimizer_options
+from .progress import progress_bar
+from .render import Row, Writer, format_number
 
+# each runs anywhere after `pip install gradcli`: the data comes on stdin
 EXAMPLES = [
-    'gradcli fit "w*x+b" --data samples/tutorial_points.csv --target y --opt sgd --lr 0.01',
-    'gradcli fit "w*x+b" --data samples/noisy_line.csv --target y --opt adam --lr 0.1 '
-    '--epochs 3000 --format json',
-    'gradcli fit "a*exp(-k*t)" --data samples/exponential_decay.csv --target y --init a=1,k=1 '
-    '--opt newton',
-    'gradcli fit "a*exp(-k*t)" --data samples/exponential_decay.csv --target y --init a=1 '
-    '--opt adam --lr 0.05 --batch-size 8 --seed 3',
-    'cat samples/noisy_line.csv | gradcli fit "w*x+b" --data - --target y --plot fit.png',
+    "printf 'x,y\\n0,1\\n1,3\\n2,5\\n3,7\\n' | gradcli fit \"w*x+b\" --data - --target y",
+    "printf 'x,y\\n0,1.1\\n1,2.9\\n2,5.2\\n3,6.8\\n' | gradcli fit \"w*x+b\" --data - "
+    "--target y --opt adam --lr 0.1 --epochs 3000 --format json",
+    "printf 't,y\\n0,2\\n1,0.74\\n2,0.27\\n3,0.1\\n' | gradcli fit \"a*exp(-k*t)\" --data - "
+    "--target y --init a=1,k=1 --opt newton",
+    "printf 'x,y\\n0,1\\n1,3\\n2,5\\n3,7\\n' | gradcli fit \"w*x+b\" --data - --target y "
+    "--opt sgd,adam --lr 0.05 --plot fit.png",
+    'gradcli fit "w*x+b" --data points.csv --target y --batch-size 8 --seed 3',
 ]
-DEFAULT_EPOCHS = 1000
 
 
 def _parse_init(ctx, param, value):
@@ -57,19 +69,21 @@ def _parse_init(ctx, param, value):
 @click.option("--target", required=True, metavar="COLUMN", help="The column the model predicts.")
 @click.option("--init", callback=_parse_init, metavar="w=0,b=0",
               help="Starting parameters (default: 0 for each).")
-@click.option("--epochs", type=click.IntRange(min=0), default=DEFAULT_EPOCHS, show_default=True,
-              metavar="N", help="At most N epochs (passes over the data).")
+@click.option("--epochs", type=click.IntRange(min=0), default=DEFAULT_EPOCHS,
+              show_default=True, metavar="N", help="At most N epochs (passes over the data).")
 @click.option("--batch-size", "batch_size", type=click.IntRange(min=1), metavar="B",
               help="Shuffled minibatches of B rows (default: the full batch).")
 @click.option("--seed", type=click.IntRange(min=0), metavar="S",
               help="Seed of the minibatch shuffle (default 0).")
-@optimizer_options(default_opt="sgd", names=OPTIMIZER_NAMES)
+@optimizer_options(default_opt="lm", names=("lm", *ALL_NAMES))
 @format_option
 def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
-    """Fit the parameters of MODEL to CSV data by minimizing the mean squared error.
+    """Fit the parameters of MODEL to CSV data by least squares.
 
     The variables of MODEL that are columns of the data are inputs; the others are the
-    parameters. Full-batch gradient descent by default (--opt sgd, lr 0.01); an epoch with
+    parameters. Levenberg-Marquardt by default (--opt lm: exact Jacobian, standard errors and
+    covariance as scipy's curve_fit; --epochs caps its residual evaluations). The gradient
+    methods (--opt sgd, adam, ...) minimize the mean squared error; an epoch with
     --batch-size B is one pass over the rows in a shuffled order, one update per B rows.
     Reports the parameters, the loss (MSE) and R² = 1 - SS_res/SS_tot.
     """
@@ -86,29 +100,45 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
         warn(f"the model reads no data column: its variables ({', '.join(params)}) are all "
              f"parameters (the columns: {', '.join(dataset.columns)})")
     start = _init_values(init, params)
-    optimizers = build_optimizers(settings)
     selection = RowSelection(settings.every, epochs)
-    runs = [(opt, _fitter(expression, dataset, target, opt, start, batch_size, seed, settings))
-            for opt in optimizers]
-    stride = max(1, epochs // 1000)  # at most ~1000 bar updates per run: each costs ~10 us
+    runs = [_fitter(expression, dataset, target, opt, start, batch_size, seed, settings,
+                    selection.step) for opt in _optimizers(settings, batch_size, seed)]
+    compare = len(runs) > 1
+    stride = max(1, epochs // 1000)  # at most ~1000 progress calls per run
 
-    with progress_bar(epochs * len(runs), "fit") as advance:
-        for k, (optimizer, fitter) in enumerate(runs):
+    with Writer(format) as writer, progress_bar(epochs * len(runs), "fit") as advance:
+        for k, fitter in enumerate(runs):
             def progress(f, done=k * epochs):
                 if f.epochs % stride == 0:
-                    advance(done + f.epochs)
+                    advance(done + f.epochs, f.loss)
 
             try:
                 fitter.run(epochs, progress)
             except KeyboardInterrupt:
                 fitter.fit.r2 = fitter.r2()
-                _write(format, runs[:k + 1], selection, batch_size, dataset.rows, settings.tol)
-                exit_interrupted(f"epoch {fitter.fit.epochs} of {epochs} ({optimizer.name})")
+                fitter.interrupted = True
+                for row in fit_rows(fitter, selection, batch_size, dataset.rows, compare, False):
+                    writer.write(row)
+                writer.flush()
+                exit_interrupted(f"epoch {fitter.fit.epochs} of {epochs} "
+                                 f"({fitter.optimizer.name})")
                 return
-    _write(format, runs, selection, batch_size, dataset.rows, settings.tol)
+            more = k < len(runs) - 1
+            for row in fit_rows(fitter, selection, batch_size, dataset.rows, compare, more):
+                writer.write(row)
+            writer.flush()
     if settings.plot:
         _plot(settings.plot, expression, dataset, target, inputs, runs)
-    diverged = [(opt, f.fit) for opt, f in runs if f.fit.diverged_at is not None]
+    for fitter in runs:
+        if fitter.fit.stuck:
+            stuck = fitter.fit.stuck
+            warn(f"{fitter.optimizer.name}: {', '.join(stuck)} never moved: the gradient along "
+                 f"{'it' if len(stuck) == 1 else 'them'} was 0 at the start (try another --init)")
+        if fitter.fit.converged and fitter.fit.r2 < 0.5:
+            warn(f"{fitter.optimizer.name} converged, but R² = {format_number(fitter.fit.r2)} "
+                 f"< 0.5: the model explains less than half the variance (a local minimum? "
+                 f"try another --init)")
+    diverged = [(f.optimizer, f.fit) for f in runs if f.fit.diverged_at is not None]
     for opt, result in diverged:
         what = "gradient" if math.isfinite(result.loss) else "loss"
         if result.diverged_at == 0:
@@ -135,29 +165,90 @@ for _param in fit.params:
 
 
 def _init_values(init, params: list[str]) -> dict:
-    """--init as {name: value}; a bare value needs a model with one parameter."""
+    """--init as {name: value}: a bare value is the one parameter's (the library checks
+    the names, and says when one is a data column)."""
     if init is None:
         return {}
-    from .points import BARE
-
-    if init.names == (BARE,):
-        if len(params) != 1:
-            raise GradcliError(
-                f"--init: a value without a name needs a model with one parameter; this one has "
-                f"{len(params)} ({', '.join(params)}): name them, as "
-                f"{','.join(f'{p}=0' for p in params)}")
-        return {params[0]: init.values[0]}
+    if init.names == ("",):
+        return start_values(params, init, "--init", noun="parameter", kind="model",
+                            example="0")
     return init.as_dict()
 
 
-def _fitter(expression, dataset, target, optimizer, start, batch_size, seed, settings):
+# the library's errors name its arguments; the command line's are these flags
+FLAGS = {"init": "--init", "epochs": "--epochs", "batch_size": "--batch-size", "tol": "--tol"}
+
+
+def _optimizers(settings, batch_size, seed) -> list:
+    """build_optimizers for the gradient methods of --opt, with lm in its place; the options
+    lm takes no part in are errors when lm runs alone."""
+    from dataclasses import replace
+
+    others = tuple(n for n in settings.names if n != LM)
+    if not others:
+        given = [flag for attr, flag in NOT_FOR_LM if getattr(settings, attr, None)]
+        given += [flag for flag, v in (("--batch-size", batch_size), ("--seed", seed)) if v]
+        given += ["--dtype float32"] if settings.dtype == "float32" else []
+        if given:
+            raise GradcliError(f"{given[0]} does not apply to --opt lm (Levenberg-Marquardt "
+                               f"takes its own steps, over every row, in float64)")
+    built = iter(build_optimizers(replace(settings, names=others)) if others else [])
+    return [_LM() if name == LM else next(built) for name in settings.names]
+
+
+LM = "lm"
+# the options lm takes no part in: (settings attribute, flag)
+NOT_FOR_LM = (("lr", "--lr"), ("momentum", "--momentum"), ("betas", "--betas"),
+              ("eps", "--eps"), ("weight_decay", "--weight-decay"), ("decay", "--decay"),
+              ("clip_norm", "--clip-norm"), ("clip_value", "--clip-value"),
+              ("maximize", "--maximize"))
+
+
+class _LM:
+    name, lr = LM, None
+
+
+class _LeastSquares:
+    """An lm run with a Fitter's face: ``run(epochs)``, then ``fit`` (training.lm's
+    LeastSquaresFit: epochs are its iterations, ``epochs`` caps its residual evaluations)."""
+
+    batch_size = None
+    tol = None
+    interrupted = False
+
+    def __init__(self, expression, dataset, target, start):
+        self.optimizer, self.fit = _LM(), None
+        self._args = (expression, dataset, target, start)
+
+    def run(self, epochs, progress=None):
+        from ..training.api import least_squares
+
+        expression, dataset, target, start = self._args
+        self.fit = least_squares(expression, dataset, target, init=start,
+                                 max_evaluations=epochs or None, names=FLAGS)
+        return self.fit
+
+    def r2(self) -> float:
+        return self.fit.r2 if self.fit is not None else math.nan
+
+
+def _fitter(expression, dataset, target, optimizer, start, batch_size, seed, settings,
+            keep_every):
+    if optimizer.name == LM:
+        return _LeastSquares(expression, dataset, target, start)
     from ..training.fit import Fitter
 
-    return Fitter(expression, dataset, target, optimizer, init=start, batch_size=batch_size,
-                  seed=seed, tol=settings.tol, dtype=settings.dtype)
+    fitter = Fitter(expression, dataset, target, optimizer, init=start, batch_size=batch_size,
+                    seed=seed, tol=settings.tol, dtype=settings.dtype, keep_every=keep_every,
+                    names=FLAGS)
+    fitter.interrupted = False
+    return fitter
 
 
 # -- output ---------------------------------------------------------------------------------
+FIXED = ("opt", "epoch", "loss")
+
+
 def _shown(result, selection) -> list[int]:
     """The epochs shown: as RowSelection.select of 0..epochs, without listing them all."""
     if not len(result.losses):
@@ -166,60 +257,54 @@ def _shown(result, selection) -> list[int]:
     return [*range(0, last + 1, step), *([last] if last % step else [])]
 
 
-def _write(format, runs, selection, batch_size, rows, tol) -> None:
-    out = sys.stdout
-    if format == "table":
-        for k, (optimizer, fitter) in enumerate(runs):
-            if k:
-                out.write("\n")
-            _write_table(optimizer, fitter, selection, batch_size, rows, tol)
-    elif format == "csv":
-        import csv
-
-        writer = csv.writer(out, lineterminator="\n")
-        for k, (optimizer, fitter) in enumerate(runs):
-            result = fitter.fit
-            if k == 0:
-                writer.writerow(["opt", "epoch", "loss", *result.params])
-            for e in _shown(result, selection):
-                writer.writerow([optimizer.name, e, format_number(result.losses[e]),
-                                 *(format_number(v) for v in result.path[e])])
-    else:
-        for optimizer, fitter in runs:
-            result = fitter.fit
-            if format == "json":
-                out.write(json_line({
-                    "model": result.model, "params": result.values(), "loss": result.loss,
-                    "r2": result.r2, "epochs": result.epochs,
-                    "history": [result.record(e) for e in _shown(result, selection)],
-                }) + "\n")
-            else:
-                out.write(",".join(f"{name}={format_number(v)}"
-                                   for name, v in result.values().items()) + "\n")
-    out.flush()
-
-
-def _write_table(optimizer, fitter, selection, batch_size, rows, tol) -> None:
-    from .render import print_table
-
-    result = fitter.fit
+def fit_rows(fitter, selection, batch_size, rows: int, compare: bool, more: bool) -> list[Row]:
+    """A run's epoch rows (table and CSV) and its own row (JSON, plain, the lines under the
+    table; ``more``: another run's table follows, after a blank line)."""
+    result, optimizer = fitter.fit, fitter.optimizer
+    names = [p if p not in FIXED else f"params[{p}]" for p in result.params]
+    columns = ["opt", "epoch", "loss", *names]
     batches = "full batch" if fitter.batch_size is None else f"batches of {batch_size}"
-    title = (f"{result.model} fitted to {result.target}: {optimizer.name}, "
-             f"lr {format_number(optimizer.lr)}, {batches}, {rows} rows")
-    table = [[e, float(result.losses[e]), *result.path[e].tolist()]
-             for e in _shown(result, selection)]
-    print_table(title, ["epoch", "loss", *result.params], table)
+    if optimizer.name == LM:
+        title = f"{result.model} fitted to {result.target}: lm (Levenberg-Marquardt), {rows} rows"
+    else:
+        title = (f"{result.model} fitted to {result.target}: {optimizer.name}, "
+                 f"lr {format_number(optimizer.lr)}, {batches}, {rows} rows")
+    out = []
+    for e in _shown(result, selection):
+        numbers = [float(result.losses[e]), *map(float, result.params_at(e))]
+        out.append(Row(columns=columns, values=[optimizer.name, e, *numbers], title=title,
+                       table_columns=["epoch", "loss", *result.params],
+                       table_values=[e, *numbers]))
+    shown = ",".join(f"{name}={format_number(v)}" for name, v in result.values().items())
+    from ..training.api import record as fit_record
+
+    record = fit_record(result, _shown(result, selection))
+    record.update(opt=optimizer.name, interrupted=fitter.interrupted)
+    record["history"] = record.pop("history")  # last, as before
     width = max(len(name) for name in [*result.params, "loss", "R²"])
-    for name, value in result.values().items():
-        click.echo(f"{name:>{width}} = {format_number(value)}")
-    click.echo(f"{'loss':>{width}} = {format_number(result.loss)}")
-    click.echo(f"{'R²':>{width}} = {format_number(result.r2)}")
-    click.echo(_ending(result, tol))
+    lines = [f"{name:>{width}} = {format_number(v)}" for name, v in result.values().items()]
+    if optimizer.name == LM:
+        lines = [f"{name:>{width}} = {format_number(v)} ± {format_number(e)}"
+                 for (name, v), e in zip(result.values().items(), result.stderr)]
+    lines += [f"{'loss':>{width}} = {format_number(result.loss)}",
+              f"{'R²':>{width}} = {format_number(result.r2)}",
+              _ending(result, fitter.tol, fitter.interrupted)]
+    notes = "\n".join(lines) + ("\n" if more else "")
+    out.append(Row(record=record, plain=f"{optimizer.name} {shown}" if compare else shown,
+                   notes=notes))
+    return out
 
 
-def _ending(result, tol) -> str:
+def _ending(result, tol, interrupted: bool = False) -> str:
     """How the run ended, in words."""
+    if tol is None:  # lm
+        steps = f"{result.iterations} iteration{'s' if result.iterations != 1 else ''}"
+        how = "converged" if result.converged else "not converged"
+        return (f"{how} after {steps} ({result.evaluations} evaluations): {result.message}; "
+                f"RSS {format_number(result.rss)}, {result.dof} degrees of freedom")
     epochs = f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}"
+    if interrupted:
+        return f"interrupted after {epochs}"
     if result.diverged_at is not None:
         return f"diverged at epoch {result.diverged_at}"
     norm = format_number(result.grad_norm)
@@ -248,8 +333,8 @@ def _plot(filename, expression, dataset, target, inputs, runs) -> None:
             y = expression.evaluate({**result.values(), column: curve_x})
         return np.broadcast_to(np.asarray(y, dtype=np.float64), curve_x.shape)
 
-    parts = [(opt.name, np.arange(len(f.fit.losses)), np.array(f.fit.losses), curve(f.fit))
-             for opt, f in runs]
+    parts = [(f.optimizer.name, np.arange(len(f.fit.losses)), np.array(f.fit.losses),
+              curve(f.fit)) for f in runs]
     (label, epochs, losses, fitted), *others = parts
     plot_fit(filename, expression.text, epochs, losses, column,
              dataset.data[column] if column else None, dataset.data[target], curve_x, fitted,

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import click
 
-from .render import Row, RowWriter, format_number
-from .common import (at_option, command, expr_argument, for_each_point, format_option,
-                     warn_non_finite)
+from .app import command, warn_non_finite
+from .inputs import for_each_point
+from .options import at_option, expr_argument, format_option
+from .render import Row, Writer, format_number
 
 EXAMPLES = [
     'gradcli grad "x**2*y+sin(y)" --at x=1,y=2',
@@ -26,7 +27,7 @@ def grad(expr, at, hessian, format):
     gradient's components, then (with --hessian) the Hessian's entries row by row,
     separated by spaces.
     """
-    with RowWriter(format) as writer:
+    with Writer(format) as writer:
         for_each_point(expr, at, lambda e, names, env, points:
                        gradient_rows(e, names, env, points, hessian), writer)
 

@@ -19,13 +19,12 @@ in every format. Results are separated by a blank line (tree, plain, dot).
 """
 from __future__ import annotations
 
-import sys
-
 from ..errors import GradcliError
+from .app import command, report_error, warn_non_finite
+from .inputs import for_each_point, parse_expression, read_expressions
+from .options import at_option, expr_argument, format_option
 from .points import Point
-from .render import format_number, json_line
-from .common import (at_option, command, expr_argument, for_each_point, format_option,
-                     parse_expression, read_expressions, report_error, warn_non_finite)
+from .render import Row, Writer, format_number
 
 EXAMPLES = [
     'gradcli graph "sin(x)*x+x**2" --at 1',
@@ -51,7 +50,7 @@ def graph(expr, at, format):
     subexpression) is shown once and named where it recurs. An expression without
     variables needs no --at.
     """
-    with GraphWriter(format) as writer:
+    with Writer(format) as writer:
         if at:
             for_each_point(expr, at, traced_results, writer)
         else:
@@ -75,7 +74,7 @@ class GraphResult:
         return f"{self.expression.text}  at {at}"
 
 
-def traced_results(expression, names, env, points) -> list[GraphResult]:
+def traced_results(expression, names, env, points) -> list[Row]:
     """One traced result per point (all points recorded in one pass)."""
     from .tapeview import trace
 
@@ -85,7 +84,7 @@ def traced_results(expression, names, env, points) -> list[GraphResult]:
                     [("the value", view.values[view.output])]
                     + [(f"the derivative along {v}", view.adjoints[variables[v]])
                        for v in expression.variables])
-    return [GraphResult(expression, dict(zip(names, point.values)), view.at(i))
+    return [graph_row(GraphResult(expression, dict(zip(names, point.values)), view.at(i)))
             for i, point in enumerate(points)]
 
 
@@ -103,7 +102,8 @@ def structure_results(expr: str, writer) -> None:
                 report_error(e, source.where)
                 continue
             if expression.variables:
-                writer.write(GraphResult(expression, None, structure(expression.root)))
+                writer.write(graph_row(GraphResult(expression, None,
+                                                   structure(expression.root))))
             else:  # nothing to give: its one point is the empty one
                 empty = Point((), (), "", "--at")
                 writer.write(traced_results(expression, (), {}, [empty])[0])
@@ -111,44 +111,12 @@ def structure_results(expr: str, writer) -> None:
 
 
 # -- writing ----------------------------------------------------------------------------------
-class GraphWriter:
-    """Writes GraphResults in one format on stdout (a blank line between multi-line ones)."""
-
-    def __init__(self, format: str, out=None):
-        if format not in GRAPH_FORMATS:
-            raise ValueError(f"unknown format {format!r}")
-        self.format = format
-        self.out = out if out is not None else sys.stdout
-        self.count = 0
-
-    def write(self, result: GraphResult) -> None:
-        if self.format == "json":
-            self.out.write(json_line(json_record(result)) + "\n")
-        else:
-            if self.count:
-                self.out.write("\n")
-            if self.format == "tree":
-                print_tree(result, self.out)
-            elif self.format == "dot":
-                self.out.write(dot_text(result))
-            else:
-                self.out.write(plain_text(result))
-        self.count += 1
-
-    def flush(self) -> None:
-        self.out.flush()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, tb):
-        if kind is None or issubclass(kind, KeyboardInterrupt):
-            try:
-                self.flush()
-            except BrokenPipeError:
-                if kind is None:
-                    raise
-        return False
+def graph_row(result: GraphResult) -> Row:
+    """A graph as a Row: its JSON record, and its tree, dot and plain texts."""
+    return Row(record=json_record(result),
+               text={"tree": lambda out: print_tree(result, out),
+                     "dot": lambda out: out.write(dot_text(result)),
+                     "plain": lambda out: out.write(plain_text(result))})
 
 
 def op_label(vn) -> str:

@@ -1,35 +1,38 @@
 """``gradcli minimize``: run one or several optimizers on an expression, show the iterations.
 
-The command parses the options, compiles the expression once (``point_function``), runs
-``gradcli.descent.descend`` per optimizer and writes the result:
+Options -> ``gradcli.training.descend.descend`` per optimizer -> Rows for the one writer:
 
 - table (one optimizer): the iteration table (step, each variable, f, gradient norm, lr;
   every Kth row, first and last always) and a closing summary;
-- table (several): one comparison table: final value, steps to tolerance, wall time, ...;
+- table (several): one comparison table: final point and value, steps to tolerance, time;
 - json: one line per optimizer with SPEC's fields, ``history`` the rows the table shows;
 - csv: the shown history rows of every optimizer under one header (opt, step, ...);
-- plain: one line per optimizer, the final point's coordinates in variable order.
+- plain: the final point in --from syntax (``x=1.0,y=2.0``); with several optimizers one
+  line each, ``NAME x=1.0,y=2.0``.
 
+The rows shown are kept while the run goes (``row_keeper``), never by running it again.
 Divergence (a nan/inf value or gradient) prints what was done, names the step on stderr
-and ends with exit status 1; Ctrl-C prints the rows so far and exits 130.
+and ends with exit status 1; Ctrl-C or SIGTERM prints the rows so far and exits 130/143.
 """
 from __future__ import annotations
 
-import copy
 import math
-import sys
 
 import click
 
 from ..errors import GradcliError
-from .render import format_number, json_line, print_table
-from .common import (EXIT_FAILED, command, expr_argument, format_option, parse_expression,
-                     read_expressions)
-from .optimizer_options import (RowSelection, build_optimizers, exit_interrupted,
-                                optimizer_options, progress_bar)
+from .app import EXIT_FAILED, command, exit_interrupted
+from .inputs import parse_expression, read_expressions, start_values
+from .options import (TABLE_ROWS, RowSelection, build_optimizers, default_every,
+                      expr_argument, format_option, optimizer_options)
+from .points import parse_point
+from .progress import progress_bar
+from .render import Row, Writer, format_number
 
 FULL_HISTORY = 20_000  # the first rows, all kept: a default --every may show any of them
+COARSE = FULL_HISTORY // TABLE_ROWS  # past them, every COARSE-th row is kept
 PLOT_POINTS = 10_000  # --plot draws about this many iterates of a long run
+DEFAULT_OPT = "adam"
 
 EXAMPLES = [
     'gradcli minimize "x**2-2*x+1" --opt sgd --lr 0.01 --steps 1000',
@@ -46,174 +49,166 @@ EXAMPLES = [
               metavar="N", help="At most N updates.")
 @click.option("--from", "start", metavar="POINT",
               help="Start: 3 (one variable) or x=1,y=2; variables not given start at 0.")
-@optimizer_options
+@optimizer_options(default_opt=DEFAULT_OPT)
 @format_option
 def minimize(expr, steps, start, settings, format):
     """Minimize EXPR from --from (default: every variable 0) with the optimizer(s) of --opt.
 
     Stops when the gradient norm is <= --tol (default 1e-10), after --steps updates, or
     on divergence (a nan/inf value or gradient: exit status 1). Plain output: the final
-    point's coordinates (variables in order of name), one line per optimizer.
+    point as x=1.0,y=2.0 (the syntax of --from), one line per optimizer (NAME x=...
+    with several).
     """
     from .. import limits
 
     limits.check("--steps", steps, limits.MAX_STEPS)
+    start = parse_point(start, "--from") if start is not None else None
     failed = False
-    for sources in read_expressions(expr):
-        for source in sources:
-            failed |= minimize_one(parse_expression(source), steps, start, settings, format)
+    with Writer(format) as writer:
+        for sources in read_expressions(expr):
+            for source in sources:
+                failed |= minimize_one(parse_expression(source), steps, start, settings, writer)
     if failed:
         click.get_current_context().exit(EXIT_FAILED)
 
 
-def minimize_one(expression, steps, start, settings, format) -> bool:
+def minimize_one(expression, steps, start, settings, writer) -> bool:
     """Run every optimizer of settings on expression and write the results; True if one diverged."""
     import numpy as np
 
-    from ..training.descend import descend
     from ..compiled.program import compile_expression
+    from ..training.descend import descend
 
     variables = list(expression.variables)
     if not variables:
         raise GradcliError(f"{expression.text!r} has no variables: there is nothing to minimize")
-    x0 = start_point(variables, start)
+    x0 = list(start_values(variables, start, "--from").values())
     dtype = np.float32 if settings.dtype == "float32" else np.float64
     program = compile_expression(expression, variables, dtype=dtype)
     fg = program.point_function()
+    compare = len(settings.names) > 1
     runs = []
-    interrupted = False
-    for optimizer in build_optimizers(settings):
-        hessian = None
-        if optimizer.needs_hessian:
-            def hessian(p, program=program):
-                return program.hessian(dict(zip(variables, p)))
-        fresh = copy.deepcopy(optimizer)
-        with progress_bar(steps, optimizer.name) as advance:
-            run = descend(fg, x0, optimizer, steps, settings.tol, hessian=hessian,
-                          variables=variables, progress=advance,
-                          keep=row_keeper(settings.every, steps, settings.plot))
-        if settings.every is None and FULL_HISTORY < run.steps < steps and not run.interrupted:
-            # stopped early after the rows kept whole: the same steps again (the same
-            # iterates, bit for bit), keeping the rows of the run's own --every default
-            seconds = run.seconds
-            run = descend(fg, x0, fresh, run.steps, settings.tol, hessian=hessian,
-                          variables=variables, keep=row_keeper(None, run.steps, settings.plot))
-            run.seconds = seconds
-        runs.append(run)
-        if run.interrupted:
-            interrupted = True
-            break
-    write_runs(expression, runs, settings.every, format, len(settings.names) > 1)
-    if settings.plot:
-        plot_runs(settings.plot, expression, variables, runs)
+    try:
+        for optimizer in build_optimizers(settings):
+            hessian = None
+            if optimizer.needs_hessian:
+                def hessian(p, program=program):
+                    return program.hessian(dict(zip(variables, p)))
+            with progress_bar(steps, optimizer.name) as advance:
+                run = descend(fg, x0, optimizer, steps, settings.tol, hessian=hessian,
+                              variables=variables, progress=advance,
+                              keep=row_keeper(settings.every, steps, settings.plot))
+            run.planned = steps
+            runs.append(run)
+            for row in run_rows(expression, run, settings.every, compare):
+                writer.write(row)
+            if run.interrupted:
+                break
+        writer.flush()
+    finally:
+        if settings.plot and runs:
+            plot_runs(settings.plot, expression, variables, runs)
     for run in runs:
         if run.diverged_at is not None:
             what = "value" if not np.isfinite(run.final[1]) else "gradient"
             click.echo(f"gradcli: {run.name} diverged at step {run.diverged_at}: the {what} "
                        f"is not finite (try a smaller --lr, --clip-norm or another --from)",
                        err=True)
-    if interrupted:
-        run = runs[-1]
-        exit_interrupted(f"{run.steps} steps of {run.name}")
+    if runs and runs[-1].interrupted:
+        exit_interrupted(f"{runs[-1].steps} steps of {runs[-1].name}")
     return any(run.diverged_at is not None for run in runs)
+
+
+# -- which rows are shown -------------------------------------------------------------------------
+def display_every(every: int | None, done: int, planned: int) -> int:
+    """The stride of the rows shown of a run that did ``done`` of ``planned`` steps: --every,
+    else about TABLE_ROWS rows: every ceil(done/20)th while every row is kept (the first
+    FULL_HISTORY) or when the run did them all, else a multiple of COARSE."""
+    if every is not None:
+        return every
+    k = default_every(done)
+    if done <= FULL_HISTORY or done >= planned:
+        return k
+    return COARSE * math.ceil(k / COARSE)
 
 
 def row_keeper(every: int | None, steps: int, plot) -> callable:
     """``keep(k)`` for descend: the rows the output may show, not every step. With --every K
-    every Kth; by default the rows of a run of ``steps`` steps, and every row of the first
-    FULL_HISTORY steps (a run that stops earlier shows every ceil(done/20)th); with --plot
-    also every ceil(steps / PLOT_POINTS)th, the path drawn."""
+    every Kth; by default the rows of a run of ``steps`` steps, every row of the first
+    FULL_HISTORY steps and every COARSE-th after them (a run that stops early shows some of
+    those); with --plot also every ceil(steps / PLOT_POINTS)th, the path drawn."""
     shown = RowSelection(every, steps).step
     full = FULL_HISTORY if every is None else -1
+    coarse = COARSE if every is None else 0
     stride = max(1, math.ceil(steps / PLOT_POINTS)) if plot else 0
 
     def keep(k: int) -> bool:
-        return k % shown == 0 or k <= full or bool(stride) and k % stride == 0
+        return (k % shown == 0 or k <= full or bool(coarse) and k % coarse == 0
+                or bool(stride) and k % stride == 0)
 
     return keep
 
 
-def start_point(variables: list[str], text: str | None) -> list[float]:
-    """The --from point in variable order; variables not given are 0."""
-    from .points import BARE, parse_point
-
-    values = dict.fromkeys(variables, 0.0)
-    if text is None:
-        return list(values.values())
-    point = parse_point(text, "--from")
-    if point.names == (BARE,):
-        if len(variables) != 1:
-            raise GradcliError(f"--from {text!r}: a value without a name needs an expression "
-                               f"of one variable; name them, as "
-                               f"{','.join(f'{v}=1' for v in variables)}")
-        return [point.values[0]]
-    extra = [n for n in point.names if n not in values]
-    if extra:
-        raise GradcliError(f"--from {text!r}: the expression has no variable "
-                           f"{', '.join(repr(e) for e in extra)} "
-                           f"(its variables: {', '.join(variables)})")
-    values.update(point.as_dict())
-    return list(values.values())
-
-
-# -- output ------------------------------------------------------------------------------------
 def shown_steps(run, every: int | None) -> list[int]:
-    """The steps a table or history shows: every Kth (default: about 20 rows over the steps
-    the run did), the first and the last always."""
-    return [k for k in RowSelection(every, run.steps).steps_shown(run.steps) if run.has(k)]
+    """The steps a table or history shows: every Kth, the first and the last always."""
+    k = display_every(every, run.steps, getattr(run, "planned", run.steps))
+    return [j for j in RowSelection(k, run.steps).steps_shown(run.steps) if run.has(j)]
 
 
+# -- records ------------------------------------------------------------------------------------
 def run_record(expression, run, every) -> dict:
     """SPEC's JSON object of one run."""
     point, value, norm, _ = run.final
     history = [run.record(k) for k in shown_steps(run, every)]
     return {"expr": expression.text, "opt": run.name, "lr": run.optimizer.lr,
-            "steps": run.steps, "converged": run.converged,
+            "steps": run.steps, "converged": run.converged, "interrupted": run.interrupted,
             "point": dict(zip(run.variables, map(float, point))), "value": float(value),
             "grad_norm": float(norm), "history": history}
 
 
-def write_runs(expression, runs, every, format, compare: bool) -> None:
-    out = sys.stdout  # click.get_text_stream is deprecated (Click 9 removes it)
-    if format == "json":
-        for run in runs:
-            out.write(json_line(run_record(expression, run, every)) + "\n")
-    elif format == "plain":
-        for run in runs:
-            out.write(" ".join(format_number(v) for v in run.final[0]) + "\n")
-    elif format == "csv":
-        write_csv(out, runs, every)
-    elif compare:
-        comparison_table(expression, runs, out)
-    else:
-        for run in runs:
-            iteration_table(expression, run, every, out)
-    out.flush()
+def point_text(variables, point) -> str:
+    """``x=1.0,y=2.0``: a point as --from reads it."""
+    return ",".join(f"{v}={format_number(x)}" for v, x in zip(variables, point))
 
 
-def write_csv(out, runs, every) -> None:
-    import csv
-
-    writer = csv.writer(out, lineterminator="\n")
+def run_rows(expression, run, every, compare: bool) -> list[Row]:
+    """A run's history rows (CSV, and the table of a single optimizer) and its own row
+    (JSON, plain, and a line of the comparison table or the summary under the table)."""
     fixed = ("opt", "step", "value", "grad_norm", "lr")
-    variables = [v if v not in fixed else f"point[{v}]" for v in (runs[0].variables if runs else [])]
-    writer.writerow(["opt", "step", *variables, "value", "grad_norm", "lr"])
-    for run in runs:
-        for k in shown_steps(run, every):
-            point, value, norm, lr = run.row(k)
-            writer.writerow([run.name, k, *(format_number(v) for v in point),
-                             format_number(value), format_number(norm), format_number(lr)])
-
-
-def iteration_table(expression, run, every, out) -> None:
+    names = [v if v not in fixed else f"point[{v}]" for v in run.variables]
+    columns = ["opt", "step", *names, "value", "grad_norm", "lr"]
+    compat = "" if run.optimizer.compat == "torch" else f", {run.optimizer.compat}"
+    title = f"{expression.text}  ({run.name}{compat})"
+    headings = [] if compare else ["step", *run.variables, "f", "‖∇f‖", "lr"]
     rows = []
     for k in shown_steps(run, every):
         point, value, norm, lr = run.row(k)
-        rows.append([k, *map(float, point), float(value), float(norm), float(lr)])
-    compat = "" if run.optimizer.compat == "torch" else f", {run.optimizer.compat}"
-    title = f"{expression.text}  ({run.name}{compat})"
-    print_table(title, ["step", *run.variables, "f", "‖∇f‖", "lr"], rows, file=out)
-    out.write(summary(run) + "\n")
+        numbers = [*map(float, point), float(value), float(norm), float(lr)]
+        rows.append(Row(columns=columns, values=[run.name, k, *numbers], title=title,
+                        table_columns=headings, table_values=[k, *numbers]))
+    plain = point_text(run.variables, run.final[0])
+    own = Row(record=run_record(expression, run, every),
+              plain=f"{run.name} {plain}" if compare else plain, table_columns=[])
+    if compare:
+        own.title = f"{expression.text}  (tol {format_number(run.tol)})"
+        own.table_columns = ["opt", "lr", "final point", "final f", "steps to tol", "steps",
+                             "time", "status"]
+        to_tol = run.steps_to_tolerance()
+        own.table_values = [run.name, float(run.optimizer.lr), plain, float(run.final[1]),
+                            "-" if to_tol is None else to_tol, run.steps,
+                            _seconds(run.seconds), _status(run)]
+        own.numeric = [False, True, False, True, True, True, True, False]
+    else:
+        own.notes = summary(run)
+    return [*rows, own]
+
+
+def _status(run) -> str:
+    if run.diverged_at is not None:
+        return f"diverged at {run.diverged_at}"
+    if run.interrupted:
+        return "interrupted"
+    return "converged" if run.converged else "not converged"
 
 
 def summary(run) -> str:
@@ -238,25 +233,6 @@ def summary(run) -> str:
 
 def _seconds(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
-
-
-def comparison_table(expression, runs, out) -> None:
-    """One row per optimizer: its lr, final value, steps to tolerance, steps done, time."""
-    rows = []
-    for run in runs:
-        if run.diverged_at is not None:
-            status = f"diverged at {run.diverged_at}"
-        elif run.interrupted:
-            status = "interrupted"
-        else:
-            status = "converged" if run.converged else "not converged"
-        to_tol = run.steps_to_tolerance()
-        rows.append([run.name, float(run.optimizer.lr), float(run.final[1]),
-                     "-" if to_tol is None else to_tol, run.steps, _seconds(run.seconds), status])
-    columns = ["opt", "lr", "final f", "steps to tol", "steps", "time", "status"]
-    numeric = [False, True, True, True, True, True, False]
-    tol = format_number(runs[0].tol) if runs else ""
-    print_table(f"{expression.text}  (tol {tol})", columns, rows, file=out, numeric=numeric)
 
 
 def plot_runs(filename, expression, variables, runs) -> None:

@@ -1,18 +1,26 @@
-"""Writing results: plain lines, CSV, JSON Lines and rich tables.
+"""The one writer of results: JSON Lines, plain lines, CSV and tables, from ``Row`` objects.
 
-Numbers are written with Python's shortest round-trip ``repr`` of the float64
-(``60.0``, ``0.1``, ``1e-300``), ``nan``, ``inf`` and ``-inf`` included; in
-JSON the non-finite ones are the strings ``"nan"``, ``"inf"`` and ``"-inf"``.
+Numbers in plain, CSV and JSON are Python's shortest round-trip ``repr`` of the float64
+(``60.0``, ``0.1``, ``1e-300``, ``nan``, ``inf``); in JSON the non-finite ones are the
+strings ``"nan"``, ``"inf"`` and ``"-inf"``.
 
-A command that answers one row per point hands ``Row`` objects to a
-``RowWriter``, which writes them in the chosen format:
+A command turns its results into ``Row`` objects and hands them to one ``Writer``. A Row
+carries what each format shows of it, and a format skips a row that has nothing for it:
 
-- ``json``: the row's ``record`` as one JSON line;
-- ``plain``: the row's ``plain`` text;
-- ``csv``: a header line, then the row's ``values`` under its ``columns``
-  (a new header line when the columns change, as for another expression);
-- ``table``: a rich table per run of rows with the same title and columns,
-  numbers right-justified (rich is imported only here, only then).
+- ``record``: the JSON object (one line);
+- ``plain``: the plain line;
+- ``columns``/``values``: the CSV header and cells (a new header when the columns change);
+- ``title``, ``table_columns``/``table_values``, ``caption``: its line of a table; the
+  rows in a run with the same title and headings make one table;
+- ``notes``: text written after the table (the table format's closing lines);
+- ``text``: ``{format: str, or callable(out) that writes it}`` for formats of a command's
+  own (graph's tree and dot) and for a multi-line plain text (a blank line between them).
+
+So a run of ``minimize`` is its history rows (CSV and table cells only) and one row for the
+run (record, plain line and, in a table, its summary as notes).
+
+``Writer.error(...)`` keeps a bad input line's place (plain: an empty line, CSV: a row with
+empty value cells, JSON: ``{"expr", "point", "error"}``).
 
 The module imports only the standard library; rich loads when a table is drawn.
 """
@@ -70,12 +78,14 @@ def json_line(obj) -> str:
 
 
 def cell(value) -> str:
-    """Text of a CSV or table cell: numbers via format_number, the rest as str."""
+    """Text of a CSV cell: numbers via format_number, the rest as str."""
     kind = type(value)
     if kind is float:
         return repr(value)
     if kind is str:
         return value
+    if value is None:
+        return ""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         if isinstance(value, numbers.Integral):
             return str(int(value))
@@ -85,6 +95,9 @@ def cell(value) -> str:
     return str(value)
 
 
+table_cell = cell  # the text of a table cell
+
+
 # -- tables --------------------------------------------------------------------------------
 def print_table(title: str | None, columns: list[str], rows: list[list], *, file=None,
                 caption: str | None = None, numeric: list[bool] | None = None) -> None:
@@ -92,9 +105,10 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, file
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=file or sys.stdout, highlight=False, soft_wrap=False)
+    out = file or sys.stdout
+    console = Console(file=out, highlight=False, soft_wrap=False)
     table = Table(title=title, caption=caption, title_justify="left")
-    texts = [[cell(v) for v in row] for row in rows]
+    texts = [[table_cell(v) for v in row] for row in rows]
     for i, name in enumerate(columns):
         if numeric is not None:
             right = numeric[i]
@@ -108,29 +122,28 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, file
 
     wanted = Measurement.get(console, console.options.update_width(1 << 16), table).maximum
     if wanted > console.width:
-        console = Console(file=file or sys.stdout, highlight=False, soft_wrap=False, width=wanted)
+        console = Console(file=out, highlight=False, soft_wrap=False, width=wanted)
     console.print(table)
 
 
 # -- rows ------------------------------------------------------------------------------------
 @dataclass
 class Row:
-    """One result: its JSON record, its plain line, and its cells for CSV and tables.
+    """One result as each format shows it (see the module docstring); None: not shown there."""
 
-    ``table_columns`` and ``table_values`` (optional) are the table's own cells, when they
-    differ from the CSV ones (nicer headings, fewer columns).
-    """
-
-    record: dict
-    plain: str
-    columns: list[str]
-    values: list
+    record: dict | None = None
+    plain: str | None = None
+    columns: list[str] | None = None
+    values: list | None = None
     title: str | None = None
     table_columns: list[str] | None = None
     table_values: list | None = None
     caption: str | None = None
+    notes: str | None = None
+    text: dict = field(default_factory=dict)
+    numeric: list[bool] | None = None  # the table's right-justified columns (default: numbers)
 
-    def table_cells(self) -> tuple[list[str], list]:
+    def table_cells(self) -> tuple[list[str] | None, list | None]:
         """The table's headings and values (the CSV ones unless given)."""
         if self.table_columns is None:
             return self.columns, self.values
@@ -139,8 +152,8 @@ class Row:
 
 
 @dataclass
-class RowWriter:
-    """Writes rows in one format on a text stream; ``flush`` ends a pending table.
+class Writer:
+    """Writes Rows in one format on a text stream; ``flush`` ends a pending table.
 
     Use as a context manager, so that the rows of an interrupted run are shown.
     """
@@ -150,28 +163,90 @@ class RowWriter:
     _header: list[str] | None = None
     _pending: list[Row] = field(default_factory=list)
     _csv: object = None
+    _texts: int = 0  # multi-line texts written (a blank line goes between them)
+    _errors: list = field(default_factory=list)  # CSV error rows waiting for a header
 
     def __post_init__(self):
-        if self.format not in FORMATS:
-            raise ValueError(f"unknown format {self.format!r}")
         if self.out is None:
             self.out = sys.stdout
 
     def write(self, row: Row) -> None:
-        if self.format == "json":
-            self.out.write(json_line(row.record) + "\n")
+        special = row.text.get(self.format)
+        if special is not None:
+            self._text(special)
+        elif self.format == "json":
+            if row.record is not None:
+                self.out.write(json_line(row.record) + "\n")
         elif self.format == "plain":
-            self.out.write(row.plain + "\n")
+            if row.plain is not None:
+                self.out.write(row.plain + "\n")
         elif self.format == "csv":
-            if row.columns != self._header:
-                self._csv_line(row.columns)
-                self._header = row.columns
-            self._csv_line([cell(v) for v in row.values])
+            if row.columns is not None:
+                if row.columns != self._header:
+                    self._csv_line(row.columns)
+                    self._header = row.columns
+                if self._errors:
+                    self._write_errors()
+                self._csv_line([cell(v) for v in row.values])
+        elif self.format == "table":
+            self._table(row)
+
+    def error(self, expr: str, point, error) -> None:
+        """A result that could not be computed keeps its place (its message is on stderr):
+        plain an empty line, CSV a row with empty value cells, JSON ``{"expr", "point",
+        "error"}``; a table shows nothing for it. ``point`` is a Point, or the text of a
+        line that was not one."""
+        names = getattr(point, "names", None)
+        given = dict(zip(names, point.values)) if names is not None else {}
+        message = getattr(error, "message", None) or str(error)
+        if self.format == "json":
+            shown = given if names is not None else point
+            self.out.write(json_line({"expr": expr, "point": shown, "error": message}) + "\n")
+        elif self.format == "plain":
+            self.out.write("\n")
+        elif self.format == "csv":
+            self._errors.append((expr, given))
+            if self._header is not None:
+                self._write_errors()
+
+    def _write_errors(self) -> None:
+        header = self._header or ["expr"]
+        for expr, given in self._errors:
+            cells = []
+            for column in header:
+                name = column[6:-1] if column.startswith("point[") else column
+                if column == "expr":
+                    cells.append(expr)
+                elif name in given:
+                    cells.append(cell(given[name]))
+                else:
+                    cells.append("")
+            if self._header is None:
+                self._csv_line(header)
+                self._header = header
+            self._csv_line(cells)
+        self._errors = []
+
+    def _text(self, text) -> None:
+        if self._texts:
+            self.out.write("\n")
+        if callable(text):
+            text(self.out)
         else:
-            if self._pending and (row.title, row.table_cells()[0]) != (
-                    self._pending[0].title, self._pending[0].table_cells()[0]):
-                self.flush()
+            self.out.write(text)
+        self._texts += 1
+
+    def _table(self, row: Row) -> None:
+        headings, _ = row.table_cells()
+        if headings:  # None or []: not a line of a table
+            first = self._pending[0] if self._pending else None
+            if first is not None and (row.title, headings) != (first.title,
+                                                               first.table_cells()[0]):
+                self._draw()
             self._pending.append(row)
+        if row.notes is not None:
+            self._draw()
+            self.out.write(row.notes + "\n")
 
     def _csv_line(self, values: list[str]) -> None:
         if self._csv is None:
@@ -180,13 +255,16 @@ class RowWriter:
             self._csv = csv.writer(self.out, lineterminator="\n")
         self._csv.writerow(values)
 
-    def flush(self) -> None:
-        """Draw the pending table (table format) and flush the stream."""
+    def _draw(self) -> None:
         if self._pending:
             rows, self._pending = self._pending, []
             first = rows[0]
             print_table(first.title, first.table_cells()[0], [r.table_cells()[1] for r in rows],
-                        file=self.out, caption=first.caption)
+                        file=self.out, caption=first.caption, numeric=first.numeric)
+
+    def flush(self) -> None:
+        """Draw the pending table (table format) and flush the stream."""
+        self._draw()
         self.out.flush()
 
     def __enter__(self):
@@ -195,8 +273,11 @@ class RowWriter:
     def __exit__(self, kind, error, tb):
         if kind is None or issubclass(kind, KeyboardInterrupt):
             try:
+                if self._errors:  # no result had a header: the errors' own, expr alone
+                    self._write_errors()
                 self.flush()
             except BrokenPipeError:
                 if kind is None:
                     raise
         return False
+

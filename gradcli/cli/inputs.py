@@ -1,0 +1,328 @@
+"""The input of a command: expressions and points from the command line and stdin, matched.
+
+- ``read_expressions(expr)``: batches of ``Source(text, where)`` (stdin: one per line, blank
+  and ``#`` lines skipped, ``where`` = "stdin line N"); ``parse_expression(source)``.
+- ``point_batches(at)``: lists of Points in input order, stdin read in batches; a bad line
+  is reported and keeps its place as a ``BadLine``.
+- ``for_each_point(expr, at, compute, writer)``: the loop of a row-per-point command.
+- ``names_problem`` / ``start_values`` / ``choose_wrt``: THE check of a point's names
+  against an expression's variables (--at, --from, --init) and the choice of --wrt; every
+  command asks these, so a mistake gets the same words everywhere.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+
+import click
+
+from ..errors import GradcliError
+from .app import report_error
+from .points import BARE, Point, PointError, batches, parse_point
+
+STDIN = "-"
+STDIN_BATCH_LINES = 65536  # at most this many stdin lines per vectorized pass
+BOM = "\ufeff"
+
+
+# -- variables: the one check ----------------------------------------------------------------
+def names_problem(variables, names, *, partial: bool = False, noun: str = "variable",
+                  kind: str = "expression", example: str = "1") -> str | None:
+    """Why values given for ``names`` do not fit ``variables`` (None: they fit).
+
+    ``names`` ``(BARE,)`` is a value without a name: it fits one variable. ``partial``: the
+    names may leave variables out (--from, --init: the others start at 0). ``noun`` and
+    ``kind`` name them: a "variable" of an "expression", a "parameter" of a "model".
+    """
+    variables, names = tuple(variables), tuple(names)
+    if names == variables:
+        return None
+    if not variables:
+        return f"the {kind} has no {noun}s" + ("" if partial else ": leave out --at")
+    if names == (BARE,):
+        if len(variables) == 1:
+            return None
+        article = "an" if kind[:1] in "aeiou" else "a"
+        return (f"a value without a name needs {article} {kind} of one {noun}; this one has "
+                f"{len(variables)} ({', '.join(variables)}): name them, as "
+                f"{','.join(f'{v}={example}' for v in variables)}")
+    extra = [n for n in names if n not in variables]
+    if extra:
+        return (f"the {kind} has no {noun} {', '.join(repr(e) for e in extra)} "
+                f"(its {noun}s: {', '.join(variables)})")
+    missing = [v for v in variables if v not in names]
+    if missing and not partial:
+        given = "" if names else " (give it with --at)"
+        return f"no value given for {noun} {', '.join(repr(m) for m in missing)}{given}"
+    return None
+
+
+def start_values(variables, point: Point | None, flag: str, **words) -> dict[str, float]:
+    """--from / --init: {variable: value} for every variable, 0 where the point says nothing
+    (``words``: names_problem's noun, kind and example)."""
+    values = dict.fromkeys(variables, 0.0)
+    if point is None:
+        return values
+    problem = names_problem(variables, point.names, partial=True, **words)
+    if problem is not None:
+        raise GradcliError(f"{flag} {point.text!r}: {problem}")
+    if point.names == (BARE,):
+        values[variables[0]] = point.values[0]
+    else:
+        values.update(point.as_dict())
+    return values
+
+
+def choose_wrt(expression, wrt: str | None) -> str:
+    """The variable to differentiate along: --wrt, or the expression's only one."""
+    variables = expression.variables
+    if wrt is None:
+        if len(variables) > 1:
+            raise GradcliError(f"the expression has several variables ({', '.join(variables)}): "
+                               f"choose one with --wrt")
+        return variables[0] if variables else "x"
+    if variables and wrt not in variables:
+        raise GradcliError(f"--wrt {wrt}: {names_problem(variables, (wrt,), partial=True)}")
+    return wrt
+
+
+# -- expressions ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    """An expression's text and where it came from (None: the command line)."""
+
+    text: str
+    where: str | None = None
+
+
+def stdin_line_batches(stream=None, max_lines: int = STDIN_BATCH_LINES):
+    """Lists of ``(line_number, text)`` from stdin: as many lines as are ready (up to
+    ``max_lines``), so that a pipe is read in large batches and a terminal line by line.
+    Lines end at LF, CRLF or a lone CR; a UTF-8 byte-order mark before line 1 is dropped."""
+    stream = stream if stream is not None else sys.stdin
+    try:
+        fd = stream.fileno() if os.name == "posix" else None  # elsewhere: fixed-size batches
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        fd = None
+    number = 0
+    batch: list[tuple[int, str]] = []
+    if fd is None:
+        raw = getattr(stream, "buffer", None)  # bytes, decoded as a descriptor's are
+        for chunk in (raw if raw is not None else stream):
+            if isinstance(chunk, bytes):
+                chunk = chunk.decode("utf-8", "replace")
+            for line in chunk.replace("\r\n", "\n").replace("\r", "\n").split("\n")[
+                    :None if not chunk.endswith(("\n", "\r")) else -1] or [""]:
+                number += 1
+                batch.append((number, line.lstrip(BOM) if number == 1 else line))
+            if len(batch) >= max_lines:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    import select
+
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except OSError:  # stdin closed (<&-) or unreadable: as empty
+            break
+        if not chunk:
+            break
+        pending += chunk
+        if b"\n" not in chunk and b"\r" not in chunk:
+            continue
+        # a CR at the end may be the first half of a CRLF: keep it for the next chunk
+        cut = len(pending) - 1 if pending.endswith(b"\r") else len(pending)
+        text, pending = pending[:cut], pending[cut:]
+        *lines, rest = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        pending = rest + pending
+        for raw in lines:
+            number += 1
+            line = raw.decode("utf-8", "replace")
+            batch.append((number, line.lstrip(BOM) if number == 1 else line))
+        if len(batch) >= max_lines or not select.select([fd], [], [], 0)[0]:
+            yield batch
+            batch = []
+    pending = pending.rstrip(b"\r")
+    if pending:
+        number += 1
+        line = pending.decode("utf-8", "replace")
+        batch.append((number, line.lstrip(BOM) if number == 1 else line))
+    if batch:
+        yield batch
+
+
+def _content(text: str) -> bool:
+    stripped = text.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def read_expressions(expr: str):
+    """Batches of Sources: ``[Source(expr)]``, or the expressions on stdin for ``-``
+    (one per line; blank lines and lines starting with ``#`` skipped)."""
+    if expr != STDIN:
+        yield [Source(expr)]
+        return
+    for lines in stdin_line_batches():
+        batch = [Source(text.strip(), f"stdin line {n}") for n, text in lines if _content(text)]
+        if batch:
+            yield batch
+
+
+@lru_cache(maxsize=1024)
+def _parse(text: str):
+    from ..expression import parse
+    from ..limits import MAX_EXPRESSION_LENGTH, check
+
+    # the command line's own limit, below the library's: input from a pipe may be anything
+    check("an expression of", len(text), MAX_EXPRESSION_LENGTH, unit=" characters")
+    return parse(text)
+
+
+def parse_expression(source: Source | str):
+    """The parsed Expression of a Source (cached by text); raises ParseError."""
+    return _parse(source.text if isinstance(source, Source) else source)
+
+
+# -- points --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BadLine:
+    """A stdin point line that could not be read: its error, keeping the line's place."""
+
+    text: str
+    where: str
+    error: GradcliError
+
+
+def point_batches(at: tuple):
+    """Lists of Points in the order given, ``-`` read from stdin in batches; a bad stdin
+    line is reported (``report_error``) and stays in its place as a BadLine. No ``--at``:
+    one empty point."""
+    if not at:
+        yield [Point((), (), "", "--at")]
+        return
+    given: list = []
+    for item in at:
+        if item != STDIN:
+            given.append(item)
+            continue
+        if given:
+            yield given
+            given = []
+        for lines in stdin_line_batches():
+            batch = []
+            for n, text in lines:
+                if not _content(text):
+                    continue
+                try:
+                    batch.append(parse_point(text.strip(), f"stdin line {n}"))
+                except PointError as e:
+                    report_error(e)
+                    batch.append(BadLine(text.strip(), f"stdin line {n}", e))
+            if batch:
+                yield batch
+    if given:
+        yield given
+
+
+# -- the loop of a row-per-point command -------------------------------------------------------
+class PointProblem(GradcliError):
+    """An error about one point (missing or extra variable), with where it was written."""
+
+    def __init__(self, message: str, where: str | None, point: Point | None = None):
+        super().__init__(message)
+        self.where = where
+        self.point = point
+
+
+def for_each_point(expr: str, at: tuple, compute, writer) -> None:
+    """Write ``compute``'s rows for every expression of EXPR at every point of ``--at``.
+
+    ``compute(expression, names, env, points)`` gets one group of points that give the
+    same variables (``names``, sorted; ``env`` maps each to a numpy array of its values,
+    one entry per point) and returns a list of Rows, one per point, in order. Errors that
+    concern one expression or one point are reported, keep their row
+    (``writer.error``), and the rest goes on (exit 2 at the end); with a single
+    expression on the command line they end the run.
+    """
+    if expr == STDIN and STDIN in at:
+        raise click.UsageError("EXPR and --at cannot both read stdin ('-')")
+    if expr != STDIN:
+        expression = parse_expression(expr)
+        for points in point_batches(at):
+            for point, item in zip(points, rows_at(expression, points, compute)):
+                if isinstance(item, BadLine):
+                    writer.error(expression.text, item.text, item.error)
+                elif isinstance(item, GradcliError):
+                    report_error(item, getattr(item, "where", None))
+                    if point.where != "--at":  # a stdin line keeps its row
+                        writer.error(expression.text, point, item)
+                else:
+                    writer.write(item)
+            writer.flush()
+        return
+    points = next(point_batches(at))
+    for sources in read_expressions(expr):
+        done: dict[str, list] = {}
+        for source in sources:
+            results = done.get(source.text)
+            if results is None:
+                try:
+                    results = rows_at(parse_expression(source), points, compute)
+                except GradcliError as e:
+                    results = [e] * len(points)
+                    report_error(e, source.where)
+                    done[source.text] = results
+                    for point in points:
+                        writer.error(source.text, point, e)
+                    continue
+                done[source.text] = results
+            for point, item in zip(points, results):
+                if isinstance(item, GradcliError):
+                    where = getattr(item, "where", None)
+                    report_error(item, f"{source.where}: {where}" if where else source.where)
+                    writer.error(source.text, point, item)
+                else:
+                    writer.write(item)
+        writer.flush()
+
+
+def rows_at(expression, points: list, compute) -> list:
+    """Rows (or errors, or BadLines) for the points, in order; one compute call per group
+    of names."""
+    out: list = [None] * len(points)
+    good = []
+    for position, point in enumerate(points):
+        if isinstance(point, BadLine):
+            out[position] = point
+        else:
+            good.append((position, point))
+    variables = expression.variables
+    for batch in batches([p for _, p in good]):
+        names = batch.names
+        if names == (BARE,):
+            names = tuple(variables) if len(variables) == 1 else names
+        problem = names_problem(variables, names)
+        if problem is not None:
+            for position, point in zip(batch.positions, batch.points):
+                out[good[position][0]] = PointProblem(problem, _point_where(point), point)
+            continue
+        points_here = [Point(names, p.values, p.text, p.where) for p in batch.points]
+        rows = compute(expression, names, batch.env(names) if names else {}, points_here)
+        for position, row in zip(batch.positions, rows):
+            out[good[position][0]] = row
+    return out
+
+
+def _point_where(point: Point) -> str | None:
+    if not point.text:
+        return None
+    if point.where == "--at":
+        return f"--at {point.text!r}"
+    return point.where
