@@ -34,6 +34,12 @@ class Sec:
     def sympy(sp, x):
         return sp.sec(x)
 
+    def ball(x):
+        """1 / cos(x), cos(x_0) not 0"""
+        from ..taylor import ball as B
+
+        return B.divide(B.constant(1), x.cos())
+
     scalar = "1.0 / _cos({0})"
 
 
@@ -54,6 +60,12 @@ class Csc:
 
     def sympy(sp, x):
         return sp.csc(x)
+
+    def ball(x):
+        """1 / sin(x), sin(x_0) not 0"""
+        from ..taylor import ball as B
+
+        return B.divide(B.constant(1), x.sin())
 
     scalar = "1.0 / _sin({0})"
 
@@ -78,6 +90,12 @@ class Cot:
     def sympy(sp, x):
         return sp.cot(x)
 
+    def ball(x):
+        """cos(x) / sin(x), sin(x_0) not 0"""
+        from ..taylor import ball as B
+
+        return B.divide(x.cos(), x.sin())
+
     scalar = "1.0 / _tan({0})"
 
 
@@ -99,6 +117,12 @@ class Exp2:
     def sympy(sp, x):
         return sp.Integer(2) ** x
 
+    def ball(x):
+        """exp(x log 2)"""
+        from flint import arb
+
+        return (x * arb(2).log()).exp()
+
     scalar = "2.0 ** {0}"
 
 
@@ -119,5 +143,9 @@ class Square:
 
     def sympy(sp, x):
         return x ** 2
+
+    def ball(x):
+        """x x"""
+        return x * x
 
     scalar = "{0} * {0}"

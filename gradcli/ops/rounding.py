@@ -63,16 +63,48 @@ def _sympy_functions():
     return {"floor": floor, "ceiling": ceiling, "heaviside": Heaviside, "round": round}
 
 
+def _decided(integer_of, u):
+    """integer_of(u_0) for the ball u_0, when the ball decides it (else Undecided)."""
+    from ..taylor import ball as B
+
+    n = integer_of(B.value(u))
+    if not n.is_exact():
+        raise B.Undecided("the ball meets a jump of a rounding function")
+    return n
+
+
+def _round_half_even(b):
+    """The nearest integer to the ball b (an exact half: the even one); a ball that is not
+    exact when b does not decide it."""
+    lower = b.floor()
+    if not lower.is_exact():
+        return lower
+    frac = b - lower
+    if frac < 0.5:
+        return lower
+    if frac > 0.5:
+        return lower + 1
+    if frac.is_exact():  # exactly a half
+        return lower if int(lower.unique_fmpz()) % 2 == 0 else lower + 1
+    return frac
+
+
+def _ball_constant(value):
+    from ..taylor import ball as B
+
+    return B.constant(value)
+
+
 def _float_floor(x: float) -> float:
-    return float(math.floor(x))
+    return math.copysign(float(math.floor(x)), x)   # the sign of a zero, as numpy
 
 
 def _float_ceil(x: float) -> float:
-    return float(math.ceil(x))
+    return math.copysign(float(math.ceil(x)), x)
 
 
 def _float_round(x: float) -> float:
-    return float(round(x))
+    return math.copysign(float(round(x)), x)
 
 
 def _float_heaviside(x: float) -> float:
@@ -97,6 +129,10 @@ class Floor:
     def sympy(sp, x):
         return _sympy_functions()["floor"](x)
 
+    def ball(x):
+        """the floor the ball x_0 decides; 0 above"""
+        return _ball_constant(_decided(lambda b: b.floor(), x))
+
     scalar = staticmethod(_float_floor)
 
 
@@ -117,6 +153,10 @@ class Ceil:
 
     def sympy(sp, x):
         return _sympy_functions()["ceiling"](x)
+
+    def ball(x):
+        """the ceiling the ball x_0 decides; 0 above"""
+        return _ball_constant(_decided(lambda b: -((-b).floor()), x))
 
     scalar = staticmethod(_float_ceil)
 
@@ -139,6 +179,10 @@ class Round:
     def sympy(sp, x):
         return _sympy_functions()["round"](x)
 
+    def ball(x):
+        """the nearest integer the ball x_0 decides (an exact half: to even); 0 above"""
+        return _ball_constant(_decided(_round_half_even, x))
+
     scalar = staticmethod(_float_round)
 
 
@@ -159,6 +203,12 @@ class Heaviside:
 
     def sympy(sp, x):
         return _sympy_functions()["heaviside"](x, sp.S.Half)
+
+    def ball(x):
+        """0, 1/2 or 1 by the sign the ball x_0 decides; 0 above"""
+        from ..taylor import ball as B
+
+        return _ball_constant((B.sign_of(B.value(x)) + 1) / 2)
 
     scalar = staticmethod(_float_heaviside)
 
@@ -182,6 +232,15 @@ class Mod:
 
     def sympy(sp, x, y):
         return x - y * _sympy_functions()["floor"](x / y)
+
+    def ball(x, y):
+        """x - q y with q = floor(x_0 / y_0) decided by the balls (y_0 = 0: out of the domain)"""
+        from ..taylor import ball as B
+
+        if B.sign_of(B.value(y)) == 0:
+            raise B.OutOfDomain("mod(x, 0)")
+        q = _decided(lambda b: b.floor(), B.divide(x, y))
+        return x - y * q
 
     scalar = "({0}) % ({1})"
 
@@ -208,5 +267,11 @@ class Clip:
 
     def sympy(sp, x, lo, hi):
         return sp.Min(sp.Max(x, lo), hi)
+
+    def ball(x, lo, hi):
+        """min(max(x, lo), hi) by max's and min's ball rules (an exact tie: 1/2 each side)"""
+        from ..registry import OPS
+
+        return OPS["min"].ball(OPS["max"].ball(x, lo), hi)
 
     scalar = "_min(_max({0}, {1}), {2})"

@@ -1,24 +1,13 @@
 """Special functions: erf, erfc, gamma, lgamma, digamma (with polygamma, the family its
-derivatives need) and sinc (with its n-th derivatives).
+derivatives need) and sinc (with its n-th derivatives, sinc_derivative).
 
-Values come from scipy.special, imported inside the rules that need it (``gradcli diff
-x**2`` never loads scipy). Taylor rules:
-
-    erf, erfc   through their ODE: erf'(u) = 2/sqrt(pi) exp(-u**2), erfc' = -erf'
-    lgamma      composition with the Taylor series at u_0:
-                lgamma(u_0 + v) = lgamma(u_0) + psi(u_0) v + sum_{k>=2} (-1)**k zeta(k, u_0) v**k / k
-                (psi^(k-1)(u_0) / k! = (-1)**k zeta(k, u_0) / k, Hurwitz zeta)
-    gamma       exp of the lgamma series, valued gamma(u_0): the sign comes with the value
-    digamma     psi(u_0 + v) = psi(u_0) + sum_{k>=1} (-1)**(k+1) zeta(k+1, u_0) v**k
-    polygamma   psi^(n)(u_0 + v) = sum_k (-1)**(n+k+1) (n+k)!/k! zeta(n+k+1, u_0) v**k
-    sinc        composition with sinc^(k)(u_0)/k!: a power series for |u_0| <= 1 (exact at 0),
-                else the spherical Bessel functions: sinc = j_0 and
-                j_i' = (i j_{i-1} - (i+1) j_{i+1}) / (2i+1), so every derivative is a
-                combination of j_0..j_k with coefficients whose absolute values sum to <= 1
-                (no division by u_0, no cancellation of large terms).
-
-``compose(a, u)`` is the series of f(u(t)) from f's coefficients a_k = f^(k)(u_0)/k!
-(Horner in v = u - u_0, whose constant term is 0; O(N**3/6) work, O(N) when u is linear).
+Values come from scipy.special, imported inside the rules (``gradcli diff x**2`` never
+loads scipy). Taylor rules: erf and erfc through their ODE, erf'(u) = 2/sqrt(pi) exp(-u**2);
+lgamma, digamma, polygamma and sinc compose their coefficients at u_0 with the argument's
+series (gradcli/taylor/special_series.py states the formulas); gamma is exp of the lgamma
+series, valued gamma(u_0), which carries the sign. Ball rules: python-flint's arb_series
+(erf, erfc, gamma, lgamma; lgamma below 0 and the psi family through the reflection and
+the derivatives of lgamma's series), with the poles 0, -1, -2, ... out of the domain.
 """
 from __future__ import annotations
 
@@ -29,96 +18,79 @@ import numpy as np
 from .. import functions as F
 from ..registry import op
 from ..taylor import series as T
+from ..taylor.special_series import (compose, exp_minus_square, lgamma_coefficients,
+                                     psi_coefficients, scipy_special, sinc_coefficients,
+                                     sinc_derivative)
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves
-
-
-def _scipy():
-    from scipy import special
-
-    return special
-
-
-def _exp_minus_square(x):
-    """exp(-x**2) with x**2 carried as hi + lo (Dekker), so that the rounding of x**2
-    (relative 1e-16, absolute x**2 * 1e-16) does not reach exp's result."""
-    x = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        hi = x * x
-        c = _SPLIT * x
-        xh = c - (c - x)
-        xl = x - xh
-        lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl
-        out = np.exp(-hi) * (1.0 - lo)
-    return np.where(np.isfinite(lo), out, np.exp(-hi))
-
-
-def compose(a: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The series of f(u) from a_k = f^(k)(u_0)/k! (k = 0..N, axis 0): sum_k a_k (u - u_0)**k."""
-    n = u.shape[0] - 1
-    shape = np.broadcast_shapes(a.shape[1:], u.shape[1:])
-    if n == 0:
-        return np.broadcast_to(a[:1], (1,) + shape).astype(np.float64)
-    v = np.array(np.broadcast_to(u, (n + 1,) + shape), dtype=np.float64)
-    v[0] = 0.0
-    a = np.broadcast_to(a[: n + 1], (n + 1,) + shape)
-    with np.errstate(all="ignore"):
-        if n == 1 or not np.any(v[2:]):  # u linear in t: p_k = a_k v_1**k
-            powers = np.empty((n + 1,) + shape)
-            powers[0] = 1.0
-            for k in range(1, n + 1):
-                np.multiply(powers[k - 1], v[1], out=powers[k])
-            out = a * powers
-            out[1:] = np.where(powers[1:] == 0, 0.0, out[1:])  # 0 * inf beyond a pole: 0
-            return out
-        p = a[n][None].copy()                     # Horner: p <- a_j + v p, to order N - j
-        for j in range(n - 1, -1, -1):
-            m = n - j
-            p = T.mul(v[: m + 1], T.full(p, m))
-            p[0] = a[j]
-    return p
-
-
-# -- the gamma family ------------------------------------------------------------------------
-def _hurwitz(s: int, q):
-    """zeta(s, q) = sum_i 1/(q+i)**s, for q of either sign (scipy's zeta)."""
-    return _scipy().zeta(float(s), q)
-
-
-def _psi_coefficients(u0, n: int, count: int) -> np.ndarray:
-    """psi^(n+k)(u_0)/k! for k = 0..count-1 (psi^(0) = digamma)."""
-    sp = _scipy()
-    out = np.empty((count,) + np.shape(u0))
-    with np.errstate(all="ignore"):
-        for k in range(count):
-            m = n + k
-            if m == 0:
-                out[k] = sp.psi(u0)
-            else:
-                # psi^(m)(u_0) = (-1)**(m+1) m! zeta(m+1, u_0), divided by k!
-                ratio = math.exp(math.lgamma(m + 1) - math.lgamma(k + 1)) if m > 20 \
-                    else math.factorial(m) / math.factorial(k)
-                out[k] = (-1.0) ** (m + 1) * ratio * _hurwitz(m + 1, u0)
-    return out
-
-
-def _lgamma_coefficients(u0, count: int) -> np.ndarray:
-    """lgamma(u_0), psi(u_0), then psi^(k-1)(u_0)/k! = (-1)**k zeta(k, u_0)/k."""
-    sp = _scipy()
-    out = np.empty((count,) + np.shape(u0))
-    with np.errstate(all="ignore"):
-        out[0] = sp.gammaln(u0)
-        if count > 1:
-            out[1] = sp.psi(u0)
-        for k in range(2, count):
-            out[k] = (-1.0) ** k * _hurwitz(k, u0) / k
-    return out
 
 
 def _polygamma_float(n: int, x: float) -> float:
     with np.errstate(all="ignore"):
-        return float(_scipy().polygamma(n, x))
+        if n == 0:
+            return float(scipy_special().psi(x))
+        return float(psi_coefficients(np.float64(x), n, 1)[0])
+
+
+# -- ball helpers (python-flint, imported inside: see gradcli/taylor/ball.py) -------------
+def _not_a_pole(u):
+    """u's value, certainly not 0, -1, -2, ... (OutOfDomain on a pole, Undecided near one)."""
+    from ..taylor import ball as B
+
+    x = B.value(u)
+    if x > 0:
+        return x
+    if x.is_exact() and x.is_integer():
+        raise B.OutOfDomain("a pole of the gamma function (0, -1, -2, ...)")
+    n = x.floor()
+    if n.is_exact() and x > n and x < n + 1:
+        return x
+    raise B.Undecided("the ball meets a pole of the gamma function")
+
+
+def _compose_at(u, f_of_t, shift: int = 0):
+    """f(u) from the series f_of_t(s) of f at s = u_0 + t (length N+1+shift): its ``shift``-th
+    derivative's coefficients composed with v = u - u_0."""
+    import flint
+    from flint import arb_series
+
+    from ..taylor import ball as B
+
+    n = flint.ctx.cap
+    x0 = B.value(u)
+    flint.ctx.cap = n + shift
+    try:
+        f = f_of_t(arb_series([x0, 1]))
+        for _ in range(shift):
+            f = f.derivative()
+    finally:
+        flint.ctx.cap = n
+    coefficients = B.coefficients(f)[:n]
+    v = B.coefficients(u)
+    if all(c.is_zero() for c in v[2:]):  # u linear in t: c_k v_1**k
+        out, power = [], 1
+        for c in coefficients:
+            out.append(c * power)
+            power = power * v[1] if len(v) > 1 else 0 * power
+        return B.series(out)
+    v[0] = 0 * v[0]
+    return B.series(coefficients)(B.series(v))
+
+
+def _lgamma_series(s):
+    """log |gamma(s)| for a series s: arb's lgamma above 0, the reflection
+    log(pi) - log |sin(pi s)| - lgamma(1 - s) below."""
+    from flint import arb
+
+    from ..taylor import ball as B
+
+    x = _not_a_pole(s)
+    if x > 0:
+        return s.lgamma()
+    sine = (s * arb.pi()).sin()
+    if B.sign_of(B.value(sine)) < 0:
+        sine = -sine
+    return arb.pi().log() - sine.log() - (1 - s).lgamma()
 
 
 @op("erf", 1, language="erf", cost=10.0)
@@ -126,7 +98,7 @@ class Erf:
     """error function 2/sqrt(pi) * integral of exp(-t**2) from 0 to x"""
 
     def forward(x):
-        return _scipy().erf(x)
+        return scipy_special().erf(x)
 
     def grad(g, ans, x):
         """g * 2/sqrt(pi) * exp(-x**2)"""
@@ -134,11 +106,15 @@ class Erf:
 
     def taylor(x):
         """erf(x_0) + integral of 2/sqrt(pi) exp(-x**2) D(x)"""
-        w = T.exp(-T.square(x), value0=_exp_minus_square(x[0])) * TWO_OVER_SQRT_PI
-        return T.through(x, _scipy().erf(x[0]), w)
+        w = T.exp(-T.square(x), value0=exp_minus_square(x[0])) * TWO_OVER_SQRT_PI
+        return T.through(x, scipy_special().erf(x[0]), w)
 
     def sympy(sp, x):
         return sp.erf(x)
+
+    def ball(x):
+        """erf(x)"""
+        return x.erf()
 
     scalar = staticmethod(math.erf)
 
@@ -148,7 +124,7 @@ class Erfc:
     """complementary error function 1 - erf(x), accurate for large x"""
 
     def forward(x):
-        return _scipy().erfc(x)
+        return scipy_special().erfc(x)
 
     def grad(g, ans, x):
         """-g * 2/sqrt(pi) * exp(-x**2)"""
@@ -156,11 +132,15 @@ class Erfc:
 
     def taylor(x):
         """erfc(x_0) - integral of 2/sqrt(pi) exp(-x**2) D(x)"""
-        w = T.exp(-T.square(x), value0=_exp_minus_square(x[0])) * -TWO_OVER_SQRT_PI
-        return T.through(x, _scipy().erfc(x[0]), w)
+        w = T.exp(-T.square(x), value0=exp_minus_square(x[0])) * -TWO_OVER_SQRT_PI
+        return T.through(x, scipy_special().erfc(x[0]), w)
 
     def sympy(sp, x):
         return sp.erfc(x)
+
+    def ball(x):
+        """erfc(x)"""
+        return x.erfc()
 
     scalar = staticmethod(math.erfc)
 
@@ -170,7 +150,7 @@ class Gamma:
     """gamma function (nan at 0, -1, -2, ...: a pole; inf at +0)"""
 
     def forward(x):
-        return _scipy().gamma(x)
+        return scipy_special().gamma(x)
 
     def grad(g, ans, x):
         """g * gamma(x) * digamma(x)"""
@@ -178,13 +158,18 @@ class Gamma:
 
     def taylor(x):
         """exp(lgamma series) with value gamma(x_0), its sign included"""
-        a = _lgamma_coefficients(x[0], x.shape[0])
+        a = lgamma_coefficients(x[0], x.shape[0])
         a[0] = 0.0
         logs = compose(a, x)
-        return T.exp(logs, value0=_scipy().gamma(x[0]))
+        return T.exp(logs, value0=scipy_special().gamma(x[0]))
 
     def sympy(sp, x):
         return sp.gamma(x)
+
+    def ball(x):
+        """gamma(x), x_0 not a pole"""
+        _not_a_pole(x)
+        return x.gamma()
 
     scalar = staticmethod(math.gamma)
 
@@ -194,7 +179,7 @@ class Lgamma:
     """log |gamma(x)| (inf at the poles 0, -1, -2, ...)"""
 
     def forward(x):
-        return _scipy().gammaln(x)
+        return scipy_special().gammaln(x)
 
     def grad(g, ans, x):
         """g * digamma(x)"""
@@ -202,10 +187,14 @@ class Lgamma:
 
     def taylor(x):
         """lgamma(x_0) + psi(x_0) v + sum_k (-1)**k zeta(k, x_0) v**k / k, v = x - x_0"""
-        return compose(_lgamma_coefficients(x[0], x.shape[0]), x)
+        return compose(lgamma_coefficients(x[0], x.shape[0]), x)
 
     def sympy(sp, x):
         return sp.log(sp.Abs(sp.gamma(x)))
+
+    def ball(x):
+        """log |gamma(x)|, x_0 not a pole (the reflection below 0)"""
+        return _lgamma_series(x)
 
     scalar = staticmethod(math.lgamma)
 
@@ -215,7 +204,7 @@ class Digamma:
     """psi(x) = gamma'(x)/gamma(x) (nan at the poles 0, -1, -2, ...)"""
 
     def forward(x):
-        return _scipy().psi(x)
+        return scipy_special().psi(x)
 
     def grad(g, ans, x):
         """g * polygamma(1, x)"""
@@ -223,10 +212,15 @@ class Digamma:
 
     def taylor(x):
         """psi(x_0) + sum_k (-1)**(k+1) zeta(k+1, x_0) v**k, v = x - x_0"""
-        return compose(_psi_coefficients(x[0], 0, x.shape[0]), x)
+        return compose(psi_coefficients(x[0], 0, x.shape[0]), x)
 
     def sympy(sp, x):
         return sp.polygamma(0, x)
+
+    def ball(x):
+        """the derivative of lgamma's series at x_0, composed with x - x_0"""
+        _not_a_pole(x)
+        return _compose_at(x, _lgamma_series, shift=1)
 
     def scalar(x):
         return _polygamma_float(0, x)
@@ -237,7 +231,7 @@ class Polygamma:
     """psi^(n)(x), the n-th derivative of digamma (n >= 1)"""
 
     def forward(x, n):
-        return _scipy().polygamma(n, x)
+        return psi_coefficients(np.asarray(x, dtype=np.float64), n, 1)[0]
 
     def grad(g, ans, x, n):
         """g * polygamma(n + 1, x)"""
@@ -245,69 +239,34 @@ class Polygamma:
 
     def taylor(x, n):
         """sum_k (-1)**(n+k+1) (n+k)!/k! zeta(n+k+1, x_0) v**k, v = x - x_0"""
-        return compose(_psi_coefficients(x[0], n, x.shape[0]), x)
+        return compose(psi_coefficients(x[0], n, x.shape[0]), x)
 
     def sympy(sp, x, n):
         return sp.polygamma(n, x)
+
+    def ball(x, n):
+        """the (n+1)-th derivative of lgamma's series at x_0, composed with x - x_0"""
+        _not_a_pole(x)
+        return _compose_at(x, _lgamma_series, shift=n + 1)
 
     def scalar(x, n):
         return _polygamma_float(n, x)
 
 
-# -- sinc --------------------------------------------------------------------------------
-def _sinc_power_series(x, count: int) -> np.ndarray:
-    """sinc^(k)(x)/k! for k < count by sinc(x) = sum_m (-1)**m x**(2m)/(2m+1)!  (|x| <= 1)."""
-    out = np.zeros((count,) + np.shape(x))
-    for k in range(count):
-        for m in range((k + 1) // 2, (k + 1) // 2 + 14):
-            c = (-1.0) ** m * math.comb(2 * m, k) / math.factorial(2 * m + 1)
-            out[k] += c * x ** (2 * m - k) if 2 * m > k else c
-    return out
+def _sinc_series(s):
+    """sin(s)/s for s = x_0 + t: a quotient away from 0; at 0 exactly sum (-1)**m t**(2m)/(2m+1)!."""
+    import flint
+    from flint import arb
 
+    from ..taylor import ball as B
 
-def _bessel_combinations(count: int) -> list[list[float]]:
-    """c[k][i] with d^k j_0 / dx^k = sum_i c[k][i] j_i."""
-    rows = [[1.0]]
-    for _ in range(1, count):
-        prev = rows[-1]
-        row = [0.0] * (len(prev) + 1)
-        for i, c in enumerate(prev):
-            if i:
-                row[i - 1] += c * i / (2 * i + 1)
-            row[i + 1] -= c * (i + 1) / (2 * i + 1)
-        rows.append(row)
-    return rows
-
-
-def _sinc_bessel(x, count: int) -> np.ndarray:
-    """sinc^(k)(x)/k! for k < count from j_0..j_k (scipy's spherical_jn)."""
-    sp = _scipy()
-    with np.errstate(all="ignore"):
-        j = [np.sin(x) / x] + [sp.spherical_jn(i, x) for i in range(1, count)]
-    out = np.zeros((count,) + np.shape(x))
-    for k, row in enumerate(_bessel_combinations(count)):
-        for i, c in enumerate(row):
-            if c:
-                out[k] += c * j[i]
-        out[k] /= math.factorial(k)
-    return out
-
-
-def sinc_coefficients(x, count: int) -> np.ndarray:
-    """sinc^(k)(x)/k! for k = 0..count-1 (exact at x = 0)."""
-    x = np.asarray(x, dtype=np.float64)
-    small = np.abs(x) <= 1.0
-    if np.all(small):
-        return _sinc_power_series(x, count)
-    big = _sinc_bessel(np.where(small, 2.0, x), count)
-    if not np.any(small):
-        return big
-    return np.where(small, _sinc_power_series(np.where(small, x, 0.0), count), big)
-
-
-def _sinc_derivative(x, n: int):
-    """sinc^(n)(x)."""
-    return sinc_coefficients(x, n + 1)[n] * math.factorial(n)
+    x0 = B.value(s)
+    if x0.is_zero():
+        n = flint.ctx.cap
+        return B.series([(-1) ** (k // 2) / arb(math.factorial(k + 1)) if k % 2 == 0 else arb(0)
+                         for k in range(n)])
+    B.sign_of(x0)  # Undecided for a ball around 0
+    return s.sin() / s
 
 
 def _sinc_float(x: float) -> float:
@@ -334,6 +293,10 @@ class Sinc:
     def sympy(sp, x):
         return sp.sinc(x)
 
+    def ball(x):
+        """sin(x)/x; at x_0 = 0 exactly, sin(s)/s's series composed with x"""
+        return _compose_at(x, _sinc_series)
+
     scalar = staticmethod(_sinc_float)
 
 
@@ -342,7 +305,7 @@ class SincDerivative:
     """sinc^(n)(x), the n-th derivative of sinc (n >= 1), exact at 0"""
 
     def forward(x, n):
-        return _sinc_derivative(np.asarray(x, dtype=np.float64), n)
+        return sinc_derivative(np.asarray(x, dtype=np.float64), n)
 
     def grad(g, ans, x, n):
         """g * sinc^(n+1)(x)"""
@@ -361,5 +324,9 @@ class SincDerivative:
         t = sp.Dummy("t", real=True)
         return sp.diff(sp.sinc(t), t, n).subs(t, x)
 
+    def ball(x, n):
+        """the n-th derivative of sinc's series at x_0, composed with x - x_0"""
+        return _compose_at(x, _sinc_series, shift=n)
+
     def scalar(x, n):
-        return float(_sinc_derivative(np.float64(x), n))
+        return float(sinc_derivative(np.float64(x), n))

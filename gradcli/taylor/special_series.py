@@ -1,0 +1,210 @@
+r"""Taylor coefficients of the special functions at a point, and their composition.
+
+The numpy side of gradcli/ops/special.py (the op classes hold the rules; this module
+the arithmetic they call). Coefficients are a_k = f^(k)(u_0)/k!, axis 0 the order k.
+
+    lgamma      lgamma(u_0 + v) = lgamma(u_0) + psi(u_0) v + sum_{k>=2} (-1)**k zeta(k, u_0) v**k / k
+                (psi^(k-1)(u_0) / k! = (-1)**k zeta(k, u_0) / k, Hurwitz zeta)
+    psi^(n)     psi^(n)(u_0 + v) = sum_k (-1)**(n+k+1) (n+k)!/k! zeta(n+k+1, u_0) v**k, and below 0
+                the reflection psi^(m)(x) = (-1)**m psi^(m)(1-x) - pi**(m+1) cot^(m)(pi x)
+    sinc        a power series for |u_0| <= 1 (exact at 0), else the spherical Bessel
+                functions: sinc = j_0 and j_i' = (i j_{i-1} - (i+1) j_{i+1}) / (2i+1), so every
+                derivative is a combination of j_0..j_k with coefficients whose absolute
+                values sum to <= 1 (no division by u_0, no cancellation of large terms)
+
+``compose(a, u)`` is the series of f(u(t)) from f's coefficients at u_0 (Horner in
+v = u - u_0, whose constant term is 0: O(N**3/6) work, O(N) when u is linear in t).
+scipy.special is imported inside the functions (``gradcli diff x**2`` never loads it).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import series as T
+
+_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves
+
+
+def scipy_special():
+    from scipy import special
+
+    return special
+
+
+def exp_minus_square(x):
+    """exp(-x**2) with x**2 carried as hi + lo (Dekker), so that the rounding of x**2
+    (relative 1e-16, absolute x**2 * 1e-16) does not reach exp's result."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        hi = x * x
+        c = _SPLIT * x
+        xh = c - (c - x)
+        xl = x - xh
+        lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl
+        out = np.exp(-hi) * (1.0 - lo)
+    return np.where(np.isfinite(lo), out, np.exp(-hi))
+
+
+def compose(a: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The series of f(u) from a_k = f^(k)(u_0)/k! (k = 0..N, axis 0): sum_k a_k (u - u_0)**k."""
+    n = u.shape[0] - 1
+    shape = np.broadcast_shapes(a.shape[1:], u.shape[1:])
+    if n == 0:
+        return np.broadcast_to(a[:1], (1,) + shape).astype(np.float64)
+    v = np.array(np.broadcast_to(u, (n + 1,) + shape), dtype=np.float64)
+    v[0] = 0.0
+    a = np.broadcast_to(a[: n + 1], (n + 1,) + shape)
+    with np.errstate(all="ignore"):
+        if n == 1 or not np.any(v[2:]):  # u linear in t: p_k = a_k v_1**k
+            powers = np.empty((n + 1,) + shape)
+            powers[0] = 1.0
+            for k in range(1, n + 1):
+                np.multiply(powers[k - 1], v[1], out=powers[k])
+            out = a * powers
+            out[1:] = np.where(powers[1:] == 0, 0.0, out[1:])  # 0 * inf beyond a pole: 0
+            return out
+        p = a[n][None].copy()                     # Horner: p <- a_j + v p, to order N - j
+        for j in range(n - 1, -1, -1):
+            m = n - j
+            p = T.mul(v[: m + 1], T.full(p, m))
+            p[0] = a[j]
+    return p
+
+
+# -- the gamma family ------------------------------------------------------------------------
+def _hurwitz(s: int, q):
+    """zeta(s, q) = sum_i 1/(q+i)**s, for q of either sign (scipy's zeta)."""
+    return scipy_special().zeta(float(s), q)
+
+
+def _falling_ratio(m: int, k: int) -> float:
+    """m!/k! as a float (m >= k)."""
+    if m > 20:
+        return math.exp(math.lgamma(m + 1) - math.lgamma(k + 1))
+    return math.factorial(m) / math.factorial(k)
+
+
+def _cot_coefficients(value, count: int) -> np.ndarray:
+    """cot^(k)(y)/k! for k < count from cot(y) = value: (k+1) c_{k+1} = -([k = 0] + sum_j c_j c_{k-j})."""
+    c = np.empty((count,) + np.shape(value))
+    with np.errstate(all="ignore"):
+        c[0] = value
+        for k in range(count - 1):
+            square = np.einsum("i...,i...->...", c[: k + 1], c[k::-1])
+            c[k + 1] = -((k == 0) + square) / (k + 1)
+    return c
+
+
+def _cot_pi(r):
+    """cot(pi r) for |r| <= 1/2 to a few ulps: 1/tan(pi r) up to |r| = 1/4, then
+    tan(pi (1/2 - |r|)) with 1/2 - |r| exact (0 at the half-integers)."""
+    with np.errstate(all="ignore"):
+        near = np.abs(r) <= 0.25
+        return np.where(near, 1.0 / np.tan(np.pi * r),
+                        np.sign(r) * np.tan(np.pi * (0.5 - np.abs(r))))
+
+
+def _psi_positive(u0, n: int, count: int) -> np.ndarray:
+    """psi^(n+k)(u_0)/k! for k < count from scipy: psi, and (-1)**(m+1) m! zeta(m+1, u_0)."""
+    sp = scipy_special()
+    out = np.empty((count,) + np.shape(u0))
+    with np.errstate(all="ignore"):
+        for k in range(count):
+            m = n + k
+            if m == 0:
+                out[k] = sp.psi(u0)
+            else:
+                out[k] = (-1.0) ** (m + 1) * _falling_ratio(m, k) * _hurwitz(m + 1, u0)
+    return out
+
+
+def psi_coefficients(u0, n: int, count: int) -> np.ndarray:
+    """psi^(n+k)(u_0)/k! for k = 0..count-1 (psi^(0) = digamma).
+
+    Below 0 by the reflection psi^(m)(x) = (-1)**m psi^(m)(1-x) - pi**(m+1) cot^(m)(pi x),
+    with cot(pi x) from x - round(x) (_cot_pi): Hurwitz zeta at a negative q sums terms
+    of both signs around the poles (1e-8 off at -2.5), where cot has them in closed form."""
+    u0 = np.asarray(u0, dtype=np.float64)
+    negative = u0 < 0
+    if not np.any(negative):
+        return _psi_positive(u0, n, count)
+    out = _psi_positive(np.where(negative, 1.0 - u0, u0), n, count)
+    with np.errstate(all="ignore"):
+        r = u0 - np.round(u0)
+        cot = _cot_coefficients(_cot_pi(r), n + count)
+        for k in range(count):
+            m = n + k
+            reflected = (-1.0) ** m * out[k] - np.pi ** (m + 1) * cot[m] * _falling_ratio(m, k)
+            out[k] = np.where(negative, reflected, out[k])
+        poles = negative & (r == 0)
+        out[:, poles] = np.nan
+    return out
+
+
+def lgamma_coefficients(u0, count: int) -> np.ndarray:
+    """lgamma(u_0), then psi^(k-1)(u_0)/k! (psi(u_0), then (-1)**k zeta(k, u_0)/k)."""
+    out = np.empty((count,) + np.shape(u0))
+    with np.errstate(all="ignore"):
+        out[0] = scipy_special().gammaln(u0)
+        if count > 1:
+            out[1:] = psi_coefficients(u0, 0, count - 1)
+            out[1:] /= np.arange(1, count, dtype=np.float64).reshape((-1,) + (1,) * np.ndim(u0))
+    return out
+
+
+# -- sinc ------------------------------------------------------------------------------
+def _sinc_power_series(x, count: int) -> np.ndarray:
+    """sinc^(k)(x)/k! for k < count by sinc(x) = sum_m (-1)**m x**(2m)/(2m+1)!  (|x| <= 1)."""
+    out = np.zeros((count,) + np.shape(x))
+    for k in range(count):
+        for m in range((k + 1) // 2, (k + 1) // 2 + 14):
+            c = (-1.0) ** m * math.comb(2 * m, k) / math.factorial(2 * m + 1)
+            out[k] += c * x ** (2 * m - k) if 2 * m > k else c
+    return out
+
+
+def _bessel_combinations(count: int) -> list[list[float]]:
+    """c[k][i] with d^k j_0 / dx^k = sum_i c[k][i] j_i."""
+    rows = [[1.0]]
+    for _ in range(1, count):
+        prev = rows[-1]
+        row = [0.0] * (len(prev) + 1)
+        for i, c in enumerate(prev):
+            if i:
+                row[i - 1] += c * i / (2 * i + 1)
+            row[i + 1] -= c * (i + 1) / (2 * i + 1)
+        rows.append(row)
+    return rows
+
+
+def _sinc_bessel(x, count: int) -> np.ndarray:
+    """sinc^(k)(x)/k! for k < count from j_0..j_k (scipy's spherical_jn)."""
+    sp = scipy_special()
+    with np.errstate(all="ignore"):
+        j = [np.sin(x) / x] + [sp.spherical_jn(i, x) for i in range(1, count)]
+    out = np.zeros((count,) + np.shape(x))
+    for k, row in enumerate(_bessel_combinations(count)):
+        for i, c in enumerate(row):
+            if c:
+                out[k] += c * j[i]
+        out[k] /= math.factorial(k)
+    return out
+
+
+def sinc_coefficients(x, count: int) -> np.ndarray:
+    """sinc^(k)(x)/k! for k = 0..count-1 (exact at x = 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    small = np.abs(x) <= 1.0
+    if np.all(small):
+        return _sinc_power_series(x, count)
+    big = _sinc_bessel(np.where(small, 2.0, x), count)
+    if not np.any(small):
+        return big
+    return np.where(small, _sinc_power_series(np.where(small, x, 0.0), count), big)
+
+
+def sinc_derivative(x, n: int):
+    """sinc^(n)(x)."""
+    return sinc_coefficients(x, n + 1)[n] * math.factorial(n)
