@@ -73,6 +73,11 @@ def cli():
 
 
 def main() -> None:
-    """The ``gradcli`` entry point: process-wide settings are made here and only here."""
+    """The ``gradcli`` entry point: process-wide settings are made here and only here
+    (SIGTERM as an interrupt; gradcli.compiled.tuning.tune_process: glibc's malloc keeps
+    freed memory, and the cycle collector pauses while programs are built)."""
+    from ..compiled.tuning import tune_process
+
     terminate_on_sigterm()
+    tune_process()
     cli(prog_name="gradcli")
