@@ -135,9 +135,11 @@ class GradientTape:
         for i in range(target.value.size):
             seed = np.zeros(target.value.size, dtype=target.dtype)
             seed[i] = 1.0
-            adjoints = self._play([target], [constant(seed.reshape(target.shape))], keys)
+            adjoints = self._play([target], [constant(seed.reshape(target.shape))], keys,
+                                  keep=True)
             for row, s in zip(rows, flat):
                 row.append(adjoints.get(key_of(s)))
+        self._release()
         result = [_stack_rows(row, target.shape, s, mode) for row, s in zip(rows, flat)]
         return unflatten(sources, iter(result))
 
@@ -157,8 +159,10 @@ class GradientTape:
         for j in range(m):
             seed = np.zeros((batch, m), dtype=target.dtype)
             seed[:, j] = 1.0
-            adjoints = self._play([target], [constant(seed.reshape(target.shape))], {key_of(source)})
+            adjoints = self._play([target], [constant(seed.reshape(target.shape))],
+                                  {key_of(source)}, keep=True)
             cols.append(adjoints.get(key_of(source)))
+        self._release()
         shape = (batch, *target.shape[1:], *source.shape[1:])
         if all(c is None for c in cols):
             return None if mode is UnconnectedGradients.NONE else constant(np.zeros(shape, source.dtype))
@@ -173,7 +177,7 @@ class GradientTape:
                 "use GradientTape(persistent=True) to call gradient() several times")
         self._used = True
 
-    def _play(self, targets, seeds, wanted) -> dict:
+    def _play(self, targets, seeds, wanted, keep: bool = False) -> dict:
         """The summed gradient of every key in ``wanted`` (TensorFlow's order)."""
         was_active = self._active
         self._pop()  # the playback itself is not recorded on this tape
@@ -182,8 +186,12 @@ class GradientTape:
         finally:
             if was_active:
                 self._push()
-            if not self.persistent:
-                self._entries = []
+            if not keep:
+                self._release()
+
+    def _release(self):
+        if not self.persistent:
+            self._entries = []
 
 
 def _backward(entries, targets, seeds, wanted) -> dict:

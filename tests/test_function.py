@@ -126,3 +126,121 @@ def test_unhashable_non_tensor_arguments_are_a_clear_error():
     f = gc.function(lambda x, opts: x)
     with pytest.raises(TypeError, match="hashable"):
         f(gc.constant(1.0), {"a": 1})
+
+
+# -- Python control flow on tensor values (issue 18) ---------------------------------------
+# TF 2.21 (issue 18): `if x > 0: x*x else -x` gives 4 then 2 for 2 then -2 (gradcli gave
+# 4, 4); `while x < 10: x = 2*x` gives 16 for 0.5; `x * float(x.numpy())` raises
+def test_a_branch_on_a_tensor_is_guarded_and_retraced():
+    @gc.function
+    def f(x):
+        if x > 0:
+            return x * x
+        return -x
+
+    assert float(f(gc.constant(2.0))) == 4.0
+    assert float(f(gc.constant(-2.0))) == 2.0
+    assert float(f(gc.constant(3.0))) == 9.0 and float(f(gc.constant(-5.0))) == 5.0
+    assert f.traces == 2  # one per branch, each replayed since
+
+
+def test_a_while_loop_on_a_tensor_takes_the_calls_number_of_iterations():
+    @gc.function
+    def double_until_ten(x):
+        while x < 10:
+            x = 2 * x
+        return x
+
+    assert float(double_until_ten(gc.constant(0.5))) == 16.0
+    assert float(double_until_ten(gc.constant(3.0))) == 12.0
+    assert float(double_until_ten(gc.constant(0.25))) == 16.0
+    assert float(double_until_ten(gc.constant(20.0))) == 20.0
+
+
+def test_reading_a_traced_value_is_an_error_naming_the_line():
+    @gc.function
+    def scaled(x):
+        return x * float(x.numpy())
+
+    with pytest.raises(gc.TracingError, match=r"test_function.py:\d+ \(in scaled\)"):
+        scaled(gc.constant(2.0))
+
+    @gc.function
+    def as_float(x):
+        return x * float(x)
+
+    with pytest.raises(gc.TracingError, match="float()"):
+        as_float(gc.constant(2.0))
+
+    @gc.function
+    def through_numpy(x):
+        return np.where(x > 0, 1.0, 2.0)
+
+    with pytest.raises(gc.TracingError, match="numpy"):
+        through_numpy(gc.constant(2.0))
+
+
+def test_branches_on_constants_need_no_guard():
+    @gc.function
+    def f(x):
+        c = gc.constant(2.0)
+        return x * c if float(c) > 1 else x
+
+    assert float(f(gc.constant(3.0))) == 6.0 and float(f(gc.constant(-3.0))) == -6.0
+    assert f.traces == 1
+
+
+# -- variables inside gc.function (issue 23) -------------------------------------------------
+def test_a_non_trainable_variable_is_read_at_every_call_not_frozen():
+    scale = gc.Variable(2.0, trainable=False)
+
+    @gc.function
+    def f(x):
+        return x * scale
+
+    assert float(f(gc.constant(3.0))) == 6.0
+    scale.assign(5.0)
+    assert float(f(gc.constant(3.0))) == 15.0
+    assert f.traces == 1
+
+
+def test_assign_add_runs_at_every_call_not_only_while_tracing():
+    counter = gc.Variable(0.0, trainable=False)
+
+    @gc.function
+    def step(x):
+        counter.assign_add(1.0)
+        return x * counter
+
+    assert float(step(gc.constant(10.0))) == 10.0
+    assert float(counter.numpy()) == 1.0  # tracing itself left the variable alone
+    assert float(step(gc.constant(10.0))) == 20.0
+    assert float(step(gc.constant(10.0))) == 30.0
+    assert float(counter.numpy()) == 3.0 and step.traces == 1
+
+
+def test_assign_and_assign_sub_of_tensors_computed_inside():
+    w = gc.Variable([1.0, 2.0])
+
+    @gc.function
+    def update(g):
+        w.assign_sub(0.5 * g)
+        w.assign(w * 2.0)
+        return gc.reduce_sum(w)
+
+    assert float(update(np.array([2.0, 2.0]))) == 2.0  # ([0, 1]) * 2
+    assert w.numpy().tolist() == [0.0, 2.0]
+    assert float(update(np.array([0.0, 2.0]))) == 2.0  # ([0, 1]) * 2
+    assert w.numpy().tolist() == [0.0, 2.0] and update.traces == 1
+
+
+def test_a_variable_argument_is_captured_by_reference():
+    @gc.function
+    def f(v, x):
+        return v * x
+
+    a, b = gc.Variable(2.0), gc.Variable(3.0)
+    assert float(f(a, gc.constant(1.0))) == 2.0
+    a.assign(4.0)
+    assert float(f(a, gc.constant(1.0))) == 4.0
+    assert float(f(b, gc.constant(1.0))) == 3.0
