@@ -62,8 +62,6 @@ def page_transcripts(path: Path) -> list[tuple[str, str, int]]:
     return found
 
 
-TRANSCRIPTS = [pytest.param(cmd, out, id=f"{_name(p)}:{line}")
-               for p in PAGES for cmd, out, line in page_transcripts(p)]
 PYTHON_PAGES = [pytest.param(p, id=_name(p)) for p in PAGES
                 if any(lang == "python" for lang, _, _ in fenced_blocks(p))]
 
@@ -92,6 +90,16 @@ def plain_words(command: str) -> list[str] | None:
     if any(word and all(c in "();<>|&" for c in word) for word in words):
         return None
     return words
+
+
+def _needs_bash(command: str) -> bool:
+    words = plain_words(command.removesuffix(EXIT_ECHO))
+    return not words or words[0] != "gradcli"
+
+
+TRANSCRIPTS = [pytest.param(cmd, out, id=f"{_name(p)}:{line}",
+                            marks=[pytest.mark.slow] if _needs_bash(cmd) else [])
+               for p in PAGES for cmd, out, line in page_transcripts(p)]
 
 
 def run_in_process(command: str, cwd: Path) -> list[str] | None:
