@@ -53,6 +53,25 @@ LANGUAGE_CASES = {
     "min": ("min(x, y)", {"x": (0.5, 5), "y": (-5, 0)}),
     "hypot": ("hypot(x, y)", {"x": (0.5, 5), "y": (-5, -0.5)}),
     "atan2": ("atan2(y, x)", {"x": (0.5, 5), "y": (-5, 5)}),
+    "erf": ("erf(x)", {"x": (-3, 3)}),
+    "erfc": ("erfc(x)", {"x": (-3, 3)}),
+    "gamma": ("gamma(x)", {"x": (0.3, 5)}),
+    "lgamma": ("lgamma(x)", {"x": (0.3, 5)}),
+    "digamma": ("digamma(x)", {"x": (0.3, 5)}),
+    "polygamma": ("digamma(x) * x", {"x": (0.3, 5)}),      # digamma's derivatives
+    "sinc": ("sinc(x)", {"x": (0.2, 8)}),
+    "sinc_derivative": ("sinc(x) * x", {"x": (-8, -0.2)}),  # sinc's derivatives
+    "sec": ("sec(x)", {"x": (-1.3, 1.3)}),
+    "csc": ("csc(x)", {"x": (0.2, 3)}),
+    "cot": ("cot(x)", {"x": (0.2, 3)}),
+    "exp2": ("exp2(x)", {"x": (-5, 5)}),
+    "square": ("square(x)", {"x": (-5, 5)}),
+    "floor": ("floor(x) * x", {"x": (0.1, 0.9)}),
+    "ceil": ("ceil(x) * x", {"x": (1.1, 1.9)}),
+    "round": ("round(x) * x", {"x": (2.6, 3.4)}),
+    "heaviside": ("heaviside(x) * x**2", {"x": (0.1, 5)}),
+    "mod": ("mod(x, y)", {"x": (0.1, 0.9), "y": (1.5, 3)}),
+    "clip": ("clip(x, y, z)", {"x": (0.5, 1), "y": (-1, 0), "z": (2, 3)}),
 }
 # negative side of the piecewise ops, separately, so both branches are exercised
 EXTRA_CASES = {

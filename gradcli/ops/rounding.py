@@ -41,8 +41,15 @@ def _sympy_functions():
     class ceiling(sp.ceiling):  # noqa: N801
         fdiff = zero_derivative
 
-    class Heaviside(sp.Heaviside):
+    class Heaviside(sp.Function):  # sp.Heaviside cannot be subclassed (its __new__ recurses)
+        """0 below 0, 1/2 at 0, 1 above."""
         fdiff = zero_derivative
+
+        @classmethod
+        def eval(cls, a):
+            if a.is_Number:
+                return sp.S.One if a > 0 else (sp.S.Zero if a < 0 else sp.S.Half)
+            return None
 
     class round(sp.Function):  # noqa: A001, N801
         """Round half to even."""
@@ -202,7 +209,7 @@ class Heaviside:
         return _constant(np.heaviside(x[0], 0.5), x)
 
     def sympy(sp, x):
-        return _sympy_functions()["heaviside"](x, sp.S.Half)
+        return _sympy_functions()["heaviside"](x)
 
     def ball(x):
         """0, 1/2 or 1 by the sign the ball x_0 decides; 0 above"""

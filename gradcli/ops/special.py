@@ -11,6 +11,7 @@ the derivatives of lgamma's series), with the poles 0, -1, -2, ... out of the do
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -30,6 +31,39 @@ def _polygamma_float(n: int, x: float) -> float:
         if n == 0:
             return float(scipy_special().psi(x))
         return float(psi_coefficients(np.float64(x), n, 1)[0])
+
+
+def _finite_or_numpy(math_function, name: str):
+    """math_function(x) for a finite x; numpy's forward rule at +-inf and nan (math.lgamma(-inf)
+    is inf where scipy's gammaln gives -inf: the one-point form must give the array's value)."""
+
+    def scalar(x: float) -> float:
+        if x - x == 0.0:
+            return math_function(x)
+        with np.errstate(all="ignore"):
+            return float(getattr(scipy_special(), name)(x))
+
+    scalar.__name__ = f"float_{name}"
+    return scalar
+
+
+@functools.lru_cache(maxsize=None)
+def _sympy_lgamma():
+    """log |gamma(x)| as a SymPy function whose derivative is polygamma(0, x) (SymPy's loggamma
+    is complex below 0, and log(Abs(gamma(x))) differentiates into sign(gamma(x)))."""
+    import sympy as sp
+
+    class lgamma(sp.Function):  # noqa: N801  (printed as written in the language)
+        def fdiff(self, argindex=1):
+            return sp.polygamma(0, self.args[0])
+
+        def _eval_evalf(self, prec):
+            x = self.args[0].evalf(prec)
+            if x.is_Number:
+                return sp.log(sp.Abs(sp.gamma(x))).evalf(prec)
+            return None
+
+    return lgamma
 
 
 # -- ball helpers (python-flint, imported inside: see gradcli/taylor/ball.py) -------------
@@ -116,7 +150,7 @@ class Erf:
         """erf(x)"""
         return x.erf()
 
-    scalar = staticmethod(math.erf)
+    scalar = staticmethod(_finite_or_numpy(math.erf, "erf"))
 
 
 @op("erfc", 1, language="erfc", cost=10.0)
@@ -142,7 +176,7 @@ class Erfc:
         """erfc(x)"""
         return x.erfc()
 
-    scalar = staticmethod(math.erfc)
+    scalar = staticmethod(_finite_or_numpy(math.erfc, "erfc"))
 
 
 @op("gamma", 1, language="gamma", cost=25.0)
@@ -171,7 +205,7 @@ class Gamma:
         _not_a_pole(x)
         return x.gamma()
 
-    scalar = staticmethod(math.gamma)
+    scalar = staticmethod(_finite_or_numpy(math.gamma, "gamma"))
 
 
 @op("lgamma", 1, language="lgamma", cost=25.0)
@@ -190,13 +224,13 @@ class Lgamma:
         return compose(lgamma_coefficients(x[0], x.shape[0]), x)
 
     def sympy(sp, x):
-        return sp.log(sp.Abs(sp.gamma(x)))
+        return _sympy_lgamma()(x)
 
     def ball(x):
         """log |gamma(x)|, x_0 not a pole (the reflection below 0)"""
         return _lgamma_series(x)
 
-    scalar = staticmethod(math.lgamma)
+    scalar = staticmethod(_finite_or_numpy(math.lgamma, "gammaln"))
 
 
 @op("digamma", 1, language="digamma", cost=20.0)
