@@ -7,6 +7,7 @@ along one variable uses Taylor mode (gradcli/taylor.py), or nested tapes on requ
 from __future__ import annotations
 
 import numbers
+import time
 
 import numpy as np
 
@@ -36,7 +37,8 @@ class Expression:
         """Normalize a point: a dict, a number (one variable), or keyword values."""
         if at is None:
             at = {}
-        elif isinstance(at, numbers.Real | np.ndarray | list | tuple) and not isinstance(at, dict):
+        elif isinstance(at, numbers.Real | np.ndarray | list | tuple | str) \
+                and not isinstance(at, dict):
             if len(self.variables) != 1:
                 raise EvaluationError(
                     f"a bare value needs an expression of one variable; this one has "
@@ -116,44 +118,65 @@ class Expression:
         return out
 
     def derivatives(self, wrt: str | None = None, order: int = 1, at=None, dtype=None,
-                    engine: str = "taylor", **kwargs):
+                    engine: str = "taylor", digits: int | None = None, fast: bool = False,
+                    report=None, **kwargs):
         """[f, f', ..., f^(order)] along ``wrt`` (the others held at their values).
 
         ``engine="taylor"`` (the default) pushes truncated Taylor series through the
-        graph (gradcli/taylor.py: about order**2 work per op, any order);
+        graph (gradcli/taylor/engine.py: about order**2 work per op, any order), and every
+        number is within 1e-13 relative of the exact derivative: entries float64 cannot
+        vouch for are checked, and replaced where needed, in ball arithmetic (SPEC 6.1;
+        ``fast=True`` skips that; ``report``, a gradcli.taylor.engine.Refinement, receives
+        what was replaced, what overflowed and, with ``fast``, the estimated digits).
+        ``digits=D``: decimal strings with D correct significant digits (ball arithmetic;
+        numbers given as str are the exact decimals they write).
         ``engine="tape"`` nests one gradient tape per order (exponential in the order,
         kept as the independent check of Taylor mode).
         """
         wrt = self._wrt(wrt)
         order = _check_order(order)
+        if digits is not None:
+            from .taylor.digits import derivatives_to_digits
+
+            return derivatives_to_digits(self, wrt, order, self.point(at, **kwargs), digits)
         if engine == "tape":
             return self._tape_derivatives(wrt, order, at, dtype, kwargs)
         if engine != "taylor":
             raise EvaluationError(f"unknown engine {engine!r} (choose 'taylor' or 'tape')")
         env = self.point(at, **kwargs)
         dt = as_dtype(dtype)
-        out = self._taylor_blocks(wrt, env, order)
+        out = self._taylor_blocks(wrt, env, order, fast, report)
         if dt != np.float64:
             out = out.astype(dt)
         return [d[()] for d in out]
 
-    def _taylor_blocks(self, wrt: str, env: dict, order: int) -> np.ndarray:
+    def _taylor_blocks(self, wrt: str, env: dict, order: int, fast: bool = False,
+                       report=None) -> np.ndarray:
         """taylor.derivatives over blocks of the points (gradcli/blocks.py): each point's
-        series is its own, so the blocks give the numbers of one pass."""
-        from .taylor.engine import derivatives
+        series is its own, so the blocks give the numbers of one pass; then the entries at
+        risk refined (engine.refine), in this thread."""
+        from .taylor.engine import derivatives, refine
 
         env = {k: np.asarray(v, dtype=np.float64) for k, v in env.items()}
         shape = np.broadcast_shapes(*(v.shape for v in env.values()))
+        size = int(np.prod(shape))
+        risk = np.ones(size)
+        start = time.perf_counter()
         parts = blocks.plan(shape)  # points, not coefficients: measured best
         if parts is None:
-            return derivatives(self.nodes, wrt, env, order)
-        out = np.empty((order + 1,) + shape)
+            out = derivatives(self.nodes, wrt, env, order, risk)
+        else:
+            out = np.empty((order + 1,) + shape)
 
-        def block(part, lo, hi):
-            out[:, lo:hi] = derivatives(self.nodes, wrt, part, order)
+            def block(part, lo, hi):
+                out[:, lo:hi] = derivatives(self.nodes, wrt, part, order,
+                                            risk.reshape(shape)[lo:hi].reshape(-1))
 
-        blocks.over(block, env, shape, parts)
-        return out
+            blocks.over(block, env, shape, parts)
+        flat_out = out.reshape(order + 1, size)
+        flat = {k: np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
+        refine(self.nodes, wrt, flat, flat_out, risk, fast, report, time.perf_counter() - start)
+        return flat_out.reshape(out.shape)
 
     def _tape_derivatives(self, wrt: str, order: int, at, dtype, kwargs):
         """The nested-tape derivatives: one tape per order, played back innermost last."""

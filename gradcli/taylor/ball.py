@@ -65,6 +65,10 @@ class OutOfDomain(EvaluationError):
     """The argument is certainly outside the op's real domain."""
 
 
+class NoBallRule(EvaluationError):
+    """An op of the graph has no ball rule (yet)."""
+
+
 class NotCertified(EvaluationError):
     """No precision up to the limit gave a decided, finite ball: names the point."""
 
@@ -174,28 +178,36 @@ def _special(x: float) -> arb:
 
 
 # -- the interpreter -------------------------------------------------------------------------
-def _leaf(node, wrt: str, point: dict, exact: bool) -> arb_series:
+def _leaf(node, wrt, point: dict, exact: bool) -> arb_series:
     if node.op == "var":
         x0 = _number(point.get(node.name, 0.0))
-        return arb_series([x0, 1]) if node.name == wrt and flint.ctx.cap > 1 else arb_series([x0])
+        if flint.ctx.cap > 1:
+            if isinstance(wrt, dict):     # a direction: x_i = a_i + slope_i t
+                if wrt.get(node.name):
+                    return arb_series([x0, wrt[node.name]])
+            elif node.name == wrt:
+                return arb_series([x0, 1])
+        return arb_series([x0])
     if exact and node.name == "pi":
         return arb_series([arb.pi()])
     if exact and node.name == "e":
         return arb_series([arb.const_e()])
-    text = getattr(node, "text", None)
-    return arb_series([arb(text) if exact and text else arb(node.value)])
+    if exact:   # the decimal written: the node's text, else float64's shortest repr of it
+        text = getattr(node, "text", None) or repr(float(node.value))
+        return arb_series([arb(text)])
+    return arb_series([arb(node.value)])
 
 
 def _number(v) -> arb:
     """A point's value as a ball: a str is the exact decimal it writes, a float exact."""
     if isinstance(v, str):
-        return arb(v)
+        return arb(v.strip())
     return arb(float(v))
 
 
-def root_series(nodes, wrt: str, point: dict, n: int, prec: int, exact: bool = False) -> list:
+def root_series(nodes, wrt, point: dict, n: int, prec: int, exact: bool = False) -> list:
     """The balls c_0..c_n of the root at ``point`` (name -> float or decimal str), working at
-    ``prec`` bits. ``exact``: constants written in the expression are the decimals written
+    ``prec`` bits, along the variable ``wrt`` (or a direction: a dict name -> slope). ``exact``: constants written in the expression are the decimals written
     (and pi, e the real numbers), else the float64 values they denote."""
     from ..registry import OPS
 
@@ -207,7 +219,7 @@ def root_series(nodes, wrt: str, point: dict, n: int, prec: int, exact: bool = F
                 continue
             rule = OPS[node.op].ball
             if rule is None:
-                raise EvaluationError(f"'{node.op}' has no ball rule yet: certified digits are "
+                raise NoBallRule(f"'{node.op}' has no ball rule yet: certified digits are "
                                       f"not available for it")
             values[node.id] = rule(*(values[i.id] for i in node.inputs), **node.attrs)
         return coefficients(values[nodes[-1].id])
@@ -318,3 +330,73 @@ def exact_sum_root(s_series: arb_series) -> arb_series:
     for k in range(1, len(s)):
         h[k] = (s[k] - sum((h[j] * h[k - j] for j in range(1, k)), arb(0))) / 2
     return series(h)
+
+
+# -- certifying float64 derivatives (SPEC 6.1: within 1e-13 relative) -----------------------
+REL = 1e-13
+START_BITS = 96            # 53 + 43: most entries are decided at the first precision
+MAX_BITS = 1 << 15         # beyond this an entry stays as float64 computed it, flagged
+ZERO_RADIUS = arb(2) ** -1076   # a ball this close around 0 holds nothing float64 can tell from 0
+
+
+def _decided(b: arb) -> bool:
+    return not b.is_nan() and b.rad().is_finite()
+
+
+def _check_entry(b: arb, v: float):
+    """('ok' | 'replaced' | 'overflow', value) when the ball b decides entry v, else None."""
+    if not _decided(b):
+        return None
+    if not b.is_finite():                      # an exact +-inf (SPEC 4's one-sided limits)
+        inf = math.inf if b > 0 else -math.inf
+        return ("ok", v) if v == inf else ("replaced", inf)
+    if b.is_zero():
+        return ("ok", v) if v == 0 else ("replaced", 0.0)
+    if math.isfinite(v) and v != 0 and (abs(b - arb(v))).upper() <= abs(v) * REL:
+        return "ok", v
+    if b.rel_accuracy_bits() >= 60:            # the ball alone gives float64's digits
+        f = float(b.mid())
+        if math.isinf(f):
+            return "overflow", f
+        return ("ok", v) if f == v else ("replaced", f)
+    if b.contains(0) and b.rad() < ZERO_RADIUS:
+        return ("ok", v) if v == 0 else ("replaced", 0.0)
+    return None
+
+
+def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
+    """Check values[k] (the float64 f^(k) at ``point``, k <= top) against ball arithmetic at
+    rising precision; returns one status per k: 'ok', 'replaced' (values[k] was changed to the
+    ball's float64), 'overflow' (the exact value is beyond float64: values[k] = +-inf),
+    'exact' (k above top: a polynomial's zeros), 'domain' (the ball is outside the real domain
+    or on a pole: float64's value stands, SPEC 4) or 'uncertified' (undecided up to
+    MAX_BITS: float64's value stands)."""
+    n = len(values) - 1
+    status = ["exact"] * (n + 1)
+    pending = list(range(min(top, n) + 1))
+    prec = START_BITS
+    while pending:
+        try:
+            balls, prec = balls_at(nodes, wrt, point, max(pending), prec, max_prec=MAX_BITS)
+        except NoBallRule:
+            for k in pending:
+                status[k] = "uncertified"
+            return status
+        except (OutOfDomain, NotCertified, ZeroDivisionError, ValueError):
+            for k in pending:
+                status[k] = "domain"
+            return status
+        left = []
+        for k in pending:
+            decided = _check_entry(balls[k], values[k])
+            if decided is None:
+                left.append(k)
+            else:
+                status[k], values[k] = decided
+        pending = left
+        if prec >= MAX_BITS:
+            for k in pending:
+                status[k] = "uncertified"
+            break
+        prec *= 2
+    return status

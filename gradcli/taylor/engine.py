@@ -106,8 +106,11 @@ def _by_rule(node, ins: list[np.ndarray]) -> np.ndarray:
     return rule.taylor(*ins, **node.attrs)
 
 
-def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
-    """The scaled coefficients (n+1, P) of the root along x0 + 2**m t (P points, 1-D)."""
+def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.ndarray:
+    """The scaled coefficients (n+1, P) of the root along x0 + 2**m t (P points, 1-D).
+
+    ``risk`` (an array of P ones, or None): multiplied in place by the cancellation of the
+    sums (see ``cancellation``): at every add/sub for a few points, at the root's for many."""
     size = len(next(iter(env.values()))) if env else 1
     series: dict[int, np.ndarray] = {}
     # a series no later node reads is freed, so memory is reused (unless all fit anyway)
@@ -122,8 +125,12 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
                 # mul by a value alone: the first cases of add() and mul() (len: the orders)
                 if op == "add":
                     s = u + v if len(u) == len(v) else add(u, v)
+                    if risk is not None and (size <= FEW_POINTS or position == len(nodes) - 1):
+                        risk *= cancellation(u, v, s)
                 elif op == "sub":
                     s = u - v if len(u) == len(v) else add(u, v, -1.0)
+                    if risk is not None and (size <= FEW_POINTS or position == len(nodes) - 1):
+                        risk *= cancellation(u, v, s)
                 elif op == "mul" and (len(u) == 1 or len(v) == 1):
                     s = u * v
                 else:
@@ -152,6 +159,21 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int) -> np.ndarray:
     if root.shape == (n + 1, size):
         return root
     return np.array(np.broadcast_to(root, (n + 1, size)))
+
+
+FEW_POINTS = 32   # up to this many points a pass measures the cancellation of every sum
+
+
+def cancellation(u: np.ndarray, v: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """max_k (|u_k| + |v_k|) / |s_k| per point (1 where all three are 0, inf where only s_k
+    is): how much a sum magnifies the relative errors of its terms."""
+    rows = min(len(u), len(v))
+    terms = np.abs(u[:rows]) + np.abs(v[:rows])
+    lost = np.abs(s[:rows])
+    with np.errstate(all="ignore"):
+        ratio = np.where(terms > lost, terms / lost, 1.0)
+    ratio = ratio.max(axis=0)
+    return np.where(np.isnan(ratio), 1.0, ratio)
 
 
 _FACTORIAL: list[tuple[float, int]] = [(0.5, 1)]
@@ -200,15 +222,18 @@ def _accepted(c: np.ndarray) -> np.ndarray:
     return ok
 
 
-def derivatives(nodes, wrt: str, env: dict, order: int) -> np.ndarray:
-    """[f, f', ..., f^(order)] along wrt at the points of env: shape (order+1, *points)."""
+def derivatives(nodes, wrt: str, env: dict, order: int, risk=None) -> np.ndarray:
+    """[f, f', ..., f^(order)] along wrt at the points of env: shape (order+1, *points).
+
+    ``risk``: an array of ones, one per point (flat), that the r = 1 pass multiplies by the
+    cancellation it meets (for ``refine``)."""
     names = sorted(env)
     arrays = np.broadcast_arrays(*(np.asarray(env[k], dtype=np.float64) for k in names))
     shape = arrays[0].shape if arrays else ()
     flat = {k: a.reshape(-1) for k, a in zip(names, arrays)}
     degree = _polynomial_degree(nodes, wrt)
     n = int(min(order, degree))
-    c = taylor_pass(nodes, wrt, flat, n, 0)
+    c = taylor_pass(nodes, wrt, flat, n, 0, risk)
     ok = _accepted(c) if n >= 1 else None
     out = to_derivatives(c.copy() if ok is not None and not ok.all() else c, 0)
     if ok is not None and not ok.all():
@@ -264,3 +289,91 @@ def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
     left = ~resolved
     fallback = np.where(inf_seen != 0, inf_seen, np.where(best > -99, best_value, np.nan))
     out[: n + 1][left] = fallback[left]
+
+
+# -- refinement: every printed derivative within 1e-13 relative (SPEC 6.1) -----------------
+REL = 1e-13
+EPS = 2.0 ** -52
+HIGH_ORDER = 8        # from this order on, every point is checked in ball arithmetic
+SCREEN_FACTOR = 4.0   # the screen's error model: EPS * SCREEN_FACTOR * (k + 1) * risk
+BUDGET = 0.25         # many points: ball checks stop after this fraction of the float64 time
+
+
+class Refinement:
+    """What ``refine`` did: (point index, order) pairs replaced by ball arithmetic, beyond
+    float64 (+-inf now), not certified (the ball undecided, an op without a ball rule, or
+    the time budget of a large batch spent), and with ``fast`` (point, order, estimated
+    correct digits) of the entries at risk."""
+
+    def __init__(self):
+        self.checked = 0
+        self.replaced: list[tuple[int, int]] = []
+        self.overflow: list[tuple[int, int]] = []
+        self.uncertified: list[tuple[int, int]] = []
+        self.estimated: list[tuple[int, int, int]] = []
+
+
+def estimated_digits(risk: float, k: int) -> int:
+    """The screen's estimate of the correct significant digits of order k."""
+    error = EPS * SCREEN_FACTOR * (k + 1) * max(float(risk), 1.0)
+    return int(min(max(math.floor(-math.log10(error)), 0), 15))
+
+
+def at_risk(out: np.ndarray, risk: np.ndarray, top: int) -> np.ndarray:
+    """(order+1, P) entries the float64 result cannot vouch for: not finite, 0 or near the
+    ends of the float64 range, or with an estimated error above REL (orders <= top)."""
+    size = np.abs(out[: top + 1])
+    with np.errstate(all="ignore"):
+        flags = ~(size >= 2.0 ** -1000) | (size > 2.0 ** 1000)      # nan fails >=
+        k = np.arange(top + 1, dtype=np.float64)[:, None]
+        flags |= risk[None, :] * (EPS * SCREEN_FACTOR) * (k + 1.0) > REL
+    return flags
+
+
+def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast: bool = False,
+           report: Refinement | None = None, seconds: float = 0.0) -> Refinement:
+    """Check the entries of ``out`` (order+1, P) at risk in ball arithmetic and replace those
+    float64 got wrong (gradcli/taylor/ball.py ``certify``); with ``fast`` only estimate their
+    digits. High orders (>= HIGH_ORDER) check every point. Up to FEW_POINTS points every
+    check is made; beyond, they stop after BUDGET * ``seconds`` (the float64 pass's time)
+    and the rest is reported not certified."""
+    import time
+
+    report = report if report is not None else Refinement()
+    order = out.shape[0] - 1
+    top = int(min(order, _polynomial_degree(nodes, wrt)))
+    flags = at_risk(out, risk, top)
+    size = out.shape[1]
+    if top >= HIGH_ORDER:
+        flags[:] = True
+    points = np.flatnonzero(flags.any(axis=0))
+    if not len(points):
+        return report
+    if fast:
+        for p in points.tolist():
+            for k in np.flatnonzero(flags[:, p]).tolist():
+                digits = estimated_digits(risk[p], k) if np.isfinite(out[k, p]) else 0
+                report.estimated.append((p, k, digits))
+        return report
+    from . import ball
+
+    names = sorted(flat)
+    deadline = None if size <= FEW_POINTS else time.perf_counter() + BUDGET * seconds
+    for i, p in enumerate(points.tolist()):
+        if deadline is not None and time.perf_counter() > deadline:
+            for q in points[i:].tolist():
+                report.uncertified.extend((q, k) for k in np.flatnonzero(flags[:, q]).tolist())
+            break
+        point = {name: float(flat[name][p]) for name in names}
+        values = out[:, p].tolist()
+        status = ball.certify(nodes, wrt, point, values, top)
+        report.checked += 1
+        for k, s in enumerate(status):
+            if s == "replaced":
+                report.replaced.append((p, k))
+            elif s == "overflow":
+                report.overflow.append((p, k))
+            elif s == "uncertified":
+                report.uncertified.append((p, k))
+        out[:, p] = values
+    return report
