@@ -100,7 +100,8 @@ def least_squares(expression, dataset: Dataset, target: str, *, init=None,
     return fit_least_squares(expression, {c: dataset.data[c] for c in inputs},
                              dataset.data[target], params, start, model=expression.text,
                              target_name=target,
-                             max_evaluations=max_evaluations or DEFAULT_MAX_EVALUATIONS)
+                             max_evaluations=max_evaluations or DEFAULT_MAX_EVALUATIONS,
+                             init_label=names["init"])
 
 
 def record(result, history: list[int] | None = None) -> dict:

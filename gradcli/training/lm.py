@@ -227,7 +227,8 @@ def zero_gradient_params(jac: np.ndarray, r: np.ndarray, params: list[str]) -> l
 
 def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndarray,
                       params: list[str], start: np.ndarray, *, model: str, target_name: str,
-                      max_evaluations: int = DEFAULT_MAX_EVALUATIONS) -> LeastSquaresFit:
+                      max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
+                      init_label: str = "init") -> LeastSquaresFit:
     """Levenberg-Marquardt fit of ``params`` (from ``start``) to the rows; GradcliError, naming
     the parameter or the row, for what makes the fit meaningless (see docs/fit.md)."""
     from ..compiled.program import compile_expression
@@ -264,7 +265,7 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
         raise GradcliError(f"the model is {float(r0[row] + res.target[row])!r} at data row "
                            f"{row + 1} ({point or 'no data column'}) with the starting parameters "
                            f"{_named(params, start)}: a residual must be finite (try another "
-                           f"init)")
+                           f"{init_label})")
     jac0 = res.jacobian(start)
     zero = zero_gradient_params(jac0, r0, params)
     res.on_jacobian = record
