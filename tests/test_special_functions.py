@@ -1,0 +1,315 @@
+"""The functions SPEC 6.2 adds, against mpmath (40 digits): orders 0..10 from the Taylor engine,
+gradients and Hessians from the tape and from the compiled program, all to 1e-13 relative,
+over each function's domain and at its awkward points (gamma at and near its poles, sinc at
+0, mod at its jumps and with negative operands, clip at its edges, the rounding functions at
+their jumps).
+"""
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+import gradcli as gc
+from gradcli.compiled.program import compile_expression
+
+mp.mp.dps = 40
+REL = 1e-13
+ORDER = 10
+
+
+def _log_abs_gamma(x):
+    return mp.log(abs(mp.gamma(x)))
+
+
+# function -> (mpmath function, exact k-th derivative or None (then mpmath's taylor), domains)
+REFERENCE = {
+    "erf": (mp.erf, None, [(-5.0, 5.0)]),
+    "erfc": (mp.erfc, None, [(-5.0, 9.0)]),
+    "gamma": (mp.gamma, None, [(0.05, 10.0), (-4.95, -4.05), (-0.95, -0.05)]),
+    "lgamma": (_log_abs_gamma, lambda x, k: mp.psi(k - 1, x), [(0.05, 10.0), (-3.95, -3.05)]),
+    "digamma": (mp.digamma, lambda x, k: mp.psi(k, x), [(0.05, 10.0), (-2.95, -2.05)]),
+    "sinc": (mp.sinc, None, [(-20.0, 20.0), (-1.0, 1.0)]),
+    "sec": (mp.sec, None, [(-1.4, 1.4)]),
+    "csc": (mp.csc, None, [(0.1, 3.0)]),
+    "cot": (mp.cot, None, [(0.1, 3.0)]),
+    "exp2": (lambda x: mp.mpf(2) ** x, None, [(-10.0, 10.0)]),
+}
+
+
+def _grid(lo, hi, n=17):
+    return np.linspace(lo, hi, n) + (hi - lo) * 0.00731   # off the round numbers
+
+
+def reference_derivatives(name, x, order):
+    f, exact, _ = REFERENCE[name]
+    x = mp.mpf(float(x))
+    if exact is not None:
+        return [f(x)] + [exact(x, k) for k in range(1, order + 1)]
+    coefficients = mp.taylor(f, x, order)
+    return [c * mp.factorial(k) for k, c in enumerate(coefficients)]
+
+
+def assert_close(got, want, what):
+    want = float(want)
+    assert math.isfinite(got), what
+    assert abs(got - want) <= REL * abs(want) + 1e-300, f"{what}: {got!r} != {want!r}"
+
+
+CASES = [(name, lo, hi) for name, (_, _, domains) in REFERENCE.items() for lo, hi in domains]
+
+
+@pytest.mark.parametrize("name, lo, hi", CASES)
+def test_taylor_orders_0_to_10_match_mpmath(name, lo, hi):
+    xs = _grid(lo, hi)
+    got = np.array(gc.parse(f"{name}(x)").derivatives("x", ORDER, {"x": xs}))
+    for i, x in enumerate(xs):
+        want = reference_derivatives(name, x, ORDER)
+        for k in range(ORDER + 1):
+            assert_close(got[k, i], want[k], f"{name}^({k})({x!r})")
+
+
+@pytest.mark.parametrize("name, lo, hi", CASES)
+def test_tape_and_compiled_gradient_and_hessian_match_mpmath(name, lo, hi):
+    xs = _grid(lo, hi, 9)
+    expr = gc.parse(f"{name}(x)")
+    program = compile_expression(expr)
+    value, gradient = program.value_and_grad({"x": xs})
+    hessian = program.hessian({"x": xs})
+    tape_gradient = expr.gradient({"x": xs})
+    tape_hessian = expr.hessian({"x": xs})
+    for i, x in enumerate(xs):
+        f0, f1, f2 = reference_derivatives(name, x, 2)
+        assert_close(float(value[i]), f0, f"compiled {name}({x!r})")
+        assert_close(float(gradient[i, 0]), f1, f"compiled {name}'({x!r})")
+        assert_close(float(hessian[i, 0, 0]), f2, f"compiled {name}''({x!r})")
+        assert_close(float(tape_gradient[i, 0]), f1, f"tape {name}'({x!r})")
+        assert_close(float(tape_hessian[i, 0, 0]), f2, f"tape {name}''({x!r})")
+        fv, fg = program.point_function()(np.array([x]))   # the one-point function on floats
+        assert_close(float(fv), f0, f"one-point {name}({x!r})")
+        assert_close(float(fg[0]), f1, f"one-point {name}'({x!r})")
+
+
+@pytest.mark.parametrize("name", ["erf", "gamma", "digamma", "sinc", "cot"])
+def test_nested_tapes_to_order_5_match_mpmath(name):
+    _, _, domains = REFERENCE[name]
+    lo, hi = domains[0]
+    expr = gc.parse(f"{name}(x)")
+    for x in _grid(lo, hi, 5):
+        got = expr.derivatives("x", 5, {"x": x}, engine="tape")
+        for k, w in enumerate(reference_derivatives(name, x, 5)):
+            assert_close(float(got[k]), w, f"nested tapes {name}^({k})({x!r})")
+
+
+def test_composed_arguments_match_mpmath():
+    """The coefficients composed with a non-linear argument (Horner in u - u_0)."""
+    for text, f in [("gamma(x**2+1)", lambda t: mp.gamma(t ** 2 + 1)),
+                    ("lgamma(sin(x)+2)", lambda t: _log_abs_gamma(mp.sin(t) + 2)),
+                    ("digamma(exp(x))", lambda t: mp.digamma(mp.exp(t))),
+                    ("sinc(x**2-x)", lambda t: mp.sinc(t ** 2 - t)),
+                    ("erf(x**3)", lambda t: mp.erf(t ** 3))]:
+        for x in (0.3, 1.1, -0.6):
+            got = gc.parse(text).derivatives("x", 8, {"x": x})
+            want = [c * mp.factorial(k) for k, c in enumerate(mp.taylor(f, mp.mpf(x), 8))]
+            for k in range(9):
+                assert_close(float(got[k]), want[k], f"{text} order {k} at {x}")
+
+
+# -- gamma at and near its poles -------------------------------------------------------------
+@pytest.mark.parametrize("pole", [0.0, -1.0, -2.0, -5.0])
+@pytest.mark.parametrize("side", [1e-9, -1e-9, 1e-4, -1e-4])
+def test_gamma_family_near_the_poles(pole, side):
+    x = pole + side
+    for name in ("gamma", "lgamma", "digamma"):
+        got = gc.parse(f"{name}(x)").derivatives("x", 6, {"x": x})
+        want = reference_derivatives(name, x, 6)
+        for k in range(7):
+            # gamma near a pole: the float64 point itself is x, so only rounding of the terms
+            assert abs(float(got[k]) - float(want[k])) <= 1e-12 * abs(float(want[k])), \
+                (name, x, k, got[k], want[k])
+
+
+def test_gamma_at_its_poles_is_nan_or_inf_and_named():
+    expr = gc.parse("gamma(x)")
+    values = expr.evaluate({"x": np.array([-1.0, -2.0, 0.0, -0.0])})
+    assert math.isnan(values[0]) and math.isnan(values[1])     # two-sided: no sign (scipy)
+    assert values[2] == math.inf and values[3] == -math.inf    # the one-sided limits at +-0
+    from gradcli.nonfinite import nonfinite_origin
+    assert nonfinite_origin(expr, {"x": -1.0}) == "gamma(-1.0) is nan at x=-1.0"
+    assert math.isinf(gc.parse("lgamma(x)").evaluate({"x": -3.0}))
+    assert np.isnan(gc.parse("digamma(x)").evaluate({"x": -3.0}))
+    derivatives = expr.derivatives("x", 3, {"x": -2.0})
+    assert all(not math.isfinite(float(d)) for d in derivatives)
+
+
+def test_gamma_values_signs_and_the_negative_axis():
+    xs = [-4.5, -3.5, -2.5, -1.5, -0.5, 0.5, 1.5, 170.5]
+    got = gc.parse("gamma(x)").evaluate({"x": np.array(xs)})
+    for g, x in zip(got, xs):
+        assert_close(float(g), mp.gamma(x), f"gamma({x})")
+
+
+# -- sinc at 0 --------------------------------------------------------------------------------
+def test_sinc_at_zero_has_its_exact_derivatives():
+    """sinc^(2m)(0) = (-1)**m / (2m+1), odd orders 0: every engine, every order."""
+    want = [0.0 if k % 2 else (-1) ** (k // 2) / (k + 1) for k in range(16)]
+    got = gc.parse("sinc(x)").derivatives("x", 15, {"x": 0.0})
+    np.testing.assert_allclose(np.array(got, dtype=float), want, rtol=4e-16, atol=0)
+    expr = gc.parse("sinc(x)")
+    assert expr.evaluate({"x": 0.0}) == 1.0
+    assert expr.gradient({"x": 0.0})[0] == 0.0
+    assert expr.hessian({"x": 0.0})[0, 0] == pytest.approx(-1 / 3, rel=1e-15)
+    tape = expr.derivatives("x", 6, {"x": 0.0}, engine="tape")
+    np.testing.assert_allclose(np.array(tape, dtype=float), want[:7], rtol=4e-16, atol=0)
+    program = compile_expression(expr)
+    value, gradient = program.value_and_grad({"x": np.array([0.0, -0.0])})
+    assert value.tolist() == [1.0, 1.0] and gradient[:, 0].tolist() == [0.0, 0.0]
+    assert program.hessian({"x": 0.0})[0, 0] == pytest.approx(-1 / 3, rel=1e-15)
+
+
+@pytest.mark.parametrize("x", [1e-300, 1e-12, -3e-8, 1e-3, 0.999, 1.001, -1.0])
+def test_sinc_near_zero_and_at_the_switch_of_methods(x):
+    got = gc.parse("sinc(x)").derivatives("x", ORDER, {"x": x})
+    for k, w in enumerate(reference_derivatives("sinc", x, ORDER)):
+        if w != 0:
+            assert_close(float(got[k]), w, f"sinc^({k})({x})")
+
+
+# -- mod: Python's %, jumps, negative operands --------------------------------------------------
+MOD_POINTS = [(7.0, 2.0), (-7.0, 2.0), (7.0, -2.0), (-7.0, -2.0), (7.5, 2.0), (-7.5, 2.0),
+              (7.5, -2.0), (-7.5, -2.0), (4.0, 2.0), (-4.0, 2.0), (0.0, 3.0), (-1e-20, 1.0),
+              (5.25, 0.5), (1e6 + 0.5, 3.0)]
+
+
+@pytest.mark.parametrize("x, y", MOD_POINTS)
+def test_mod_is_pythons_percent_with_its_derivatives(x, y):
+    expr = gc.parse("mod(x, y)")
+    value = expr.evaluate({"x": x, "y": y})
+    assert value == x % y and math.copysign(1.0, value) == math.copysign(1.0, x % y)
+    q = math.floor(x / y)
+    assert expr.gradient({"x": x, "y": y}).tolist() == [1.0, -q]       # at the jumps too
+    assert expr.hessian({"x": x, "y": y}).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    assert [float(d) for d in expr.derivatives("x", 3, {"x": x, "y": y})] == [x % y, 1.0, 0.0, 0.0]
+    assert [float(d) for d in expr.derivatives("y", 2, {"x": x, "y": y})] == [x % y, -q, 0.0]
+    program = compile_expression(expr)
+    v, g = program.value_and_grad({"x": np.array([x]), "y": np.array([y])})
+    assert v.tolist() == [x % y] and g.tolist() == [[1.0, -q]]
+    fv, fg = program.point_function()(np.array([x, y]))
+    assert float(fv) == x % y and list(fg) == [1.0, -q]
+
+
+def test_mod_by_zero_is_nan_and_named():
+    from gradcli.nonfinite import nonfinite_origin
+    expr = gc.parse("mod(x, 0)")
+    assert math.isnan(expr.evaluate({"x": 1.0}))
+    assert nonfinite_origin(expr, {"x": 1.0}) == "mod(1.0, 0.0) is nan at x=1.0"
+
+
+def test_mod_in_sympy_has_the_same_derivatives():
+    import sympy as sp
+    f = gc.parse("mod(x, y)").to_sympy()
+    x, y = sorted(f.free_symbols, key=lambda s: s.name)
+    assert sp.diff(f, x) == 1
+    assert sp.diff(f, y).subs({x: -7, y: 2}) == 4   # -floor(-7/2)
+    assert f.subs({x: -7, y: 2}) == 1 and f.subs({x: 7, y: -2}) == -1
+
+
+# -- clip at its edges ------------------------------------------------------------------------
+@pytest.mark.parametrize("x, want", [(-1.0, [0.0, 1.0, 0.0]), (0.0, [0.5, 0.5, 0.0]),
+                                     (0.5, [1.0, 0.0, 0.0]), (1.0, [0.5, 0.0, 0.5]),
+                                     (2.0, [0.0, 0.0, 1.0])])
+def test_clip_passes_the_gradient_by_where_x_is(x, want):
+    expr = gc.parse("clip(x, lo, hi)")
+    point = {"x": x, "lo": 0.0, "hi": 1.0}
+    order = ["hi", "lo", "x"]                      # variables sorted by name
+    got = dict(zip(order, expr.gradient(point).tolist()))
+    assert [got["x"], got["lo"], got["hi"]] == want
+    assert expr.evaluate(point) == min(max(x, 0.0), 1.0)
+    assert float(expr.derivatives("x", 1, point)[1]) == want[0]
+    program = compile_expression(expr)
+    _, g = program.value_and_grad({k: np.array([v]) for k, v in point.items()})
+    assert dict(zip(order, g[0].tolist())) == got
+    assert np.all(expr.hessian(point) == 0)
+
+
+def test_clip_with_constant_bounds_in_the_tape():
+    x = gc.Variable(np.array([-2.0, 0.0, 0.3, 1.0, 4.0]))
+    with gc.GradientTape() as tape:
+        y = gc.clip(x, 0.0, 1.0)
+    assert y.numpy().tolist() == [0.0, 0.0, 0.3, 1.0, 1.0]
+    assert tape.gradient(y, x).numpy().tolist() == [0.0, 0.5, 1.0, 0.5, 0.0]
+
+
+# -- the rounding functions: derivative 0 everywhere, their jumps included -------------------------
+@pytest.mark.parametrize("name, python", [("floor", math.floor), ("ceil", math.ceil),
+                                          ("round", round),
+                                          ("heaviside", lambda v: 1 if v > 0 else (0 if v < 0 else 0.5)),
+                                          ("sign", lambda v: (v > 0) - (v < 0))])
+def test_rounding_values_and_zero_derivatives_at_jumps(name, python):
+    xs = [-2.5, -2.0, -1.5, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0, 1.5, 2.5, 3.7]
+    expr = gc.parse(f"{name}(x)")
+    values = expr.evaluate({"x": np.array(xs)})
+    assert values.tolist() == [float(python(v)) for v in xs]
+    for x in xs:
+        assert [float(d) for d in expr.derivatives("x", 4, {"x": x})][1:] == [0.0] * 4
+        assert expr.gradient({"x": x}).tolist() == [0.0]
+        assert expr.hessian({"x": x}).tolist() == [[0.0]]
+    program = compile_expression(gc.parse(f"{name}(x) * x"))
+    _, g = program.value_and_grad({"x": np.array(xs)})
+    assert g[:, 0].tolist() == [float(python(v)) for v in xs]
+
+
+def test_round_is_half_to_even_with_numpys_signed_zeros():
+    expr = gc.parse("round(x)")
+    xs = [0.5, 1.5, 2.5, -0.5, -1.5, -0.4]
+    got = expr.evaluate({"x": np.array(xs)})
+    assert [repr(v) for v in got.tolist()] == ["0.0", "2.0", "2.0", "-0.0", "-2.0", "-0.0"]
+    fv, _ = compile_expression(expr).point_function()(np.array([-0.4]))
+    assert repr(float(fv)) == "-0.0"
+
+
+def test_floor_in_sympy_differentiates_to_zero():
+    import sympy as sp
+    for text in ("floor(x)", "ceil(x)", "round(x)", "heaviside(x)"):
+        f = gc.parse(text).to_sympy()
+        (x,) = f.free_symbols
+        assert sp.diff(f, x) == 0, text
+    f = gc.parse("round(x)").to_sympy()
+    (x,) = f.free_symbols
+    assert [f.subs(x, v) for v in (sp.Rational(5, 2), sp.Rational(7, 2), sp.Rational(-1, 2))] == [2, 4, 0]
+
+
+# -- the constants and the library -------------------------------------------------------------
+def test_tau_is_two_pi_and_exact_in_sympy():
+    import sympy as sp
+    expr = gc.parse("tau*x")
+    assert expr.variables == ["x"]
+    assert expr.evaluate({"x": 1.0}) == 2 * math.pi
+    assert expr.to_sympy().coeff(sp.Symbol("x", real=True)) == 2 * sp.pi
+
+
+def test_library_functions_match_the_expression_language():
+    x = gc.Variable(0.7)
+    with gc.GradientTape() as tape:
+        y = gc.erf(x) * gc.gamma(x) + gc.sinc(x) - gc.mod(x, 0.5) + gc.sec(x) + gc.exp2(x)
+    (dy,) = tape.gradient(y, [x])
+    expr = gc.parse("erf(x)*gamma(x) + sinc(x) - mod(x, 0.5) + sec(x) + exp2(x)")
+    assert float(y.numpy()) == pytest.approx(float(expr.evaluate({"x": 0.7})), rel=1e-15)
+    assert float(dy.numpy()) == pytest.approx(float(expr.gradient({"x": 0.7})[0]), rel=1e-14)
+
+
+def test_ball_rules_agree_with_float64_at_awkward_points():
+    from gradcli.taylor import ball as B
+    for text, point in [("gamma(x)", -2.5), ("lgamma(x)", -0.5), ("digamma(x)", -1.25),
+                        ("sinc(x)", 0.0), ("mod(x, 2)", -7.0), ("clip(x, 0, 1)", 1.0),
+                        ("round(x)", 2.5), ("erfc(x)", 5.0), ("cot(x)", 0.3)]:
+        expr = gc.parse(text)
+        balls, _ = B.balls_at(expr.nodes, "x", {"x": point}, 6, 128)
+        ours = expr.derivatives("x", 6, {"x": point})
+        for k, (b, v) in enumerate(zip(balls, ours)):
+            assert b.contains(0) and v == 0 or abs(float(b.mid()) - float(v)) <= 1e-13 * abs(v), \
+                (text, point, k, b, v)
+    with pytest.raises(B.OutOfDomain):
+        B.balls_at(gc.parse("gamma(x)").nodes, "x", {"x": -3.0}, 2, 128)
