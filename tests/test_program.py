@@ -338,3 +338,78 @@ def test_hessian_entry_order_is_d_grad_k_d_wrt_j():
     prog = compile_expression(gc.parse("x**3*y + exp(y)"), wrt=["y", "x"])
     h = prog.hessian({"x": 2.0, "y": 0.5})
     assert h.tolist() == [[math.exp(0.5), 12.0], [12.0, 6 * 2.0 * 0.5]]
+
+
+# -- the library leaves the interpreter as it found it (issue 15) ---------------------------
+def test_the_library_leaves_process_state_alone(monkeypatch):
+    import gc as collector
+    import sys
+    import threading
+
+    from gradcli.compiled import parallel, tuning
+
+    monkeypatch.setattr(tuning, "_TUNED", [])  # as in a process the CLI did not start
+    monkeypatch.setattr(tuning, "keep_freed_memory", lambda: pytest.fail("mallopt called"))
+    monkeypatch.setenv("GRADCLI_THREADS", "2")
+    monkeypatch.setattr(parallel, "BLOCK", 64)
+    monkeypatch.setattr(parallel, "MIN_CALL_NS", 0)
+    seen = []
+    real_build = Program._build  # noqa: F821 (imported below)
+
+    def build(self, expression):
+        seen.append(collector.isenabled())
+        return real_build(self, expression)
+
+    monkeypatch.setattr(Program, "_build", build)  # noqa: F821
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)  # low enough that the parser raises it for deep nesting
+    try:
+        before = (collector.isenabled(), sys.getrecursionlimit(), set(threading.enumerate()))
+        expr = gc.parse("(" * 150 + "sin(x)*exp(y)" + ")" * 150)
+        prog = compile_expression(expr)
+        xs = np.linspace(-1, 1, 100_000)
+        prog.value_and_grad({"x": xs, "y": xs})
+        prog.hessian({"x": xs[:1000], "y": 0.5})
+        prog.point_function()(np.array([0.5, 0.25]))
+        after = (collector.isenabled(), sys.getrecursionlimit(), set(threading.enumerate()))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert seen == [collector.isenabled()]  # the collector was not paused while building
+    assert after == before
+
+
+def test_the_cli_process_pauses_the_collector_while_building(monkeypatch):
+    import gc as collector
+
+    from gradcli.compiled import tuning
+
+    monkeypatch.setattr(tuning, "_TUNED", [True])  # as after tune_process() in cli.main
+    enabled = collector.isenabled()
+    seen = []
+    real_build = Program._build  # noqa: F821
+
+    def build(self, expression):
+        seen.append(collector.isenabled())
+        return real_build(self, expression)
+
+    monkeypatch.setattr(Program, "_build", build)  # noqa: F821
+    compile_expression(gc.parse("x*y+1"))
+    assert seen == [False] and collector.isenabled() == enabled
+
+
+def test_main_is_where_the_process_is_tuned(monkeypatch):
+    import sys
+
+    from gradcli import cli
+    from gradcli.compiled import tuning
+
+    calls = []
+    monkeypatch.setattr(tuning, "tune_process", lambda: calls.append(1))
+    monkeypatch.setattr(cli, "terminate_on_sigterm", lambda: None)  # not in pytest's process
+    monkeypatch.setattr(sys, "argv", ["gradcli", "eval", "x+1", "--at", "1"])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code == 0 and calls == [1]
+
+
+from gradcli.compiled.program import Program  # noqa: E402
