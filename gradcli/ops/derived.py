@@ -18,7 +18,11 @@ def _reciprocal(s: np.ndarray) -> np.ndarray:
 
 @op("sec", 1, language="sec", cost=9.0)
 class Sec:
-    """secant 1/cos(x)"""
+    """secant 1/cos(x)
+
+    domain: x != pi/2 + k*pi
+    derivative: sec(x)*tan(x)
+    """
 
     def forward(x):
         return 1.0 / np.cos(x)
@@ -45,7 +49,11 @@ class Sec:
 
 @op("csc", 1, language="csc", cost=9.0)
 class Csc:
-    """cosecant 1/sin(x)"""
+    """cosecant 1/sin(x)
+
+    domain: x != k*pi
+    derivative: -csc(x)*cot(x)
+    """
 
     def forward(x):
         return 1.0 / np.sin(x)
@@ -72,7 +80,11 @@ class Csc:
 
 @op("cot", 1, language="cot", cost=2.5)
 class Cot:
-    """cotangent 1/tan(x)"""
+    """cotangent 1/tan(x)
+
+    domain: x != k*pi
+    derivative: -(1 + cot(x)**2)
+    """
 
     def forward(x):
         return 1.0 / np.tan(x)
@@ -101,7 +113,11 @@ class Cot:
 
 @op("exp2", 1, language="exp2", cost=1.0)
 class Exp2:
-    """2 ** x"""
+    """2 ** x
+
+    domain: all x
+    derivative: exp2(x)*log(2)
+    """
 
     def forward(x):
         return np.exp2(x)
@@ -128,7 +144,11 @@ class Exp2:
 
 @op("square", 1, language="square", cost=0.3)
 class Square:
-    """x ** 2"""
+    """x ** 2
+
+    domain: all x
+    derivative: 2*x
+    """
 
     def forward(x):
         return np.square(x)

@@ -48,7 +48,11 @@ def _float_softplus(x):
 
 @op("exp", 1, language="exp", cost=0.9)
 class Exp:
-    """exp(x)"""
+    """exp(x)
+
+    domain: all x
+    derivative: exp(x)
+    """
 
     scalar = math.exp
 
@@ -73,7 +77,11 @@ class Exp:
 
 @op("expm1", 1, language="expm1", cost=1.2)
 class Expm1:
-    """exp(x) - 1, accurate near 0"""
+    """exp(x) - 1, accurate near 0
+
+    domain: all x
+    derivative: exp(x)
+    """
 
     scalar = math.expm1
 
@@ -100,7 +108,11 @@ class Expm1:
 
 @op("log", 1, language="log", cost=0.9)
 class Log:
-    """natural logarithm; log(x, base) is log(x)/log(base)"""
+    """natural logarithm; log(x, base) is log(x)/log(base)
+
+    domain: x > 0
+    derivative: 1/x
+    """
 
     scalar = math.log
 
@@ -127,7 +139,11 @@ class Log:
 
 @op("log1p", 1, language="log1p", cost=1.1)
 class Log1p:
-    """log(1 + x), accurate near 0"""
+    """log(1 + x), accurate near 0
+
+    domain: x > -1
+    derivative: 1/(1+x)
+    """
 
     scalar = math.log1p
 
@@ -154,7 +170,11 @@ class Log1p:
 
 @op("log2", 1, language="log2", cost=0.9)
 class Log2:
-    """base-2 logarithm"""
+    """base-2 logarithm
+
+    domain: x > 0
+    derivative: 1/(x*log(2))
+    """
 
     scalar = math.log2
 
@@ -183,7 +203,11 @@ class Log2:
 
 @op("log10", 1, language="log10", cost=0.9)
 class Log10:
-    """base-10 logarithm"""
+    """base-10 logarithm
+
+    domain: x > 0
+    derivative: 1/(x*log(10))
+    """
 
     scalar = math.log10
 
@@ -212,7 +236,11 @@ class Log10:
 
 @op("sqrt", 1, language="sqrt", cost=1.2)
 class Sqrt:
-    """square root (nan below 0; its derivative at 0 is inf)"""
+    """square root (nan below 0; its derivative at 0 is inf)
+
+    domain: x >= 0
+    derivative: 1/(2*sqrt(x)) (inf at 0)
+    """
 
     scalar = math.sqrt
 
@@ -239,7 +267,11 @@ class Sqrt:
 
 @op("cbrt", 1, language="cbrt", cost=1.0)
 class Cbrt:
-    """real cube root (cbrt(-8) = -2; its derivative at 0 is inf)"""
+    """real cube root (cbrt(-8) = -2; its derivative at 0 is inf)
+
+    domain: all x
+    derivative: 1/(3*cbrt(x)**2) (inf at 0)
+    """
 
     scalar = math.cbrt
 
@@ -271,7 +303,11 @@ class Cbrt:
 
 @op("sin", 1, language="sin", cost=8.0)
 class Sin:
-    """sine"""
+    """sine
+
+    domain: all x
+    derivative: cos(x)
+    """
 
     scalar = math.sin
 
@@ -296,7 +332,11 @@ class Sin:
 
 @op("cos", 1, language="cos", cost=8.0)
 class Cos:
-    """cosine"""
+    """cosine
+
+    domain: all x
+    derivative: -sin(x)
+    """
 
     scalar = math.cos
 
@@ -321,7 +361,11 @@ class Cos:
 
 @op("tan", 1, language="tan", cost=1.4)
 class Tan:
-    """tangent"""
+    """tangent
+
+    domain: x != pi/2 + k*pi
+    derivative: 1 + tan(x)**2
+    """
 
     scalar = math.tan
 
@@ -346,7 +390,11 @@ class Tan:
 
 @op("asin", 1, language="asin", cost=1.3)
 class Asin:
-    """inverse sine, on [-1, 1]"""
+    """inverse sine, on [-1, 1]
+
+    domain: -1 <= x <= 1
+    derivative: 1/sqrt(1-x**2)
+    """
 
     scalar = math.asin
 
@@ -374,7 +422,11 @@ class Asin:
 
 @op("acos", 1, language="acos", cost=1.4)
 class Acos:
-    """inverse cosine, on [-1, 1]"""
+    """inverse cosine, on [-1, 1]
+
+    domain: -1 <= x <= 1
+    derivative: -1/sqrt(1-x**2)
+    """
 
     scalar = math.acos
 
@@ -402,7 +454,11 @@ class Acos:
 
 @op("atan", 1, language="atan", cost=1.3)
 class Atan:
-    """inverse tangent"""
+    """inverse tangent
+
+    domain: all x
+    derivative: 1/(1+x**2)
+    """
 
     scalar = math.atan
 
@@ -427,7 +483,11 @@ class Atan:
 
 @op("sinh", 1, language="sinh", cost=1.2)
 class Sinh:
-    """hyperbolic sine"""
+    """hyperbolic sine
+
+    domain: all x
+    derivative: cosh(x)
+    """
 
     scalar = math.sinh
 
@@ -454,7 +514,11 @@ class Sinh:
 
 @op("cosh", 1, language="cosh", cost=1.0)
 class Cosh:
-    """hyperbolic cosine"""
+    """hyperbolic cosine
+
+    domain: all x
+    derivative: sinh(x)
+    """
 
     scalar = math.cosh
 
@@ -479,7 +543,11 @@ class Cosh:
 
 @op("tanh", 1, language="tanh", cost=1.7)
 class Tanh:
-    """hyperbolic tangent"""
+    """hyperbolic tangent
+
+    domain: all x
+    derivative: 1/cosh(x)**2
+    """
 
     scalar = math.tanh
 
@@ -510,7 +578,11 @@ class Tanh:
 
 @op("asinh", 1, language="asinh", cost=2.1)
 class Asinh:
-    """inverse hyperbolic sine"""
+    """inverse hyperbolic sine
+
+    domain: all x
+    derivative: 1/sqrt(x**2+1)
+    """
 
     scalar = math.asinh
 
@@ -537,7 +609,11 @@ class Asinh:
 
 @op("acosh", 1, language="acosh", cost=4.0)
 class Acosh:
-    """inverse hyperbolic cosine, on [1, inf)"""
+    """inverse hyperbolic cosine, on [1, inf)
+
+    domain: x >= 1
+    derivative: 1/sqrt(x**2-1)
+    """
 
     scalar = math.acosh
 
@@ -565,7 +641,11 @@ class Acosh:
 
 @op("atanh", 1, language="atanh", cost=1.6)
 class Atanh:
-    """inverse hyperbolic tangent, on (-1, 1)"""
+    """inverse hyperbolic tangent, on (-1, 1)
+
+    domain: -1 < x < 1
+    derivative: 1/(1-x**2)
+    """
 
     scalar = math.atanh
 
@@ -593,7 +673,11 @@ class Atanh:
 
 @op("sigmoid", 1, language="sigmoid", cost=19.0)
 class Sigmoid:
-    """logistic function 1 / (1 + exp(-x)), computed without overflow"""
+    """logistic function 1 / (1 + exp(-x)), computed without overflow
+
+    domain: all x
+    derivative: sigmoid(x)*sigmoid(-x)
+    """
 
     scalar = _float_sigmoid
 
@@ -618,7 +702,11 @@ class Sigmoid:
 
 @op("softplus", 1, language="softplus", cost=13.0)
 class Softplus:
-    """log(1 + exp(x)), computed without overflow"""
+    """log(1 + exp(x)), computed without overflow
+
+    domain: all x
+    derivative: sigmoid(x)
+    """
 
     scalar = _float_softplus
 

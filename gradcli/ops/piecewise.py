@@ -34,7 +34,11 @@ def _float_relu(x):
 
 @op("abs", 1, language="abs", cost=0.2)
 class Abs:
-    """|x|"""
+    """|x|
+
+    domain: all x
+    derivative: sign(x) (0 at 0)
+    """
 
     scalar = math.fabs
 
@@ -62,7 +66,11 @@ class Abs:
 
 @op("sign", 1, language="sign", cost=0.6)
 class Sign:
-    """-1, 0 or 1"""
+    """-1, 0 or 1
+
+    domain: all x
+    derivative: 0 (at 0 too)
+    """
 
     scalar = float_sign
 
@@ -89,7 +97,11 @@ class Sign:
 
 @op("relu", 1, language="relu", cost=0.5)
 class Relu:
-    """max(x, 0)"""
+    """max(x, 0)
+
+    domain: all x
+    derivative: 1 for x > 0, else 0
+    """
 
     scalar = _float_relu
 
@@ -116,7 +128,11 @@ class Relu:
 
 @op("max", 2, language="max", cost=0.3)
 class Max:
-    """the larger of x and y"""
+    """the larger of x and y
+
+    domain: all x, y
+    derivative: d/dx = 1 where x > y, 1/2 at a tie, 0 where x < y; d/dy = 1 - d/dx
+    """
 
     scalar = _float_max
 
@@ -148,7 +164,11 @@ class Max:
 
 @op("min", 2, language="min", cost=0.3)
 class Min:
-    """the smaller of x and y"""
+    """the smaller of x and y
+
+    domain: all x, y
+    derivative: d/dx = 1 where x < y, 1/2 at a tie, 0 where x > y; d/dy = 1 - d/dx
+    """
 
     scalar = _float_min
 
@@ -180,7 +200,11 @@ class Min:
 
 @op("hypot", 2, language="hypot", cost=6.0)
 class Hypot:
-    """sqrt(x ** 2 + y ** 2) without overflow"""
+    """sqrt(x ** 2 + y ** 2) without overflow
+
+    domain: all x, y
+    derivative: d/dx = x/hypot(x, y); d/dy = y/hypot(x, y) (0 at the origin)
+    """
 
     scalar = math.hypot
 
@@ -212,7 +236,11 @@ class Hypot:
 
 @op("atan2", 2, language="atan2", cost=2.3)
 class Atan2:
-    """the angle of the point (x, y): atan2(y, x)"""
+    """the angle of the point (x, y): atan2(y, x)
+
+    domain: (x, y) != (0, 0)
+    derivative: d/dy = x/(x**2+y**2); d/dx = -y/(x**2+y**2)
+    """
 
     scalar = math.atan2
 

@@ -120,7 +120,11 @@ def _float_heaviside(x: float) -> float:
 
 @op("floor", 1, language="floor", cost=0.5)
 class Floor:
-    """the largest integer <= x"""
+    """the largest integer <= x
+
+    domain: all x
+    derivative: 0 (at the jumps too)
+    """
 
     def forward(x):
         return np.floor(x)
@@ -145,7 +149,11 @@ class Floor:
 
 @op("ceil", 1, language="ceil", cost=0.5)
 class Ceil:
-    """the smallest integer >= x"""
+    """the smallest integer >= x
+
+    domain: all x
+    derivative: 0 (at the jumps too)
+    """
 
     def forward(x):
         return np.ceil(x)
@@ -170,7 +178,11 @@ class Ceil:
 
 @op("round", 1, language="round", cost=0.7)
 class Round:
-    """the nearest integer, half to even (round(2.5) = 2)"""
+    """the nearest integer, half to even (round(2.5) = 2)
+
+    domain: all x
+    derivative: 0 (at the jumps too)
+    """
 
     def forward(x):
         return np.round(x)
@@ -195,7 +207,11 @@ class Round:
 
 @op("heaviside", 1, language="heaviside", cost=0.8)
 class Heaviside:
-    """step function: 0 for x < 0, 1/2 at 0, 1 for x > 0"""
+    """step function: 0 for x < 0, 1/2 at 0, 1 for x > 0
+
+    domain: all x
+    derivative: 0 (at the jump too)
+    """
 
     def forward(x):
         return np.heaviside(x, 0.5)
@@ -222,7 +238,11 @@ class Heaviside:
 
 @op("mod", 2, language="mod", cost=2.0)
 class Mod:
-    """x mod y as Python's %: x - y * floor(x/y), with the sign of y (nan for y = 0)"""
+    """x mod y as Python's %: x - y * floor(x/y), with the sign of y (nan for y = 0)
+
+    domain: y != 0
+    derivative: d/dx = 1; d/dy = -floor(x/y) (at the jumps too)
+    """
 
     def forward(x, y):
         return np.mod(x, y)
@@ -254,7 +274,11 @@ class Mod:
 
 @op("clip", 3, language="clip", cost=1.0)
 class Clip:
-    """x held within [lo, hi]: min(max(x, lo), hi)"""
+    """x held within [lo, hi]: min(max(x, lo), hi)
+
+    domain: all x, lo, hi
+    derivative: d/dx = 1 for lo < x < hi, 1/2 at an edge, 0 outside; d/dlo = 1 below lo; d/dhi = 1 above hi
+    """
 
     def forward(x, lo, hi):
         return np.minimum(np.maximum(x, lo), hi)

@@ -129,7 +129,11 @@ def _lgamma_series(s):
 
 @op("erf", 1, language="erf", cost=10.0)
 class Erf:
-    """error function 2/sqrt(pi) * integral of exp(-t**2) from 0 to x"""
+    """error function 2/sqrt(pi) * integral of exp(-t**2) from 0 to x
+
+    domain: all x
+    derivative: 2/sqrt(pi)*exp(-x**2)
+    """
 
     def forward(x):
         return scipy_special().erf(x)
@@ -155,7 +159,11 @@ class Erf:
 
 @op("erfc", 1, language="erfc", cost=10.0)
 class Erfc:
-    """complementary error function 1 - erf(x), accurate for large x"""
+    """complementary error function 1 - erf(x), accurate for large x
+
+    domain: all x
+    derivative: -2/sqrt(pi)*exp(-x**2)
+    """
 
     def forward(x):
         return scipy_special().erfc(x)
@@ -181,7 +189,11 @@ class Erfc:
 
 @op("gamma", 1, language="gamma", cost=25.0)
 class Gamma:
-    """gamma function (nan at 0, -1, -2, ...: a pole; inf at +0)"""
+    """gamma function (nan at 0, -1, -2, ...: a pole; inf at +0)
+
+    domain: x != 0, -1, -2, ...
+    derivative: gamma(x)*digamma(x)
+    """
 
     def forward(x):
         return scipy_special().gamma(x)
@@ -210,7 +222,11 @@ class Gamma:
 
 @op("lgamma", 1, language="lgamma", cost=25.0)
 class Lgamma:
-    """log |gamma(x)| (inf at the poles 0, -1, -2, ...)"""
+    """log |gamma(x)| (inf at the poles 0, -1, -2, ...)
+
+    domain: x != 0, -1, -2, ...
+    derivative: digamma(x)
+    """
 
     def forward(x):
         return scipy_special().gammaln(x)
@@ -235,7 +251,11 @@ class Lgamma:
 
 @op("digamma", 1, language="digamma", cost=20.0)
 class Digamma:
-    """psi(x) = gamma'(x)/gamma(x) (nan at the poles 0, -1, -2, ...)"""
+    """psi(x) = gamma'(x)/gamma(x) (nan at the poles 0, -1, -2, ...)
+
+    domain: x != 0, -1, -2, ...
+    derivative: trigamma(x) = sum over k >= 0 of 1/(x+k)**2
+    """
 
     def forward(x):
         return scipy_special().psi(x)
@@ -309,7 +329,11 @@ def _sinc_float(x: float) -> float:
 
 @op("sinc", 1, language="sinc", cost=12.0)
 class Sinc:
-    """sin(x)/x, with sinc(0) = 1"""
+    """sin(x)/x, with sinc(0) = 1
+
+    domain: all x
+    derivative: (x*cos(x) - sin(x))/x**2 (0 at 0)
+    """
 
     def forward(x):
         x = np.asarray(x)
