@@ -243,6 +243,19 @@ def derivatives(nodes, wrt: str, env: dict, order: int, risk=None) -> np.ndarray
     return out.reshape((order + 1,) + shape)
 
 
+def _radius_log2(c: np.ndarray) -> int:
+    """log2 of an r small enough for every point: below min over points and finite nonzero
+    c_k (k >= 1) of |c_k| ** (-1/k), the root test's radius (as low as 2**-1070)."""
+    k = np.arange(1, c.shape[0], dtype=np.float64)[:, None]
+    with np.errstate(all="ignore"):
+        size = np.abs(c[1:])
+        logs = np.where(np.isfinite(size) & (size > 0), np.log2(size) / k, -np.inf)
+    top = float(logs.max()) if logs.size else 0.0
+    if not math.isfinite(top):
+        return DOWN_MIN
+    return int(max(min(math.floor(-top) - 2, DOWN_MIN), -1070))
+
+
 def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
     """Further passes with other r = 2**m for the coefficients the r = 1 pass could not
     hold: each keeps an interval lo < m < hi that a pass halves (too small: lo = m;
@@ -258,12 +271,19 @@ def _rescale(nodes, wrt, flat, n, c, ok, out) -> None:
     rows = np.flatnonzero(small.any(axis=1))
     guess = int(np.clip(round(math.log2(max(rows[-1], 1) / math.e)), 1, UP_MAX)) \
         if rows.size else None
+    overflowed = ~ok & ~np.isfinite(c) & value_finite
+    if overflowed.any():   # r below the radius of convergence, which the finite terms show
+        down = _radius_log2(c)
+        lo = np.where(overflowed, np.minimum(down - 1, DOWN_MIN - 1), lo)
+        if guess is None and down < DOWN_MIN:
+            guess = down
     for _ in range(MAX_PASSES):
         open_ = ~resolved & (hi - lo > 1)
         if not open_.any():
             break
         mids = ((lo + hi) // 2)[open_]
-        m = guess if guess is not None else int(np.bincount(mids - DOWN_MIN).argmax()) + DOWN_MIN
+        base = int(mids.min())
+        m = guess if guess is not None else int(np.bincount(mids - base).argmax()) + base
         guess = None
         need = open_ & (lo < m) & (m < hi)
         cols = np.flatnonzero(need.any(axis=0))
