@@ -299,3 +299,17 @@ def test_every_engine_agrees_on_nan(text):
     assert math.isnan(prog.point_function().floats([1.0])[0])
     assert math.isnan(_raw_float_function(prog)([1.0])[0])
     assert math.isnan(expr.derivatives("x", order=2, at={"x": 1.0})[0])
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam", "newton", "lbfgs"])
+@pytest.mark.parametrize("text", NAN_TEXTS[:2])
+def test_the_command_line_agrees_on_nan(gradcli, text, opt):
+    """minimize used to converge to x = 3 on min(asin(2), (x-3)**2), where eval says nan:
+    the float path's min dropped the nan (issue 23)."""
+    evaluated = gradcli("eval", text, "--at", "x=1")
+    assert evaluated.exit_code == 0 and evaluated.stdout.strip().endswith("nan")
+    assert "nan" in evaluated.stderr  # warned about, never hidden
+    result = gradcli("minimize", text, "--from", "x=1", "--opt", opt)
+    assert result.exit_code == 1, result.stdout
+    assert "not finite" in result.stderr
+    assert "x=3" not in result.stdout
