@@ -266,6 +266,7 @@ def test_taylor_derivatives_over_blocks_are_one_pass_to_the_bit(small_blocks, mo
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_taylor_over_blocks_at_a_million_points_matches_the_closed_form():
     """The real block size, the real threads: f' of W3 at a million points."""
     xs = np.linspace(-5.0, 5.0, 1_000_000)
@@ -308,6 +309,7 @@ def test_which_calls_use_blocks_at_the_real_sizes(monkeypatch):
     assert len(used) == 1  # a cheap program, and a thousand points, take one pass
 
 
+@pytest.mark.slow
 def test_the_command_line_gives_the_same_numbers_on_one_thread_and_on_two(tmp_path):
     """Through a real process: gradcli grad over 160,000 points read from stdin (two
     blocks and more of W3; diff's Taylor blocks are compared in-process above)."""
@@ -330,6 +332,7 @@ def test_the_command_line_gives_the_same_numbers_on_one_thread_and_on_two(tmp_pa
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX signals")
+@pytest.mark.slow
 def test_ctrl_c_stops_a_computation_on_the_pool_at_once(tmp_path):
     """SIGINT while the pool's threads work: KeyboardInterrupt in the main thread, the
     queued blocks cancelled, the process gone in well under a second."""

@@ -164,6 +164,7 @@ def check_compare(value, ref):
 
 @settings(max_examples=20, deadline=None)
 @given(smooth_expressions(max_leaves=4), st.floats(-2, 2))
+@pytest.mark.slow
 def test_check_agrees_on_smooth_expressions_orders_0_to_4(text, x):
     expression = gradcli.parse(text)
     record = check(expression, {"x": x} if expression.variables else None, order=4)
@@ -259,6 +260,7 @@ def test_timeout_zero_computes_no_reference_and_checks_nothing():
 DEEP_SIN = "sin(" * 200 + "x" + ")" * 200  # SymPy: ~8 s to order 1; mpmath: >60 s to 100
 
 
+@pytest.mark.slow
 def test_the_references_keep_the_budget_when_mpmath_too_runs_out_of_time():
     """SymPy has 3/4 of the budget, mpmath the rest, in a worker killed at the end: orders
     neither finished have no reference (unchecked), and no worker is left behind."""

@@ -155,6 +155,7 @@ def test_orders_without_a_reference_are_reported_not_checked(gradcli):
                          "orders 0..2 within --timeout 0.0 s: not checked")
 
 
+@pytest.mark.slow
 def test_a_small_timeout_bounds_the_whole_check_of_a_deep_expression():
     """200 nested sines: SymPy takes ~8 s for order 1 and mpmath over a minute for orders up
     to 100; with --timeout 1 the references end after 1 s (the process needs ~1 s more to
@@ -249,6 +250,7 @@ def test_help_shows_examples(gradcli):
     assert "--timeout" in result.stdout and "--symbolic" in result.stdout
 
 
+@pytest.mark.slow
 def test_real_subprocess_run():
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result = subprocess.run([sys.executable, "-m", "gradcli", "check", "x**4+2*x**3-3*x**2+4*x-5",
@@ -290,6 +292,7 @@ def test_readme_check_transcript_is_the_real_output(gradcli, command, output):
 
 @pytest.mark.skipif(os.name != "posix" or shutil.which("pgrep") is None,
                     reason="needs process groups and pgrep")
+@pytest.mark.slow
 def test_ctrl_c_while_sympy_works_exits_130_and_leaves_no_worker():
     """Ctrl-C (SIGINT to the process group) during SymPy's work: exit 130 at once, and the
     forked SymPy worker is gone too."""

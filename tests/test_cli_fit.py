@@ -260,6 +260,7 @@ def test_ctrl_c_prints_the_epochs_done_and_exits_130(gradcli, monkeypatch):
     assert result.stderr == "gradcli: interrupted after epoch 5 of 1000 (sgd)\n"
 
 
+@pytest.mark.slow
 def test_plot_draws_the_fit(gradcli, tmp_path):
     pytest.importorskip("matplotlib")
     one = tmp_path / "line.png"
@@ -273,6 +274,7 @@ def test_plot_draws_the_fit(gradcli, tmp_path):
     assert bad.exit_code == 2 and "use a .png or .svg file name" in bad.stderr
 
 
+@pytest.mark.slow
 def test_plot_of_a_diverged_run_warns_of_nothing_but_the_divergence(tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "diverged.png"
@@ -319,6 +321,7 @@ def test_real_process_reads_the_data_on_stdin():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the transcripts are bash command lines")
+@pytest.mark.slow
 def test_readme_fit_transcripts_are_the_real_output(gradcli, monkeypatch):
     """Plain ``gradcli ...`` lines run in-process (stdout, then stderr); pipelines in bash."""
     import os
@@ -343,6 +346,7 @@ def test_readme_fit_transcripts_are_the_real_output(gradcli, monkeypatch):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+@pytest.mark.slow
 def test_real_ctrl_c_prints_the_epochs_done():
     import signal
     import time

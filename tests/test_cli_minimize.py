@@ -350,6 +350,7 @@ def test_bad_usage_is_one_line_and_exit_2(gradcli, args, message):
 @pytest.mark.parametrize("expression, start", [(QUADRATIC, "3"), ("(1-x)**2+100*(y-x**2)**2",
                                                                   "x=-1.5,y=2")])
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
+@pytest.mark.slow
 def test_plot_writes_the_picture(gradcli, tmp_path, expression, start, suffix):
     pytest.importorskip("matplotlib")
     target = tmp_path / f"run{suffix}"
@@ -387,6 +388,7 @@ def _readme_transcripts():
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the transcripts are bash command lines")
 @pytest.mark.parametrize("command, output", _readme_transcripts())
+@pytest.mark.slow
 def test_readme_minimize_transcript_is_the_real_output(command, output, tmp_path):
     import os
 
@@ -496,6 +498,7 @@ def _full_history(expr, opt, steps, tol, every, **kw):
     (None, 0.0, 30_000),    # runs every step
     ("7000", 1e-6, 100_000),
 ])
+@pytest.mark.slow
 def test_a_long_run_shows_the_rows_of_a_run_keeping_every_step(gradcli, every, tol, steps):
     """The rows shown are kept during the one run (no second run to pick them)."""
     args = ["minimize", "(x-3)**2", "--opt", "sgd", "--lr", "1e-4", "--tol", repr(tol),

@@ -56,6 +56,7 @@ def test_csv_parses_back_with_the_csv_module():
         [("1.0", "24.0", "4.0"), ("2.0", "24.0", "32.0")]
 
 
+@pytest.mark.slow
 def test_head_closing_the_pipe_ends_quietly(tmp_path):
     points = tmp_path / "points.txt"
     points.write_text("".join(f"{i}\n" for i in range(20000)))  # megabytes of JSON: > a pipe buffer
@@ -89,6 +90,7 @@ def test_ctrl_c_prints_what_was_done_and_exits_130():
         (b"12.0\n", b"", b"gradcli: interrupted\n", 130)
 
 
+@pytest.mark.slow
 def test_ten_thousand_points_finish_well_under_a_second(tmp_path):
     points = tmp_path / "points.txt"
     points.write_text("".join(f"x={i / 1000},y={1 - i / 1000}\n" for i in range(10000)))
@@ -105,6 +107,7 @@ def test_ten_thousand_points_finish_well_under_a_second(tmp_path):
 @pytest.mark.parametrize("args", [["--version"], ["diff", "x**2", "--at", "2"],
                                   ["grad", "x*y", "--at", "x=1,y=2", "--format", "json"],
                                   ["eval", "x", "--at", "1", "--format", "csv"]])
+@pytest.mark.slow
 def test_fast_paths_import_neither_rich_nor_sympy(args):
     code = ("import sys\nfrom gradcli.cli import cli\n"
             "try:\n    cli.main(sys.argv[1:], prog_name='gradcli')\nexcept SystemExit:\n    pass\n"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -101,6 +102,7 @@ def parse_or_error(text: str):
 
 @fuzz(0.15)
 @given(hostile_text)
+@pytest.mark.slow
 def test_the_parser_raises_only_gradcli_errors_on_any_text(text):
     parse_or_error(text)
 
@@ -170,6 +172,7 @@ COMMANDS = st.sampled_from(["eval", "diff", "grad", "graph"])
 
 @fuzz(0.12)
 @given(COMMANDS, hostile_text, st.sampled_from(["1", "x=1", "x=1,y=2", "nan", "-0"]))
+@pytest.mark.slow
 def test_any_text_as_an_expression_never_crashes_a_subcommand(command, text, at):
     run([command, "--", text, "--at", at])
 
@@ -188,6 +191,7 @@ def test_invalid_utf8_on_a_stdin_without_a_file_descriptor_is_not_a_traceback(gr
     assert result.stderr.startswith("gradcli: error: stdin line 1: unexpected character")
 
 
+@pytest.mark.slow
 def test_invalid_utf8_on_stdin_of_a_real_process_is_a_clear_error():
     result = subprocess.run([sys.executable, "-m", "gradcli", "eval", "-", "--at", "x=1"],
                             input=b"\x80x\nx+1\n", capture_output=True, timeout=60)
@@ -232,6 +236,7 @@ def test_diff_of_any_order_answers_every_grammar_valid_expression(text, order, v
 
 @fuzz(0.03)
 @given(smooth_expressions(max_leaves=3), st.floats(-2, 2), st.integers(0, 3))
+@pytest.mark.slow
 def test_check_answers_smooth_expressions_with_0_or_1(text, value, order):
     result = run(["check", "--", text, *point_for(text, value), "--order", str(order),
                   "--timeout", "2", "--format", "json"])

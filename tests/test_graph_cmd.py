@@ -109,6 +109,7 @@ def sympy_adjoint(view, k: int) -> float:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(smooth_expressions(("x", "y"), max_leaves=5), st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
 @example(text="cbrt(2+sin(sqrt(1+(x)**2)))", x0=0.0, y0=0.0)  # found by hypothesis: see above
+@pytest.mark.slow
 def test_every_adjoint_is_the_derivative_of_the_output_by_that_node(text, x0, y0):
     expr = gc.parse(text)
     env = {v: {"x": x0, "y": y0}[v] for v in expr.variables}
@@ -351,6 +352,7 @@ def test_help_shows_examples(gradcli):
     assert 'gradcli graph "sin(x)*sin(x)" --at 1 --format dot | dot -Tpng > g.png' in result.stdout
 
 
+@pytest.mark.slow
 def test_a_long_expression_goes_through_every_format(gradcli):
     text = "+".join(f"sin(x*{i})" for i in range(2000))
     for fmt in ("json", "plain", "dot"):
@@ -363,6 +365,7 @@ def test_a_long_expression_goes_through_every_format(gradcli):
 
 @pytest.mark.skipif(os.name != "posix", reason="pipes of a POSIX shell")
 @pytest.mark.parametrize("fmt", ["tree", "plain", "dot", "json"])
+@pytest.mark.slow
 def test_a_closed_stdout_ends_quietly_with_141(fmt):
     script = (f"seq 1 20000 | {sys.executable} -m gradcli graph 'sin(x)*x' --at - "
               f"--format {fmt} | head -1; echo ${{PIPESTATUS[1]}} >&2")
@@ -421,6 +424,7 @@ def test_dot_of_random_expressions_reads_back_to_the_graph(text):
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz (dot) is not installed")
+@pytest.mark.slow
 def test_graphviz_renders_the_output():
     out = subprocess.run(
         f'{sys.executable} -m gradcli graph "sin(x)*sin(x)+x**2" --at 1 --format dot | dot -Tsvg',
@@ -441,6 +445,7 @@ def test_the_readme_graph_section_has_transcripts():
 
 @pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
 @pytest.mark.parametrize("command, output", readme_transcripts())
+@pytest.mark.slow
 def test_readme_graph_transcript_is_the_real_output(command, output):
     from .test_cli_readme import shell_lines
 

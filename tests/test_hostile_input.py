@@ -494,6 +494,7 @@ SUBPROCESS_EVERY = 40  # every 40th row of the catalogue also runs as a real pro
 
 @pytest.mark.parametrize("args, stdin, expected", _rows_without_bugs()[::SUBPROCESS_EVERY],
                          ids=[_ids(r) for r in _rows_without_bugs()[::SUBPROCESS_EVERY]])
+@pytest.mark.slow
 def test_a_real_process_exits_with_the_status_and_no_traceback(args, stdin, expected, data_dir,
                                                                tmp_path):
     if any("\x00" in a for a in args):
@@ -514,6 +515,7 @@ def test_a_real_process_exits_with_the_status_and_no_traceback(args, stdin, expe
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_real_process_never_runs_injected_code_anywhere(data_dir, tmp_path):
     """Injected code in argv, on stdin and in a CSV cell, in real processes: nothing runs."""
     marker = tmp_path / "PWNED"
@@ -763,6 +765,7 @@ def _readme_limits_transcripts():
 
 @pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
 @pytest.mark.parametrize("command, output", _readme_limits_transcripts())
+@pytest.mark.slow
 def test_limits_transcript_is_the_real_output(command, output):
     from .test_cli_readme import shell_lines
 
@@ -794,6 +797,7 @@ PYTHON_WARNINGS = [  # (args, stdin, where numpy's RuntimeWarning gets through; 
 @pytest.mark.parametrize("args, stdin, where", [
     pytest.param(*row, marks=[pytest.mark.xfail(strict=True, reason=row[2])] if row[2] else [])
     for row in PYTHON_WARNINGS], ids=[_ids(r) for r in PYTHON_WARNINGS])
+@pytest.mark.slow
 def test_no_python_warning_reaches_stderr(args, stdin, where):
     result = subprocess.run([sys.executable, "-m", "gradcli", *args], input=stdin or "",
                             capture_output=True, text=True, timeout=60)
@@ -822,6 +826,7 @@ def _peak_rss_kib(args) -> int:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+@pytest.mark.slow
 def test_a_long_minimize_run_does_not_hold_every_step_in_memory():
     run = ["minimize", "(x-3)**2", "--opt", "sgd", "--lr", "1e-9", "--tol", "0",
            "--format", "json", "--steps"]

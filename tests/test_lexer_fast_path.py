@@ -1,5 +1,6 @@
 """The tokenizer's regular-expression fast path gives exactly the character loop's
 tokens, and leaves every error (with its message and column) to the loop."""
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ def outcome(tokenize, text):
 
 @settings(max_examples=2000, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join))
+@pytest.mark.slow
 def test_fast_path_agrees_with_the_character_loop(text):
     assert outcome(lexer.tokenize, text) == outcome(lexer._tokenize_checked, text)
 

@@ -8,6 +8,8 @@ import gradcli as gc
 from gradcli.errors import GradcliError
 from gradcli.cli.plot import Path, check_target, plot_fit, plot_minimize
 
+pytestmark = pytest.mark.slow  # pictures: `pytest -m "not slow"` leaves them out
+
 pytest.importorskip("matplotlib")
 
 

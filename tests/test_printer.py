@@ -143,6 +143,7 @@ def test_step_text_writes_one_op_over_named_inputs():
     assert step_text(g.inputs[1], name) == "atan2(%3, %4)"
 
 
+@pytest.mark.slow
 def test_a_very_deep_graph_prints_without_recursion():
     b = Builder()
     node = b.var("x")
@@ -157,6 +158,7 @@ def test_a_very_deep_graph_prints_without_recursion():
     assert text == "sin(-" * 25_000 + "x" + ")" * 25_000
 
 
+@pytest.mark.slow
 def test_a_long_sum_prints_in_linear_time():
     text = "+".join(["x"] * 100_000)
     assert to_text(parse_graph(text)) == " + ".join(["x"] * 100_000)
@@ -211,6 +213,7 @@ def grammar(max_leaves: int = 30):
 @settings(max_examples=400, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(grammar())
+@pytest.mark.slow
 def test_parse_of_print_is_the_same_graph(text):
     g = parse_graph(text)
     printed = to_text(g)

@@ -2,6 +2,7 @@
 import math
 
 import sympy as sp
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ def close(a, b):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(smooth_expressions(("x",)), st.floats(-2, 2))
+@pytest.mark.slow
 def test_derivatives_of_random_expressions_match_sympy(text, x0):
     expr = gc.parse(text)
     f = expr.to_sympy()

@@ -29,6 +29,7 @@ def run(script):
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
+@pytest.mark.slow
 def test_sample_prints_the_tutorial_numbers(script):
     result = run(script)
     assert result.returncode == 0, result.stderr

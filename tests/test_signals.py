@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and pipes")
+pytestmark = [pytest.mark.slow,  # real processes: `pytest -m "not slow"` leaves them out
+              pytest.mark.skipif(os.name != "posix", reason="POSIX signals and pipes")]
 
 ROOT = Path(__file__).resolve().parent.parent
 NOISY_LINE = str(ROOT / "samples" / "noisy_line.csv")

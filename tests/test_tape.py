@@ -175,6 +175,7 @@ def test_array_ops_second_order_through_broadcast():
     np.testing.assert_allclose(h.numpy(), 18 * np.array([1.0, 2.0]))
 
 
+@pytest.mark.slow
 def test_deep_graph_does_not_hit_recursion_limit():
     x = gc.Variable(1.0)
     n = sys.getrecursionlimit() * 5

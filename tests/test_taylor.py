@@ -373,6 +373,7 @@ def test_diff_beyond_the_float64_range_is_inf_with_a_warning_naming_the_order(gr
     assert "the derivative of order 171 is -inf at x=0" in result.stderr
 
 
+@pytest.mark.slow
 def test_diff_high_order_in_a_real_process_imports_neither_sympy_nor_mpmath():
     code = ("import sys; from gradcli.cli import main; sys.argv = ['gradcli', 'diff', "
             "'exp(sin(x))', '--at', '0.5', '--order', '200', '--format', 'plain']\n"
