@@ -57,9 +57,15 @@ class Expression:
         return env
 
     # -- values ---------------------------------------------------------------------
-    def evaluate(self, at=None, dtype=None, **kwargs):
-        """The value at a point; arrays of points give an array of values."""
+    def evaluate(self, at=None, dtype=None, digits: int | None = None, **kwargs):
+        """The value at a point; arrays of points give an array of values. ``digits=D``: a
+        decimal string with D certified significant digits (ball arithmetic; numbers given
+        as str are the exact decimals they write)."""
         env = self.point(at, **kwargs)
+        if digits is not None:
+            from .taylor.digits import value_to_digits
+
+            return value_to_digits(self, env, digits)
         values = G.evaluate(self.root, env, as_dtype(dtype), self.nodes)
         return values[self.root.id][()]
 
@@ -149,6 +155,30 @@ class Expression:
         if dt != np.float64:
             out = out.astype(dt)
         return [d[()] for d in out]
+
+    def taylor(self, wrt: str | None = None, order: int = 1, at=None, digits: int | None = None,
+               fast: bool = False, report=None, **kwargs):
+        """The Taylor coefficients c_k = f^(k)(a) / k!, k = 0..order, along ``wrt`` at the
+        point (same guarantee, ``digits`` and ``fast`` as ``derivatives``)."""
+        wrt = self._wrt(wrt)
+        order = _check_order(order)
+        if digits is not None:
+            from .taylor.digits import derivatives_to_digits
+
+            return derivatives_to_digits(self, wrt, order, self.point(at, **kwargs), digits,
+                                         coefficients=True)
+        from .taylor.engine import Refinement, to_coefficients
+
+        report = report if report is not None else Refinement()
+        env = self.point(at, **kwargs)
+        out = self._taylor_blocks(wrt, env, order, fast, report)
+        flat = out.reshape(order + 1, -1)
+        names = sorted(env)
+        arrays = np.broadcast_arrays(*(np.asarray(env[k], dtype=np.float64) for k in names))
+        points = [{k: float(a.reshape(-1)[p]) for k, a in zip(names, arrays)}
+                  for p in range(flat.shape[1])] if report.overflow else []
+        coefficients = to_coefficients(self.nodes, wrt, flat, report.overflow, points)
+        return [c[()] for c in coefficients.reshape(out.shape)]
 
     def _taylor_blocks(self, wrt: str, env: dict, order: int, fast: bool = False,
                        report=None) -> np.ndarray:

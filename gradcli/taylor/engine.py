@@ -397,3 +397,20 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
                 report.uncertified.append((p, k))
         out[:, p] = values
     return report
+
+
+def to_coefficients(nodes, wrt: str, out: np.ndarray, overflow, points) -> np.ndarray:
+    """c_k = f^(k) / k! from the derivatives (order+1, P), without forming k!; an entry whose
+    derivative overflowed float64 ((point, order) in ``overflow``) from ball arithmetic."""
+    order = out.shape[0] - 1
+    mant, exp2 = _factorials(order)
+    with np.errstate(all="ignore"):
+        c = np.ldexp(out / mant, -exp2)
+    if overflow:
+        from . import ball
+
+        for p, k in overflow:
+            with ball.working(96, k + 1):
+                cs = ball.root_series(nodes, wrt, points[p], k, 96)
+                c[k, p] = float(cs[k].mid())
+    return c
