@@ -202,7 +202,7 @@ class Program:
     def value_and_vjp(self, env, seed):
         """The value and sum(seed(value) * d value / d wrt[i]) for each wrt[i].
 
-        One pass over all the points, never blocks (gradcli/blocks.py): measured on fit
+        One pass over all the points, never blocks (compiled/parallel.py): measured on fit
         models (a*x+b*z+c, a*exp(-b*x**2)+c, a*sin(b*x)+c at 100,000 to 1,000,000 rows),
         blocks on two threads were slower but for the last at 1,000,000 rows, and one
         pass keeps the sums those of one pass whatever the number of threads."""

@@ -3,7 +3,7 @@
 The gradient rules of abs, relu, max, min, hypot and pow pick a branch by the
 sign of a value, by which side of a tie wins, or by where a value is 0. Written as these ops, the pick
 is an op of its own: a compiled program traces it once and computes it at every
-point with numpy (gradcli/program.py), where a weight read off the values would
+point with numpy (gradcli/compiled/code.py), where a weight read off the values would
 have to be built again at every point by running the rule. A mask has no
 gradient (its grad rule gives None), so it is constant under every outer tape,
 the derivatives it weights stay right at every order, and its Taylor series is
