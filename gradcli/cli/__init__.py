@@ -20,6 +20,7 @@ from .app import standalone, terminate_on_sigterm
 
 SUBCOMMANDS = {
     "diff": "gradcli.cli.diff:diff",
+    "taylor": "gradcli.cli.taylor:taylor",
     "grad": "gradcli.cli.grad:grad",
     "eval": "gradcli.cli.evaluate:evaluate",
     "graph": "gradcli.cli.graph:graph",

@@ -1,0 +1,100 @@
+"""Options and messages for certified numbers (SPEC 6.1): --digits, --fast, exact points,
+and the warnings of the float64 refinement (gradcli/taylor/engine.py ``refine``)."""
+from __future__ import annotations
+
+import re
+
+import click
+
+from ..errors import GradcliError
+
+MAX_DIGITS = 1000
+_DECIMAL = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*\Z")
+
+
+class Digits(click.ParamType):
+    """An integer from 1 to MAX_DIGITS (significant digits)."""
+
+    name = "D"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text[:6]) <= MAX_DIGITS:
+            self.fail(f"must be an integer from 1 to {MAX_DIGITS}, got {value!r}", param, ctx)
+        return int(text)
+
+
+digits_option = click.option(
+    "--digits", "digits", type=Digits(), default=None,
+    help="Certified significant digits (1..1000), by ball arithmetic: every printed digit is "
+         "right; numbers are the exact decimals written (0.1 is one tenth).")
+
+fast_option = click.option(
+    "--fast", is_flag=True, default=False,
+    help="Skip the ball-arithmetic refinement of entries float64 cannot vouch for "
+         "(a warning gives their estimated correct digits).")
+
+
+def exact_values(point, names) -> dict:
+    """{name: decimal text} of a Point: the literal written where it is a plain decimal,
+    else the shortest repr of its float64 value (a constant expression such as pi/2)."""
+    texts: list[str | None] = [None] * len(point.values)
+    if len(point.values) == 1 and "=" not in point.text:
+        texts[0] = point.text
+    else:
+        parts = [p.partition("=") for p in point.text.split(",")]
+        by_name = {name.strip(): value for name, _, value in parts}
+        texts = [by_name.get(n) for n in point.names]
+    out = {}
+    for name, text, value in zip(names, texts, point.values):
+        out[name] = text.strip() if text is not None and _DECIMAL.match(text) else repr(value)
+    return out
+
+
+def check_finite_points(points, names) -> None:
+    import math
+
+    for point in points:
+        for name, v in zip(names, point.values):
+            if not math.isfinite(v):
+                raise GradcliError(f"--digits: {name}={v!r} is not a finite number")
+
+
+def refinement_warnings(expression, names, points, report, warn) -> None:
+    """One warning per kind: orders beyond float64 (suggesting --digits), orders not
+    certified, and with --fast the estimated digits."""
+    def where(p):
+        if p >= len(points):
+            return "the point"
+        return ",".join(f"{n}={v!r}" for n, v in zip(names, points[p].values)) or "no point"
+
+    text = expression.text
+    if report.overflow:
+        p, k = report.overflow[0]
+        orders = sorted({k for q, k in report.overflow if q == p})
+        warn(f"{text}: {_orders(orders)} at {where(p)} beyond the float64 range: printed as "
+             f"inf/-inf with the right sign; --digits D prints the number"
+             + _more(report.overflow, p))
+    if report.uncertified:
+        p, k = report.uncertified[0]
+        orders = sorted({k for q, k in report.uncertified if q == p})
+        warn(f"{text}: {_orders(orders)} at {where(p)} not certified to 1e-13: float64's value "
+             f"printed; --digits D certifies" + _more(report.uncertified, p))
+    if report.estimated:
+        worst = min(report.estimated, key=lambda e: e[2])
+        p, k, d = worst
+        warn(f"{text}: --fast: order {k} at {where(p)} has about {d} correct digits "
+             f"(estimated; {len(report.estimated)} entr{'ies' if len(report.estimated) > 1 else 'y'}"
+             f" below 13 digits); without --fast they are refined")
+
+
+def _orders(orders: list[int]) -> str:
+    if len(orders) == 1:
+        return f"order {orders[0]}"
+    shown = ", ".join(map(str, orders[:5])) + (", ..." if len(orders) > 5 else "")
+    return f"orders {shown}"
+
+
+def _more(entries, p) -> str:
+    others = len({q for q, _ in entries if q != p})
+    return f"; and at {others} other point{'s' if others > 1 else ''}" if others else ""
