@@ -3,9 +3,11 @@
 For orders 0..N along one variable, three opinions at one point:
 
 - gradcli: ``Expression.derivatives(wrt, N, at)``, the engine ``gradcli diff`` uses;
-- the reference: SymPy's exact derivatives at 30 significant digits, or mpmath's numerical
-  derivatives at 30 digits for the orders SymPy did not finish within its share of the time
-  budget, or none for the orders neither finished (gradcli/reference.py);
+- the reference: by default ball arithmetic at 30 certified digits (gradcli/check/arb_reference.py,
+  method "arb"); with ``symbolic`` or ``reference="sympy"`` SymPy's exact derivatives at 30
+  significant digits, or mpmath's numerical derivatives at 30 digits for the orders SymPy did
+  not finish within its share of the time budget, or none for the orders neither finished
+  (gradcli/check/reference.py);
 - central finite differences with Richardson extrapolation in float64, with their estimated
   error (gradcli/finite_difference.py): informative only, never part of the verdict.
 
@@ -120,7 +122,7 @@ def compare(value: float, reference: Reference, rtol: float, atol: float) -> tup
 
 def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
               rtol: float = 1e-9, atol: float = 1e-12, timeout: float = 10.0,
-              symbolic: bool = False, pretty: bool = False) -> Check:
+              symbolic: bool = False, pretty: bool = False, reference: str = "arb") -> Check:
     """The check at one point (see ``check``), with every column of the table."""
     from ..expression import Expression, parse
 
@@ -135,7 +137,14 @@ def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
         ours = [float(np.asarray(d, dtype=np.float64))
                 for d in expression.derivatives(wrt, order, at=point)]
     fd = finite_difference.derivatives(_along(expression, point, wrt), point.get(wrt, 0.0), order)
-    refs = references(expression, wrt, point, order, float(timeout), symbolic, pretty)
+    if reference not in ("arb", "sympy"):
+        raise GradcliError(f"unknown reference {reference!r} (choose 'arb' or 'sympy')")
+    if symbolic or reference == "sympy":
+        refs = references(expression, wrt, point, order, float(timeout), symbolic, pretty)
+    else:
+        from .arb_reference import arb_references
+
+        refs = arb_references(expression, wrt, point, order)
     result = Check(expression.text, point, wrt, order, float(rtol), float(atol), ours, refs,
                    [v for v, _ in fd], [e for _, e in fd], symbolic=symbolic,
                    timeout=float(timeout))
@@ -148,14 +157,14 @@ def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
 
 def check(expression_or_text, at=None, order: int = 1, wrt: str | None = None,
           rtol: float = 1e-9, atol: float = 1e-12, timeout: float = 10.0,
-          symbolic: bool = False) -> dict:
+          symbolic: bool = False, reference: str = "arb") -> dict:
     """gradcli's derivatives of orders 0..order along ``wrt`` at the point ``at`` (a dict,
     or a number for an expression of one variable), checked against SymPy (mpmath past 3/4
     of ``timeout`` seconds, none past it) and finite differences: the record ``gradcli
     check`` writes as JSON, ``{"expr", "point", "wrt", "order", "gradcli", "sympy",
     "finite_difference", "max_rel_error", "ok", "reference"}`` (+ ``"symbolic"``)."""
     return run_check(expression_or_text, at, order, wrt, rtol, atol, timeout,
-                     symbolic).record()
+                     symbolic, reference=reference).record()
 
 
 def check_settings(rtol, atol, timeout) -> None:
