@@ -19,7 +19,7 @@ import enum
 
 import numpy as np
 
-from .tensor import STATE, Read, Tensor, Variable, apply, constant, convert, key_of
+from .tensor import STATE, Read, Tensor, Variable, apply, constant, convert, key_of, quiet
 
 
 class UnconnectedGradients(enum.Enum):
@@ -217,33 +217,38 @@ def _backward(entries, targets, seeds, wanted) -> dict:
         e = producer.get(id(t))
         if e is not None and not usage.get(id(t)) and e not in queue:
             queue.appendleft(e)
-    while queue:
-        e = queue.pop()
-        key = id(e.out)
-        pending = grads.get(key) if key in wanted else grads.pop(key, None)
-        outs = None
-        if pending:
-            g = _sum(pending)
-            outs = e.op.grad(g, e.out, *e.inputs, **e.attrs)
-        for i, (k, w) in enumerate(zip(e.keys, e.watched)):
-            if not w:
-                continue
-            if outs is not None and outs[i] is not None:
-                gi = outs[i]
-                inp = e.inputs[i]
-                if gi.value.shape != inp.value.shape:
-                    gi = apply("sum_to", gi, shape=inp.value.shape)
-                got = grads.get(k)
-                if got is None:
-                    grads[k] = [gi]
-                else:
-                    got.append(gi)
-            n = usage[k] - 1
-            usage[k] = n
-            if n == 0:
-                p = producer.get(k)
-                if p is not None:
-                    queue.appendleft(p)
+    pop, push = queue.pop, queue.appendleft
+    with quiet():
+        while queue:
+            e = pop()
+            key = id(e.out)
+            pending = grads.get(key) if key in wanted else grads.pop(key, None)
+            outs = None
+            if pending:
+                g = pending[0] if len(pending) == 1 else _sum(pending)
+                outs = e.op.grad(g, e.out, *e.inputs, **e.attrs)
+            i = -1
+            for k, w in zip(e.keys, e.watched):
+                i += 1
+                if not w:
+                    continue
+                if outs is not None:
+                    gi = outs[i]
+                    if gi is not None:
+                        shape = e.inputs[i].value.shape
+                        if gi.value.shape != shape:
+                            gi = apply("sum_to", gi, shape=shape)
+                        got = grads.get(k)
+                        if got is None:
+                            grads[k] = [gi]
+                        else:
+                            got.append(gi)
+                n = usage[k] - 1
+                usage[k] = n
+                if not n:
+                    p = producer.get(k)
+                    if p is not None:
+                        push(p)
     return {k: _sum(grads[k]) for k in wanted if grads.get(k)}
 
 

@@ -13,6 +13,7 @@ tapes are duck-typed here (``_watched``, ``_watch_accessed``, ``_watch_all``,
 """
 from __future__ import annotations
 
+import math
 import numbers
 import threading
 
@@ -335,9 +336,22 @@ def convert(x, like: Tensor | None = None) -> Tensor:
         return x
     if isinstance(x, list | tuple) and any(isinstance(t, Tensor) for t in _leaves(x)):
         return stack_nested(x)
-    if like is not None and isinstance(x, numbers.Number | np.ndarray):
-        return Tensor(x, like.dtype)
+    if like is not None:
+        if type(x) is float or type(x) is int:  # the constants of formulas: made once
+            dtype = like.value.dtype
+            key = (x, type(x), dtype, math.copysign(1.0, x))
+            t = _NUMBERS.get(key)
+            if t is None:
+                t = Tensor(x, dtype)
+                if len(_NUMBERS) < 4096 and x == x:
+                    _NUMBERS[key] = t
+            return t
+        if isinstance(x, numbers.Number | np.ndarray):
+            return Tensor(x, like.dtype)
     return Tensor(x)
+
+
+_NUMBERS: dict[tuple, Tensor] = {}  # immutable constant tensors of Python numbers
 
 
 def stack_nested(items) -> Tensor:
@@ -352,28 +366,76 @@ def stack_nested(items) -> Tensor:
 def apply(name: str, *inputs, **attrs) -> Tensor:
     """Run op ``name`` forward on ``inputs`` and record it on this thread's active tapes."""
     spec = OPS[name]
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            inputs = _converted(inputs)
+            break
+    if inputs:
+        values = [t.value for t in inputs]
+        dtype = values[0].dtype
+        for v in values:
+            if v.dtype is not dtype and v.dtype != dtype:
+                raise TypeError(f"{name}: cannot mix {dtype} and {v.dtype} tensors (as "
+                                f"TensorFlow); cast one with gc.cast(x, '{dtype}')")
+    else:
+        values, dtype = [], np.dtype(DEFAULT_DTYPE)
+    if _ERRORS is None:
+        with np.errstate(all="ignore"):
+            value = spec.forward(*values, **attrs)
+    elif _ERRORS.get() is _QUIET:  # inside quiet() already (a tape's playback)
+        value = spec.forward(*values, **attrs)
+    else:  # np.errstate(all="ignore") without its Python overhead (a third of a small op)
+        token = _ERRORS.set(_QUIET)
+        try:
+            value = spec.forward(*values, **attrs)
+        finally:
+            _ERRORS.reset(token)
+    out = Tensor.__new__(Tensor)
+    if type(value) is np.ndarray and (value.dtype is dtype or name == "cast"):
+        out.value = value
+    else:
+        out.value = np.asarray(value) if name == "cast" else np.asarray(value, dtype=dtype)
+    tapes = STATE.tapes
+    if tapes:
+        record(spec, inputs, out, attrs, tapes)
+    return out
+
+
+def _converted(inputs) -> list:
     like = None
     for t in inputs:
         if isinstance(t, Tensor):
             like = t
             break
-    tensors = [t if isinstance(t, Tensor) else convert(t, like) for t in inputs]
-    if tensors:
-        dtype = tensors[0].value.dtype
-        for t in tensors:
-            if t.value.dtype != dtype:
-                raise TypeError(f"{name}: cannot mix {dtype} and {t.value.dtype} tensors (as "
-                                f"TensorFlow); cast one with gc.cast(x, '{dtype}')")
-    else:
-        dtype = np.dtype(DEFAULT_DTYPE)
+    return [t if isinstance(t, Tensor) else convert(t, like) for t in inputs]
+
+
+def quiet():
+    """A context in which numpy warns of nothing (apply's forward rules run in one)."""
+    if _ERRORS is None:
+        return np.errstate(all="ignore")
+    return _Quiet()
+
+
+class _Quiet:
+    __slots__ = ("token",)
+
+    def __enter__(self):
+        self.token = _ERRORS.set(_QUIET)
+
+    def __exit__(self, *exc):
+        _ERRORS.reset(self.token)
+        return False
+
+
+try:  # numpy >= 2: errstate is a context variable holding an "extobj"
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERRORS
+    from numpy._core._ufunc_config import _make_extobj
+
     with np.errstate(all="ignore"):
-        value = spec.forward(*[t.value for t in tensors], **attrs)
-    out = Tensor.__new__(Tensor)
-    out.value = np.asarray(value) if name == "cast" else np.asarray(value, dtype=dtype)
-    tapes = STATE.tapes
-    if tapes:
-        record(spec, tensors, out, attrs, tapes)
-    return out
+        _QUIET = _make_extobj(all="ignore")
+except (ImportError, AttributeError, TypeError):  # pragma: no cover (older numpy)
+    _ERRORS, _QUIET = None, None
 
 
 class Entry:
@@ -394,11 +456,25 @@ def key_of(t) -> int:
 
 def record(spec, tensors, out, attrs, tapes=None) -> None:
     """Record one op on every tape of this thread that watches one of its inputs."""
-    inputs = tuple(t.read() if isinstance(t, Variable) else t for t in tensors)
-    keys = tuple(id(t.source) if type(t) is Read else id(t) for t in inputs)
+    inputs, keys, reads = [], [], False
+    for t in tensors:
+        kind = type(t)
+        if kind is Tensor:
+            keys.append(id(t))
+        elif kind is Read:
+            keys.append(id(t.source))
+            reads = True
+        elif isinstance(t, Variable):
+            keys.append(id(t))
+            t = t.read()
+            reads = True
+        else:
+            keys.append(id(t))
+        inputs.append(t)
+    inputs, keys = tuple(inputs), tuple(keys)
     for tape in (STATE.tapes if tapes is None else tapes):
         watched = tape._watched
-        if tape._watch_accessed:
+        if reads and tape._watch_accessed:
             for t in inputs:
                 if type(t) is Read:
                     v = t.source
@@ -412,7 +488,8 @@ def record(spec, tensors, out, attrs, tapes=None) -> None:
 
 def power(x, y) -> Tensor:
     """x ** y, with a constant integer exponent taking the exact ``powi`` op."""
-    if isinstance(y, numbers.Real) and not isinstance(y, bool) and float(y).is_integer():
+    if type(y) is int or (isinstance(y, numbers.Real) and not isinstance(y, bool)
+                          and float(y).is_integer()):
         return apply("powi", x, n=int(y))
     return apply("pow", x, y)
 

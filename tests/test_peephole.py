@@ -44,10 +44,11 @@ def same_point_function(fresh, old, points):
         same_bits(g1, g0)
 
 
-def test_w3_gradient_program_loses_nine_calls(monkeypatch):
+def test_w3_gradient_program_loses_eight_calls(monkeypatch):
     before = unsimplified(monkeypatch, W3)._program("all")
     after = compile_expression(gc.parse(W3))._program("all")
-    assert (len(before), len(after)) == (38, 29)
+    # 38 before powi's rule wrote x ** 2's gradient as g * 2 * x (no x ** 1 to rewrite)
+    assert (len(before), len(after)) == (37, 29)
 
 
 @pytest.mark.parametrize("text", [
