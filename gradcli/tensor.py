@@ -320,7 +320,11 @@ def _raw(x):
 
 def constant(value, dtype=None, shape=None, name=None) -> Tensor:
     """A tensor that no tape watches unless asked to (as tf.constant; ``name`` is accepted
-    and not kept; ``shape`` reshapes or broadcasts a scalar)."""
+    and not kept; ``shape`` reshapes or broadcasts a scalar). A tensor (not a Variable)
+    of the asked dtype comes back as it is, as tf.constant returns an eager tensor."""
+    if type(value) is Tensor and shape is None and (dtype is None or
+                                                    as_dtype(dtype) == value.value.dtype):
+        return value
     t = Tensor(_no_tensors_inside(value, "gc.constant"), dtype)
     if shape is not None:
         shape = tuple(shape)
