@@ -44,7 +44,8 @@ import sys
 
 import numpy as np
 
-from .program import Code, bind, run  # (code.py and replay.py once they are committed)
+from .code import Code
+from .replay import bind, run
 from ..tensor import STATE, Read, Tensor, TracingError, Variable, constant, key_of
 from ..tape import GradientTape
 
