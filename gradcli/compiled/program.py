@@ -1,4 +1,4 @@
-"""Compiled programs: an expression's graph flattened once, replayed at every point.
+"""The Program of an expression: its graph flattened once into straight-line programs, replayed at every point.
 
 The hot paths (many points, minimize, fit) call this interface:
 
