@@ -33,7 +33,7 @@ import sys
 import click
 
 from ..errors import GradcliError
-from ..optimizers import ALL_NAMES
+from ..optimizers import STEP_NAMES
 from ..training.fit import DEFAULT_EPOCHS
 from .app import EXIT_FAILED, command, exit_interrupted, warn
 from .inputs import STDIN, parse_expression, start_values
@@ -75,7 +75,7 @@ def _parse_init(ctx, param, value):
               help="Shuffled minibatches of B rows (default: the full batch).")
 @click.option("--seed", type=click.IntRange(min=0), metavar="S",
               help="Seed of the minibatch shuffle (default 0).")
-@optimizer_options(default_opt="lm", names=("lm", *ALL_NAMES))
+@optimizer_options(default_opt="lm", names=("lm", *STEP_NAMES))
 @format_option
 def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     """Fit the parameters of MODEL to CSV data by least squares.

@@ -32,7 +32,7 @@ import click
 
 from ..errors import GradcliError
 from ..limits import MAX_ORDER
-from ..optimizers import ALL_NAMES, DEFAULT_TOL, SECOND_ORDER  # names only: the classes load in build_optimizers
+from ..optimizers import ALL_NAMES, DEFAULT_TOL, NAMES, SECOND_ORDER  # names only: the classes load in build_optimizers
 from .points import parse_point
 
 STDIN = "-"
@@ -133,18 +133,25 @@ class NonNegative(click.ParamType):
 
 # -- the optimizer options (minimize, fit) -----------------------------------------------------
 # option -> (make() keyword, the optimizers that take it; None: every optimizer)
+_STEPPED = (*NAMES, "newton")  # the methods that take schedules and clipping (not lbfgs/bfgs)
+_QUASI_NEWTON = ("lbfgs", "bfgs")
 _APPLIES = {
     "momentum": ("momentum", ("sgd", "momentum", "nesterov", "rmsprop")),
-    "betas": ("betas", ("adam", "adamw", "adamax", "nadam")),
-    "eps": ("eps", ("adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam")),
-    "weight_decay": ("weight_decay", None),
+    "betas": ("betas", ("adam", "adamw", "adamax", "nadam", "radam", "lion")),
+    "eps": ("eps", ("adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam",
+                    "adadelta")),
+    "weight_decay": ("weight_decay", tuple(n for n in _STEPPED if n != "rprop")),
     "lr": ("lr", None),
-    "decay": ("schedule", None),
-    "clip_norm": ("clip_norm", None),
-    "clip_value": ("clip_value", None),
+    "decay": ("schedule", _STEPPED),
+    "clip_norm": ("clip_norm", _STEPPED),
+    "clip_value": ("clip_value", _STEPPED),
     "maximize": ("maximize", None),
     "compat": ("compat", None),
     "dtype": ("dtype", None),
+    "line_search": ("line_search", _QUASI_NEWTON),
+    "history_size": ("history_size", ("lbfgs",)),
+    "tolerance_grad": ("tolerance_grad", _QUASI_NEWTON),
+    "tolerance_change": ("tolerance_change", _QUASI_NEWTON),
 }
 
 
@@ -167,6 +174,11 @@ class OptimizerSettings:
     tol: float = DEFAULT_TOL
     every: int | None = None
     plot: str | None = None
+    # minimize's own options (quasi_newton_options), None where a command has none
+    line_search: str | None = None
+    history_size: int | None = None
+    tolerance_grad: float | None = None
+    tolerance_change: float | None = None
 
     def keywords(self, name: str) -> dict:
         """The ``gradcli.optimizers.make`` keywords for optimizer ``name``."""
@@ -341,6 +353,36 @@ def optimizer_options(func=None, *, default_opt: str | None = None,
         return wrapper
 
     return decorate(func) if func is not None else decorate
+
+
+def quasi_newton_options(f):
+    """minimize's options of L-BFGS and BFGS; the command receives ``quasi_newton`` (a dict of
+    OptimizerSettings fields: ``dataclasses.replace(settings, **quasi_newton)``)."""
+    fields = ("line_search", "history_size", "tolerance_grad", "tolerance_change")
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        kwargs["quasi_newton"] = {k: kwargs.pop(k) for k in fields}
+        return f(*args, **kwargs)
+
+    wrapper.__click_params__ = list(getattr(f, "__click_params__", []))
+    options = [
+        click.option("--line-search", "line_search", type=click.Choice(["strong-wolfe", "none"]),
+                     help="lbfgs/bfgs: torch's strong-Wolfe line search, or none (steps of lr) "
+                          "[default: strong-wolfe]."),
+        click.option("--history-size", "history_size", type=click.IntRange(min=1), metavar="M",
+                     help="lbfgs: the (s, y) pairs kept [default: 100]."),
+        click.option("--tolerance-grad", "tolerance_grad", type=float, callback=_non_negative,
+                     metavar="T", help="lbfgs/bfgs: stop when max |df/dx_i| <= T "
+                                       "[default: 1e-7, torch's]."),
+        click.option("--tolerance-change", "tolerance_change", type=float,
+                     callback=_non_negative, metavar="T",
+                     help="lbfgs/bfgs: stop when f or the step changes by less than T "
+                          "[default: 1e-9, torch's]."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 # -- which rows are shown ----------------------------------------------------------------------

@@ -17,9 +17,12 @@ import importlib
 
 COMPATS = ("torch", "keras")
 # the first-order rules, in the order --opt all runs them
-NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam")
-SECOND_ORDER = ("newton",)  # keep their own step: --lr with several opts skips them
+NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam",
+         "radam", "rprop", "adadelta", "asgd", "lion")
+SECOND_ORDER = ("newton", "lbfgs", "bfgs")  # keep their own step: --lr with several opts skips them
 ALL_NAMES = (*NAMES, *SECOND_ORDER)
+STEP_NAMES = (*NAMES, "newton")  # one update per gradient (fit's); lbfgs/bfgs search a line
+DEFAULT_OPT = "lbfgs"  # minimize without --opt (SPEC 6.3)
 DEFAULT_TOL = 1e-10  # minimize and fit stop when the gradient norm is <= this
 
 _HOMES = {"Optimizer": "base", "ARRAYS": "base",
@@ -31,10 +34,9 @@ _CLASS_OF = {"sgd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adagrad": "Ada
              "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "adamax": "Adamax",
              "nadam": "Nadam", "radam": "RAdam", "rprop": "Rprop", "adadelta": "Adadelta",
              "asgd": "ASGD", "lion": "Lion", "newton": "Newton", "lbfgs": "LBFGS", "bfgs": "BFGS"}
-_COMMON = ("lr", "weight_decay", "maximize", "compat", "schedule", "clip_norm", "clip_value",
-           "dtype")
 
-__all__ = ["COMPATS", "NAMES", "SECOND_ORDER", "ALL_NAMES", "DEFAULT_TOL",
+__all__ = ["COMPATS", "NAMES", "SECOND_ORDER", "ALL_NAMES", "STEP_NAMES", "DEFAULT_OPT",
+           "DEFAULT_TOL",
            "make", "hyperparameters", *_HOMES]
 
 
@@ -59,10 +61,10 @@ def hyperparameters(name: str) -> tuple:
 
     cls = _class(name)
     own = [p for p in inspect.signature(cls.__init__).parameters
-           if p not in ("self", "common", "lr")]
+           if p not in ("self", "common", "lr", "bounds")]
     if name.lower() in ("momentum", "nesterov"):
         own.remove("nesterov")
-    return (*_COMMON, *own)
+    return (*cls.COMMON, *own)
 
 
 def make(name: str, **kw):

@@ -73,6 +73,8 @@ class Optimizer:
     name = "optimizer"
     DEFAULTS: dict = {"torch": {}, "keras": {}}  # per compat: values for arguments left None
     HYPER: tuple = ()  # the subclass's own hyper-parameters, for config()
+    COMMON: tuple = ("lr", "weight_decay", "maximize", "compat", "schedule", "clip_norm",
+                     "clip_value", "dtype")  # the options of this class that make() passes
     needs_hessian = False
     elementwise = True  # the rule acts on each coordinate alone (float_step.py can run it)
 

@@ -200,6 +200,10 @@ class _Tracing:
         x, lo, hi = self.source.operand(g), self.source.operand(-c), self.source.operand(c)
         return self.source.emit(f"{x} if {x} != {x} else min(max({x}, {lo}), {hi})")
 
+    def sign(self, x):
+        x = self.source.operand(x)
+        return self.source.emit(f"{x} if {x} != {x} else ({x} > 0) - ({x} < 0) + 0.0")
+
     def is_first(self, t) -> bool:
         self.asked = True
         return self.first
@@ -207,7 +211,7 @@ class _Tracing:
     def _untraceable(self, *args):
         raise _Untraceable("a branch on a traced value")
 
-    minimum = sign = where = _untraceable
+    minimum = where = _untraceable
 
 
 def _generated_step(optimizer, n, clip_by_norm, constant_lr, states):

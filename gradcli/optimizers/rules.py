@@ -235,3 +235,150 @@ class Nadam(Optimizer):
         denom = xp.sqrt(v / (1.0 - b2 ** t)) + self.eps
         p = p + (-lr * (1.0 - mu) / (1.0 - prod)) * (g / denom)
         return p + (-lr * mu_next / (1.0 - prod * mu_next)) * (m / denom)
+
+
+class RAdam(Optimizer):
+    """RAdam: Adam whose adaptive step is rectified by the variance of its second moment."""
+
+    name = "radam"
+    DEFAULTS = {"torch": {"lr": 1e-3, "eps": 1e-8}, "keras": {"lr": 1e-3, "eps": 1e-8}}
+    HYPER = ("betas", "eps", "decoupled_weight_decay")
+
+    def __init__(self, lr=None, betas=(0.9, 0.999), eps=None, decoupled_weight_decay=False,
+                 **common):
+        super().__init__(lr, **common)
+        self.betas = _betas(betas)
+        self.eps = _number("eps", self._default("eps", eps))
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+
+    def _new_state(self, shape):
+        return {"m": np.zeros(shape, self.dtype), "v": np.zeros(shape, self.dtype)}
+
+    def _step(self, xp, p, g, lr, t, s):
+        """m, v as Adam; rho_inf = 2/(1-b2) - 1, rho_t = rho_inf - 2t b2**t/(1-b2**t);
+        rho_t > 5: p - lr * m/(1-b1**t) * sqrt(1-b2**t)/(sqrt(v) + eps) * r_t with
+        r_t = sqrt((rho_t-4)(rho_t-2) rho_inf / ((rho_inf-4)(rho_inf-2) rho_t));
+        else p - lr * m/(1-b1**t)."""
+        b1, b2 = self.betas
+        s["m"] = m = s["m"] + (g - s["m"]) * (1.0 - b1)
+        s["v"] = v = s["v"] * b2 + (1.0 - b2) * (g * g)
+        correction2 = 1.0 - b2 ** t
+        m_hat = m / (1.0 - b1 ** t)
+        rho_inf = 2.0 / (1.0 - b2) - 1.0
+        rho_t = rho_inf - 2.0 * t * b2 ** t / correction2
+        if rho_t > 5.0:
+            rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                    / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)) ** 0.5
+            adaptive = correction2 ** 0.5 / (xp.sqrt(v) + self.eps)
+            return p - m_hat * lr * adaptive * rect
+        return p - m_hat * lr
+
+
+class Rprop(Optimizer):
+    """Rprop: per-coordinate step sizes grown or shrunk by the sign of successive gradients."""
+
+    name = "rprop"
+    DEFAULTS = {"torch": {"lr": 1e-2}, "keras": {"lr": 1e-2}}
+    HYPER = ("etas", "step_sizes")
+    COMMON = ("lr", "maximize", "compat", "schedule", "clip_norm", "clip_value", "dtype")
+
+    def __init__(self, lr=None, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), **common):
+        """lr is the initial step size of every coordinate (a schedule does not change it)."""
+        super().__init__(lr, **common)
+        minus, plus = (float(e) for e in etas)
+        if not 0.0 < minus < 1.0 < plus:
+            raise ValueError(f"etas must satisfy 0 < eta- < 1 < eta+, got {etas!r}")
+        low, high = (float(v) for v in step_sizes)
+        if not 0.0 <= low <= high:
+            raise ValueError(f"step_sizes must satisfy 0 <= min <= max, got {step_sizes!r}")
+        self.etas, self.step_sizes = (minus, plus), (low, high)
+
+    def _new_state(self, shape):
+        return {"prev": np.zeros(shape, self.dtype), "step": np.full(shape, self.lr, self.dtype)}
+
+    def _step(self, xp, p, g, lr, t, s):
+        """c = g * g_prev;  step = clamp(step * (eta+ if c > 0, eta- if c < 0, else 1),
+        min, max);  g = 0 where c < 0;  p - sign(g) * step;  g_prev = g."""
+        minus, plus = self.etas
+        low, high = self.step_sizes
+        c = g * s["prev"]
+        step = s["step"]
+        step = xp.where(c > 0, step * plus, xp.where(c < 0, step * minus, step))
+        s["step"] = step = xp.minimum(xp.maximum(step, low), high)
+        s["prev"] = g = xp.where(c < 0, 0.0, g)
+        return p - xp.sign(g) * step
+
+
+class Adadelta(Optimizer):
+    """Adadelta: steps scaled by the ratio of running root mean squares of steps and gradients."""
+
+    name = "adadelta"
+    DEFAULTS = {"torch": {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
+                "keras": {"lr": 1e-3, "rho": 0.95, "eps": 1e-7}}
+    HYPER = ("rho", "eps")
+
+    def __init__(self, lr=None, rho=None, eps=None, **common):
+        super().__init__(lr, **common)
+        self.rho = _number("rho", self._default("rho", rho), upper=1.0)
+        self.eps = _number("eps", self._default("eps", eps))
+
+    def _new_state(self, shape):
+        return {"v": np.zeros(shape, self.dtype), "u": np.zeros(shape, self.dtype)}
+
+    def _step(self, xp, p, g, lr, t, s):
+        """v = rho*v + (1-rho)*g**2;  d = sqrt(u + eps) / sqrt(v + eps) * g;
+        u = rho*u + (1-rho)*d**2;  p - lr*d."""
+        rho = self.rho
+        s["v"] = v = s["v"] * rho + (1.0 - rho) * (g * g)
+        d = xp.sqrt(s["u"] + self.eps) / xp.sqrt(v + self.eps) * g
+        s["u"] = s["u"] * rho + (1.0 - rho) * (d * d)
+        return p - lr * d
+
+
+class ASGD(Optimizer):
+    """Averaged SGD's iterates (torch.optim.ASGD): SGD with the decaying rate eta_t."""
+
+    name = "asgd"
+    DEFAULTS = {"torch": {"lr": 1e-2}, "keras": {"lr": 1e-2}}
+    HYPER = ("lambd", "alpha", "t0")
+
+    def __init__(self, lr=None, lambd=1e-4, alpha=0.75, t0=1e6, **common):
+        """torch also keeps the average of the iterates from step t0 on; it never enters the
+        update, and gradcli reports the iterates themselves, as torch's parameters are."""
+        super().__init__(lr, **common)
+        self.lambd = _number("lambd", lambd)
+        self.alpha = _number("alpha", alpha)
+        self.t0 = _number("t0", t0)
+
+    def _new_state(self, shape):
+        return {"eta": np.full(shape, self.lr, self.dtype)}
+
+    def _step(self, xp, p, g, lr, t, s):
+        """p = p * (1 - lambd*eta) - eta*g;  then eta = lr / (1 + lambd*lr*t)**alpha."""
+        eta = s["eta"]
+        p = p * (1.0 - self.lambd * eta) - eta * g
+        s["eta"] = lr / (1.0 + self.lambd * lr * t) ** self.alpha
+        return p
+
+
+class Lion(Optimizer):
+    """Lion (optax, Keras 3): the sign of an interpolated momentum, decoupled weight decay."""
+
+    name = "lion"
+    DEFAULTS = {"torch": {"lr": 1e-3}, "keras": {"lr": 1e-3}}
+    HYPER = ("betas",)
+
+    def __init__(self, lr=None, betas=(0.9, 0.99), **common):
+        super().__init__(lr, **common)
+        self.betas = _betas(betas)
+        self.decoupled_weight_decay = True
+
+    def _new_state(self, shape):
+        return {"m": np.zeros(shape, self.dtype)}
+
+    def _step(self, xp, p, g, lr, t, s):
+        """p - lr * sign(b1*m + (1-b1)*g);  m = b2*m + (1-b2)*g."""
+        b1, b2 = self.betas
+        update = xp.sign(s["m"] * b1 + g * (1.0 - b1))
+        s["m"] = s["m"] * b2 + g * (1.0 - b2)
+        return p - lr * update

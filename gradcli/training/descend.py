@@ -48,6 +48,9 @@ class Run:
     diverged_at: int | None = None
     interrupted: bool = False
     seconds: float = 0.0
+    evaluations: list = field(default_factory=list)  # line-search methods: evaluations per row
+    stop: str | None = None  # line-search methods: the test that ended the run
+    bounds: object = None  # optimizers.bounds.Bounds, or None
 
     @property
     def name(self) -> str:
@@ -90,24 +93,46 @@ class Run:
         """The last row: (point, value, grad_norm, lr)."""
         return self.rows[-1]
 
+    def evaluations_at(self, k: int) -> int | None:
+        """Function evaluations made up to step k (line-search methods; None for the others)."""
+        if not self.evaluations:
+            return None
+        return self.evaluations[k if self.kept_steps is None else self._where()[k]]
+
+    @property
+    def active_bounds(self) -> dict:
+        """{variable: "lower" | "upper"} for the bounds the final point lies on."""
+        return self.bounds.active(self.final[0]) if self.bounds is not None and self.rows else {}
+
     def steps_to_tolerance(self) -> int | None:
         """The first step whose gradient norm is <= tol (None: never, or tol 0)."""
         return self.steps if self.converged else None
 
 
 def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian=None,
-            variables=None, progress=None, keep=None) -> Run:
+            variables=None, progress=None, keep=None, bounds=None) -> Run:
     """Run ``optimizer`` from ``start`` for at most ``steps`` updates (see the module doc).
 
-    ``hessian(p) -> (n, n) array`` is needed by Newton's method; ``progress(k)`` (optional)
-    is called every PROGRESS_EVERY steps; ``keep(k) -> bool`` (optional) chooses the rows
-    kept (``run.kept_steps``) besides the last one, which is always kept (default: every row).
+    ``hessian(p) -> (n, n) array`` is needed by Newton's method; ``progress(k, f)``
+    (optional) is called every PROGRESS_EVERY steps with the value f there; ``keep(k) ->
+    bool`` (optional) chooses the rows kept (``run.kept_steps``) besides the last one,
+    which is always kept (default: every row). ``bounds`` (optimizers.bounds.Bounds) projects
+    every update onto the box; L-BFGS and BFGS (``needs_function``) run in line_search.py.
     """
     n = len(start)
     run = Run(optimizer, list(variables) if variables is not None else [f"p{i}" for i in range(n)],
-              tol)
+              tol, bounds=bounds)
     if optimizer.dtype is None:
         optimizer.dtype = np.dtype(np.float64)
+    if bounds is not None:
+        bounds.check_start(start)
+    if getattr(optimizer, "needs_function", False):
+        from .line_search import descend_line_search
+
+        if bounds is not None:
+            optimizer.bounds = (bounds.lower, bounds.upper)
+        return descend_line_search(fg, start, optimizer, steps, tol, run, progress, keep,
+                                   PROGRESS_EVERY)
     fast = optimizer.float_stepper(n) if not optimizer.needs_hessian else None
     if fast is not None:
         p, step = [float(v) for v in start], fast
@@ -125,6 +150,16 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
         def gradient_and_norm(g):
             g = np.asarray(g, dtype=dtype).reshape(n)
             return g, _array_norm(g)
+
+    if bounds is not None:  # projection after every update; the projected gradient's norm
+        unbounded_step, full_norm, at = step, gradient_and_norm, [p]
+
+        def step(p, g, norm):
+            at[0] = p = bounds.project(unbounded_step(p, g, norm))
+            return p
+
+        def gradient_and_norm(g):
+            return full_norm(g)[0], bounds.projected_norm(at[0], g)
 
     stop = tol if tol > 0 else -1.0  # a norm is never below -1: tol 0 runs every step
     rows = run.rows
@@ -165,7 +200,7 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian
                     break
                 if k == report:
                     if progress is not None:
-                        progress(k)
+                        progress(k, f)
                     report += PROGRESS_EVERY
     except KeyboardInterrupt:
         run.interrupted = True

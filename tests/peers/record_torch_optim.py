@@ -4,7 +4,7 @@
     python tests/peers/record_torch_optim.py            # rewrites tests/data/torch_optim.json
     python tests/peers/record_torch_optim.py --check    # compares a fresh run with the file
 
-For every optimizer of ``gradcli.optimizers.NAMES`` and every variant of options in
+For every optimizer of ``test_optimizers.RULES`` and every variant of options in
 ``RECORDED_VARIANTS`` (test_optimizers.VARIANTS), torch.optim (float64, with its LR
 scheduler for the schedules) runs 30 steps on test_optimizers.bowl_grad from BOWL_START,
 with gradients clipped as tf.clip_by_global_norm / clip by value do (torch's own
@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gradcli.optimizers import NAMES  # noqa: E402
 from tests.test_optimizers import BOWL_START, LR, VARIANTS, bowl_grad  # noqa: E402
+from tests.test_optimizers import RULES as NAMES  # noqa: E402
 
 FILE = ROOT / "tests" / "data" / "torch_optim.json"
 STEPS = 30  # within cosine's T_MAX, where torch's recursive form is the closed form

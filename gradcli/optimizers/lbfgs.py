@@ -1,0 +1,369 @@
+"""Quasi-Newton methods with a line search: L-BFGS (torch.optim.LBFGS's algorithm) and BFGS.
+
+One iteration (``iterate``) from p with value f and gradient g, as torch/optim/lbfgs.py's
+inner loop (``LBFGS.step`` with ``max_iter`` = the run's steps):
+
+    direction   first iteration: d = -g;  later, with s = t*d and y = g - g_prev of the last
+                iteration, the pair (s, y) is kept when y.s > 1e-10 (at most history_size
+                pairs; BFGS: the dense inverse Hessian H is updated instead) and
+                L-BFGS  d = -H g by the two-loop recursion, H0 = (y.s / y.y) I of the last pair
+                BFGS    d = -H g,  H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T,
+                        rho = 1/(y.s), H = (y.s / y.y) I before the first update
+    step length first iteration t = min(1, 1/||g||_1) * lr, then t = lr (lr default 1);
+                stop ("tolerance_change") if g.d > -tolerance_change;
+                line_search "strong-wolfe": torch's _strong_wolfe (c1 = 1e-4, c2 = 0.9,
+                cubic interpolation, bracketing then zoom) from that t, with the evaluations
+                left of the budget max_eval (default steps * 5 // 4, torch's);
+                line_search "none": p + t d, one evaluation
+    stopping    after the step, as torch in this order: the evaluation budget spent
+                ("max_eval"), max |g| <= tolerance_grad ("tolerance_grad", default 1e-7),
+                max |t d| <= tolerance_change or |f - f_prev| < tolerance_change
+                ("tolerance_change", default 1e-9); with bounds, also no decrease along the
+                projected path ("line_search": the point stays)
+
+With bounds (``bounds=(lo, hi)``, arrays with -inf/inf for no bound), the L-BFGS-B-style
+projected variant: coordinates at a bound whose gradient points out of the box are held
+(the active set); the direction is computed on the free ones (the active components of g
+and d are zero), and the line search is a backtracking one along the projected path
+p(t) = P(p + t d), t halved until f(p(t)) <= f + 1e-4 g.(p(t) - p) (Armijo), s = p(t) - p;
+tolerance_grad applies to the free components of the gradient (the projected gradient).
+
+``maximize`` minimizes -f. Clipping, schedules and weight decay do not apply (torch's LBFGS
+has none of them). ``evaluations`` counts the function-and-gradient evaluations made.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Optimizer, _number
+
+LINE_SEARCHES = ("strong-wolfe", "none")
+C1, C2 = 1e-4, 0.9  # the sufficient-decrease and curvature constants (torch's)
+MAX_LINE_SEARCH = 25  # torch's _strong_wolfe default max_ls
+
+
+class _QuasiNewton(Optimizer):
+    """The iteration shared by L-BFGS and BFGS; subclasses give the memory and the direction."""
+
+    needs_function = True
+    elementwise = False
+    COMMON = ("lr", "maximize", "compat", "dtype")  # the base options these methods take
+    DEFAULTS = {"torch": {"lr": 1.0}, "keras": {"lr": 1.0}}
+    HYPER = ("line_search", "tolerance_grad", "tolerance_change", "max_eval")
+
+    def __init__(self, lr=None, line_search="strong-wolfe", tolerance_grad=1e-7,
+                 tolerance_change=1e-9, max_eval=None, bounds=None, **common):
+        """line_search: 'strong-wolfe' or 'none' (torch's line_search_fn 'strong_wolfe' or None);
+        max_eval: the evaluation budget of a run (None: steps * 5 // 4 when it starts)."""
+        super().__init__(lr, **common)
+        line_search = str(line_search).replace("_", "-").lower()
+        if line_search not in LINE_SEARCHES:
+            raise ValueError(f"line_search must be one of {', '.join(LINE_SEARCHES)}, "
+                             f"got {line_search!r}")
+        self.line_search = line_search
+        self.tolerance_grad = _number("tolerance_grad", tolerance_grad)
+        self.tolerance_change = _number("tolerance_change", tolerance_change)
+        if max_eval is not None and (isinstance(max_eval, bool) or int(max_eval) != max_eval
+                                     or max_eval < 1):
+            raise ValueError(f"max_eval must be an integer >= 1, got {max_eval!r}")
+        self.max_eval = None if max_eval is None else int(max_eval)
+        self.bounds = bounds  # None or (lo, hi) arrays
+        self.evaluations = 0
+        self.stop = None  # the test that ended the run: tolerance_grad, tolerance_change,
+        # max_eval, line_search
+        self._sign = 1.0
+        self._prev = None  # (g, s = p_new - p) of the last iteration
+
+    # -- the run ------------------------------------------------------------------------------
+    def begin(self, fg, p, steps: int):
+        """Start a run of at most ``steps`` iterations at p: (p, f, g) of the first evaluation."""
+        if self.dtype is None:
+            self.dtype = np.dtype(np.float64)
+        if self.max_eval is None:
+            self.max_eval = max(1, steps * 5 // 4)
+        self._sign = -1.0 if self.maximize else 1.0
+        self._fg = fg
+        p = np.array(p, dtype=self.dtype)
+        f, g = self._evaluate(p)
+        if _max_abs(self._free(p, g)) <= self.tolerance_grad:
+            self.stop = "tolerance_grad"
+        return p, self._sign * f, self._sign * g
+
+    def _evaluate(self, p):
+        """(f, g) of the minimized function (-f with maximize) at p, counted."""
+        self.evaluations += 1
+        f, g = self._fg(p)
+        g = np.array(g, dtype=self.dtype).reshape(p.shape)
+        return self._sign * float(f), self._sign * g
+
+    def iterate(self, p, f, g):
+        """One iteration from p (f, g as ``begin`` returned them, in the user's sign): the new
+        (p, f, g), or None when torch's test g.d > -tolerance_change stops before a step."""
+        f, g = self._sign * f, self._sign * g
+        self.iterations += 1
+        active = self._active(p, g)
+        if self._prev is None:
+            d = -g
+        else:
+            g_prev, s_prev = self._prev
+            self._remember(s_prev, g - g_prev)
+            d = self._direction(g, active)
+        if active is not None:
+            d = np.where(active, 0.0, d)
+        first = self._prev is None
+        t = min(1.0, 1.0 / float(np.sum(np.abs(g)))) * self.lr if first else self.lr
+        gtd = float(g.dot(d))
+        self.last_lr = t
+        if gtd > -self.tolerance_change:  # not a descent direction (to within the tolerance)
+            self.stop = "tolerance_change"
+            return None
+        budget = self.max_eval - self.evaluations
+        if self.bounds is not None:
+            p_new, f_new, g_new, t = self._projected_search(p, f, g, d, t, budget)
+            s = p_new - p
+        elif self.line_search == "strong-wolfe":
+            f_new, g_new, t = strong_wolfe(self._evaluate, p, t, d, f, g, gtd,
+                                           tolerance_change=self.tolerance_change,
+                                           max_ls=budget)
+            p_new = p + t * d
+            s = t * d
+        else:
+            p_new = p + t * d
+            f_new, g_new = self._evaluate(p_new)
+            s = t * d
+        self.last_lr = t
+        self._prev = (g, s)
+        if self.stop == "line_search":
+            return p, self._sign * f, self._sign * g
+        self.last_grad_norm = float(np.sqrt(np.sum(np.square(g_new))))
+        if self.evaluations >= self.max_eval:
+            self.stop = "max_eval"
+        elif _max_abs(self._free(p_new, g_new)) <= self.tolerance_grad:
+            self.stop = "tolerance_grad"
+        elif (np.max(np.abs(s)) <= self.tolerance_change
+              or abs(f_new - f) < self.tolerance_change):
+            self.stop = "tolerance_change"
+        return p_new, self._sign * f_new, self._sign * g_new
+
+    # -- bounds ------------------------------------------------------------------------------
+    def _active(self, p, g):
+        """The coordinates held at a bound (g points out of the box there), or None."""
+        if self.bounds is None:
+            return None
+        lo, hi = self.bounds
+        return (p <= lo) & (g > 0) | (p >= hi) & (g < 0)
+
+    def _free(self, p, g):
+        """g without the components held at a bound (all of g without bounds)."""
+        active = self._active(p, g)
+        return g if active is None else np.where(active, 0.0, g)
+
+    def _projected_search(self, p, f, g, d, t, budget):
+        """Backtracking along P(p + t d) until Armijo holds: (p, f, g, t) of the point taken."""
+        lo, hi = self.bounds
+        for _ in range(max(1, min(budget, 2 * MAX_LINE_SEARCH))):
+            p_new = np.clip(p + t * d, lo, hi)
+            f_new, g_new = self._evaluate(p_new)
+            if f_new <= f + C1 * float(g.dot(p_new - p)):
+                return p_new, f_new, g_new, t
+            t *= 0.5
+        self.stop = "line_search"  # no decrease found: stay at p
+        return p, f, g, 0.0
+
+    def _remember(self, s, y):
+        raise NotImplementedError
+
+    def _direction(self, g, active=None):
+        raise NotImplementedError
+
+    def update(self, params, grads, hessian=None):
+        raise ValueError(f"{self.name} needs the function, not only gradients: run it with "
+                         f"gradcli.training.descend.descend")
+
+    def float_stepper(self, n: int):
+        return None
+
+
+class LBFGS(_QuasiNewton):
+    """L-BFGS: the inverse Hessian from the last history_size (s, y) pairs (torch.optim.LBFGS)."""
+
+    name = "lbfgs"
+    HYPER = ("history_size", *_QuasiNewton.HYPER)
+
+    def __init__(self, lr=None, history_size=100, line_search="strong-wolfe",
+                 tolerance_grad=1e-7, tolerance_change=1e-9, max_eval=None, bounds=None,
+                 **common):
+        super().__init__(lr, line_search, tolerance_grad, tolerance_change, max_eval, bounds,
+                         **common)
+        if isinstance(history_size, bool) or int(history_size) != history_size \
+                or history_size < 1:
+            raise ValueError(f"history_size must be an integer >= 1, got {history_size!r}")
+        self.history_size = int(history_size)
+        self._s, self._y, self._rho = [], [], []
+        self._h_diag = 1.0
+
+    def _remember(self, s, y):
+        ys = float(y.dot(s))
+        if ys > 1e-10:
+            if len(self._s) == self.history_size:
+                del self._s[0], self._y[0], self._rho[0]
+            self._s.append(s)
+            self._y.append(y)
+            self._rho.append(1.0 / ys)
+            self._h_diag = ys / float(y.dot(y))
+
+    def _direction(self, g, active=None):
+        """-H g by the two-loop recursion (torch's order of operations); with bounds, on the
+        gradient with its active components zeroed."""
+        q = -g if active is None else -np.where(active, 0.0, g)
+        alphas = [0.0] * len(self._s)
+        for i in range(len(self._s) - 1, -1, -1):
+            alphas[i] = float(self._s[i].dot(q)) * self._rho[i]
+            q = q + (-alphas[i]) * self._y[i]
+        r = q * self._h_diag
+        for i in range(len(self._s)):
+            beta = float(self._y[i].dot(r)) * self._rho[i]
+            r = r + (alphas[i] - beta) * self._s[i]
+        return r
+
+
+class BFGS(_QuasiNewton):
+    """BFGS: the dense inverse Hessian approximation, updated from every (s, y) pair."""
+
+    name = "bfgs"
+
+    def __init__(self, lr=None, line_search="strong-wolfe", tolerance_grad=1e-7,
+                 tolerance_change=1e-9, max_eval=None, bounds=None, **common):
+        super().__init__(lr, line_search, tolerance_grad, tolerance_change, max_eval, bounds,
+                         **common)
+        self.inverse_hessian = None  # H, (n, n); None: the identity before the first update
+
+    def _remember(self, s, y):
+        ys = float(y.dot(s))
+        if ys <= 1e-10:
+            return
+        n = len(s)
+        h = self.inverse_hessian
+        if h is None:
+            h = np.eye(n, dtype=self.dtype) * (ys / float(y.dot(y)))
+        rho = 1.0 / ys
+        left = np.eye(n, dtype=self.dtype) - rho * np.outer(s, y)
+        self.inverse_hessian = left @ h @ left.T + rho * np.outer(s, s)
+
+    def _direction(self, g, active=None):
+        """-H g; with bounds, -H_r g_F on the free coordinates F, H_r the inverse of the free
+        block of the Hessian approximation H^-1: H_FF - H_FA H_AA^-1 H_AF (a Schur complement)."""
+        h = self.inverse_hessian
+        if h is None:
+            return -g if active is None else -np.where(active, 0.0, g)
+        if active is None or not active.any():
+            return -(h @ g)
+        free = ~active
+        cross = h[np.ix_(free, active)]
+        reduced = h[np.ix_(free, free)] - cross @ np.linalg.solve(h[np.ix_(active, active)],
+                                                                  cross.T)
+        d = np.zeros_like(g)
+        d[free] = -(reduced @ g[free])
+        return d
+
+
+def _max_abs(g) -> float:
+    return float(np.max(np.abs(g), initial=0.0))
+
+
+# -- torch's strong-Wolfe line search (torch/optim/lbfgs.py, from minFunc's) --------------------
+def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
+    """The minimizer of the cubic through (x1, f1, g1) and (x2, f2, g2), clamped to bounds
+    (default the interval); the midpoint where the cubic has no minimum."""
+    if bounds is not None:
+        lo, hi = bounds
+    else:
+        lo, hi = (x1, x2) if x1 <= x2 else (x2, x1)
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_square = d1 ** 2 - g1 * g2
+    if d2_square >= 0:
+        d2 = math.sqrt(d2_square)
+        if x1 <= x2:
+            at = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        else:
+            at = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+        return min(max(at, lo), hi)
+    return (lo + hi) / 2.0
+
+
+def strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=C1, c2=C2, tolerance_change=1e-9,
+                 max_ls=MAX_LINE_SEARCH):
+    """(f, g, t) at a step t along d satisfying the strong Wolfe conditions
+    f(x + t d) <= f + c1 t g.d and |g(x + t d).d| <= -c2 g.d (or the best point found within
+    max_ls evaluations); ``evaluate(point) -> (f, g)``."""
+    d_norm = float(np.max(np.abs(d)))
+    f_new, g_new = evaluate(x + t * d)
+    gtd_new = float(g_new.dot(d))
+    t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
+    done = False
+    ls_iter = 0
+    while ls_iter < max_ls:
+        if f_new > f + c1 * t * gtd or (ls_iter > 1 and f_new >= f_prev):
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new], [gtd_prev, gtd_new]
+            break
+        if abs(gtd_new) <= -c2 * gtd:
+            bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
+            done = True
+            break
+        if gtd_new >= 0:
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new], [gtd_prev, gtd_new]
+            break
+        min_step = t + 0.01 * (t - t_prev)
+        max_step = t * 10
+        tmp = t
+        t = cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
+                              bounds=(min_step, max_step))
+        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new, gtd_new
+        f_new, g_new = evaluate(x + t * d)
+        gtd_new = float(g_new.dot(d))
+        ls_iter += 1
+    if ls_iter == max_ls:
+        bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
+        bracket_gtd = [gtd, gtd_new]  # never read: done stays False but the zoom loop is over
+
+    # zoom: shrink the bracket until a point satisfies the conditions
+    insufficient = False
+    low, high = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
+    while not done and ls_iter < max_ls:
+        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+            break
+        t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
+                              bracket[1], bracket_f[1], bracket_gtd[1])
+        # a t too close to an end of the bracket moves 10% of its length inside
+        eps = 0.1 * (max(bracket) - min(bracket))
+        if min(max(bracket) - t, t - min(bracket)) < eps:
+            if insufficient or t >= max(bracket) or t <= min(bracket):
+                if abs(t - max(bracket)) < abs(t - min(bracket)):
+                    t = max(bracket) - eps
+                else:
+                    t = min(bracket) + eps
+                insufficient = False
+            else:
+                insufficient = True
+        else:
+            insufficient = False
+        f_new, g_new = evaluate(x + t * d)
+        gtd_new = float(g_new.dot(d))
+        ls_iter += 1
+        if f_new > f + c1 * t * gtd or f_new >= bracket_f[low]:
+            bracket[high], bracket_f[high] = t, f_new
+            bracket_g[high], bracket_gtd[high] = g_new, gtd_new
+            low, high = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd:
+                done = True
+            elif gtd_new * (bracket[high] - bracket[low]) >= 0:
+                bracket[high], bracket_f[high] = bracket[low], bracket_f[low]
+                bracket_g[high], bracket_gtd[high] = bracket_g[low], bracket_gtd[low]
+            bracket[low], bracket_f[low] = t, f_new
+            bracket_g[low], bracket_gtd[low] = g_new, gtd_new
+    return bracket_f[low], bracket_g[low], bracket[low]

@@ -1,0 +1,304 @@
+"""The rules added after the first nine: radam, rprop, adadelta, asgd (torch.optim's rules and
+defaults) and lion (optax's and Keras 3's rule).
+
+Oracles: torch.optim's float64 iterates over 200 steps (recorded below), an independent
+transcription of optax's Lion, the defaults of torch 2.13.0's signatures and Keras 3's; the
+float path is the array path bit for bit.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from gradcli import optimizers as O
+
+NEW = ("radam", "rprop", "adadelta", "asgd", "lion")
+
+
+def bowl_grad(p):  # (x-3)**2 + 5*(y+1)**2 + (z-0.5)**4, test_optimizers' bowl
+    return np.array([2 * (p[0] - 3), 10 * (p[1] + 1), 4 * (p[2] - 0.5) ** 3])
+
+
+def rosenbrock_grad(p):  # (1-x)**2 + 100*(y-x**2)**2
+    x, y = p
+    return np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+
+
+GRADIENTS = {"bowl": bowl_grad, "rosenbrock": rosenbrock_grad}
+
+# torch 2.13.0+cpu, float64: tests/peers/torch_optim_trajectories.py, 200 step() calls with
+# the gradient of the function set by autograd; every 20th point kept.
+RULES_TORCH = [  # (torch class, function, start, keywords, every 20th point of 200)
+    ('RAdam', 'bowl', [0.0, 0.0, 0.0], {'lr': 0.1}, [
+        [2.4535371522442384, -1.2657984548534376, 0.2494868757799743],
+        [2.5823106689394755, -1.1170161892658828, 0.34090807155645314],
+        [2.7351276206753194, -1.002267475888459, 0.3925599689271342],
+        [2.8705447795040335, -0.9831231316026678, 0.4164524744742566],
+        [2.9589624155992356, -1.0008014215267724, 0.4294406673990482],
+        [2.997445696775419, -1.0018609120271542, 0.43826246450260153],
+        [3.004588214933433, -0.9992260766983373, 0.4450451795747635],
+        [3.001750781598071, -1.0001609330504524, 0.45052889426773624],
+        [2.999777673513003, -0.9999908830562029, 0.45506482474609833],
+        [2.999747039709387, -0.9999913954710266, 0.4588728834174083],
+    ]),
+    ('Rprop', 'bowl', [0.0, 0.0, 0.0], {}, [
+        [1.866879996223737, -0.9668634239227001, 0.5063646679711742],
+        [3.00100204598951, -1.0002696984517971, 0.5000855042304899],
+        [3.0000151283429535, -1.0000002152003749, 0.5000003969868018],
+        [2.9999992163013163, -1.000000162226744, 0.5000003969868018],
+        [2.9999992163013163, -1.000000162226744, 0.5000003969868018],
+        [2.9999992163013163, -1.000000162226744, 0.5000003969868018],
+        [2.9999992163013163, -1.000000162226744, 0.5000003969868018],
+        [2.9999992163013163, -1.000000162226744, 0.5000003969868018],
+        [2.9999992163013163, -1.000000162226744, 0.5000003969868018],
+        [2.9999992163013163, -1.000000162226744, 0.5000003969868018],
+    ]),
+    ('Adadelta', 'bowl', [0.0, 0.0, 0.0], {}, [
+        [0.06930055695117877, -0.06815828367485019, 0.06076318790325254],
+        [0.14388216152966418, -0.1386102058282596, 0.11013108214702248],
+        [0.22186589179502586, -0.20924870681872088, 0.15154765624976202],
+        [0.3027301588068659, -0.27947289112913815, 0.18822335302255297],
+        [0.3860875630587644, -0.348831819539486, 0.22194360615027572],
+        [0.47159293260883184, -0.4169125883547417, 0.25355035411641585],
+        [0.5589277066327302, -0.48332146936314485, 0.2833687331253794],
+        [0.6477944493373692, -0.5476774961192041, 0.3114768120417107],
+        [0.7379134578460657, -0.6096074451798821, 0.3378453704353048],
+        [0.8290202265957647, -0.668740239281943, 0.362396717341968],
+    ]),
+    ('ASGD', 'bowl', [0.0, 0.0, 0.0], {'lr': 0.01}, [
+        [0.9971612755732976, -0.8784153379963587, 0.07819514460687375],
+        [1.6628542566697182, -0.9852089611494522, 0.12824139373752527],
+        [2.1072656765951407, -0.9981928625140165, 0.1638077216803956],
+        [2.4039530760173826, -0.9997714896717544, 0.19076459096600978],
+        [2.602021685281243, -0.9999634309608322, 0.2121100191887375],
+        [2.7342531660600256, -0.9999867693952279, 0.2295570697365882],
+        [2.8225320287055524, -0.9999896072456765, 0.24416540699684894],
+        [2.88146810997329, -0.9999899523272456, 0.2566305277564684],
+        [2.9208148214490772, -0.9999899942904357, 0.26743041615793045],
+        [2.9470835035089626, -0.9999899993934848, 0.2769058976101051],
+    ]),
+    ('ASGD', 'bowl', [0.0, 0.0, 0.0], {'lr': 0.01, 't0': 50.0, 'lambd': 0.01}, [
+        [0.9956973856979048, -0.8776234015941176, 0.07808237615937591],
+        [1.658458013493501, -0.984204626937523, 0.12789753887088579],
+        [2.099879291914425, -0.9971912815545877, 0.1631883472359601],
+        [2.3940613070635672, -0.9987789238906039, 0.18984868513467437],
+        [2.590236609098758, -0.9989736578134354, 0.21088608013363272],
+        [2.721135802265748, -0.9989976217910829, 0.22801814764436978],
+        [2.808532115835431, -0.9990005804804554, 0.2423070105915985],
+        [2.8669185355713513, -0.9990009469668536, 0.2544496246762256],
+        [2.9059479691664287, -0.9990009925106523, 0.264924908197599],
+        [2.932053553382661, -0.9990009981888232, 0.27407432342619925],
+    ]),
+    ('RAdam', 'rosenbrock', [-1.2, 1.0], {'lr': 0.01, 'weight_decay': 0.1}, [
+        [-1.2424870105466254e+17, 123527339484.89394],
+        [-1.2424870105466254e+17, 123527339484.91728],
+        [-1.2424870105466254e+17, 123527339484.94847],
+        [-1.2424870105466254e+17, 123527339484.9855],
+        [-1.2424870105466254e+17, 123527339485.02747],
+        [-1.2424870105466254e+17, 123527339485.07382],
+        [-1.2424870105466254e+17, 123527339485.12416],
+        [-1.2424870105466254e+17, 123527339485.17815],
+        [-1.2424870105466254e+17, 123527339485.23553],
+        [-1.2424870105466254e+17, 123527339485.29611],
+    ]),
+    ('RAdam', 'rosenbrock', [-1.2, 1.0], {'lr': 0.01, 'weight_decay': 0.1, 'decoupled_weight_decay': True}, [
+        [-1.2150308250915632e+17, 121093497103.382],
+        [-1.1909596851793926e+17, 118694497464.02547],
+        [-1.1673654218737288e+17, 116343024730.80524],
+        [-1.1442385877076613e+17, 114038137341.75745],
+        [-1.1215699223793226e+17, 111778912388.33067],
+        [-1.0993503490439374e+17, 109564445245.83986],
+        [-1.0775709706793298e+17, 107393849211.24217],
+        [-1.0562230665234322e+17, 105266255148.08867],
+        [-1.0352980885823733e+17, 103180811138.51007],
+        [-1.0147876582077435e+17, 101136682142.09729],
+    ]),
+    ('Adadelta', 'rosenbrock', [-1.2, 1.0], {'lr': 0.5, 'weight_decay': 0.1}, [
+        [-1.1685122391140066, 1.0317115208857994],
+        [-1.1416327289783652, 1.0591300538900157],
+        [-1.1193335385901273, 1.081952488104133],
+        [-1.1008503035680435, 1.1006803056633825],
+        [-1.085728222889692, 1.1155437276598492],
+        [-1.073916602414058, 1.1262791080793086],
+        [-1.0656447910920843, 1.1317837639086161],
+        [-1.0603661665213246, 1.1292934058861952],
+        [-1.0540874845836736, 1.1171643971585137],
+        [-1.0440143068290888, 1.0969044286929852],
+    ]),
+    ('Rprop', 'rosenbrock', [-1.2, 1.0], {'lr': 0.001, 'etas': (0.3, 1.5), 'step_sizes': (0.0001, 0.5)}, [
+        [-1.0615495892333986, 1.124437806274414],
+        [-1.0482708977238524, 1.096817755490409],
+        [-1.0115216413991497, 1.02042612921608],
+        [-0.9729383603096389, 0.9581037519216132],
+        [-0.9363552734431062, 0.888350180778874],
+        [-0.9162587185362927, 0.8550969278638948],
+        [-0.8896852915930469, 0.7864798962217447],
+        [-0.8430958476783408, 0.7336214556125289],
+        [-0.8171574184660342, 0.6817966474226271],
+        [-0.7620384417348749, 0.5987831192946705],
+    ]),
+    ('Adadelta', 'rosenbrock', [-1.2, 1.0], {'lr': 0.5, 'maximize': True}, [
+        [-1.2387414383127247, 0.9616141022931501],
+        [-1.2930538693197433, 0.9091779420724929],
+        [-1.3685738526983247, 0.8388891863771086],
+        [-1.4751634090220427, 0.7445636076084227],
+        [-1.6303695730503291, 0.6163814773346286],
+        [-1.8686509616488975, 0.43740385840173646],
+        [-2.2685578075897324, 0.17441603069429118],
+        [-3.0580094549716312, -0.2526533439949219],
+        [-5.2825574285563635, -1.1274607887852834],
+        [-24.44863638829475, -5.08444599406418],
+    ]),
+]
+
+
+def _keywords(kw):
+    return {k: v for k, v in kw.items() if not (k == "maximize" and not v)}
+
+
+@pytest.mark.parametrize("path", ["update", "float_stepper"])
+@pytest.mark.parametrize("cls, function, start, kw, points", RULES_TORCH,
+                         ids=[f"{c}-{f}-{i}" for i, (c, f, *_) in enumerate(RULES_TORCH)])
+def test_200_steps_are_torch_optims_to_1e_9(cls, function, start, kw, points, path):
+    opt = O.make(cls.lower(), **_keywords(kw))
+    grad = GRADIENTS[function]  # maximize: both ascend f along the same gradient
+    p = np.array(start, dtype=float)
+    step = opt.float_stepper(len(start)) if path == "float_stepper" else None
+    for k in range(1, 201):
+        p = opt.update(p, grad(p)) if step is None else np.array(step(p.tolist(), grad(p).tolist()))
+        if k % 20 == 0:
+            assert p.tolist() == pytest.approx(points[k // 20 - 1], rel=1e-9, abs=1e-9), f"step {k}"
+
+
+@pytest.mark.parametrize("wd", [0.0, 0.1])
+def test_lion_is_optax_lion(wd):
+    """optax.lion (optax/_src/alias.py: scale_by_lion, add_decayed_weights, then the rate):
+    u = sign((1-b1) g + b1 mu); mu = (1-b2) g + b2 mu; p <- p - lr (u + wd p)."""
+    opt, p = O.make("lion", lr=0.01, weight_decay=wd), np.zeros(3)
+    expected = []
+    q, mu = [0.0, 0.0, 0.0], [0.0] * 3
+    for _ in range(200):  # optax's rule written out on Python floats
+        g = bowl_grad(np.array(q)).tolist()
+        u = [0.0 if c == 0 else math.copysign(1.0, c)
+             for c in ((1 - 0.9) * gi + 0.9 * m for gi, m in zip(g, mu))]
+        mu = [(1 - 0.99) * gi + 0.99 * m for gi, m in zip(g, mu)]
+        q = [x - 0.01 * (ui + wd * x) for x, ui in zip(q, u)]
+        expected.append(q)
+    for k in range(200):
+        p = opt.update(p, bowl_grad(p))
+        assert p.tolist() == pytest.approx(expected[k], rel=1e-12, abs=1e-13), f"step {k + 1}"
+
+
+def test_lion_moves_every_coordinate_by_lr_on_the_first_step():
+    p = O.make("lion", lr=0.25).update(np.array([1.0, 2.0, 3.0]), np.array([-5.0, 1e-9, 0.0]))
+    assert p.tolist() == [1.25, 1.75, 3.0]  # sign(0.1 g): +-1, and 0 where g is 0
+
+
+def test_rprop_grows_and_shrinks_its_steps_by_the_gradient_signs():
+    opt = O.make("rprop", lr=0.1)  # etas (0.5, 1.2), step sizes clamped to [1e-6, 50]
+    p = opt.update(np.array([0.0]), np.array([2.0]))  # no previous gradient: step 0.1
+    assert p.tolist() == [-0.1]
+    p = opt.update(p, np.array([3.0]))  # same sign: 0.1 * 1.2
+    assert p.tolist() == pytest.approx([-0.1 - 0.12], rel=1e-15)
+    p = opt.update(p, np.array([-1.0]))  # sign change: step * 0.5, this gradient ignored
+    assert p.tolist() == pytest.approx([-0.22], rel=1e-15)
+    p = opt.update(p, np.array([-1.0]))  # after the ignored one: step 0.06, moving up
+    assert p.tolist() == pytest.approx([-0.22 + 0.06], rel=1e-14)
+
+
+def test_asgd_rate_decays_as_torch_eta():
+    opt = O.make("asgd", lr=0.1, lambd=0.5, alpha=0.75)
+    p = opt.update(np.array([1.0]), np.array([1.0]))  # eta_0 = lr: 1*(1 - 0.05) - 0.1
+    assert p.tolist() == [0.95 - 0.1]
+    eta = 0.1 / (1 + 0.5 * 0.1 * 1) ** 0.75
+    p2 = opt.update(p, np.array([1.0]))
+    assert p2.tolist() == pytest.approx([0.85 * (1 - 0.5 * eta) - eta], rel=1e-15)
+
+
+# torch 2.13.0's signatures (torch/optim/{radam,rprop,adadelta,asgd}.py); Keras 3's Lion
+DEFAULTS = [
+    ("radam", {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0,
+               "decoupled_weight_decay": False}),
+    ("rprop", {"lr": 1e-2, "etas": (0.5, 1.2), "step_sizes": (1e-6, 50.0)}),
+    ("adadelta", {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0}),
+    ("asgd", {"lr": 1e-2, "lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0}),
+    ("lion", {"lr": 1e-3, "betas": (0.9, 0.99), "weight_decay": 0.0}),
+]
+
+
+@pytest.mark.parametrize("name, expected", DEFAULTS, ids=[d[0] for d in DEFAULTS])
+def test_defaults_are_torch_optims_and_keras_lions(name, expected):
+    opt = O.make(name)
+    assert {k: getattr(opt, k) for k in expected} == expected
+    assert type(opt).__name__.lower() == name and opt.name == name
+
+
+def test_keras_adadelta_defaults():  # keras.optimizers.Adadelta(0.001, rho=0.95, epsilon=1e-7)
+    opt = O.make("adadelta", compat="keras")
+    assert (opt.lr, opt.rho, opt.eps) == (1e-3, 0.95, 1e-7)
+
+
+def test_the_names_of_every_optimizer():
+    assert O.NAMES[-len(NEW):] == NEW
+    assert O.ALL_NAMES == (*O.NAMES, "newton", "lbfgs", "bfgs")
+
+
+@pytest.mark.parametrize("name, kw, message", [
+    ("rprop", {"weight_decay": 0.1}, "rprop does not take weight_decay"),
+    ("rprop", {"etas": (1.5, 1.2)}, "etas must satisfy 0 < eta- < 1 < eta+"),
+    ("rprop", {"step_sizes": (1.0, 0.5)}, "step_sizes must satisfy 0 <= min <= max"),
+    ("adadelta", {"rho": 1.5}, "rho must be a finite number >= 0 and <= 1"),
+    ("asgd", {"lambd": -1.0}, "lambd must be a finite number >= 0"),
+    ("lion", {"betas": (1.0, 0.9)}, r"betas must be in \[0, 1\)"),
+    ("radam", {"amsgrad": True}, "radam does not take amsgrad"),
+])
+def test_bad_hyperparameters_are_value_errors(name, kw, message):
+    with pytest.raises(ValueError, match=message):
+        O.make(name, **kw)
+
+
+VARIANTS = {
+    "plain": {},
+    "weight_decay": {"weight_decay": 0.01},
+    "maximize": {"maximize": True},
+    "cosine": {"schedule": "cosine:20"},
+    "clip_norm": {"clip_norm": 1.0},
+    "clip_value": {"clip_value": 0.5},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("compat", ["torch", "keras"])
+@pytest.mark.parametrize("name", NEW)
+def test_float_stepper_is_update_bit_for_bit(name, compat, variant):
+    kw = dict(VARIANTS[variant])
+    if name == "rprop" and "weight_decay" in kw:
+        kw = {}
+    arrays, floats = O.make(name, compat=compat, lr=0.05, **kw), O.make(name, compat=compat,
+                                                                         lr=0.05, **kw)
+    step = floats.float_stepper(3)
+    grad = (lambda p: -bowl_grad(p)) if kw.get("maximize") else bowl_grad
+    p, q = np.zeros(3), [0.0, 0.0, 0.0]
+    for k in range(40):
+        p, q = arrays.update(p, grad(p)), step(q, grad(np.array(q)).tolist())
+        assert p.tolist() == q, f"step {k + 1}"
+
+
+@pytest.mark.parametrize("name, traced", [("radam", False), ("rprop", False), ("adadelta", True),
+                                          ("asgd", True), ("lion", True)])
+def test_which_rules_trace_into_one_function(name, traced):
+    """RAdam branches on rho_t and Rprop on the gradient's sign change: per coordinate."""
+    step = O.make(name).float_stepper(2)
+    assert hasattr(step, "source") == traced
+
+
+def test_float32_mode_keeps_the_new_rules_in_float32_and_near_float64():
+    for name in NEW:
+        runs = {}
+        for dtype in ("float64", "float32"):
+            opt, x = O.make(name, lr=0.05, dtype=dtype), np.array([3.0], dtype=dtype)
+            for _ in range(30):
+                x = opt.update(x, 2 * (x - 50))
+            runs[dtype] = x
+        assert runs["float32"].dtype == np.float32, name
+        assert float(runs["float32"][0]) == pytest.approx(float(runs["float64"][0]), rel=1e-5)
