@@ -187,7 +187,7 @@ def test_random_bytes_on_stdin_never_crash_a_subcommand(command, data):
 def test_invalid_utf8_on_a_stdin_without_a_file_descriptor_is_not_a_traceback(gradcli):
     # CliRunner's stdin has no descriptor (as on Windows): bytes are decoded as a pipe's are
     result = gradcli("eval", "-", "--at", "x=1", input=b"\x80x\nx+1\n")
-    assert (result.exit_code, result.stdout) == (2, "2.0\n")
+    assert (result.exit_code, result.stdout) == (2, "\n2.0\n")  # the bad line keeps its row
     assert result.stderr.startswith("gradcli: error: stdin line 1: unexpected character")
 
 
@@ -195,7 +195,7 @@ def test_invalid_utf8_on_a_stdin_without_a_file_descriptor_is_not_a_traceback(gr
 def test_invalid_utf8_on_stdin_of_a_real_process_is_a_clear_error():
     result = subprocess.run([sys.executable, "-m", "gradcli", "eval", "-", "--at", "x=1"],
                             input=b"\x80x\nx+1\n", capture_output=True, timeout=60)
-    assert (result.returncode, result.stdout) == (2, b"2.0\n")
+    assert (result.returncode, result.stdout) == (2, b"\n2.0\n")  # the bad line keeps its row
     assert result.stderr.decode().startswith("gradcli: error: stdin line 1: unexpected character")
 
 
