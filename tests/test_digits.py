@@ -1,0 +1,293 @@
+"""Digits you can trust (SPEC 6.1, issues 16 and 23): the float64 Taylor engine refined by
+ball arithmetic, certified decimal digits, Taylor coefficients, the arb reference of check.
+
+Oracles: mpmath at 40+ digits (independent of python-flint), closed forms (f^(n) of
+sin(x)*exp(x) is 2**(n/2) e**x sin(x + n pi/4)), and for the property tests python-flint's
+balls (the exact value certainly inside)."""
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+import gradcli as gc
+from gradcli.errors import EvaluationError
+from gradcli.registry import OPS, language_functions
+from gradcli.taylor import ball as B
+from gradcli.taylor.engine import Refinement
+
+from .strategies import smooth_expressions
+
+mp.mp.dps = 60
+
+
+def rel(a, b) -> float:
+    a, b = mp.mpf(a), mp.mpf(b)
+    return float(abs(a - b) / abs(b)) if b != 0 else float(abs(a))
+
+
+def last(text, at, order, **kw):
+    return float(gc.parse(text).derivatives("x", order, at=at, **kw)[order])
+
+
+# -- issue 23's silent wrong numbers, now right --------------------------------------------
+@pytest.mark.parametrize("text, at, order, exact", [
+    ("exp(x)", 600.0, 1256, lambda: mp.exp(600)),                     # 3.7730203009299397e+260
+    ("exp(x)", -20.0, 1999, lambda: mp.exp(-20)),                     # 2.06e-09
+    ("exp(-x)", 600.0, 1900, lambda: mp.exp(-600)),                   # 2.65e-261
+    ("sin(x)", 1.0, 2000, lambda: mp.sin(1)),                         # 0.8414709848078965
+    ("sin(x)*exp(x)", 0.3, 60,                                        # -428326945.626965761...
+     lambda: mp.sqrt(2) ** 60 * mp.exp(mp.mpf(0.3)) * mp.sin(mp.mpf(0.3) + 15 * mp.pi)),
+])
+def test_high_orders_within_1e13_of_mpmath(text, at, order, exact):
+    assert rel(last(text, at, order), exact()) <= 1e-13
+
+
+def test_issue_16_cancellation_value_is_the_published_one():
+    # issue 16: exact -428326945.62696578...; float64 Taylor alone printed -428326926.4082703
+    assert abs(last("sin(x)*exp(x)", 0.3, 60) - (-428326945.62696578)) < 1e-5
+
+
+def test_fast_keeps_float64_and_estimates_its_digits():
+    report = Refinement()
+    value = float(gc.parse("sin(x)*exp(x)").derivatives("x", 60, at=0.3, fast=True,
+                                                         report=report)[60])
+    assert rel(value, -428326945.62696576) > 1e-10       # the float64 value, off
+    assert report.estimated and not report.replaced
+
+
+def test_overflow_is_inf_with_its_sign_never_nan():
+    report = Refinement()
+    ds = [float(d) for d in gc.parse("1/x").derivatives("x", 10, at=1e-50, report=report)]
+    # f^(k) = (-1)**k k! / x**(k+1): finite to order 5, beyond float64 from order 6
+    for k in range(6):
+        assert rel(ds[k], (-1) ** k * mp.factorial(k) / mp.mpf(1e-50) ** (k + 1)) <= 1e-13
+    assert ds[6:] == [math.inf, -math.inf, math.inf, -math.inf, math.inf]
+    assert [k for _, k in report.overflow] == [6, 7, 8, 9, 10]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("text, at, orders", [
+    ("1/x", 1e-50, range(11)), ("x**-3", 1e-60, range(7)), ("log(x)", 1e-200, range(5)),
+    ("1/x", 1e-30, range(21)), ("-1/x", 1e-50, range(11))])
+def test_signs_survive_the_rescaling_passes(text, at, orders, fast):
+    ds = gc.parse(text).derivatives("x", max(orders), at=at, fast=fast)
+    x = mp.mpf(at)
+    for k in orders:
+        d = float(ds[k])
+        assert not math.isnan(d)
+        exact = mp.log(x) if text == "log(x)" and k == 0 else _pole_derivative(text, x, k)
+        assert d == math.copysign(math.inf, exact) if abs(exact) > 1.7e308 else \
+            rel(d, exact) <= 1e-12
+
+
+def _pole_derivative(text, x, k):
+    """The closed forms: (x**a)^(k) = a (a-1) ... (a-k+1) x**(a-k); log^(k) = (-1)**(k-1) (k-1)!/x**k."""
+    if text == "log(x)":
+        return (-1) ** (k - 1) * mp.factorial(k - 1) / x ** k
+    a, sign = {"1/x": (-1, 1), "-1/x": (-1, -1), "x**-3": (-3, 1)}[text]
+    return sign * mp.rf(a - k + 1, k) * x ** (a - k)
+
+
+def test_huge_power_is_inf_not_nan():
+    # issue 23: diff "x^416686.15" --at 2.89 --order 2 gave ["inf","nan","nan"]
+    ds = [float(d) for d in gc.parse("x^416686.15").derivatives("x", 2, at=2.89)]
+    assert ds == [math.inf] * 3
+
+
+def test_plain_low_order_diff_does_not_import_flint():
+    import subprocess
+    import sys
+
+    code = ("import sys, gradcli as gc; gc.parse('x**2').derivatives('x', 1, at=1.0);"
+            "gc.parse('x**4+2*x**3-3*x**2+4*x-5').derivatives('x', 3, at=2.0);"
+            "print('flint' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- the property: default output within 1e-13 of ball arithmetic --------------------------
+def _ball_reference(expression, at, order):
+    balls, _ = B.balls_at(expression.nodes, "x", {"x": at}, order, 256)
+    return balls
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(smooth_expressions(max_leaves=5), st.floats(-3, 3, allow_nan=False),
+       st.sampled_from([1, 2, 5, 12, 30, 100]))
+def test_default_output_within_1e13_of_balls(text, at, order):
+    expression = gc.parse(text)
+    assume(expression.variables == ["x"])
+    report = Refinement()
+    with np.errstate(all="ignore"):
+        ours = [float(d) for d in expression.derivatives("x", order, at=at, report=report)]
+    balls = _ball_reference(expression, at, order)
+    uncertified = {k for _, k in report.uncertified}
+    for k, (v, b) in enumerate(zip(ours, balls)):
+        if k in uncertified or not (b.is_finite() and b.rel_accuracy_bits() > 50):
+            continue
+        exact = float(b.mid())
+        if math.isinf(exact):
+            assert v == exact
+        elif b.is_zero() or exact == 0:
+            assert abs(v) <= 1e-300 or abs(v) <= 1e-13 * max(abs(x) for x in ours if
+                                                             math.isfinite(x))
+        else:
+            assert abs(v - exact) <= 1e-13 * abs(exact) + 1e-300, (text, at, k, v, exact)
+
+
+@settings(max_examples=25, deadline=None)
+@given(smooth_expressions(max_leaves=4), st.lists(st.floats(-2, 2), min_size=40, max_size=40))
+def test_many_points_agree_with_one_point_each(text, points):
+    """A batch (past FEW_POINTS, screened) gives each point within 1e-13 of its ball, or
+    reports it uncertified."""
+    expression = gc.parse(text)
+    assume(expression.variables == ["x"])
+    report = Refinement()
+    with np.errstate(all="ignore"):
+        batch = expression.derivatives("x", 2, at=np.array(points), report=report)
+    flagged = set(report.uncertified)
+    for p, at in enumerate(points):
+        balls = _ball_reference(expression, at, 2)
+        for k in range(3):
+            b = balls[k]
+            if (p, k) in flagged or not b.is_finite() or b.rel_accuracy_bits() < 50:
+                continue
+            exact, v = float(b.mid()), float(batch[k][p])
+            if exact != 0 and math.isfinite(exact):
+                assert abs(v - exact) <= 1e-13 * abs(exact), (text, at, k)
+
+
+# -- ball rules ------------------------------------------------------------------------------
+def test_every_language_function_has_a_ball_rule():
+    missing = sorted(name for name, o in language_functions().items() if o.ball is None)
+    core = sorted(n for n in ("add", "sub", "mul", "div", "neg", "powi") if OPS[n].ball is None)
+    assert not missing and not core, (missing, core)
+
+
+@pytest.mark.parametrize("text, at", [
+    ("exp(x)", 0.3), ("expm1(x)", 1e-8), ("log(x)", 0.7), ("log1p(x)", 1e-9), ("log2(x)", 3.0),
+    ("log10(x)", 3.0), ("sqrt(x)", 2.0), ("cbrt(x)", -2.0), ("sin(x)", 0.6), ("cos(x)", 0.6),
+    ("tan(x)", 0.6), ("asin(x)", 0.3), ("acos(x)", -0.3), ("atan(x)", 2.0), ("sinh(x)", 0.6),
+    ("cosh(x)", -0.6), ("tanh(x)", 30.0), ("asinh(x)", -5.0), ("acosh(x)", 1.5),
+    ("atanh(x)", 0.3), ("sigmoid(x)", -40.0), ("softplus(x)", 3.0), ("abs(x)", -2.0),
+    ("relu(x)", 1.5), ("max(x, 1)", 0.5), ("min(x, 1)", 0.5), ("hypot(x, 0.37)", 0.6),
+    ("atan2(x, -1)", 0.6), ("x**2.5", 1.3), ("x**y", 1.3), ("x**-3", 0.7)])
+def test_ball_rules_against_mpmath(text, at):
+    expression = gc.parse(text)
+    point = {"x": at, "y": 0.75} if "y" in text else {"x": at}
+    balls, _ = B.balls_at(expression.nodes, "x", point, 6, 200)
+    fns = {"exp": mp.exp, "expm1": mp.expm1, "log": mp.log, "log1p": mp.log1p,
+           "log2": lambda t: mp.log(t, 2), "log10": mp.log10, "sqrt": mp.sqrt,
+           "cbrt": lambda t: mp.sign(t) * abs(t) ** (mp.mpf(1) / 3), "sin": mp.sin,
+           "cos": mp.cos, "tan": mp.tan, "asin": mp.asin, "acos": mp.acos, "atan": mp.atan,
+           "sinh": mp.sinh, "cosh": mp.cosh, "tanh": mp.tanh, "asinh": mp.asinh,
+           "acosh": mp.acosh, "atanh": mp.atanh, "sigmoid": lambda t: 1 / (1 + mp.exp(-t)),
+           "softplus": lambda t: mp.log(1 + mp.exp(t)), "abs": abs,
+           "relu": lambda t: max(t, 0)}
+    name = text.split("(")[0]
+    if name in fns:
+        f = fns[name]
+    else:
+        f = {"max(x, 1)": lambda t: max(t, 1), "min(x, 1)": lambda t: min(t, 1),
+             "hypot(x, 0.37)": lambda t: mp.sqrt(t * t + mp.mpf(0.37) ** 2),
+             "atan2(x, -1)": lambda t: mp.atan2(t, -1), "x**2.5": lambda t: t ** mp.mpf(2.5),
+             "x**y": lambda t: t ** mp.mpf(0.75), "x**-3": lambda t: t ** -3}[text]
+    for k, b in enumerate(balls):
+        exact = mp.diff(f, mp.mpf(at), k)
+        assert b.rel_accuracy_bits() > 100 or b.is_zero()
+        tol = mp.mpf(10) ** -30 * max(1, abs(exact))
+        assert abs(mp.mpf(b.mid().str(45, radius=False)) - exact) <= tol, (text, k)
+
+
+def test_kinks_follow_spec_4_on_exact_points():
+    def strings(text, at, n=3):
+        return gc.parse(text).derivatives("x", n, at=at, digits=5)
+    assert strings("abs(x)", 0) == ["0", "0", "0", "0"]
+    assert strings("max(x, 1)", 1) == ["1.0000", "0.50000", "0", "0"]
+    assert strings("sqrt(x)", 0, 2) == ["0", "inf", "-inf"]
+
+
+@pytest.mark.parametrize("text, at, what", [
+    ("1/x", 0, "pole"), ("log(x)", 0, "pole"), ("abs(x-0.1)", "0.1", "kink"),
+    ("log(x-1)", 0, "domain")])
+def test_digits_on_a_pole_or_kink_is_an_error_naming_the_point(text, at, what):
+    with pytest.raises(EvaluationError, match="at x="):
+        gc.parse(text).derivatives("x", 2, at=at, digits=10)
+
+
+# -- certified digits ------------------------------------------------------------------------
+def test_order_1000_at_20_digits_is_the_spec_number():
+    # SPEC 6.1's example; its order 40 checked against mpmath below
+    d = gc.parse("exp(sin(x))/(1+x**2)").derivatives("x", 1000, at=0.5, digits=20)
+    assert d[1000] == "-5.4778738716181840123e+2518"
+
+
+def test_digits_against_mpmath_taylor():
+    d = gc.parse("exp(sin(x))/(1+x**2)").derivatives("x", 40, at="0.5", digits=30)
+    exact = mp.taylor(lambda t: mp.exp(mp.sin(t)) / (1 + t ** 2), mp.mpf("0.5"), 40)
+    for k in (0, 1, 7, 40):
+        value = exact[k] * mp.factorial(k)
+        printed = mp.mpf(d[k])
+        unit = mp.mpf(10) ** (mp.floor(mp.log10(abs(printed))) - 29)
+        assert abs(printed - value) <= unit, k
+
+
+def test_exact_decimals_and_exact_zeros():
+    assert gc.parse("x+y").evaluate({"x": "0.1", "y": "0.2"}, digits=20) == \
+        "0.30000000000000000000"
+    assert gc.parse("0.1*x").derivatives("x", 2, at=3, digits=5) == ["0.30000", "0.10000", "0"]
+    assert gc.parse("x**2").derivatives("x", 3, at="0.1", digits=5) == \
+        ["0.010000", "0.20000", "2.0000", "0"]
+    assert gc.parse("pi").evaluate(digits=50) == mp.nstr(mp.pi, 50)
+    assert gc.parse("sin(x)").evaluate("0.1", digits=30) == \
+        mp.nstr(mp.sin(mp.mpf("0.1")), 30, strip_zeros=False)
+
+
+@pytest.mark.parametrize("digits", [0, 1001, -3, 2.5, True])
+def test_bad_digits(digits):
+    with pytest.raises(EvaluationError, match="digits"):
+        gc.parse("x").derivatives("x", 1, at=1, digits=digits)
+
+
+# -- Taylor coefficients -----------------------------------------------------------------------
+def test_taylor_coefficients_of_exp_are_one_over_factorials():
+    cs = gc.parse("exp(x)").taylor("x", 30, at=0.0)
+    for k, c in enumerate(cs):
+        assert rel(float(c), 1 / mp.factorial(k)) <= 1e-15
+
+
+def test_taylor_coefficients_where_derivatives_overflow():
+    # 1/x at 1e-50: c_k = (-1)**k 1e50**(k+1) itself beyond float64 from k = 6: +-inf, signed
+    cs = [float(c) for c in gc.parse("1/x").taylor("x", 7, at=1e-50)]
+    assert rel(cs[5], -mp.mpf(1e-50) ** -6) <= 1e-13 and cs[6:] == [math.inf, -math.inf]
+    # order 1000 of W2 at 0.5: f^(1000) is -5.48e+2518 (inf in float64), c_1000 is finite
+    c = float(gc.parse("exp(sin(x))/(1+x**2)").taylor("x", 1000, at=0.5)[1000])
+    assert rel(c, mp.mpf("-5.4778738716181840123e+2518") / mp.factorial(1000)) <= 1e-13
+
+
+def test_taylor_digits():
+    assert gc.parse("1/(1-x)").taylor("x", 3, at="0.5", digits=5) == \
+        ["2.0000", "4.0000", "8.0000", "16.000"]
+
+
+# -- check's reference -------------------------------------------------------------------------
+def test_check_uses_ball_arithmetic_by_default():
+    from gradcli.check.verify import check
+
+    record = check("exp(sin(x))/(1+x**2)", 0.7, 10)
+    assert record["reference"] == ["arb"] * 11 and record["ok"]
+    exact = mp.taylor(lambda t: mp.exp(mp.sin(t)) / (1 + t ** 2), mp.mpf(0.7), 10)
+    assert rel(record["sympy"][10], exact[10] * mp.factorial(10)) <= 1.2e-16  # a float64
+    # the orders beyond float64 compare as infinities of their sign
+    record = check("1/x", 1e-50, 8)
+    assert record["ok"] and record["sympy"][8] == math.inf
+
+
+def test_check_sympy_on_request():
+    from gradcli.check.verify import check
+
+    assert check("sin(x)", 0.5, 2, reference="sympy")["reference"] == ["sympy"] * 3
