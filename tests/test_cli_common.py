@@ -29,7 +29,11 @@ def test_parse_point_reads_bare_and_named_values(text, names, values):
 @pytest.mark.parametrize("text, message", [
     ("x=abc", "--at: 'abc' is not a number at column 3"),
     ("x=1,x=2", "--at: 'x' is given twice at column 5"),
-    ("1,2", "--at: several values need names at column 1 (write x=1,y=2)"),
+    ("1,2", "--at: several values need names at column 1 (write 1.2 for a decimal number, or "
+            "name the values: x=1,y=2)"),
+    ("1,2,3", "--at: several values need names at column 1 (write x=1,y=2)"),
+    ("0x10", "--at: '0x10' is not a number: hexadecimal numbers are not part of the language at "
+             "column 1 (write 16 for 0x10)"),
     ("x=", "--at: a value is missing at column 3 (write a number, as x=1,y=2)"),
     ("x=1,,y=2", "--at: expected name=value, found '' at column 5 (remove the extra ',')"),
     ("2x=1", "--at: '2x' is not a variable name at column 1 (write x=1,y=2)"),

@@ -124,8 +124,11 @@ def parse_point(text: str, where: str = "--at") -> Point:
     if "=" not in text:
         parts = _split(text)
         if len(parts) > 1:
+            decimal = len(parts) == 2 and all(p.strip().isdigit() for _, p in parts)
+            hint = (f"write {parts[0][1].strip()}.{parts[1][1].strip()} for a decimal number, "
+                    f"or name the values: x=1,y=2") if decimal else "write x=1,y=2"
             raise PointError(f"{where}: several values need names", column=1, text=text,
-                             hint="write x=1,y=2")
+                             hint=hint)
         return Point((BARE,), (parse_value(text, where, line=text),), text, where)
     names, values, seen = [], [], set()
     for column, part in _split(text):

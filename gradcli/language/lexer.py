@@ -160,6 +160,14 @@ def _tokenize_checked(text: str) -> list[Token]:
                 name_end = j
                 while name_end < n and _is_name_char(text[name_end]):
                     name_end += 1
+                from .hints import number_then_name  # only for the error
+
+                word_end = name_end
+                while word_end < n and (_is_name_char(text[word_end]) or text[word_end] == "."):
+                    word_end += 1
+                other_form = number_then_name(text[i:word_end])
+                if other_form is not None:
+                    raise ParseError(other_form[0], column=col, text=text, hint=other_form[1])
                 raise ParseError("a number cannot be followed by a name", column=j + 1, text=text,
                                  hint=f"write {literal}*{text[j:name_end]}")
             if j < n and text[j] == ".":
@@ -193,6 +201,7 @@ def _tokenize_checked(text: str) -> list[Token]:
                              text=text, hint=hint)
         else:
             shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
-            raise ParseError(f"unexpected character {shown}", column=col, text=text)
+            raise ParseError(f"unexpected character {shown}", column=col, text=text,
+                             hint="write abs(x) for |x|" if ch == "|" else None)
     tokens.append(Token(END, "", n + 1))
     return tokens

@@ -105,8 +105,18 @@ class Parser:
                 prev = self.texts[self.pos - 1]
                 raise self.error(f"unexpected {_describe(tok)} after a complete expression",
                                  hint=f"write {prev}*{tok.text} to multiply")
+            if tok.kind == lexer.COMMA:
+                raise self.error("unexpected ','", hint=self.comma_hint())
             raise self.error(f"unexpected {_describe(tok)}")
         return node
+
+    def comma_hint(self) -> str:
+        """',' outside a call: a decimal comma (1,5) or arguments without their function."""
+        before, after = self.pos - 1, self.pos + 1
+        if self.kinds[before] == NUMBER and self.kinds[after] == NUMBER \
+                and "." not in self.texts[before] + self.texts[after]:
+            return f"write {self.texts[before]}.{self.texts[after]} for a decimal number"
+        return "',' separates the arguments of a function call, as in max(x, y)"
 
     def expr(self, depth: int, level: int = 0) -> Node:
         """Left-associative operators of INFIX_LEVELS[level] (+ -, then * /), over tighter ones:
@@ -234,13 +244,10 @@ class Parser:
             if fname in NAMED_CONSTANTS:
                 raise self.error(f"'{fname}' is a constant, not a function", name,
                                  hint=f"write {fname}*(...) to multiply")
-            import difflib  # only for the error's hint
+            from .hints import unknown_function_hint  # only for the error's hint
 
-            close = difflib.get_close_matches(fname, sorted(known), n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else None
-            if hint is None and len(fname) <= 2:
-                hint = f"write {fname}*(...) to multiply"
-            raise self.error(f"unknown function '{fname}'", name, hint=hint)
+            raise self.error(f"unknown function '{fname}'", name,
+                             hint=unknown_function_hint(fname, sorted(known)))
         if self.tok.kind == lexer.RPAREN:
             raise self.error(f"function '{fname}' needs an argument", self.tok)
         args = [self.expr(depth + 1)]
