@@ -94,13 +94,13 @@ CATALOGUE = [
     (["eval", "x,y", "--at", "x=1,y=2"], None, "unexpected ','"),
     (["graph", ")("], None, "unexpected ')'"),
     # -- syntax: numbers -----------------------------------------------------------------
-    (["eval", "1e"], None, "a number cannot be followed by a name"),
-    (["eval", "1e+"], None, "a number cannot be followed by a name"),
+    (["eval", "1e"], None, "the exponent of '1e' has no digits"),
+    (["eval", "1e+"], None, "the exponent of '1e' has no digits"),
     (["eval", "1..2"], None, "malformed number '1..'"),
     (["eval", "1.2.3"], None, "malformed number"),
     (["eval", "."], None, "unexpected character '.'"),
-    (["eval", "0x1F"], None, "a number cannot be followed by a name"),
-    (["eval", "1_000"], None, "a number cannot be followed by a name"),
+    (["eval", "0x1F"], None, "hexadecimal numbers are not part of the language at column 1 (write 31 for 0x1F)"),
+    (["eval", "1_000"], None, "'_' between digits is not part of the language at column 1 (write 1000 for 1_000)"),
     (["eval", "1e999"], None, "too large for float64"),
     (["eval", "1" * 400], None, "too large for float64"),
     # -- unknown functions, arities, names that are not what they seem -------------------
