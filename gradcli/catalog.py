@@ -20,9 +20,17 @@ from dataclasses import dataclass
 class Function:
     name: str        # as written in an expression
     arguments: tuple[str, ...]
-    doc: str         # the op's docstring, one line
+    doc: str         # the op's docstring, its first paragraph as one line
     group: str       # what the defining module's docstring calls its ops
     library: str     # the gradcli function of the same op (gc.sin)
+    domain: str = ""       # the docstring's ``domain:`` line (where the value is real)
+    derivative: str = ""   # the docstring's ``derivative:`` line (the gradient rule's formula)
+
+    def record(self) -> dict:
+        """The function as ``gradcli functions --format json`` writes it."""
+        return {"name": self.name, "arguments": list(self.arguments), "signature": self.signature,
+                "description": self.doc, "domain": self.domain, "derivative": self.derivative,
+                "group": self.group, "library": self.library}
 
     @property
     def signature(self) -> str:
@@ -48,15 +56,37 @@ def functions() -> list[Function]:
         arguments = tuple(p.name for p in inspect.signature(op.forward).parameters.values()
                           if p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in op.attrs)
         library = f"gc.{op.language}" if hasattr(gradcli, op.language) else ""
-        found.append(Function(op.language, arguments, " ".join(op.doc.split()),
-                              _group(op.forward.__module__), library))
+        doc, facts = _docstring(op.doc)
+        found.append(Function(op.language, arguments, doc, _group(op.forward.__module__),
+                              library, facts.get("domain", ""), facts.get("derivative", "")))
     return found
+
+
+def _docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """An op's docstring as (its first paragraph on one line, {fact: text}) where the facts
+    are the lines ``domain: ...`` and ``derivative: ...`` after it."""
+    first, _, rest = doc.partition("\n\n")
+    facts = {}
+    for line in rest.splitlines():
+        key, colon, text = line.strip().partition(":")
+        if colon and key in ("domain", "derivative"):
+            facts[key] = " ".join(text.split())
+    return " ".join(first.split()), facts
 
 
 def constants() -> dict[str, float]:
     from gradcli.graph import NAMED_CONSTANTS
 
     return dict(NAMED_CONSTANTS)
+
+
+def _other_names() -> dict[str, str]:
+    """Other languages' names and what to write instead (gradcli/language/hints.py)."""
+    from gradcli.language.hints import ALIASES, WRITE_INSTEAD
+
+    out = {name: f"`{alias}`" for name, alias in sorted(ALIASES.items())}
+    out.update(sorted(WRITE_INSTEAD.items()))
+    return out
 
 
 def _cell(text: str) -> str:
@@ -89,13 +119,23 @@ def markdown() -> str:
     lines.append("|---|---|")
     for name, value in constants().items():
         lines.append(f"| `{name}` | {value!r} |")
+    lines += ["", "## Names from other languages", "",
+              "Not accepted, so that an expression reads the same everywhere; each is suggested "
+              "in the error (`ln(x)`: did you mean 'log'?). A name one typo from a function "
+              "suggests it; `0x10`, `1_000`, `1,5` and `|x|` are errors that say what to write.",
+              "", "| written | write instead |", "|---|---|"]
+    for written, instead in _other_names().items():
+        lines.append(f"| `{written}` | {_cell(instead)} |")
     group = None
     for function in functions():
         if function.group != group:
             group = function.group
-            lines += ["", f"## {group}", "", "| function | what it is | library |", "|---|---|---|"]
+            lines += ["", f"## {group}", "",
+                  "| function | what it is | domain | derivative | library |",
+                  "|---|---|---|---|---|"]
         library = f"`{function.library}`" if function.library else ""
-        lines.append(f"| `{function.signature}` | {_cell(function.doc)} | {library} |")
+        lines.append(f"| `{function.signature}` | {_cell(function.doc)} | "
+                     f"{_cell(function.domain)} | {_cell(function.derivative)} | {library} |")
     return "\n".join(lines) + "\n"
 
 

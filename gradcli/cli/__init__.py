@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "check": "gradcli.cli.check:check",
     "fit": "gradcli.cli.fit:fit",
     "minimize": "gradcli.cli.minimize:minimize",
+    "functions": "gradcli.cli.functions:functions",
 }
 
 EPILOG = """\b
@@ -77,8 +78,17 @@ def main() -> None:
     """The ``gradcli`` entry point: process-wide settings are made here and only here
     (SIGTERM as an interrupt; gradcli.compiled.tuning.tune_process: glibc's malloc keeps
     freed memory, and the cycle collector pauses while programs are built)."""
+    import os
+    import sys
+
     from ..compiled.tuning import tune_process
 
     terminate_on_sigterm()
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write results
+        if sys.stderr is not None:
+            sys.stderr.write("gradcli: error: cannot write the output: stdout is closed\n")
+        raise SystemExit(2)
+    if sys.stdin is None:  # stdin closed (`<&-`): read as empty
+        sys.stdin = open(os.devnull, encoding="utf-8")
     tune_process()
     cli(prog_name="gradcli")
