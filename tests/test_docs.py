@@ -166,6 +166,8 @@ def test_the_pages_are_there():
 @pytest.mark.skipif(os.name != "posix", reason="the transcripts are bash command lines")
 @pytest.mark.parametrize("command, output", TRANSCRIPTS)
 def test_transcript_is_the_real_output(command, output, workdir):
+    assert re.search(r"(^|[|;&(] *)gradcli ", command) and not re.search(r"\bpip\b", command), \
+        "a ```console transcript runs gradcli; show other commands in a ```sh block"
     expected = [line.rstrip() for line in output.splitlines()]
     got = run_in_process(command, workdir)
     if got is None:
