@@ -105,21 +105,34 @@ class GradientTape:
                  unconnected_gradients=UnconnectedGradients.NONE):
         """d(target)/d(sources), in the structure of ``sources`` (lists, tuples, dicts):
         a tensor per source, None (or zeros) where unconnected. A nested target is summed."""
-        mode = _unconnected(unconnected_gradients)
+        mode = (unconnected_gradients if unconnected_gradients is UnconnectedGradients.NONE
+                else _unconnected(unconnected_gradients))
         self._use()
-        targets = _tensors(flatten(target), "gradient() target")
+        targets = [target] if isinstance(target, Tensor) else _tensors(
+            flatten(target), "gradient() target")
         if output_gradients is None:
-            seeds = [None] * len(targets)
+            seeds = [_ones(t) for t in targets]
         else:
             seeds = flatten(output_gradients)
             if len(seeds) != len(targets):
                 raise ValueError(f"output_gradients has {len(seeds)} tensors, target "
                                  f"{len(targets)}: they must have the same structure")
-        seeds = [constant(np.ones_like(t.value)) if s is None else _seed(s, t)
-                 for t, s in zip(targets, seeds)]
-        flat = _tensors(flatten(sources), "gradient() sources")
-        adjoints = self._play(targets, seeds, {key_of(s) for s in flat})
-        result = [_or_zeros(adjoints.get(key_of(s)), s, mode) for s in flat]
+            seeds = [_ones(t) if s is None else _seed(s, t) for t, s in zip(targets, seeds)]
+        if isinstance(sources, Tensor):
+            flat = [sources]
+        elif type(sources) is list and all([isinstance(s, Tensor) for s in sources]):
+            flat = sources
+        else:
+            flat = _tensors(flatten(sources), "gradient() sources")
+        keys = [id(s.source) if type(s) is Read else id(s) for s in flat]
+        adjoints = self._play(targets, seeds, set(keys))
+        result = [adjoints.get(k) for k in keys]
+        if mode is UnconnectedGradients.ZERO:
+            result = [_or_zeros(g, s, mode) for g, s in zip(result, flat)]
+        if isinstance(sources, Tensor):
+            return result[0]
+        if flat is sources:
+            return result
         return unflatten(sources, iter(result))
 
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
@@ -208,10 +221,9 @@ def _backward(entries, targets, seeds, wanted) -> dict:
         out = id(e.out)
         if out in live:
             producer[out] = e
-            for k, w in zip(e.keys, e.watched):
-                if w:
-                    usage[k] = usage.get(k, 0) + 1
-                    live.add(k)
+            for _, k in e.watched:
+                usage[k] = usage.get(k, 0) + 1
+                live.add(k)
     queue = collections.deque()
     for t in targets:
         e = producer.get(id(t))
@@ -227,11 +239,7 @@ def _backward(entries, targets, seeds, wanted) -> dict:
             if pending:
                 g = pending[0] if len(pending) == 1 else _sum(pending)
                 outs = e.op.grad(g, e.out, *e.inputs, **e.attrs)
-            i = -1
-            for k, w in zip(e.keys, e.watched):
-                i += 1
-                if not w:
-                    continue
+            for i, k in e.watched:
                 if outs is not None:
                     gi = outs[i]
                     if gi is not None:
@@ -258,6 +266,11 @@ def _sum(gs):
     for g in gs[1:]:
         acc = acc + g
     return acc
+
+
+def _ones(t):
+    """The default seed: ones like the target (a shared constant for a scalar)."""
+    return convert(1.0, t) if t.value.ndim == 0 else constant(np.ones_like(t.value))
 
 
 def _seed(s, target):
@@ -295,7 +308,7 @@ def flatten(x) -> list:
     out, stack = [], [x]
     while stack:
         item = stack.pop()
-        if isinstance(item, list | tuple):
+        if isinstance(item, (list, tuple)):
             stack.extend(reversed(item))
         elif isinstance(item, dict):
             stack.extend(item[k] for k in reversed(_sorted_keys(item)))

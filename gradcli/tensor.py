@@ -97,8 +97,7 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if STATE.trace is not None:
             STATE.trace.value_read(self, "a numpy conversion")
-        value = self.value if dtype is None else self.value.astype(dtype)
-        return value.copy() if value is self.value else value
+        return np.array(self.value, dtype=dtype)
 
     def __len__(self) -> int:
         return len(self.value)
@@ -443,14 +442,13 @@ except (ImportError, AttributeError, TypeError):  # pragma: no cover (older nump
 
 
 class Entry:
-    """One recorded op: inputs as read (Variables as their Reads), the key each input's
-    gradient goes to (a Read's is its Variable's), which inputs the tape watches."""
+    """One recorded op: inputs as read (Variables as their Reads), and for each input the
+    tape watches, (its position, the key its gradient goes to: a Read's is its Variable's)."""
 
-    __slots__ = ("op", "inputs", "keys", "watched", "out", "attrs")
+    __slots__ = ("op", "inputs", "watched", "out", "attrs")
 
-    def __init__(self, op, inputs, keys, watched, out, attrs):
-        self.op, self.inputs, self.keys, self.watched = op, inputs, keys, watched
-        self.out, self.attrs = out, attrs
+    def __init__(self, op, inputs, watched, out, attrs):
+        self.op, self.inputs, self.watched, self.out, self.attrs = op, inputs, watched, out, attrs
 
 
 def key_of(t) -> int:
@@ -475,7 +473,7 @@ def record(spec, tensors, out, attrs, tapes=None) -> None:
         else:
             keys.append(id(t))
         inputs.append(t)
-    inputs, keys = tuple(inputs), tuple(keys)
+    inputs = tuple(inputs)
     for tape in (STATE.tapes if tapes is None else tapes):
         watched = tape._watched
         if reads and tape._watch_accessed:
@@ -484,10 +482,14 @@ def record(spec, tensors, out, attrs, tapes=None) -> None:
                     v = t.source
                     if (v.trainable or tape._watch_all) and id(v) not in watched:
                         watched[id(v)] = v
-        mask = tuple([k in watched for k in keys])
-        if True in mask:
+        if len(keys) == 1:
+            k = keys[0]
+            pairs = ((0, k),) if k in watched else ()
+        else:
+            pairs = tuple([(i, k) for i, k in enumerate(keys) if k in watched])
+        if pairs:
             watched[id(out)] = out
-            tape._entries.append(Entry(spec, inputs, keys, mask, out, attrs))
+            tape._entries.append(Entry(spec, inputs, pairs, out, attrs))
 
 
 def power(x, y) -> Tensor:
