@@ -329,8 +329,13 @@ CATALOGUE = [
     (["fit", "w*x+b", "--data", "{data}/good.csv", "--target", "y", "--lr", "nan"], None, "--lr"),
     (["fit", "w*x+b", "--target", "y"], None, "--data"),
     (["fit", "w*x+b", "--data", "{data}/good.csv"], None, "--target"),
+    # -- functions ----------------------------------------------------------------------------
+    (["functions", "ln"], None, "no function named 'ln' (did you mean 'log'?)"),
+    (["functions", "nosuch"], None, "no function named 'nosuch'"),
+    (["functions", "--format", "xml"], None, "--format"),
+    (["functions", "gamma(x)"], None, "no function named 'gamma(x)'"),
     # -- the command line itself ---------------------------------------------------------------
-    (["diff", "-x**2", *AT1], None, "goes after --"),
+    (["diff", "-q", *AT1], None, "goes after --"),  # -x**2 works without -- (SPEC 6.4)
     (["diff", "--x", *AT1], None, "if it is an expression, it goes after --"),
     (["diff", "x", "--ordr", "2", *AT1], None, "Did you mean '--order'?"),
     (["eval", "x", *AT1, "--format", "xml"], None, "--format"),
