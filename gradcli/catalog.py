@@ -113,7 +113,14 @@ outside its domain: [semantics.md](semantics.md).
 
 def markdown() -> str:
     """The text of docs/functions.md."""
+    import json
+
     lines = [HEADER]
+    example = next(f for f in functions() if f.name == "gamma")
+    lines += ["The same list, from the command line: `gradcli functions [NAME]... "
+              "[--format table|plain|csv|json]`.", "",
+              "```console", "$ gradcli functions gamma --format json",
+              json.dumps(example.record()), "```", ""]
     lines.append("## Constants\n")
     lines.append("| name | value |")
     lines.append("|---|---|")
