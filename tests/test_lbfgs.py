@@ -206,7 +206,7 @@ def test_lbfgs_iterates_are_torch_optim_lbfgs_to_1e_9(case):
         # runs agree to 4e-16); with a history of 2 the line search amplifies that about 2x
         # per iteration from the 20th on (2e-9 at 24, 3e-8 at the end), elsewhere < 1e-11
         tol = 1e-9 if history > 2 or k <= 20 else 1e-7
-        assert point.tolist() == pytest.approx([x, y], rel=tol, abs=tol), f"iteration {k}"
+        assert list(point) == pytest.approx([x, y], rel=tol, abs=tol), f"iteration {k}"
         assert value == pytest.approx(f, rel=tol, abs=1e-12 if tol == 1e-9 else 1e-7), \
             f"iteration {k}"
         # torch logs a fixed step's iterate before evaluating it; gradcli counts that evaluation
@@ -221,7 +221,7 @@ def test_lbfgs_iterates_are_torch_optim_lbfgs_to_1e_9(case):
 def test_lbfgs_reaches_the_rosenbrock_minimum_counting_evaluations():
     run = descend(fg_of(ROSENBROCK), [-1.5, 2.0], O.make("lbfgs"), steps=1000, tol=1e-10)
     point, value, _, _ = run.final
-    assert point.tolist() == pytest.approx([1.0, 1.0], abs=1e-5) and value < 1e-9
+    assert list(point) == pytest.approx([1.0, 1.0], abs=1e-5) and value < 1e-9
     assert run.converged and run.evaluations[0] == 1
     assert run.evaluations == sorted(run.evaluations) and run.evaluations[-1] >= run.steps
 
@@ -230,7 +230,7 @@ def test_lbfgs_tolerances_zero_run_to_the_gradient_tolerance():
     opt = O.make("lbfgs", tolerance_grad=0.0, tolerance_change=0.0)
     run = descend(fg_of(QUADRATIC), [3.0, 1.0], opt, steps=200, tol=1e-12)
     assert run.stop == "tol" and run.converged and run.final[2] <= 1e-12
-    assert run.final[0].tolist() == pytest.approx([1.0, -2.0], abs=1e-12)
+    assert list(run.final[0]) == pytest.approx([1.0, -2.0], abs=1e-12)
 
 
 def test_lbfgs_stops_at_a_start_that_meets_tolerance_grad():
@@ -247,7 +247,7 @@ def test_evaluation_budget_stops_as_torch_max_eval():
 def test_maximize_climbs_to_the_maximum():
     run = descend(fg_of("-(x-1)**2-(y+2)**2+3"), [0.0, 0.0], O.make("lbfgs", maximize=True),
                   steps=50, tol=1e-10)
-    assert run.final[0].tolist() == pytest.approx([1.0, -2.0], abs=1e-8)
+    assert list(run.final[0]) == pytest.approx([1.0, -2.0], abs=1e-8)
     assert run.final[1] == pytest.approx(3.0)
 
 
@@ -277,14 +277,14 @@ def test_quasi_newton_on_rosenbrock_from_minus_1_5_and_2(name):
     run = descend(fg_of(ROSENBROCK), [-1.5, 2.0], O.make(name, tolerance_change=0.0),
                   steps=200, tol=1e-8)
     assert run.converged and run.steps < 80
-    assert run.final[0].tolist() == pytest.approx([1.0, 1.0], abs=1e-7)
+    assert list(run.final[0]) == pytest.approx([1.0, 1.0], abs=1e-7)
 
 
 @pytest.mark.parametrize("name", ["lbfgs", "bfgs"])
 def test_quasi_newton_on_a_quadratic_reaches_its_closed_form_minimum(name):
     run = descend(fg_of(QUADRATIC), [3.0, 1.0],
                   O.make(name, tolerance_change=0.0, tolerance_grad=0.0), steps=50, tol=1e-11)
-    assert run.converged and run.final[0].tolist() == pytest.approx([1.0, -2.0], abs=1e-11)
+    assert run.converged and list(run.final[0]) == pytest.approx([1.0, -2.0], abs=1e-11)
 
 
 def test_cubic_interpolation_finds_the_minimum_of_a_cubic():
@@ -349,7 +349,7 @@ def test_bounded_minimum_is_scipy_lbfgsb_and_the_active_bounds_are_named(name, t
                     [math.inf if hi is None else hi for _, hi in box])
     run = descend(fg_of(text), start, O.make(name, tolerance_change=0.0), steps=500,
                   tol=1e-9, bounds=bounds)
-    assert run.final[0].tolist() == pytest.approx(expected.tolist(), abs=1e-6)
+    assert list(run.final[0]) == pytest.approx(expected.tolist(), abs=1e-6)
     assert run.active_bounds == active
 
 

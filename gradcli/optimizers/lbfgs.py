@@ -47,6 +47,7 @@ MAX_LINE_SEARCH = 25  # torch's _strong_wolfe default max_ls
 class _QuasiNewton(Optimizer):
     """The iteration shared by L-BFGS and BFGS; subclasses give the memory and the direction."""
 
+    SMALL_ON_LISTS = False  # whether a few variables run on lists of floats (LISTS)
     needs_function = True
     elementwise = False
     COMMON = ("lr", "maximize", "compat", "dtype")  # the base options these methods take
@@ -75,46 +76,61 @@ class _QuasiNewton(Optimizer):
         # max_eval, line_search
         self._sign = 1.0
         self._prev = None  # (g, s = p_new - p) of the last iteration
+        self.vx = ARRAYS  # the vector operations (begin chooses)
 
     # -- the run ------------------------------------------------------------------------------
     def begin(self, fg, p, steps: int):
-        """Start a run of at most ``steps`` iterations at p: (p, f, g) of the first evaluation."""
+        """Start a run of at most ``steps`` iterations at p: (p, f, g) of the first evaluation.
+        A few float64 variables without bounds (L-BFGS) run on lists of Python floats with
+        ``fg.floats`` (``LISTS``: numpy's per-call cost is most of the time on 2-vectors);
+        otherwise numpy arrays."""
         if self.dtype is None:
             self.dtype = np.dtype(np.float64)
         if self.max_eval is None:
             self.max_eval = max(1, steps * 5 // 4)
         self._sign = -1.0 if self.maximize else 1.0
-        self._fg = fg
-        p = np.array(p, dtype=self.dtype)
+        floats = getattr(fg, "floats", None)
+        if (self.SMALL_ON_LISTS and len(p) < 8 and self.dtype == np.float64
+                and floats is not None):
+            self.vx, self._fg, p = LISTS, floats, [float(x) for x in p]
+            box = None if self.bounds is None else [list(map(float, b)) for b in self.bounds]
+        else:
+            self.vx, self._fg, p = ARRAYS, fg, np.array(p, dtype=self.dtype)
+            box = None if self.bounds is None else [np.asarray(b, self.dtype) for b in self.bounds]
+        self._box = box
         f, g = self._evaluate(p)
-        if _max_abs(self._free(p, g)) <= self.tolerance_grad:
+        if self.vx.max_abs(self._free(p, g)) <= self.tolerance_grad:
             self.stop = "tolerance_grad"
-        return p, self._sign * f, self._sign * g
+        return p, self._sign * f, self.vx.scale(g, self._sign)
 
     def _evaluate(self, p):
         """(f, g) of the minimized function (-f with maximize) at p, counted."""
         self.evaluations += 1
         f, g = self._fg(p)
-        g = np.array(g, dtype=self.dtype).reshape(p.shape)
-        return self._sign * float(f), self._sign * g
+        return self._sign * float(f), self.vx.vector(g, self._sign, self.dtype, p)
+
+    def grad_norm(self, g) -> float:
+        return self.vx.norm(g)
 
     def iterate(self, p, f, g):
         """One iteration from p (f, g as ``begin`` returned them, in the user's sign): the new
         (p, f, g), or None when torch's test g.d > -tolerance_change stops before a step."""
-        f, g = self._sign * f, self._sign * g
+        vx = self.vx
+        if self._sign < 0:
+            f, g = -f, vx.scale(g, -1.0)
         self.iterations += 1
         active = self._active(p, g)
         if self._prev is None:
-            d = -g
+            d = vx.scale(g, -1.0)
         else:
             g_prev, s_prev = self._prev
-            self._remember(s_prev, g - g_prev)
+            self._remember(s_prev, vx.sub(g, g_prev))
             d = self._direction(g, active)
         if active is not None:
-            d = np.where(active, 0.0, d)
+            d = vx.mask(active, d)
         first = self._prev is None
-        t = min(1.0, 1.0 / float(np.sum(np.abs(g)))) * self.lr if first else self.lr
-        gtd = float(g.dot(d))
+        t = min(1.0, 1.0 / vx.sum_abs(g)) * self.lr if first else self.lr
+        gtd = vx.dot(g, d)
         self.last_lr = t
         if gtd > -self.tolerance_change:  # not a descent direction (to within the tolerance)
             self.stop = "tolerance_change"
@@ -122,51 +138,48 @@ class _QuasiNewton(Optimizer):
         budget = self.max_eval - self.evaluations
         if self.bounds is not None:
             p_new, f_new, g_new, t = self._projected_search(p, f, g, d, t, budget)
-            s = p_new - p
+            s = vx.sub(p_new, p)
         elif self.line_search == "strong-wolfe":
             f_new, g_new, t = strong_wolfe(self._evaluate, p, t, d, f, g, gtd,
                                            tolerance_change=self.tolerance_change,
-                                           max_ls=budget)
-            p_new = p + t * d
-            s = t * d
+                                           max_ls=budget, vx=vx)
+            p_new, s = vx.axpy(p, t, d), vx.scale(d, t)
         else:
-            p_new = p + t * d
+            p_new, s = vx.axpy(p, t, d), vx.scale(d, t)
             f_new, g_new = self._evaluate(p_new)
-            s = t * d
         self.last_lr = t
         self._prev = (g, s)
         if self.stop == "line_search":
-            return p, self._sign * f, self._sign * g
-        self.last_grad_norm = float(np.sqrt(np.sum(np.square(g_new))))
+            return p, self._sign * f, vx.scale(g, self._sign)
         if self.evaluations >= self.max_eval:
             self.stop = "max_eval"
-        elif _max_abs(self._free(p_new, g_new)) <= self.tolerance_grad:
+        elif vx.max_abs(self._free(p_new, g_new)) <= self.tolerance_grad:
             self.stop = "tolerance_grad"
-        elif (np.max(np.abs(s)) <= self.tolerance_change
-              or abs(f_new - f) < self.tolerance_change):
+        elif vx.max_abs(s) <= self.tolerance_change or abs(f_new - f) < self.tolerance_change:
             self.stop = "tolerance_change"
-        return p_new, self._sign * f_new, self._sign * g_new
+        if self._sign < 0:
+            return p_new, -f_new, vx.scale(g_new, -1.0)
+        return p_new, f_new, g_new
 
     # -- bounds ------------------------------------------------------------------------------
     def _active(self, p, g):
         """The coordinates held at a bound (g points out of the box there), or None."""
         if self.bounds is None:
             return None
-        lo, hi = self.bounds
-        return (p <= lo) & (g > 0) | (p >= hi) & (g < 0)
+        return self.vx.active(p, g, *self._box)
 
     def _free(self, p, g):
         """g without the components held at a bound (all of g without bounds)."""
         active = self._active(p, g)
-        return g if active is None else np.where(active, 0.0, g)
+        return g if active is None else self.vx.mask(active, g)
 
     def _projected_search(self, p, f, g, d, t, budget):
         """Backtracking along P(p + t d) until Armijo holds: (p, f, g, t) of the point taken."""
-        lo, hi = self.bounds
+        vx, (lo, hi) = self.vx, self._box
         for _ in range(max(1, min(budget, 2 * MAX_LINE_SEARCH))):
-            p_new = np.clip(p + t * d, lo, hi)
+            p_new = vx.clip(vx.axpy(p, t, d), lo, hi)
             f_new, g_new = self._evaluate(p_new)
-            if f_new <= f + C1 * float(g.dot(p_new - p)):
+            if f_new <= f + C1 * vx.dot(g, vx.sub(p_new, p)):
                 return p_new, f_new, g_new, t
             t *= 0.5
         self.stop = "line_search"  # no decrease found: stay at p
@@ -190,6 +203,7 @@ class LBFGS(_QuasiNewton):
     """L-BFGS: the inverse Hessian from the last history_size (s, y) pairs (torch.optim.LBFGS)."""
 
     name = "lbfgs"
+    SMALL_ON_LISTS = True
     HYPER = ("history_size", *_QuasiNewton.HYPER)
 
     def __init__(self, lr=None, history_size=100, line_search="strong-wolfe",
@@ -205,27 +219,41 @@ class LBFGS(_QuasiNewton):
         self._h_diag = 1.0
 
     def _remember(self, s, y):
-        ys = float(y.dot(s))
+        ys = self.vx.dot(y, s)
         if ys > 1e-10:
             if len(self._s) == self.history_size:
                 del self._s[0], self._y[0], self._rho[0]
             self._s.append(s)
             self._y.append(y)
             self._rho.append(1.0 / ys)
-            self._h_diag = ys / float(y.dot(y))
+            self._h_diag = ys / self.vx.dot(y, y)
 
     def _direction(self, g, active=None):
-        """-H g by the two-loop recursion (torch's order of operations); with bounds, on the
-        gradient with its active components zeroed."""
-        q = -g if active is None else -np.where(active, 0.0, g)
-        alphas = [0.0] * len(self._s)
-        for i in range(len(self._s) - 1, -1, -1):
-            alphas[i] = float(self._s[i].dot(q)) * self._rho[i]
-            q = q + (-alphas[i]) * self._y[i]
-        r = q * self._h_diag
-        for i in range(len(self._s)):
-            beta = float(self._y[i].dot(r)) * self._rho[i]
-            r = r + (alphas[i] - beta) * self._s[i]
+        """-H g by the two-loop recursion (torch's order of operations); with coordinates held
+        at bounds, in the subspace of the free ones: g, s and y restricted to them (a pair
+        whose restricted y.s <= 1e-10 left out)."""
+        vx = self.vx
+        s_list, y_list, rho, h_diag = self._s, self._y, self._rho, self._h_diag
+        q = vx.scale(g, -1.0)
+        if active is not None and any(active):
+            q = vx.scale(vx.mask(active, g), -1.0)
+            s_list = [vx.mask(active, s) for s in s_list]
+            y_list = [vx.mask(active, y) for y in y_list]
+            kept = [i for i, (s, y) in enumerate(zip(s_list, y_list)) if vx.dot(y, s) > 1e-10]
+            s_list, y_list = [s_list[i] for i in kept], [y_list[i] for i in kept]
+            rho = [1.0 / vx.dot(y, s) for s, y in zip(s_list, y_list)]
+            h_diag = (vx.dot(y_list[-1], s_list[-1]) / vx.dot(y_list[-1], y_list[-1])
+                      if kept else 1.0)
+        if self.vx is LISTS:
+            return _two_loop_lists(q, s_list, y_list, rho, h_diag)
+        alphas = [0.0] * len(s_list)
+        for i in range(len(s_list) - 1, -1, -1):
+            alphas[i] = float(s_list[i].dot(q)) * rho[i]
+            q = q + (-alphas[i]) * y_list[i]
+        r = q * h_diag
+        for i in range(len(s_list)):
+            beta = float(y_list[i].dot(r)) * rho[i]
+            r = r + (alphas[i] - beta) * s_list[i]
         return r
 
 
@@ -269,8 +297,141 @@ class BFGS(_QuasiNewton):
         return d
 
 
-def _max_abs(g) -> float:
-    return float(np.max(np.abs(g), initial=0.0))
+def _two_loop_lists(q, s_list, y_list, rho, h_diag):
+    """The two-loop recursion on lists of floats (the same operations as on arrays)."""
+    if len(q) == 2:
+        return _two_loop_pairs(q, s_list, y_list, rho, h_diag)
+    alphas = [0.0] * len(s_list)
+    for i in range(len(s_list) - 1, -1, -1):
+        a = sum([u * v for u, v in zip(s_list[i], q)]) * rho[i]
+        alphas[i] = a
+        q = [v + (-a) * w for v, w in zip(q, y_list[i])]
+    r = [v * h_diag for v in q]
+    for i in range(len(s_list)):
+        c = alphas[i] - sum([u * v for u, v in zip(y_list[i], r)]) * rho[i]
+        r = [v + c * w for v, w in zip(r, s_list[i])]
+    return r
+
+
+def _two_loop_pairs(q, s_list, y_list, rho, h_diag):
+    """_two_loop_lists written out for two variables (a dot product is u0*v0 + u1*v1)."""
+    q0, q1 = q
+    alphas = [0.0] * len(s_list)
+    for i in range(len(s_list) - 1, -1, -1):
+        (s0, s1), (y0, y1) = s_list[i], y_list[i]
+        a = (s0 * q0 + s1 * q1) * rho[i]
+        alphas[i] = a
+        q0, q1 = q0 + (-a) * y0, q1 + (-a) * y1
+    r0, r1 = q0 * h_diag, q1 * h_diag
+    for (s0, s1), (y0, y1), a, c in zip(s_list, y_list, alphas, rho):
+        c = a - (y0 * r0 + y1 * r1) * c
+        r0, r1 = r0 + c * s0, r1 + c * s1
+    return [r0, r1]
+
+
+class ARRAYS:
+    """The vector operations of the iteration and the line search on numpy arrays."""
+
+    @staticmethod
+    def vector(g, sign, dtype, p):
+        g = np.array(g, dtype=dtype).reshape(p.shape)
+        return g if sign > 0 else -g
+
+    @staticmethod
+    def dot(a, b) -> float:
+        return float(a.dot(b))
+
+    @staticmethod
+    def axpy(x, t, d):
+        """x + t*d"""
+        return x + t * d
+
+    @staticmethod
+    def scale(v, c):
+        return v * c
+
+    @staticmethod
+    def sub(a, b):
+        return a - b
+
+    @staticmethod
+    def max_abs(v) -> float:
+        return float(np.max(np.abs(v), initial=0.0))
+
+    @staticmethod
+    def sum_abs(v) -> float:
+        return float(np.sum(np.abs(v)))
+
+    @staticmethod
+    def norm(v) -> float:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.sqrt(np.sum(np.square(v))))
+
+    @staticmethod
+    def active(p, g, lo, hi):
+        """Held at a bound: at lo with g > 0 or at hi with g < 0."""
+        return (p <= lo) & (g > 0) | (p >= hi) & (g < 0)
+
+    @staticmethod
+    def mask(active, v):
+        """v with the active components 0."""
+        return np.where(active, 0.0, v)
+
+    @staticmethod
+    def clip(v, lo, hi):
+        return np.clip(v, lo, hi)
+
+
+class LISTS:
+    """The same operations on lists of Python floats, summed in order (numpy's order below
+    8 entries): for a few variables, without numpy's per-call cost."""
+
+    @staticmethod
+    def vector(g, sign, dtype, p):
+        return list(g) if sign > 0 else [-x for x in g]
+
+    @staticmethod
+    def dot(a, b) -> float:
+        return sum([x * y for x, y in zip(a, b)])
+
+    @staticmethod
+    def axpy(x, t, d):
+        return [u + t * v for u, v in zip(x, d)]
+
+    @staticmethod
+    def scale(v, c):
+        return [x * c for x in v]
+
+    @staticmethod
+    def sub(a, b):
+        return [x - y for x, y in zip(a, b)]
+
+    @staticmethod
+    def max_abs(v) -> float:
+        return max([abs(x) for x in v], default=0.0)
+
+    @staticmethod
+    def sum_abs(v) -> float:
+        return sum([abs(x) for x in v])
+
+    @staticmethod
+    def norm(v) -> float:
+        try:
+            return math.sqrt(sum([x * x for x in v]))
+        except OverflowError:
+            return math.inf
+
+    @staticmethod
+    def active(p, g, lo, hi):
+        return [x <= a and d > 0 or x >= b and d < 0 for x, d, a, b in zip(p, g, lo, hi)]
+
+    @staticmethod
+    def mask(active, v):
+        return [0.0 if a else x for a, x in zip(active, v)]
+
+    @staticmethod
+    def clip(v, lo, hi):
+        return [x if x != x else min(max(x, a), b) for x, a, b in zip(v, lo, hi)]
 
 
 # -- torch's strong-Wolfe line search (torch/optim/lbfgs.py, from minFunc's) --------------------
@@ -294,13 +455,13 @@ def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
 
 
 def strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=C1, c2=C2, tolerance_change=1e-9,
-                 max_ls=MAX_LINE_SEARCH):
+                 max_ls=MAX_LINE_SEARCH, vx=ARRAYS):
     """(f, g, t) at a step t along d satisfying the strong Wolfe conditions
     f(x + t d) <= f + c1 t g.d and |g(x + t d).d| <= -c2 g.d (or the best point found within
-    max_ls evaluations); ``evaluate(point) -> (f, g)``."""
-    d_norm = float(np.max(np.abs(d)))
-    f_new, g_new = evaluate(x + t * d)
-    gtd_new = float(g_new.dot(d))
+    max_ls evaluations); ``evaluate(point) -> (f, g)``; vectors as ``vx`` (ARRAYS, LISTS)."""
+    d_norm = vx.max_abs(d)
+    f_new, g_new = evaluate(vx.axpy(x, t, d))
+    gtd_new = vx.dot(g_new, d)
     t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
     done = False
     ls_iter = 0
@@ -323,8 +484,8 @@ def strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=C1, c2=C2, tolerance_change=1e
         t = cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
                               bounds=(min_step, max_step))
         t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new, gtd_new
-        f_new, g_new = evaluate(x + t * d)
-        gtd_new = float(g_new.dot(d))
+        f_new, g_new = evaluate(vx.axpy(x, t, d))
+        gtd_new = vx.dot(g_new, d)
         ls_iter += 1
     if ls_iter == max_ls:
         bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
@@ -351,8 +512,8 @@ def strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=C1, c2=C2, tolerance_change=1e
                 insufficient = True
         else:
             insufficient = False
-        f_new, g_new = evaluate(x + t * d)
-        gtd_new = float(g_new.dot(d))
+        f_new, g_new = evaluate(vx.axpy(x, t, d))
+        gtd_new = vx.dot(g_new, d)
         ls_iter += 1
         if f_new > f + c1 * t * gtd or f_new >= bracket_f[low]:
             bracket[high], bracket_f[high] = t, f_new

@@ -28,11 +28,12 @@ def descend_line_search(fg, start, optimizer, steps, tol, run, progress=None, ke
     if keep is not None:
         run.kept_steps = kept = []
     stop = tol if tol > 0 else -1.0
+    norm_of = optimizer.grad_norm
     last, done = None, 0
     started = time.perf_counter()
     try:
         p, f, g = optimizer.begin(fg, start, steps)
-        norm = _norm(g) if run.bounds is None else run.bounds.projected_norm(p, g)
+        norm = norm_of(g) if run.bounds is None else run.bounds.projected_norm(p, g)
         last = (p, f, norm, optimizer.lr_at(0))
         _add(rows, evaluations, kept if keep is not None else None, keep, 0, last,
              optimizer.evaluations)
@@ -46,7 +47,7 @@ def descend_line_search(fg, start, optimizer, steps, tol, run, progress=None, ke
                 if out is None:  # stopped before a step: no new row
                     break
                 p, f, g = out
-                norm = _norm(g) if run.bounds is None else run.bounds.projected_norm(p, g)
+                norm = norm_of(g) if run.bounds is None else run.bounds.projected_norm(p, g)
                 last, done = (p, f, norm, optimizer.last_lr), k
                 _add(rows, evaluations, kept if keep is not None else None, keep, k, last,
                      optimizer.evaluations)
@@ -82,10 +83,9 @@ def _add(rows, evaluations, kept, keep, k, row, count):
             kept.append(k)
 
 
-def _norm(g) -> float:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sqrt(np.sum(np.square(g))))
-
-
 def _finite(f, g) -> bool:
-    return math.isfinite(f) and bool(np.all(np.isfinite(g)))
+    """f and every component of g (an array or a list of floats) finite."""
+    if not math.isfinite(f):
+        return False
+    return bool(np.all(np.isfinite(g))) if isinstance(g, np.ndarray) else all(
+        map(math.isfinite, g))
