@@ -12,6 +12,7 @@ EXAMPLES = [
     'gradcli grad "x**2*y+sin(y)" --at x=1,y=2',
     'gradcli grad "x**2*y+sin(y)" --at x=1,y=2 --hessian --format json',
     "printf 'x=1,y=2\\nx=3,y=4\\n' | gradcli grad \"x*y**2\" --at - --format csv",
+    "printf 'x*y\\nx+y\\nsin(x)\\n' | gradcli grad - --at x=1,y=2 --wrt x,y",
 ]
 
 
@@ -19,32 +20,35 @@ EXAMPLES = [
 @expr_argument
 @at_option
 @click.option("--hessian", is_flag=True, help="Also the matrix of second partial derivatives.")
+@click.option("--wrt", default=None, metavar="X,Y,...",
+              help="Differentiate along these variables, in this order; a point may then name "
+                   "variables the expression lacks (their derivatives are 0): with several "
+                   "expressions, the rows of a Jacobian.")
 @format_option
-def grad(expr, at, hessian, format):
+def grad(expr, at, hessian, wrt, format):
     """The gradient of EXPR (and with --hessian its Hessian) at each point.
 
     Variables are in order of name. Plain output is one line per point: the
     gradient's components, then (with --hessian) the Hessian's entries row by row,
     separated by spaces.
     """
+    order = wrt_names(wrt)
     with Writer(format) as writer:
         for_each_point(expr, at, lambda e, names, env, points:
-                       gradient_rows(e, names, env, points, hessian), writer)
+                       gradient_rows(e, names, env, points, hessian, order), writer,
+                       extra=order or ())
 
 
-def gradient_rows(expression, names, env, points, with_hessian: bool) -> list[Row]:
+def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None) -> list[Row]:
     import numpy as np
 
     n = len(points)
-    variables = list(expression.variables)
+    variables = list(expression.variables if wrt is None else wrt)
     k = len(variables)
-    from ..compiled.program import compile_expression
-
-    program = compile_expression(expression)  # one vectorized pass over all the points
-    value, gradient = program.value_and_grad(env)
+    value, gradient, hessian = derivatives_along(expression, env, variables, with_hessian)
     values = np.broadcast_to(value, (n,))
     gradients = np.broadcast_to(gradient, (n, k))
-    hessians = np.broadcast_to(program.hessian(env), (n, k, k)) if with_hessian else None
+    hessians = np.broadcast_to(hessian, (n, k, k)) if with_hessian else None
     checks = [("the value", values)] + [(f"the derivative along {v}", gradients[:, i])
                                     for i, v in enumerate(variables)]
     if with_hessian:
@@ -80,3 +84,45 @@ def gradient_rows(expression, names, env, points, with_hessian: bool) -> list[Ro
             table_values=[*coordinates, value, *numbers],
         ))
     return rows
+
+
+def wrt_names(text: str | None) -> tuple[str, ...] | None:
+    """--wrt x,y as ('x', 'y'): variable names, each once."""
+    if text is None:
+        return None
+    from ..errors import GradcliError
+    from ..graph import NAMED_CONSTANTS
+
+    names = tuple(part.strip() for part in text.split(","))
+    for name in names:
+        if not name.isidentifier() or not name.isascii() or name in NAMED_CONSTANTS:
+            raise GradcliError(f"--wrt {text}: {name!r} is not a variable name")
+    twice = [name for i, name in enumerate(names) if name in names[:i]]
+    if twice:
+        raise GradcliError(f"--wrt {text}: {twice[0]!r} is given twice")
+    return names
+
+
+def derivatives_along(expression, env, variables: list[str], with_hessian: bool):
+    """(value, gradient, Hessian or None) along ``variables`` in their order, from one compiled
+    program over all the points; a variable the expression lacks has derivatives 0."""
+    import numpy as np
+
+    from ..compiled.program import compile_expression
+
+    own = [v for v in variables if v in expression.variables]
+    program = compile_expression(expression, wrt=own)  # one vectorized pass over all the points
+    env = {name: env[name] for name in expression.variables}
+    value, gradient = program.value_and_grad(env)
+    hessian = program.hessian(env) if with_hessian else None
+    if own == variables:
+        return value, gradient, hessian
+    shape = np.shape(value)
+    where = [variables.index(v) for v in own]
+    full_gradient = np.zeros(shape + (len(variables),))
+    full_gradient[..., where] = gradient
+    if hessian is not None:
+        full = np.zeros(shape + (len(variables), len(variables)))
+        full[..., np.ix_(where, where)[0], np.ix_(where, where)[1]] = hessian
+        hessian = full
+    return value, full_gradient, hessian
