@@ -241,7 +241,7 @@ class PointProblem(GradcliError):
         self.point = point
 
 
-def for_each_point(expr: str, at: tuple, compute, writer) -> None:
+def for_each_point(expr: str, at: tuple, compute, writer, extra: tuple = ()) -> None:
     """Write ``compute``'s rows for every expression of EXPR at every point of ``--at``.
 
     ``compute(expression, names, env, points)`` gets one group of points that give the
@@ -249,14 +249,15 @@ def for_each_point(expr: str, at: tuple, compute, writer) -> None:
     one entry per point) and returns a list of Rows, one per point, in order. Errors that
     concern one expression or one point are reported, keep their row
     (``writer.error``), and the rest goes on (exit 2 at the end); with a single
-    expression on the command line they end the run.
+    expression on the command line they end the run. ``extra``: names a point may give
+    besides the expression's variables (grad --wrt: their derivatives are 0).
     """
     if expr == STDIN and STDIN in at:
         raise click.UsageError("EXPR and --at cannot both read stdin ('-')")
     if expr != STDIN:
         expression = parse_expression(expr)
         for points in point_batches(at):
-            for point, item in zip(points, rows_at(expression, points, compute)):
+            for point, item in zip(points, rows_at(expression, points, compute, extra)):
                 if isinstance(item, BadLine):
                     writer.error(expression.text, item.text, item.error)
                 elif isinstance(item, GradcliError):
@@ -274,7 +275,7 @@ def for_each_point(expr: str, at: tuple, compute, writer) -> None:
             results = done.get(source.text)
             if results is None:
                 try:
-                    results = rows_at(parse_expression(source), points, compute)
+                    results = rows_at(parse_expression(source), points, compute, extra)
                 except GradcliError as e:
                     results = [e] * len(points)
                     report_error(e, source.where)
@@ -293,9 +294,9 @@ def for_each_point(expr: str, at: tuple, compute, writer) -> None:
         writer.flush()
 
 
-def rows_at(expression, points: list, compute) -> list:
+def rows_at(expression, points: list, compute, extra: tuple = ()) -> list:
     """Rows (or errors, or BadLines) for the points, in order; one compute call per group
-    of names."""
+    of names (which may add names from ``extra`` to the expression's variables)."""
     out: list = [None] * len(points)
     good = []
     for position, point in enumerate(points):
@@ -309,6 +310,8 @@ def rows_at(expression, points: list, compute) -> list:
         if names == (BARE,):
             names = tuple(variables) if len(variables) == 1 else names
         problem = names_problem(variables, names)
+        if problem is not None and extra and set(variables) <= set(names) <= {*variables, *extra}:
+            problem = None
         if problem is not None:
             for position, point in zip(batch.positions, batch.points):
                 out[good[position][0]] = PointProblem(problem, _point_where(point), point)

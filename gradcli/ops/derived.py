@@ -1,4 +1,5 @@
-"""Functions short for elementary ones, each an op of its own: sec, csc, cot, exp2, square."""
+"""Reciprocal trigonometric functions and shorthands: sec, csc, cot, exp2, square (each an
+op of its own, with its own Taylor and ball rules)."""
 from __future__ import annotations
 
 import math

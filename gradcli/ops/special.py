@@ -189,7 +189,7 @@ class Erfc:
 
 @op("gamma", 1, language="gamma", cost=25.0)
 class Gamma:
-    """gamma function (nan at 0, -1, -2, ...: a pole; inf at +0)
+    """gamma function (+-inf at +-0, nan at the poles -1, -2, ...)
 
     domain: x != 0, -1, -2, ...
     derivative: gamma(x)*digamma(x)
