@@ -21,11 +21,11 @@ def test_eval_table(gradcli):
     result = gradcli("eval", "x/3", "--at", "1", "--format", "table")
     assert [line.rstrip() for line in result.stdout.splitlines()] == [
         "x/3",
-        "┏━━━━━┳━━━━━━━━━━━━━━━━━━━━┓",
-        "┃   x ┃              value ┃",
-        "┡━━━━━╇━━━━━━━━━━━━━━━━━━━━┩",
-        "│ 1.0 │ 0.3333333333333333 │",
-        "└─────┴────────────────────┘",
+        "┏━━━━━┳━━━━━━━━━━━━━━┓",
+        "┃   x ┃        value ┃",
+        "┡━━━━━╇━━━━━━━━━━━━━━┩",
+        "│ 1.0 │ 0.3333333333 │",  # 10 significant digits in tables (SPEC 6.4)
+        "└─────┴──────────────┘",
     ]
 
 

@@ -37,7 +37,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the process is, so that it ends as a Ctrl-C does (exit 143)."""
 
 
+_SIGNALS = {"terminated": False}  # set by the SIGTERM handler (process-wide, CLI only)
+
+
 def _on_sigterm(signum, frame):
+    _SIGNALS["terminated"] = True
     raise Terminated
 
 
@@ -54,7 +58,9 @@ def interrupted_status(error: BaseException | None = None) -> int:
     """130 after Ctrl-C, 143 after SIGTERM."""
     if error is None:
         error = sys.exc_info()[1]
-    return EXIT_TERMINATED if isinstance(error, Terminated) else EXIT_INTERRUPTED
+    if isinstance(error, Terminated) or error is None and _SIGNALS["terminated"]:
+        return EXIT_TERMINATED
+    return EXIT_INTERRUPTED
 
 
 def _interrupted_word(error: BaseException | None = None) -> str:

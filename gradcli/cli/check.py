@@ -56,7 +56,7 @@ def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, format):
     relative error, one line per point.
     """
     options = dict(order=order, wrt=wrt, rtol=rtol, atol=atol, timeout=timeout,
-                   symbolic=symbolic, pretty=symbolic and format == "table")
+                   symbolic=symbolic, pretty=False)
     mismatched = []
 
     def rows(expression, names, env, points):
@@ -98,7 +98,10 @@ def result_rows(result, format: str) -> list[Row]:
     """A point's rows: one per order (table and csv) and the record, plain line and
     verdict under the table."""
     rows = order_rows(result) if format in ("table", "csv") else []
-    rows.append(Row(record=result.record(), plain=plain_line(result), notes=summary(result)))
+    notes = summary(result)
+    if result.symbolic:
+        notes = f"{formulas(result)}\n{notes}"
+    rows.append(Row(record=result.record(), plain=plain_line(result), notes=notes))
     return rows
 
 
@@ -227,8 +230,6 @@ def order_rows(result) -> list[Row]:
         columns.append("symbolic")
     table_columns = ["order", "gradcli", "reference", "by", "finite difference", "± (fd)",
                      "relative error", ""]
-    if result.symbolic:
-        table_columns.append("SymPy's derivative")
     title = f"check {result.expr} at {_where(result.point)} (along {result.wrt})"
     rows = []
     for k in range(result.order + 1):
@@ -240,7 +241,6 @@ def order_rows(result) -> list[Row]:
         table_values = [*fields[:5], _short(fields[5]), _short(fields[6]), _mark(result, k)]
         if result.symbolic:
             values.append(reference.formula if reference.formula is not None else "")
-            table_values.append(_pretty(reference))
         rows.append(Row(columns=columns, values=values, title=title,
                         table_columns=table_columns, table_values=table_values))
     return rows
@@ -257,10 +257,19 @@ def _mark(result, k: int) -> str:
     return MARKS[result.status[k]]
 
 
-def _pretty(reference) -> str:
-    if reference.method != "sympy":
-        return "(SymPy ran out of time)" if reference.why in (None, "timeout") else \
-            "(SymPy failed)"
-    if reference.pretty is None:
-        return "(too large to show: see --format json)"
-    return reference.pretty
+FORMULA_WIDTH = 2000  # a longer formula is left to --format json
+
+
+def formulas(result) -> str:
+    """--symbolic under the table: SymPy's derivative of each order, one line of text each."""
+    lines = [f"SymPy's derivatives along {result.wrt}:"]
+    for k, reference in enumerate(result.references):
+        if reference.method != "sympy":
+            text = "(SymPy ran out of time)" if reference.why in (None, "timeout") else \
+                "(SymPy failed)"
+        elif reference.formula is None or len(reference.formula) > FORMULA_WIDTH:
+            text = "(too large to show: see --format json)"
+        else:
+            text = reference.formula
+        lines.append(f"  order {k}: {text}")
+    return "\n".join(lines)

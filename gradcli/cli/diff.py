@@ -13,8 +13,6 @@ EXAMPLES = [
     "printf '1\\n2\\n' | gradcli diff \"x**3\" --at - --format plain",
     'gradcli diff -- "-x**2" --at 1',
 ]
-TABLE_ORDERS = 6  # a table shows every order up to this one, else f and the last order
-
 
 @command("diff", examples=EXAMPLES)
 @expr_argument
@@ -63,12 +61,7 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None)
                      for name in names]
     columns = ["expr", *point_columns, "wrt", "order", "value",
                *(f"derivatives[{k}]" for k in range(order + 1))]
-    if order <= TABLE_ORDERS:
-        shown = list(range(order + 1))
-        caption = None
-    else:
-        shown = [0, order]
-        caption = f"orders 1..{order - 1}: use --format json or csv"
+    shown = list(range(order + 1))  # every order: a wide table is drawn on its side
     table_columns = [*names, *(_heading(k, wrt) for k in shown)]
     title = f"{text}  (along {wrt})"
     rows = []
@@ -83,6 +76,5 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None)
             title=title,
             table_columns=table_columns,
             table_values=[*values, *(ds[k] for k in shown)],
-            caption=caption,
         ))
     return rows

@@ -39,7 +39,7 @@ from .app import EXIT_FAILED, command, exit_interrupted, warn
 from .inputs import STDIN, parse_expression, start_values
 from .options import RowSelection, build_optimizers, format_option, optimizer_options
 from .progress import progress_bar
-from .render import Row, Writer, format_number
+from .render import Row, Writer, format_number, table_cell
 
 # each runs anywhere after `pip install gradcli`: the data comes on stdin
 EXAMPLES = [
@@ -307,7 +307,7 @@ def _ending(result, tol, interrupted: bool = False) -> str:
         return f"interrupted after {epochs}"
     if result.diverged_at is not None:
         return f"diverged at epoch {result.diverged_at}"
-    norm = format_number(result.grad_norm)
+    norm = table_cell(float(result.grad_norm))  # the table's digits: the line fits beside it
     if result.converged:
         return f"converged after {epochs}: gradient norm {norm} <= --tol {format_number(tol)}"
     if tol == 0:

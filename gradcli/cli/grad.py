@@ -6,7 +6,7 @@ import click
 from .app import command, warn_non_finite
 from .inputs import for_each_point
 from .options import at_option, expr_argument, format_option
-from .render import Row, Writer, format_number
+from .render import Row, Writer, format_number, table_text
 
 EXAMPLES = [
     'gradcli grad "x**2*y+sin(y)" --at x=1,y=2',
@@ -61,8 +61,6 @@ def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None) 
     table_columns = [*names, "f", *(f"∂f/∂{v}" for v in variables)]
     if with_hessian:
         columns += [f"hessian[{a},{b}]" for a in variables for b in variables]
-        table_columns += [f"∂²f/∂{a}∂{b}" if a != b else f"∂²f/∂{a}²"
-                          for a in variables for b in variables]
     rows = []
     values, gradients = values.tolist(), gradients.tolist()
     matrices = hessians.tolist() if with_hessian else [None] * n
@@ -74,6 +72,12 @@ def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None) 
         if with_hessian:
             record["hessian"] = matrix
             numbers += [h for row in matrix for h in row]
+        notes = None
+        if with_hessian:  # the Hessian as a matrix, under the point's row
+            at = ",".join(f"{n}={format_number(v)}" for n, v in zip(names, coordinates))
+            notes = f"Hessian at {at or 'no point'} (∂²f/∂row∂column):\n" + table_text(
+                None, ["", *variables], [[a, *r] for a, r in zip(variables, matrix)],
+                numeric=[False, *[True] * k])
         rows.append(Row(
             record=record,
             plain=" ".join(format_number(g) for g in numbers),
@@ -81,7 +85,8 @@ def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None) 
             values=[text, *coordinates, value, *numbers],
             title=text,
             table_columns=table_columns,
-            table_values=[*coordinates, value, *numbers],
+            table_values=[*coordinates, value, *gradient],
+            notes=notes,
         ))
     return rows
 

@@ -17,22 +17,23 @@ and ends with exit status 1; Ctrl-C or SIGTERM prints the rows so far and exits 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import click
 
 from ..errors import GradcliError
 from .app import EXIT_FAILED, command, exit_interrupted
 from .inputs import parse_expression, read_expressions, start_values
+from ..optimizers import DEFAULT_OPT
 from .options import (TABLE_ROWS, RowSelection, build_optimizers, default_every,
-                      expr_argument, format_option, optimizer_options)
+                      expr_argument, format_option, optimizer_options, quasi_newton_options)
 from .points import parse_point
 from .progress import progress_bar
-from .render import Row, Writer, format_number
+from .render import Row, Writer, format_number, table_cell
 
 FULL_HISTORY = 20_000  # the first rows, all kept: a default --every may show any of them
 COARSE = FULL_HISTORY // TABLE_ROWS  # past them, every COARSE-th row is kept
 PLOT_POINTS = 10_000  # --plot draws about this many iterates of a long run
-DEFAULT_OPT = "adam"
 
 EXAMPLES = [
     'gradcli minimize "x**2-2*x+1" --opt sgd --lr 0.01 --steps 1000',
@@ -40,6 +41,7 @@ EXAMPLES = [
     'gradcli minimize "(1-x)**2+100*(y-x**2)**2" --opt all --lr 0.001 --from x=-1.5,y=2',
     'gradcli minimize "x**4-3*x**2" --opt newton --from 0.1 --format json',
     'gradcli minimize "(x-50)**2" --opt adam --lr 1 --from 3 --plot adam.png',
+    'gradcli minimize "(1-x)**2+100*(y-x**2)**2" --from x=-1.5,y=2 --bounds x=:0.5',
 ]
 
 
@@ -49,40 +51,56 @@ EXAMPLES = [
               metavar="N", help="At most N updates.")
 @click.option("--from", "start", metavar="POINT",
               help="Start: 3 (one variable) or x=1,y=2; variables not given start at 0.")
+@click.option("--bounds", metavar="x=LO:HI,y=LO:",
+              help="Keep variables in a box (a side may be empty): every update is projected "
+                   "onto it; the JSON names the bounds active at the end.")
 @optimizer_options(default_opt=DEFAULT_OPT)
+@quasi_newton_options
 @format_option
-def minimize(expr, steps, start, settings, format):
-    """Minimize EXPR from --from (default: every variable 0) with the optimizer(s) of --opt.
+def minimize(expr, steps, start, bounds, settings, quasi_newton, format):
+    """Minimize EXPR from --from (default: every variable 0) with the optimizer(s) of --opt
+    (default: lbfgs, torch.optim.LBFGS's algorithm with a strong-Wolfe line search).
 
-    Stops when the gradient norm is <= --tol (default 1e-10), after --steps updates, or
-    on divergence (a nan/inf value or gradient: exit status 1). Plain output: the final
-    point as x=1.0,y=2.0 (the syntax of --from), one line per optimizer (NAME x=...
-    with several).
+    Stops when the gradient norm is <= --tol (default 1e-10), after --steps updates
+    (iterations of lbfgs/bfgs), at lbfgs/bfgs's own tests (--tolerance-grad,
+    --tolerance-change), or on divergence (a nan/inf value or gradient: exit status 1).
+    Plain output: the final point as x=1.0,y=2.0 (the syntax of --from), one line per
+    optimizer (NAME x=... with several).
     """
     from .. import limits
 
     limits.check("--steps", steps, limits.MAX_STEPS)
+    settings = replace(settings, **quasi_newton)
     start = parse_point(start, "--from") if start is not None else None
     failed = False
     with Writer(format) as writer:
         for sources in read_expressions(expr):
             for source in sources:
-                failed |= minimize_one(parse_expression(source), steps, start, settings, writer)
+                failed |= minimize_one(parse_expression(source), steps, start, settings, writer,
+                                       bounds)
     if failed:
         click.get_current_context().exit(EXIT_FAILED)
 
 
-def minimize_one(expression, steps, start, settings, writer) -> bool:
+def minimize_one(expression, steps, start, settings, writer, bounds_text=None) -> bool:
     """Run every optimizer of settings on expression and write the results; True if one diverged."""
     import numpy as np
 
     from ..compiled.program import compile_expression
+    from ..optimizers.bounds import Bounds
     from ..training.descend import descend
 
     variables = list(expression.variables)
     if not variables:
         raise GradcliError(f"{expression.text!r} has no variables: there is nothing to minimize")
     x0 = list(start_values(variables, start, "--from").values())
+    bounds = None
+    if bounds_text is not None:
+        try:
+            bounds = Bounds.parse(bounds_text, variables)
+            bounds.check_start(x0)
+        except ValueError as e:
+            raise GradcliError(f"--bounds: {e}") from None
     dtype = np.float32 if settings.dtype == "float32" else np.float64
     program = compile_expression(expression, variables, dtype=dtype)
     fg = program.point_function()
@@ -96,7 +114,7 @@ def minimize_one(expression, steps, start, settings, writer) -> bool:
                     return program.hessian(dict(zip(variables, p)))
             with progress_bar(steps, optimizer.name) as advance:
                 run = descend(fg, x0, optimizer, steps, settings.tol, hessian=hessian,
-                              variables=variables, progress=advance,
+                              variables=variables, progress=advance, bounds=bounds,
                               keep=row_keeper(settings.every, steps, settings.plot))
             run.planned = steps
             runs.append(run)
@@ -159,11 +177,20 @@ def shown_steps(run, every: int | None) -> list[int]:
 def run_record(expression, run, every) -> dict:
     """SPEC's JSON object of one run."""
     point, value, norm, _ = run.final
-    history = [run.record(k) for k in shown_steps(run, every)]
-    return {"expr": expression.text, "opt": run.name, "lr": run.optimizer.lr,
-            "steps": run.steps, "converged": run.converged, "interrupted": run.interrupted,
-            "point": dict(zip(run.variables, map(float, point))), "value": float(value),
-            "grad_norm": float(norm), "history": history}
+    history = []
+    for k in shown_steps(run, every):
+        history.append(run.record(k))
+        if run.evaluations:  # lbfgs/bfgs: the function evaluations made so far
+            history[-1]["evals"] = run.evaluations_at(k)
+    record = {"expr": expression.text, "opt": run.name, "lr": run.optimizer.lr,
+              "steps": run.steps, "converged": run.converged, "interrupted": run.interrupted,
+              "point": dict(zip(run.variables, map(float, point))), "value": float(value),
+              "grad_norm": float(norm), "history": history}
+    if run.evaluations:
+        record.update(evaluations=run.evaluations[-1], stop=run.stop)
+    if run.bounds is not None:
+        record["active_bounds"] = run.active_bounds
+    return record
 
 
 def point_text(variables, point) -> str:
@@ -180,24 +207,26 @@ def run_rows(expression, run, every, compare: bool) -> list[Row]:
     compat = "" if run.optimizer.compat == "torch" else f", {run.optimizer.compat}"
     title = f"{expression.text}  ({run.name}{compat})"
     headings = [] if compare else ["step", *run.variables, "f", "‖∇f‖", "lr"]
+    if run.evaluations and not compare:  # lbfgs/bfgs: iterations, step lengths, evaluations
+        headings = ["iter", *run.variables, "f", "‖∇f‖", "t", "evals"]
     rows = []
     for k in shown_steps(run, every):
         point, value, norm, lr = run.row(k)
         numbers = [*map(float, point), float(value), float(norm), float(lr)]
+        shown = [k, *numbers, run.evaluations_at(k)] if run.evaluations else [k, *numbers]
         rows.append(Row(columns=columns, values=[run.name, k, *numbers], title=title,
-                        table_columns=headings, table_values=[k, *numbers]))
+                        table_columns=headings, table_values=shown))
     plain = point_text(run.variables, run.final[0])
     own = Row(record=run_record(expression, run, every),
               plain=f"{run.name} {plain}" if compare else plain, table_columns=[])
     if compare:
         own.title = f"{expression.text}  (tol {format_number(run.tol)})"
-        own.table_columns = ["opt", "lr", "final point", "final f", "steps to tol", "steps",
-                             "time", "status"]
-        to_tol = run.steps_to_tolerance()
-        own.table_values = [run.name, float(run.optimizer.lr), plain, float(run.final[1]),
-                            "-" if to_tol is None else to_tol, run.steps,
-                            _seconds(run.seconds), _status(run)]
-        own.numeric = [False, True, False, True, True, True, True, False]
+        own.table_columns = ["opt", "lr", "final point", "final f", "steps", "time", "status"]
+        short = ",".join(f"{v}={table_cell(float(x))}" for v, x in zip(run.variables,
+                                                                      run.final[0]))
+        own.table_values = [run.name, float(run.optimizer.lr), short, float(run.final[1]),
+                            run.steps, _seconds(run.seconds), _status(run)]
+        own.numeric = [False, True, False, True, True, True, False]
     else:
         own.notes = summary(run)
     return [*rows, own]
@@ -214,11 +243,15 @@ def _status(run) -> str:
 def summary(run) -> str:
     """The closing lines: how the run ended, the final point and value, the time."""
     point, value, norm, _ = run.final
-    where = ", ".join(f"{v} = {format_number(x)}" for v, x in zip(run.variables, point))
+    format_number = table_cell  # the table's digits: the closing lines fit beside it
+    where = ", ".join(f"{v} = {format_number(float(x))}" for v, x in zip(run.variables, point))
     if run.diverged_at is not None:
         ended = f"diverged at step {run.diverged_at}"
     elif run.interrupted:
         ended = f"interrupted after {run.steps} steps"
+    elif run.stop in _STOPS:
+        ended = (f"{'converged' if run.converged else 'stopped'} after {run.steps} "
+                 f"iterations, {run.evaluations[-1]} evaluations ({_STOPS[run.stop]})")
     elif run.converged:
         ended = (f"converged after {run.steps} steps "
                  f"(‖∇f‖ = {format_number(norm)} <= tol {format_number(run.tol)})")
@@ -228,7 +261,15 @@ def summary(run) -> str:
         ended = (f"not converged after {run.steps} steps "
                  f"(‖∇f‖ = {format_number(norm)} > tol {format_number(run.tol)})")
     return (f"{run.name}: {ended}\n"
-            f"final point {where}, f = {format_number(value)}; {_seconds(run.seconds)}")
+            f"final point {where}, f = {format_number(float(value))}; {_seconds(run.seconds)}")
+
+
+_STOPS = {  # lbfgs/bfgs's own tests (optimizers/lbfgs.py)
+    "tolerance_grad": "max |∂f/∂x_i| <= --tolerance-grad",
+    "tolerance_change": "f or the step changed by less than --tolerance-change",
+    "max_eval": "the evaluation budget, --steps * 5 // 4, is spent",
+    "line_search": "no decrease along the projected path",
+}
 
 
 def _seconds(seconds: float) -> str:

@@ -95,35 +95,119 @@ def cell(value) -> str:
     return str(value)
 
 
-table_cell = cell  # the text of a table cell
+TABLE_DIGITS = 10  # significant digits of a number in a table (plain, CSV, JSON: all of them)
+
+
+def table_cell(value) -> str:
+    """Text of a table cell: a float to TABLE_DIGITS significant digits (its shortest repr
+    when that is as short), integers and text as they are."""
+    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                                and not isinstance(value, numbers.Integral)):
+        x = float(value)
+        short = f"{x:.{TABLE_DIGITS}g}"
+        if not math.isfinite(x) or float(short) == x:
+            return repr(x)
+        return short if any(c in short for c in ".e") else short + ".0"  # 1.0000000000049
+    return cell(value)
+
+
+TABLE_DIGITS = 10  # significant digits of a number in a table (plain, CSV, JSON: all of them)
+
+
+def table_cell(value) -> str:
+    """Text of a table cell: a float to TABLE_DIGITS significant digits (its shortest repr
+    when that is as short), integers and text as they are."""
+    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                                and not isinstance(value, numbers.Integral)):
+        x = float(value)
+        short = f"{x:.{TABLE_DIGITS}g}"
+        if not math.isfinite(x) or float(short) == x:
+            return repr(x)
+        return short if any(c in short for c in ".e") else short + ".0"  # 1.0000000000049
+    return cell(value)
 
 
 # -- tables --------------------------------------------------------------------------------
-def print_table(title: str | None, columns: list[str], rows: list[list], *, file=None,
-                caption: str | None = None, numeric: list[bool] | None = None) -> None:
-    """Draw a rich table; numeric columns (default: all but text ones) right-justified."""
+def console(out=None, width: int | None = None):
+    """A rich Console on ``out`` (default stdout) whose width is the terminal's (COLUMNS in a
+    pipe, else 80); a closed pipe raises BrokenPipeError (rich would exit 1 itself)."""
     from rich.console import Console
-    from rich.table import Table
 
-    out = file or sys.stdout
-    console = Console(file=out, highlight=False, soft_wrap=False)
-    table = Table(title=title, caption=caption, title_justify="left")
-    texts = [[table_cell(v) for v in row] for row in rows]
-    for i, name in enumerate(columns):
-        if numeric is not None:
-            right = numeric[i]
-        else:
-            right = all(not isinstance(row[i], str) for row in rows) if rows else True
-        table.add_column(name, justify="right" if right else "left")
-    for row in texts:
-        table.add_row(*row)
-    # never truncate a number: widen the console to the table rather than cut cells
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return _Console(file=out or sys.stdout, highlight=False, soft_wrap=False, width=width)
+
+
+def _width(renderable, con) -> int:
     from rich.measure import Measurement
 
-    wanted = Measurement.get(console, console.options.update_width(1 << 16), table).maximum
-    if wanted > console.width:
-        console = Console(file=out, highlight=False, soft_wrap=False, width=wanted)
-    console.print(table)
+    return Measurement.get(con, con.options.update_width(1 << 16), renderable).maximum
+
+
+def _rich_table(title, columns, texts, caption, right, header=True):
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption, title_justify="left", show_header=header)
+    for name, r in zip(columns, right):
+        table.add_column(name, justify="right" if r else "left", overflow="fold")
+    for row in texts:
+        table.add_row(*row)
+    return table
+
+
+def print_table(title: str | None, columns: list[str], rows: list[list], *, file=None,
+                caption: str | None = None, numeric: list[bool] | None = None) -> None:
+    """Draw a table no wider than the terminal: as it is when it fits; else turned on its
+    side (a line per heading, a column per row, as many rows side by side as fit, the
+    rest below); numbers right-justified, to TABLE_DIGITS digits."""
+    con = console(file)
+    texts = [[table_cell(v) for v in row] for row in rows]
+    if numeric is not None:
+        right = list(numeric)
+    else:
+        right = [all(not isinstance(row[i], str) for row in rows) if rows else True
+                 for i in range(len(columns))]
+    table = _rich_table(title, columns, texts, caption, right)
+    if _width(table, con) <= con.width or not rows:
+        con.print(table)
+        return
+    # on its side: the first column's values head the columns ("step 0 25 50", "order 0 1 2")
+    body = list(zip(*texts))  # one tuple per heading
+    head, rest = columns[0], list(zip(columns[1:], body[1:]))
+    chunks, start = [], 0
+    while start < len(rows):
+        end = start + 1
+        while end < len(rows):
+            trial = _rich_table(title, [head, *body[0][start:end + 1]],
+                                [[h, *cells[start:end + 1]] for h, cells in rest], None,
+                                [False] + [True] * (end + 1 - start))
+            if _width(trial, con) > con.width:
+                break
+            end += 1
+        chunks.append((start, end))
+        start = end
+    for i, (a, b) in enumerate(chunks):
+        con.print(_rich_table(title if i == 0 else None, [head, *body[0][a:b]],
+                              [[h, *cells[a:b]] for h, cells in rest],
+                              caption if i == len(chunks) - 1 else None,
+                              [False] + [True] * (b - a)))
+
+
+def table_text(title: str | None, columns: list[str], rows: list[list], *,
+               numeric: list[bool] | None = None, width: int | None = None) -> str:
+    """print_table's output as a string (for a table drawn under another: a Hessian)."""
+    import io
+
+    out = io.StringIO()
+    if width is None:
+        width = console().width
+    con = console(out, width)
+    texts = [[table_cell(v) for v in row] for row in rows]
+    right = numeric if numeric is not None else [not isinstance(v, str) for v in rows[0]]
+    con.print(_rich_table(title, columns, texts, None, right))
+    return out.getvalue().rstrip("\n")
 
 
 # -- rows ------------------------------------------------------------------------------------

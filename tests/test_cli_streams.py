@@ -1,0 +1,70 @@
+"""SIGTERM, closed and full streams, through real processes (SPEC 6.4, issue 23)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and streams")
+GRADCLI = [sys.executable, "-m", "gradcli"]
+ENV = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
+
+
+def _terminate(args: list[str]) -> tuple[int, str, str]:
+    process = subprocess.Popen(GRADCLI + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=ENV)
+    time.sleep(3.0)  # started, and well into the run
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    return process.returncode, stdout, stderr
+
+
+def test_sigterm_during_minimize_writes_what_was_done_and_exits_143():
+    code, stdout, stderr = _terminate(
+        ["minimize", "(x-3)**2+sin(x)", "--opt", "adam", "--lr", "0.001", "--steps", "10000000",
+         "--tol", "0", "--format", "json"])
+    assert code == 143, stderr
+    assert "Traceback" not in stderr
+    assert stderr.startswith("gradcli: terminated after ") and stderr.endswith(" steps of adam\n")
+    record = json.loads(stdout)  # one whole record
+    assert record["interrupted"] is True and record["converged"] is False
+    assert 0 < record["steps"] < 10_000_000 and record["history"][-1]["step"] == record["steps"]
+
+
+def test_sigterm_while_reading_stdin_exits_143_quietly():
+    process = subprocess.Popen(GRADCLI + ["eval", "x", "--at", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    process.stdin.write(b"1\n")
+    process.stdin.flush()
+    assert process.stdout.readline() == b"1.0\n"
+    process.send_signal(signal.SIGTERM)
+    rest, stderr = process.communicate(timeout=60)
+    assert (process.returncode, rest, stderr) == (143, b"", b"gradcli: terminated\n")
+
+
+@pytest.mark.parametrize("fmt", ["table", "plain", "csv", "json"])
+def test_head_closing_a_table_exits_as_other_formats(fmt):
+    """issue 23: `--format table | head -1` exited 1 (rich's own broken-pipe exit)."""
+    script = (f"{sys.executable} -m gradcli eval x --at - --format {fmt} < <(seq 1 100000) "
+              f"| head -1 >/dev/null; echo ${{PIPESTATUS[0]}}")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=ENV,
+                            timeout=120)
+    assert result.stdout.strip() in ("0", "141"), result.stderr
+    assert "Traceback" not in result.stderr and result.stderr == ""
+
+
+@pytest.mark.parametrize("redirect, why", [(">&-", "stdout is closed"),
+                                           ("> /dev/full", "no space left on the device")])
+def test_a_stdout_that_cannot_be_written_is_one_clear_error(redirect, why):
+    if redirect.endswith("/dev/full") and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    script = f"{sys.executable} -m gradcli eval 'x**2' --at 3 {redirect}"
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=ENV,
+                            timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"gradcli: error: cannot write the output: {why}\n"

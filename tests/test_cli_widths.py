@@ -1,0 +1,89 @@
+"""SPEC 6.4: a table never exceeds the terminal's width (80 and 120 columns here), whatever
+the subcommand: numbers to 10 significant digits in tables only, wide results turned on
+their side, Hessians as matrices, --symbolic formulas as text under the table, and no
+order of diff hidden."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gradcli.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+LINE = str(ROOT / "samples" / "noisy_line.csv")
+
+COMMANDS = [
+    ["diff", "x**4+2*x**3-3*x**2+4*x-5", "--at", "2", "--order", "3"],
+    ["diff", "exp(x)*sin(x)", "--at", "1", "--at", "2", "--at", "-3.5", "--order", "12"],
+    ["diff", "x*y**2*exp(z)", "--at", "x=1.123456789,y=2.5,z=-3", "--wrt", "y", "--order", "7"],
+    ["grad", "x**2*y+sin(y)", "--at", "x=1,y=2", "--hessian"],
+    ["grad", "x**2*y*z+sin(y)*exp(z)/w+v**3", "--at", "v=0.1,w=2.5,x=1,y=2,z=3", "--hessian"],
+    ["eval", "sqrt(a**2+b**2+c**2+d**2+e1**2+f**2+g**2+h**2)",
+     "--at", "a=1.1,b=2.2,c=3.3,d=4.4,e1=5.5,f=6.6,g=7.7,h=8.8"],
+    ["check", "exp(sin(x))/(1+x**2)", "--at", "0.7", "--order", "4"],
+    ["check", "x**y*sin(x)", "--at", "x=0.5,y=2.5", "--wrt", "x", "--order", "3", "--symbolic"],
+    ["minimize", "(x-50)**2", "--opt", "adam", "--lr", "1", "--steps", "200", "--from", "x=3"],
+    ["minimize", "(1-x)**2+100*(y-x**2)**2", "--opt", "adam", "--lr", "0.01",
+     "--from", "x=-1.5,y=2", "--steps", "2000"],
+    ["minimize", "(1-x)**2+100*(y-x**2)**2", "--opt", "sgd,momentum,adam,newton", "--lr", "0.002",
+     "--from", "x=-1.5,y=2", "--steps", "500"],
+    ["fit", "w*x+b", "--data", LINE, "--target", "y", "--opt", "adam", "--lr", "0.1",
+     "--epochs", "300"],
+    ["graph", "sin(x)*x+x**2", "--at", "1"],
+]
+
+
+def _run(args, columns: int, fmt: str = "table"):
+    env = {"COLUMNS": str(columns), "LINES": "40", "NO_COLOR": "1", "FORCE_COLOR": None,
+           "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None}
+    extra = [] if args[0] == "graph" else ["--format", fmt]
+    return CliRunner(env=env).invoke(cli, [*args, *extra], prog_name="gradcli")
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+@pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a[:2]) for a in COMMANDS])
+def test_no_table_line_is_wider_than_the_terminal(args, columns):
+    result = _run(args, columns)
+    assert result.exit_code in (0, 1), result.stderr
+    # --symbolic formulas are one line of text each, as long as the formula
+    wide = [line for line in result.stdout.splitlines()
+            if len(line) > columns and not line.startswith("  order ")]
+    assert not wide, "\n".join(wide)
+
+
+def test_tables_round_to_10_digits_and_other_formats_keep_every_digit():
+    table = _run(["eval", "sqrt(2)"], 80).stdout
+    assert "1.414213562" in table and "1.4142135623730951" not in table
+    plain = _run(["eval", "sqrt(2)"], 80, "plain").stdout
+    assert plain == "1.4142135623730951\n"
+    assert json.loads(_run(["eval", "sqrt(2)"], 80, "json").stdout)["value"] == 2 ** 0.5
+
+
+def test_diff_shows_every_order_of_a_high_order():
+    """issue 20: `diff --order 7` and above hid the middle orders."""
+    result = _run(["diff", "exp(2*x)", "--at", "0", "--order", "9"], 80)
+    values = {int(2 ** k) for k in range(10)}  # the kth derivative of exp(2x) at 0 is 2**k
+    cells = {int(float(c)) for line in result.stdout.splitlines()
+             for c in line.strip("│ ").split("│")[-1:] if c.strip().replace(".", "").isdigit()}
+    assert values <= cells
+    assert "use --format json" not in result.stdout
+
+
+def test_a_hessian_is_a_matrix_under_the_gradient():
+    result = _run(["grad", "x**2*y", "--at", "x=1,y=2", "--hessian"], 80)
+    lines = result.stdout.splitlines()
+    assert "Hessian at x=1.0,y=2.0 (∂²f/∂row∂column):" in lines
+    rows = [[c.strip() for c in line.strip("│").split("│")] for line in lines
+            if line.startswith("│")]
+    assert ["x", "4.0", "2.0"] in rows and ["y", "2.0", "0.0"] in rows  # d2(x^2 y) = [[2y,2x],[2x,0]]
+
+
+def test_symbolic_formulas_are_one_line_text_under_the_table():
+    result = _run(["check", "x**3", "--at", "2", "--order", "2", "--symbolic"], 80)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[lines.index("SymPy's derivatives along x:") + 1:][:3] == [
+        "  order 0: x**3", "  order 1: 3*x**2", "  order 2: 6*x"]
