@@ -340,12 +340,11 @@ def convert(x, like: Tensor | None = None) -> Tensor:
     if isinstance(x, list | tuple) and any(isinstance(t, Tensor) for t in _leaves(x)):
         return stack_nested(x)
     if like is not None:
-        if type(x) is float or type(x) is int:  # the constants of formulas: made once
-            dtype = like.value.dtype
-            key = (x, type(x), dtype, math.copysign(1.0, x))
+        if (type(x) is float or type(x) is int) and x:  # the constants of formulas: made once
+            key = (x, like.value.dtype)  # (2 and 2.0 are the same tensor; 0 and -0.0 are not kept)
             t = _NUMBERS.get(key)
             if t is None:
-                t = Tensor(x, dtype)
+                t = Tensor(x, key[1])
                 if len(_NUMBERS) < 4096 and x == x:
                     _NUMBERS[key] = t
             return t
@@ -369,19 +368,38 @@ def stack_nested(items) -> Tensor:
 def apply(name: str, *inputs, **attrs) -> Tensor:
     """Run op ``name`` forward on ``inputs`` and record it on this thread's active tapes."""
     spec = OPS[name]
-    for t in inputs:
-        if not isinstance(t, Tensor):
+    n = len(inputs)
+    if n == 2:  # the common cases first, written out: this is the tape's hot path
+        a, b = inputs
+        if not isinstance(b, Tensor):
+            b = convert(b, a if isinstance(a, Tensor) else None)
+            inputs = (a, b)
+        if not isinstance(a, Tensor):
+            a = convert(a, b)
+            inputs = (a, b)
+        values = (a.value, b.value)
+        dtype = values[0].dtype
+        if values[1].dtype is not dtype and values[1].dtype != dtype:
+            _mixed(name, dtype, values[1].dtype)
+    elif n == 1:
+        a = inputs[0]
+        if not isinstance(a, Tensor):
             inputs = _converted(inputs)
-            break
-    if inputs:
+            a = inputs[0]
+        values = (a.value,)
+        dtype = values[0].dtype
+    elif n:
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                inputs = _converted(inputs)
+                break
         values = [t.value for t in inputs]
         dtype = values[0].dtype
         for v in values:
             if v.dtype is not dtype and v.dtype != dtype:
-                raise TypeError(f"{name}: cannot mix {dtype} and {v.dtype} tensors (as "
-                                f"TensorFlow); cast one with gc.cast(x, '{dtype}')")
+                _mixed(name, dtype, v.dtype)
     else:
-        values, dtype = [], np.dtype(DEFAULT_DTYPE)
+        values, dtype = (), np.dtype(DEFAULT_DTYPE)
     if _ERRORS is None:
         with np.errstate(all="ignore"):
             value = spec.forward(*values, **attrs)
@@ -393,15 +411,25 @@ def apply(name: str, *inputs, **attrs) -> Tensor:
             value = spec.forward(*values, **attrs)
         finally:
             _ERRORS.reset(token)
-    out = Tensor.__new__(Tensor)
-    if type(value) is np.ndarray and (value.dtype is dtype or name == "cast"):
+    out = _new_tensor(Tensor)
+    if type(value) is np.ndarray and value.dtype is dtype:
         out.value = value
+    elif name == "cast":
+        out.value = np.asarray(value)
     else:
-        out.value = np.asarray(value) if name == "cast" else np.asarray(value, dtype=dtype)
+        out.value = np.asarray(value, dtype)
     tapes = STATE.tapes
     if tapes:
         record(spec, inputs, out, attrs, tapes)
     return out
+
+
+_new_tensor = Tensor.__new__
+
+
+def _mixed(name, dtype, other):
+    raise TypeError(f"{name}: cannot mix {dtype} and {other} tensors (as TensorFlow); cast "
+                    f"one with gc.cast(x, '{dtype}')")
 
 
 def _converted(inputs) -> list:
@@ -458,17 +486,16 @@ def key_of(t) -> int:
 
 def record(spec, tensors, out, attrs, tapes=None) -> None:
     """Record one op on every tape of this thread that watches one of its inputs."""
-    inputs, keys, reads = [], [], False
+    inputs, keys, reads = [], [], None
     for t in tensors:
-        kind = type(t)
-        if kind is Tensor:
+        if type(t) is Tensor:
             keys.append(id(t))
-        elif kind is Read:
-            keys.append(id(t.source))
-            reads = True
         elif isinstance(t, Variable):
             keys.append(id(t))
             t = t.read()
+            reads = True
+        elif type(t) is Read:
+            keys.append(id(t.source))
             reads = True
         else:
             keys.append(id(t))
@@ -480,11 +507,12 @@ def record(spec, tensors, out, attrs, tapes=None) -> None:
             for t in inputs:
                 if type(t) is Read:
                     v = t.source
-                    if (v.trainable or tape._watch_all) and id(v) not in watched:
+                    if id(v) not in watched and (v.trainable or tape._watch_all):
                         watched[id(v)] = v
-        if len(keys) == 1:
-            k = keys[0]
-            pairs = ((0, k),) if k in watched else ()
+        if len(keys) == 2:
+            k0, k1 = keys
+            pairs = (((0, k0), (1, k1)) if k1 in watched else ((0, k0),)) if k0 in watched else (
+                ((1, k1),) if k1 in watched else ())
         else:
             pairs = tuple([(i, k) for i, k in enumerate(keys) if k in watched])
         if pairs:
