@@ -313,3 +313,24 @@ def test_ball_rules_agree_with_float64_at_awkward_points():
                 (text, point, k, b, v)
     with pytest.raises(B.OutOfDomain):
         B.balls_at(gc.parse("gamma(x)").nodes, "x", {"x": -3.0}, 2, 128)
+
+
+# -- the ops only gradients build: their own Taylor rules --------------------------------------
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_polygamma_and_sinc_derivative_taylor_rules_match_mpmath(n):
+    from gradcli.registry import OPS
+    for x0 in (0.4, 3.3, -1.7):
+        u = np.array([[x0], [1.0], [0.0], [0.0], [0.0], [0.0]])          # x0 + t
+        got = OPS["polygamma"].taylor(u, n=n)[:, 0]
+        want = mp.taylor(lambda t: mp.psi(n, t), mp.mpf(x0), 5)
+        for k in range(6):
+            assert_close(float(got[k]), want[k], f"psi^({n}) coefficient {k} at {x0}")
+        got = OPS["sinc_derivative"].taylor(u, n=n)[:, 0]
+        want = mp.taylor(lambda t: mp.diff(mp.sinc, t, n), mp.mpf(x0), 5)
+        for k in range(6):
+            assert abs(float(got[k]) - float(want[k])) <= 1e-13 * max(abs(float(want[k])), 1e-3), \
+                (n, x0, k, got[k], want[k])
+        value = OPS["polygamma"].forward(np.array([x0]), n=n)[0]
+        assert_close(float(value), mp.psi(n, x0), f"psi^({n})({x0})")
+        value = OPS["sinc_derivative"].forward(np.array([x0]), n=n)[0]
+        assert_close(float(value), mp.diff(mp.sinc, mp.mpf(x0), n), f"sinc^({n})({x0})")

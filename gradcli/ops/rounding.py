@@ -41,7 +41,7 @@ def _sympy_functions():
     class ceiling(sp.ceiling):  # noqa: N801
         fdiff = zero_derivative
 
-    class Heaviside(sp.Function):  # sp.Heaviside cannot be subclassed (its __new__ recurses)
+    class heaviside(sp.Function):  # noqa: N801  (sp.Heaviside cannot be subclassed)
         """0 below 0, 1/2 at 0, 1 above."""
         fdiff = zero_derivative
 
@@ -67,7 +67,9 @@ def _sympy_functions():
                 return lower if lower % 2 == 0 else lower + 1
             return None
 
-    return {"floor": floor, "ceiling": ceiling, "heaviside": Heaviside, "round": round}
+    heaviside._imp_ = staticmethod(lambda a: 1.0 if a > 0 else (0.0 if a < 0 else 0.5))  # lambdify
+    round._imp_ = staticmethod(lambda a: _float_round(float(a)))   # what sp.lambdify calls
+    return {"floor": floor, "ceiling": ceiling, "heaviside": heaviside, "round": round}
 
 
 def _decided(integer_of, u):

@@ -63,6 +63,12 @@ def _sympy_lgamma():
                 return sp.log(sp.Abs(sp.gamma(x))).evalf(prec)
             return None
 
+    def at(x):  # what sp.lambdify calls (with mpmath numbers or floats)
+        import mpmath
+
+        return mpmath.log(abs(mpmath.gamma(x)))
+
+    lgamma._imp_ = staticmethod(at)
     return lgamma
 
 
