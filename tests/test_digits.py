@@ -139,26 +139,37 @@ def test_default_output_within_1e13_of_balls(text, at, order):
             assert abs(v - exact) <= 1e-13 * abs(exact) + 1e-300, (text, at, k, v, exact)
 
 
-@settings(max_examples=25, deadline=None)
-@given(smooth_expressions(max_leaves=4), st.lists(st.floats(-2, 2), min_size=40, max_size=40))
-def test_many_points_agree_with_one_point_each(text, points):
-    """A batch (past FEW_POINTS, screened) gives each point within 1e-13 of its ball, or
-    reports it uncertified."""
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["(x**2-2)**2", "x**3-3*x+1", "(x-1)*(x+1)-x**2+1.5", "x**4-4*x**2"]),
+       st.lists(st.floats(-2, 2), min_size=40, max_size=40))
+def test_polynomial_batches_within_1e13_or_flagged(text, points):
+    """A batch of polynomials (past FEW_POINTS: the screen of the root's sums and products,
+    then ball arithmetic within its time budget): every entry within 1e-13 of its ball, or
+    reported not certified."""
     expression = gc.parse(text)
-    assume(expression.variables == ["x"])
     report = Refinement()
-    with np.errstate(all="ignore"):
-        batch = expression.derivatives("x", 2, at=np.array(points), report=report)
+    batch = expression.derivatives("x", 2, at=np.array(points), report=report)
     flagged = set(report.uncertified)
     for p, at in enumerate(points):
         balls = _ball_reference(expression, at, 2)
         for k in range(3):
-            b = balls[k]
-            if (p, k) in flagged or not b.is_finite() or b.rel_accuracy_bits() < 50:
-                continue
-            exact, v = float(b.mid()), float(batch[k][p])
-            if exact != 0 and math.isfinite(exact):
+            exact, v = float(balls[k].mid()), float(batch[k][p])
+            if (p, k) not in flagged and not balls[k].contains(0):
                 assert abs(v - exact) <= 1e-13 * abs(exact), (text, at, k)
+
+
+def test_batches_refine_what_the_screen_sees():
+    # W3's second derivative near one of its zeros, in a batch of 1000 points: the root's
+    # sum cancels there; refined (or reported), every other point within 1e-13
+    w3 = gc.parse("sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2)*cos(3*x)")
+    xs = np.linspace(-3, 3, 1000)
+    report = Refinement()
+    ours = w3.derivatives("x", 2, at=xs, report=report)[2]
+    assert report.checked or report.uncertified
+    for p in range(0, 1000, 37):
+        b = _ball_reference(w3, float(xs[p]), 2)[2]
+        if (p, 2) not in set(report.uncertified):
+            assert abs(ours[p] - float(b.mid())) <= 1e-13 * abs(float(b.mid()))
 
 
 # -- ball rules ------------------------------------------------------------------------------

@@ -364,6 +364,57 @@ def _check_entry(b: arb, v: float):
     return None
 
 
+def coefficient_balls(nodes, wrt, point, n, prec, max_prec):
+    """(the balls c_0..c_n, precision used), retrying at twice the precision while a rule is
+    Undecided; NotCertified past max_prec."""
+    while True:
+        try:
+            return root_series(nodes, wrt, point, n, prec), prec
+        except Undecided as why:
+            if prec >= max_prec:
+                raise NotCertified(f"no certified value at {_describe(point)}: {why}") from None
+            prec *= 2
+
+
+def _quick(cs: list, values: list, ks: list) -> list:
+    """The k of ks left to check one by one: the others' float64 values[k] are certainly
+    within REL of c_k * k!, shown on the coefficients in float64 with margins for every
+    rounding (values[k] / k! from k! = M 2**E, the ball's midpoint and radius as floats)."""
+    if len(ks) <= 12:   # few entries: plain floats cost less than numpy's arrays
+        return [k for k in ks if not _quick_one(cs[k], values[k], k)]
+    import numpy as np
+
+    from .engine import _factorials
+
+    ks_array = np.array(ks)
+    mant, exp2 = _factorials(int(ks_array.max()))
+    v = np.array([values[k] for k in ks], dtype=np.float64)
+    mids = np.array([float(cs[k].mid()) for k in ks])
+    rads = np.array([float(cs[k].rad()) for k in ks]) * (1.0 + 2.0 ** -50)
+    eps = 2.0 ** -52
+    with np.errstate(all="ignore"):
+        scaled = np.ldexp(v / mant[ks_array, 0], -exp2[ks_array, 0])
+        size = np.abs(scaled)
+        ok = (size >= 2.0 ** -1000) & (size <= 2.0 ** 1000) & np.isfinite(mids) \
+            & (np.abs(scaled - mids) + rads + 4 * eps * (size + np.abs(mids))
+               <= REL * (1 - 4 * eps) * size)
+    return [k for k, good in zip(ks, ok.tolist()) if not good]
+
+
+def _quick_one(c: arb, v: float, k: int) -> bool:
+    """_quick for one entry, in Python floats."""
+    eps = 2.0 ** -52
+    f = float(math.factorial(k)) if k <= 170 else math.inf
+    scaled = v / f
+    size = abs(scaled)
+    if not 2.0 ** -1000 <= size <= 2.0 ** 1000:
+        return False
+    mid = float(c.mid())
+    rad = float(c.rad()) * (1.0 + 2.0 ** -50)
+    return math.isfinite(mid) and \
+        abs(scaled - mid) + rad + 4 * eps * (size + abs(mid)) <= REL * (1 - 4 * eps) * size
+
+
 def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
     """Check values[k] (the float64 f^(k) at ``point``, k <= top) against ball arithmetic at
     rising precision; returns one status per k: 'ok', 'replaced' (values[k] was changed to the
@@ -377,7 +428,7 @@ def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
     prec = START_BITS
     while pending:
         try:
-            balls, prec = balls_at(nodes, wrt, point, max(pending), prec, max_prec=MAX_BITS)
+            cs, prec = coefficient_balls(nodes, wrt, point, max(pending), prec, MAX_BITS)
         except NoBallRule:
             for k in pending:
                 status[k] = "uncertified"
@@ -387,7 +438,14 @@ def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
                 status[k] = "domain"
             return status
         left = []
+        with working(prec, len(cs)):
+            slow = _quick(cs, values, pending)
+            balls = {k: cs[k] * _factorial(k) if k > 1 and cs[k].is_finite() else cs[k]
+                     for k in slow}
         for k in pending:
+            if k not in balls:
+                status[k] = "ok"
+                continue
             decided = _check_entry(balls[k], values[k])
             if decided is None:
                 left.append(k)

@@ -56,7 +56,7 @@ import math
 
 import numpy as np
 
-from .series import DOWN_MIN, MAX_PASSES, TINY, UP_MAX, add, full
+from .series import DOWN_MIN, MAX_PASSES, TINY, UP_MAX, add, full, mul
 
 
 # -- the engine --------------------------------------------------------------------
@@ -135,6 +135,9 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.nda
                     s = u * v
                 else:
                     s = _by_rule(node, [u, v])
+                    if op == "mul" and risk is not None and (size <= FEW_POINTS
+                                                              or position == len(nodes) - 1):
+                        risk *= _ratio(mul(np.abs(u), np.abs(v)), s)
             elif op == "var":
                 x0 = np.asarray(env.get(node.name, 0.0), dtype=np.float64).reshape(1, -1)
                 if node.name == wrt and n >= 1:
@@ -150,6 +153,11 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.nda
                 s = -series[inputs[0].id]
             else:
                 s = _by_rule(node, [series[i.id] for i in inputs])
+                if op == "powi" and risk is not None and node.attrs["n"] > 1 and len(s) > 2 \
+                        and (size <= FEW_POINTS or position == len(nodes) - 1):
+                    from .series import integer_power
+
+                    risk *= _ratio(integer_power(np.abs(series[inputs[0].id]), node.attrs["n"]), s)
             if last_use is not None:
                 for i in inputs:
                     if last_use[i.id] == position:
@@ -173,6 +181,14 @@ def cancellation(u: np.ndarray, v: np.ndarray, s: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         ratio = np.where(terms > lost, terms / lost, 1.0)
     ratio = ratio.max(axis=0)
+    return np.where(np.isnan(ratio), 1.0, ratio)
+
+
+def _ratio(majorant: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """max_k majorant_k / |s_k| per point: the cancellation inside a Cauchy product."""
+    lost = np.abs(s)
+    with np.errstate(all="ignore"):
+        ratio = np.where(majorant > lost, majorant / lost, 1.0).max(axis=0)
     return np.where(np.isnan(ratio), 1.0, ratio)
 
 
@@ -316,7 +332,7 @@ REL = 1e-13
 EPS = 2.0 ** -52
 HIGH_ORDER = 8        # from this order on, every point is checked in ball arithmetic
 SCREEN_FACTOR = 4.0   # the screen's error model: EPS * SCREEN_FACTOR * (k + 1) * risk
-BUDGET = 0.25         # many points: ball checks stop after this fraction of the float64 time
+BUDGET = 0.15         # many points: ball checks stop after this fraction of the float64 time
 
 
 class Refinement:
@@ -330,7 +346,19 @@ class Refinement:
         self.replaced: list[tuple[int, int]] = []
         self.overflow: list[tuple[int, int]] = []
         self.uncertified: list[tuple[int, int]] = []
-        self.estimated: list[tuple[int, int, int]] = []
+        self.estimated: list[tuple[int, int, int]] = []   # the worst entry at risk
+        self.estimated_count = 0                            # entries at risk
+
+
+SCREENED_OPS = frozenset({"var", "const", "add", "sub", "neg", "mul"})
+
+
+def screened(nodes) -> bool:
+    """True when the screen sees every cancellation of the graph: polynomials (+, -, *,
+    integer powers >= 0), whose sums and Cauchy products it measures. Other ops have sums
+    inside their recurrences, which only ball arithmetic bounds."""
+    return all(node.op in SCREENED_OPS or (node.op == "powi" and node.attrs["n"] >= 0)
+               for node in nodes)
 
 
 def estimated_digits(risk: float, k: int) -> int:
@@ -344,9 +372,12 @@ def at_risk(out: np.ndarray, risk: np.ndarray, top: int) -> np.ndarray:
     ends of the float64 range, or with an estimated error above REL (orders <= top)."""
     size = np.abs(out[: top + 1])
     with np.errstate(all="ignore"):
-        flags = ~(size >= 2.0 ** -1000) | (size > 2.0 ** 1000)      # nan fails >=
-        k = np.arange(top + 1, dtype=np.float64)[:, None]
-        flags |= risk[None, :] * (EPS * SCREEN_FACTOR) * (k + 1.0) > REL
+        flags = size >= 2.0 ** -1000                  # nan fails both comparisons
+        flags &= size <= 2.0 ** 1000
+        np.logical_not(flags, out=flags)
+        limit = REL / (EPS * SCREEN_FACTOR * (np.arange(top + 1) + 1.0))
+        if risk.max() > limit[-1]:
+            flags |= risk[None, :] > limit[:, None]
     return flags
 
 
@@ -364,16 +395,25 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     top = int(min(order, _polynomial_degree(nodes, wrt)))
     flags = at_risk(out, risk, top)
     size = out.shape[1]
-    if top >= HIGH_ORDER:
+    if fast and top >= HIGH_ORDER:
+        return _estimate_high_orders(nodes, wrt, flat, out, top, report)
+    if fast:   # the screen's estimate for the worst entry at risk
+        columns = np.flatnonzero(flags.any(axis=0))
+        ks, ps = np.nonzero(flags[:, columns])
+        ps = columns[ps]
+        if len(ks):
+            error = risk[ps] * (ks + 1.0)
+            error = np.where(np.isfinite(out[ks, ps]), error, np.inf)
+            worst = int(np.argmax(error))
+            k, p = int(ks[worst]), int(ps[worst])
+            digits = estimated_digits(risk[p], k) if np.isfinite(out[k, p]) else 0
+            report.estimated.append((p, k, digits))
+            report.estimated_count += len(ks)
+        return report
+    if top >= HIGH_ORDER or (size <= FEW_POINTS and not screened(nodes)):
         flags[:] = True
     points = np.flatnonzero(flags.any(axis=0))
     if not len(points):
-        return report
-    if fast:
-        for p in points.tolist():
-            for k in np.flatnonzero(flags[:, p]).tolist():
-                digits = estimated_digits(risk[p], k) if np.isfinite(out[k, p]) else 0
-                report.estimated.append((p, k, digits))
         return report
     from . import ball
 
@@ -381,8 +421,8 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     deadline = None if size <= FEW_POINTS else time.perf_counter() + BUDGET * seconds
     for i, p in enumerate(points.tolist()):
         if deadline is not None and time.perf_counter() > deadline:
-            for q in points[i:].tolist():
-                report.uncertified.extend((q, k) for k in np.flatnonzero(flags[:, q]).tolist())
+            ks, qs = np.nonzero(flags[:, points[i:]])
+            report.uncertified.extend(zip(points[i:][qs].tolist(), ks.tolist()))
             break
         point = {name: float(flat[name][p]) for name in names}
         values = out[:, p].tolist()
@@ -414,3 +454,29 @@ def to_coefficients(nodes, wrt: str, out: np.ndarray, overflow, points) -> np.nd
                 cs = ball.root_series(nodes, wrt, points[p], k, 96)
                 c[k, p] = float(cs[k].mid())
     return c
+
+
+def _estimate_high_orders(nodes, wrt, flat, out, top, report) -> Refinement:
+    """--fast at high orders: the digits a 53-bit ball evaluation keeps (its radius bounds the
+    rounding errors of a float64-like evaluation), for the first FEW_POINTS points."""
+    from . import ball
+
+    names = sorted(flat)
+    worst = None
+    for p in range(min(out.shape[1], FEW_POINTS)):
+        point = {name: float(flat[name][p]) for name in names}
+        try:
+            balls, _ = ball.balls_at(nodes, wrt, point, top, 53, max_prec=53)
+        except Exception:   # (a pole, a kink, an op without a ball rule: no estimate)
+            continue
+        for k, b in enumerate(balls):
+            if b.is_zero() or not b.is_finite():
+                continue
+            digits = int(max(min(b.rel_accuracy_bits() * 0.30103, 15), 0))
+            if digits < 13:
+                report.estimated_count += 1
+                if worst is None or digits < worst[2]:
+                    worst = (p, k, digits)
+    if worst is not None:
+        report.estimated.append(worst)
+    return report
