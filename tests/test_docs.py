@@ -245,3 +245,23 @@ def test_every_catalogued_function_parses_with_the_arguments_shown():
         expression = gc.parse(function.signature)
         assert sorted(expression.variables) == sorted(function.arguments), function.signature
         assert function.doc and function.library == f"gc.{function.name}", function
+
+
+def test_the_design_page_names_every_module_of_the_package():
+    """docs/design.md's folder table names every module, so ls gradcli/ can be read with it:
+    a top-level module as `name.py`, a folder as `name/` with each of its modules `stem`."""
+    text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([\w.]+/?)`.*$", text, re.M)}
+    package = ROOT / "gradcli"
+    missing = []
+    for entry in sorted(package.iterdir()):
+        if entry.name.startswith(("__pycache__", ".")):
+            continue
+        if entry.is_dir():
+            row = rows.get(f"{entry.name}/", "")
+            missing += [f"{entry.name}/" for _ in [0] if not row]
+            missing += [f"{entry.name}/{m.name}" for m in sorted(entry.glob("*.py"))
+                        if m.stem != "__init__" and row and f"`{m.stem}`" not in row]
+        elif entry.suffix == ".py" and f"`{entry.name}`" not in text:
+            missing.append(entry.name)
+    assert not missing, f"docs/design.md does not say what these do: {missing}"
