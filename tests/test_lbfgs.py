@@ -13,7 +13,8 @@ from gradcli import optimizers as O
 from gradcli import parse
 from gradcli.compiled.program import compile_expression
 from gradcli.optimizers.bounds import Bounds
-from gradcli.optimizers.lbfgs import BFGS, LBFGS, cubic_interpolate
+from gradcli.optimizers.lbfgs import BFGS
+from gradcli.optimizers.wolfe import cubic_interpolate
 from gradcli.training.descend import descend
 
 ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"

@@ -7,6 +7,8 @@ the classes load on first use:
     rules.py       the first-order rules (SGD ... NAdam, RAdam, Rprop, Adadelta, ASGD, Lion)
     newton.py      Newton's method on the exact Hessian
     lbfgs.py       L-BFGS (torch.optim.LBFGS's algorithm) and BFGS, with a line search
+    wolfe.py       torch's strong-Wolfe line search
+    vectors.py     the vector operations of lbfgs.py and wolfe.py: numpy, or lists of floats
     float_step.py  the rules on Python floats, traced into one generated function
     bounds.py      box bounds: parsing, projection, the active set
     schedules.py, clipping.py
