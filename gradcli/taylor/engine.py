@@ -116,6 +116,10 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.nda
     # a series no later node reads is freed, so memory is reused (unless all fit anyway)
     last_use = None if len(nodes) * ((n + 1) * size * 8 + 128) <= KEEP_ALL_BYTES else {
         i.id: position for position, node in enumerate(nodes) for i in node.inputs}
+    # the screen (risk) measures every sum and product for a few points or a polynomial,
+    # else the root's alone
+    every = risk is not None and (size <= FEW_POINTS or screened(nodes))
+    last = len(nodes) - 1
     with np.errstate(all="ignore"):
         for position, node in enumerate(nodes):
             op, inputs = node.op, node.inputs
@@ -125,18 +129,18 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.nda
                 # mul by a value alone: the first cases of add() and mul() (len: the orders)
                 if op == "add":
                     s = u + v if len(u) == len(v) else add(u, v)
-                    if risk is not None and (size <= FEW_POINTS or position == len(nodes) - 1):
+                    if risk is not None and (every or position == last):
                         risk *= cancellation(u, v, s)
                 elif op == "sub":
                     s = u - v if len(u) == len(v) else add(u, v, -1.0)
-                    if risk is not None and (size <= FEW_POINTS or position == len(nodes) - 1):
+                    if risk is not None and (every or position == last):
                         risk *= cancellation(u, v, s)
                 elif op == "mul" and (len(u) == 1 or len(v) == 1):
                     s = u * v
                 else:
                     s = _by_rule(node, [u, v])
-                    if op == "mul" and risk is not None and (size <= FEW_POINTS
-                                                              or position == len(nodes) - 1):
+                    if op == "mul" and risk is not None and (every
+                                                              or position == last):
                         risk *= _ratio(mul(np.abs(u), np.abs(v)), s)
             elif op == "var":
                 x0 = np.asarray(env.get(node.name, 0.0), dtype=np.float64).reshape(1, -1)
@@ -154,7 +158,7 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.nda
             else:
                 s = _by_rule(node, [series[i.id] for i in inputs])
                 if op == "powi" and risk is not None and node.attrs["n"] > 1 and len(s) > 2 \
-                        and (size <= FEW_POINTS or position == len(nodes) - 1):
+                        and (every or position == last):
                     from .series import integer_power
 
                     risk *= _ratio(integer_power(np.abs(series[inputs[0].id]), node.attrs["n"]), s)
