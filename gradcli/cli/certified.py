@@ -84,8 +84,9 @@ def refinement_warnings(expression, names, points, report, warn) -> None:
         worst = min(report.estimated, key=lambda e: e[2])
         p, k, d = worst
         warn(f"{text}: --fast: order {k} at {where(p)} has about {d} correct digits "
-             f"(estimated; {len(report.estimated)} entr{'ies' if len(report.estimated) > 1 else 'y'}"
-             f" below 13 digits); without --fast they are refined")
+             f"(estimated; {report.estimated_count} "
+             f"entr{'ies' if report.estimated_count > 1 else 'y'} at risk); without --fast "
+             f"they are refined")
 
 
 def _orders(orders: list[int]) -> str:
