@@ -223,7 +223,8 @@ def test_divergence_exits_1_naming_the_epoch(gradcli):
     assert result.exit_code == 1
     record = json.loads(result.stdout)
     assert record["epochs"] == 83 and record["history"][-1]["epoch"] == 83
-    assert result.stderr == ("gradcli: sgd diverged at epoch 83: the gradient is not finite "
+    assert result.stderr == (f"gradcli: wrote {out}\n"
+                             "gradcli: sgd diverged at epoch 83: the gradient is not finite "
                              "(try a smaller --lr)\n")
 
 
@@ -282,7 +283,8 @@ def test_plot_of_a_diverged_run_warns_of_nothing_but_the_divergence(tmp_path):
                              "--target", "y", "--opt", "sgd", "--lr", "1", "--plot", str(out)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and out.stat().st_size > 1000
-    assert result.stderr == ("gradcli: sgd diverged at epoch 83: the gradient is not finite "
+    assert result.stderr == (f"gradcli: wrote {out}\n"
+                             "gradcli: sgd diverged at epoch 83: the gradient is not finite "
                              "(try a smaller --lr)\n")
 
 

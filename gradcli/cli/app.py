@@ -98,6 +98,11 @@ def warn(message: str) -> None:
     _stderr(f"gradcli: warning: {message}")
 
 
+def wrote(filename: str) -> None:
+    """``gradcli: wrote FILE`` on stderr: a file was written (--plot)."""
+    _stderr(f"gradcli: wrote {filename}")
+
+
 def errors_reported() -> int:
     ctx = click.get_current_context(silent=True)
     return ctx.find_root().meta.get(_ERRORS_KEY, 0) if ctx is not None else 0

@@ -35,7 +35,7 @@ import click
 from ..errors import GradcliError
 from ..optimizers import STEP_NAMES
 from ..training.fit import DEFAULT_EPOCHS
-from .app import EXIT_FAILED, command, exit_interrupted, warn
+from .app import EXIT_FAILED, command, exit_interrupted, warn, wrote
 from .inputs import STDIN, parse_expression, start_values
 from .options import RowSelection, build_optimizers, format_option, optimizer_options
 from .progress import progress_bar
@@ -336,9 +336,13 @@ def _plot(filename, expression, dataset, target, inputs, runs) -> None:
     parts = [(f.optimizer.name, np.arange(len(f.fit.losses)), np.array(f.fit.losses),
               curve(f.fit)) for f in runs]
     (label, epochs, losses, fitted), *others = parts
+    results = [(f"{f.optimizer.name}: " if len(runs) > 1 else "")
+               + ", ".join(f"{n} = {table_cell(v)}" for n, v in f.fit.values().items())
+               + f", R² = {table_cell(float(f.fit.r2))}" for f in runs]
     plot_fit(filename, expression.text, epochs, losses, column,
              dataset.data[column] if column else None, dataset.data[target], curve_x, fitted,
-             target, label=label, others=others)
+             target, label=label, others=others, results=results)
+    wrote(filename)
 
 
 def _stdin_bytes() -> bytes:

@@ -22,7 +22,7 @@ from dataclasses import replace
 import click
 
 from ..errors import GradcliError
-from .app import EXIT_FAILED, command, exit_interrupted
+from .app import EXIT_FAILED, command, exit_interrupted, wrote
 from .inputs import parse_expression, read_expressions, start_values
 from ..optimizers import DEFAULT_OPT
 from .options import (TABLE_ROWS, RowSelection, build_optimizers, default_every,
@@ -288,3 +288,4 @@ def plot_runs(filename, expression, variables, runs) -> None:
         paths.append(Path(run.name, np.array(run.kept()), points.reshape(len(run.rows), -1),
                           values))
     plot_minimize(filename, expression, variables, {}, paths)
+    wrote(filename)

@@ -97,8 +97,27 @@ def _loss_top(curves) -> float | None:
     return top if highest > top else None
 
 
+LOG_DECADES = 2  # the loss axis is logarithmic only when the values span more decades
+
+
+def log_scale(curves) -> bool:
+    """True when every finite value is > 0 and they span more than LOG_DECADES decades (a
+    log axis over less than that shows one or two ticks and a flat curve)."""
+    finite = [np.asarray(v, dtype=float)[np.isfinite(v)] for _, _, v in curves]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    if not values.size or not np.all(values > 0):
+        return False
+    return bool(np.log10(values.max() / values.min()) > LOG_DECADES)
+
+
+def _legend(ax, entries: int) -> None:
+    """The legend under the panel, outside the axes: it never covers the data."""
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=min(entries, 4), frameon=False)
+
+
 def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
-    positive = all(np.all(np.asarray(v)[np.isfinite(v)] > 0) for _, _, v in curves)
+    positive = log_scale(curves)
     for label, x, v in curves:
         ax.plot(x, v, label=label, linewidth=1.5)
     if positive:
@@ -111,7 +130,7 @@ def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
     ax.set_title(f"{ylabel} by {xlabel}")
     ax.grid(True, alpha=0.3)
     if len(curves) > 1:
-        ax.legend(fontsize="small")
+        _legend(ax, len(curves))
 
 
 def _span(values: np.ndarray, margin: float = 0.25) -> tuple[float, float]:
@@ -158,7 +177,7 @@ def _function_panel(ax, expr, name, fixed, paths) -> None:
     ax.set_ylabel("f")
     ax.set_title("iterates (o start, * end)")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    _legend(ax, len(paths) + 1)
 
 
 def _contour_panel(ax, expr, names, fixed, paths) -> None:
@@ -185,16 +204,17 @@ def _contour_panel(ax, expr, names, fixed, paths) -> None:
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     ax.set_title("contours of f and the path (o start, * end)")
-    ax.legend(fontsize="small")
+    _legend(ax, len(paths))
 
 
 def plot_fit(filename: str, model_text: str, epochs: np.ndarray, losses: np.ndarray,
              column: str | None = None, x=None, y=None, curve_x=None, curve_y=None,
-             target: str = "y", label: str = "loss", others=()) -> None:
+             target: str = "y", label: str = "loss", others=(), results=()) -> None:
     """The loss curve; with one input column, also the data and the fitted curve.
 
     ``others`` holds more runs drawn beside the first (``fit --opt a,b``), each
     ``(label, epochs, losses, curve_y)`` (``curve_y`` on ``curve_x``; None without data).
+    ``results`` are lines written under the title (each run's parameters and R²).
     """
     import warnings
 
@@ -202,10 +222,10 @@ def plot_fit(filename: str, model_text: str, epochs: np.ndarray, losses: np.ndar
         # a diverged run's losses (1e300 and beyond) overflow matplotlib's log-scale transforms
         warnings.simplefilter("ignore", RuntimeWarning)
         _draw_fit(filename, model_text, column, x, y, curve_x, target,
-                  [(label, epochs, losses, curve_y), *others])
+                  [(label, epochs, losses, curve_y), *others], list(results))
 
 
-def _draw_fit(filename, model_text, column, x, y, curve_x, target, runs) -> None:
+def _draw_fit(filename, model_text, column, x, y, curve_x, target, runs, results=()) -> None:
     plt = _pyplot()
     with_data = column is not None
     fig, axes = plt.subplots(1, 2 if with_data else 1, figsize=(11 if with_data else 6, 4.5))
@@ -220,7 +240,9 @@ def _draw_fit(filename, model_text, column, x, y, curve_x, target, runs) -> None
         ax.set_ylabel(target)
         ax.set_title("data and fitted model")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
+        _legend(ax, len(runs) + 1)
     _loss_axes(axes[-1], [(name, e, v) for name, e, v, _ in runs], "loss (MSE)", "epoch")
-    fig.suptitle(model_text, fontsize="medium")
+    # the fitted parameters and R² above the panels, where they cover nothing
+    fig.suptitle("\n".join([model_text, *results]), fontsize="medium",
+                 y=1.0 + 0.045 * len(results))
     _save(fig, filename)

@@ -169,7 +169,11 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, file
     else:
         right = [all(not isinstance(row[i], str) for row in rows) if rows else True
                  for i in range(len(columns))]
-    table = _rich_table(title, columns, texts, caption, right)
+    if title:  # a line of its own, wrapped at the terminal (rich would wrap it at the table)
+        from rich.text import Text
+
+        con.print(Text(title), overflow="fold")
+    table = _rich_table(None, columns, texts, caption, right)
     if _width(table, con) <= con.width or not rows:
         con.print(table)
         return
@@ -180,7 +184,7 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, file
     while start < len(rows):
         end = start + 1
         while end < len(rows):
-            trial = _rich_table(title, [head, *body[0][start:end + 1]],
+            trial = _rich_table(None, [head, *body[0][start:end + 1]],
                                 [[h, *cells[start:end + 1]] for h, cells in rest], None,
                                 [False] + [True] * (end + 1 - start))
             if _width(trial, con) > con.width:
@@ -189,7 +193,7 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, file
         chunks.append((start, end))
         start = end
     for i, (a, b) in enumerate(chunks):
-        con.print(_rich_table(title if i == 0 else None, [head, *body[0][a:b]],
+        con.print(_rich_table(None, [head, *body[0][a:b]],
                               [[h, *cells[a:b]] for h, cells in rest],
                               caption if i == len(chunks) - 1 else None,
                               [False] + [True] * (b - a)))
