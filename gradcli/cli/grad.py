@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from .app import command, warn_non_finite
+from .certified import check_finite_points, digits_option, exact_values
 from .inputs import for_each_point
 from .options import at_option, expr_argument, format_option
 from .render import Row, Writer, format_number, table_text
@@ -24,8 +25,9 @@ EXAMPLES = [
               help="Differentiate along these variables, in this order; a point may then name "
                    "variables the expression lacks (their derivatives are 0): with several "
                    "expressions, the rows of a Jacobian.")
+@digits_option
 @format_option
-def grad(expr, at, hessian, wrt, format):
+def grad(expr, at, hessian, wrt, digits, format):
     """The gradient of EXPR (and with --hessian its Hessian) at each point.
 
     Variables are in order of name. Plain output is one line per point: the
@@ -35,16 +37,19 @@ def grad(expr, at, hessian, wrt, format):
     order = wrt_names(wrt)
     with Writer(format) as writer:
         for_each_point(expr, at, lambda e, names, env, points:
-                       gradient_rows(e, names, env, points, hessian, order), writer,
+                       gradient_rows(e, names, env, points, hessian, order, digits), writer,
                        extra=order or ())
 
 
-def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None) -> list[Row]:
+def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None,
+                  digits=None) -> list[Row]:
     import numpy as np
 
     n = len(points)
     variables = list(expression.variables if wrt is None else wrt)
     k = len(variables)
+    if digits is not None:
+        return _digit_rows(expression, names, points, with_hessian, variables, digits)
     value, gradient, hessian = derivatives_along(expression, env, variables, with_hessian)
     values = np.broadcast_to(value, (n,))
     gradients = np.broadcast_to(gradient, (n, k))
@@ -88,6 +93,38 @@ def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None) 
             table_values=[*coordinates, value, *gradient],
             notes=notes,
         ))
+    return rows
+
+
+def _digit_rows(expression, names, points, with_hessian, variables, digits) -> list[Row]:
+    """--digits: the value, gradient and Hessian as certified decimal strings, point by point."""
+    from ..taylor.digits import gradient_to_digits
+
+    check_finite_points(points, names)
+    text = expression.text
+    own = [v for v in variables if v in expression.variables]
+    rows = []
+    for point in points:
+        exact = {v: x for v, x in exact_values(point, names).items()
+                 if v in expression.variables}
+        value = expression.evaluate(exact, digits=digits)
+        grad_own, hess_own = gradient_to_digits(expression, exact, digits, own, with_hessian)
+        gradient = [grad_own[own.index(v)] if v in own else "0" for v in variables]
+        numbers = list(gradient)
+        record = {"expr": text, "point": dict(zip(names, point.values)),
+                  "variables": variables, "value": value, "gradient": gradient}
+        if with_hessian:
+            matrix = [[hess_own[own.index(a)][own.index(b)] if a in own and b in own else "0"
+                       for b in variables] for a in variables]
+            record["hessian"] = matrix
+            numbers += [h for row in matrix for h in row]
+        rows.append(Row(record=record, plain=" ".join(numbers),
+                        columns=["expr", *names, "value", *(f"gradient[{v}]" for v in variables)]
+                        + ([f"hessian[{a},{b}]" for a in variables for b in variables]
+                           if with_hessian else []),
+                        values=[text, *point.values, value, *numbers], title=text,
+                        table_columns=[*names, "f", *(f"∂f/∂{v}" for v in variables)],
+                        table_values=[*point.values, value, *gradient]))
     return rows
 
 
