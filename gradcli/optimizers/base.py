@@ -198,51 +198,13 @@ class Optimizer:
 
     # -- the Keras-style API -------------------------------------------------
     def apply_gradients(self, grads_and_vars) -> int:
-        """Update each variable along its gradient (pairs with a None gradient are skipped).
+        """Update each variable along its gradient, as Keras: ``grads_and_vars`` holds
+        (gradient, gc.Variable) pairs; a None gradient is skipped with a warning. Returns
+        the number of updates done. (variables.py: the checks, and the update on flat
+        arrays or, for a few float64 scalars, on Python floats with the same bits.)"""
+        from .variables import apply_gradients
 
-        The variables are concatenated into one flat vector for ``update``'s
-        arithmetic (so clip_norm is a global norm); each keeps its own slice of
-        the optimizer's buffers across calls. Returns the number of updates done.
-        """
-        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
-        if not pairs:
-            raise ValueError("apply_gradients: no gradient to apply (every gradient is None)")
-        values = [np.asarray(v.numpy()) for _, v in pairs]
-        grads = [np.asarray(g.numpy() if hasattr(g, "numpy") else g) for g, _ in pairs]
-        for x, g in zip(values, grads):
-            if g.shape != x.shape:
-                raise ValueError(f"gradient shape {g.shape} differs from its variable's "
-                                 f"shape {x.shape}")
-        if self.dtype is None:
-            self.dtype = _float_dtype(np.result_type(*values), fallback=True)
-        index = self._index([v for _, v in pairs], values)
-        state = {name: a[index] for name, a in self._state.items()}
-        p = np.concatenate([x.ravel() for x in values]).astype(self.dtype)
-        new = self._apply(p, np.concatenate([g.ravel() for g in grads]).astype(self.dtype),
-                          state, None)
-        for name, a in state.items():
-            self._state[name][index] = a
-        start = 0
-        for (_, v), x in zip(pairs, values):
-            v.assign(new[start:start + x.size].reshape(x.shape))
-            start += x.size
-        return self.iterations
-
-    def _index(self, variables, values) -> np.ndarray:
-        """Positions of these variables in the flat state; new variables get fresh buffers."""
-        if self._shape is not None:
-            raise ValueError("this optimizer is in use by update(); make another one")
-        if self._state is None:
-            self._state = self._new_state((0,))
-        for v, x in zip(variables, values):
-            if id(v) not in self._offsets:
-                self._offsets[id(v)] = (sum(n for _, n in self._offsets.values()), x.size)
-                self._variables.append(v)  # keeps the id taken
-                fresh = self._new_state((x.size,))
-                for name in self._state:
-                    self._state[name] = np.concatenate([self._state[name], fresh[name]])
-        return np.concatenate([np.arange(o, o + n) for o, n in
-                               (self._offsets[id(v)] for v in variables)])
+        return apply_gradients(self, grads_and_vars)
 
     def minimize(self, loss_fn, var_list) -> int:
         """One step on loss_fn() (a callable without arguments): gradient on a tape, then apply."""
