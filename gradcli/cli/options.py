@@ -32,7 +32,8 @@ import click
 
 from ..errors import GradcliError
 from ..limits import MAX_ORDER
-from ..optimizers import ALL_NAMES, DEFAULT_TOL, NAMES, SECOND_ORDER  # names only: the classes load in build_optimizers
+# names only: the classes load in build_optimizers
+from ..optimizers import ALL_NAMES, COMPATS, DEFAULT_TOL, LINE_SEARCHES, NAMES, SECOND_ORDER
 from .points import parse_point
 
 STDIN = "-"
@@ -336,7 +337,7 @@ def optimizer_options(func=None, *, default_opt: str | None = None,
             click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float64",
                          show_default=True, help="Arithmetic of the parameters and the update."),
             click.option("--maximize", is_flag=True, help="Ascend: maximize instead."),
-            click.option("--compat", type=click.Choice(["torch", "keras"]), default="torch",
+            click.option("--compat", type=click.Choice(list(COMPATS)), default="torch",
                          show_default=True, help="Update rules and defaults of torch.optim "
                                                  "or of Keras 3."),
             click.option("--tol", type=float, default=DEFAULT_TOL, callback=_non_negative,
@@ -367,7 +368,7 @@ def quasi_newton_options(f):
 
     wrapper.__click_params__ = list(getattr(f, "__click_params__", []))
     options = [
-        click.option("--line-search", "line_search", type=click.Choice(["strong-wolfe", "none"]),
+        click.option("--line-search", "line_search", type=click.Choice(list(LINE_SEARCHES)),
                      help="lbfgs/bfgs: torch's strong-Wolfe line search, or none (steps of lr) "
                           "[default: strong-wolfe]."),
         click.option("--history-size", "history_size", type=click.IntRange(min=1), metavar="M",

@@ -26,6 +26,7 @@ ALL_NAMES = (*NAMES, *SECOND_ORDER)
 STEP_NAMES = (*NAMES, "newton")  # one update per gradient (fit's); lbfgs/bfgs search a line
 DEFAULT_OPT = "lbfgs"  # minimize without --opt (SPEC 6.3)
 DEFAULT_TOL = 1e-10  # minimize and fit stop when the gradient norm is <= this
+LINE_SEARCHES = ("strong-wolfe", "none")  # lbfgs/bfgs: torch's strong_wolfe, or fixed steps
 
 _HOMES = {"Optimizer": "base", "ARRAYS": "base",
           "SGD": "rules", "Adagrad": "rules", "RMSprop": "rules", "Adam": "rules",
@@ -38,7 +39,7 @@ _CLASS_OF = {"sgd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adagrad": "Ada
              "asgd": "ASGD", "lion": "Lion", "newton": "Newton", "lbfgs": "LBFGS", "bfgs": "BFGS"}
 
 __all__ = ["COMPATS", "NAMES", "SECOND_ORDER", "ALL_NAMES", "STEP_NAMES", "DEFAULT_OPT",
-           "DEFAULT_TOL",
+           "DEFAULT_TOL", "LINE_SEARCHES",
            "make", "hyperparameters", *_HOMES]
 
 

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import LINE_SEARCHES
 from .base import Optimizer, _number
 from .vectors import ARRAYS, LISTS
 from .wolfe import C1, MAX_LINE_SEARCH, strong_wolfe
 
-LINE_SEARCHES = ("strong-wolfe", "none")
+CURVATURE = 1e-10  # a pair (s, y) is kept when y.s > this (torch's test)
 
 
 class _QuasiNewton(Optimizer):
@@ -218,7 +219,7 @@ class LBFGS(_QuasiNewton):
 
     def _remember(self, s, y):
         ys = self.vx.dot(y, s)
-        if ys > 1e-10:
+        if ys > CURVATURE:
             if len(self._s) == self.history_size:
                 del self._s[0], self._y[0], self._rho[0]
             self._s.append(s)
@@ -237,7 +238,7 @@ class LBFGS(_QuasiNewton):
             q = vx.scale(vx.mask(active, g), -1.0)
             s_list = [vx.mask(active, s) for s in s_list]
             y_list = [vx.mask(active, y) for y in y_list]
-            kept = [i for i, (s, y) in enumerate(zip(s_list, y_list)) if vx.dot(y, s) > 1e-10]
+            kept = [i for i, (s, y) in enumerate(zip(s_list, y_list)) if vx.dot(y, s) > CURVATURE]
             s_list, y_list = [s_list[i] for i in kept], [y_list[i] for i in kept]
             rho = [1.0 / vx.dot(y, s) for s, y in zip(s_list, y_list)]
             h_diag = (vx.dot(y_list[-1], s_list[-1]) / vx.dot(y_list[-1], y_list[-1])
@@ -268,7 +269,7 @@ class BFGS(_QuasiNewton):
 
     def _remember(self, s, y):
         ys = float(y.dot(s))
-        if ys <= 1e-10:
+        if ys <= CURVATURE:
             return
         n = len(s)
         h = self.inverse_hessian

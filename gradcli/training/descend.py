@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..optimizers import DEFAULT_TOL
+
 PROGRESS_EVERY = 4096  # steps between two calls of the progress callback
 
 
@@ -109,7 +111,7 @@ class Run:
         return self.steps if self.converged else None
 
 
-def descend(fg, start, optimizer, steps: int = 1000, tol: float = 1e-10, hessian=None,
+def descend(fg, start, optimizer, steps: int = 1000, tol: float = DEFAULT_TOL, hessian=None,
             variables=None, progress=None, keep=None, bounds=None) -> Run:
     """Run ``optimizer`` from ``start`` for at most ``steps`` updates (see the module doc).
 
