@@ -9,8 +9,14 @@ TABLE_ENV = {"COLUMNS": "100", "LINES": "40", "FORCE_COLOR": None, "NO_COLOR": "
 
 @pytest.fixture
 def gradcli():
-    """Run ``gradcli ARGS`` with CliRunner; the result has stdout, stderr and exit_code."""
+    """Run ``gradcli ARGS`` with CliRunner; the result has stdout, stderr and exit_code.
+
+    The process is tuned as ``gradcli.cli.main`` tunes the CLI's (tune_process: malloc,
+    the collector paused while building), so in-process runs take the CLI's time."""
     from gradcli.cli import cli
+    from gradcli.compiled.tuning import tune_process
+
+    tune_process()
 
     def run(*args, input=None):
         return CliRunner(env=TABLE_ENV).invoke(cli, list(args), input=input, prog_name="gradcli")
