@@ -396,3 +396,19 @@ def test_bounds_text_round_trips_and_projection_keeps_nan():
     assert bounds.project([5.0, -3.0, 7.0]) == [1.0, 0.0, 7.0]
     projected = bounds.project(np.array([math.nan, -3.0, 7.0]))
     assert math.isnan(projected[0]) and projected[1:].tolist() == [0.0, 7.0]
+
+
+def test_divide_gives_ieee_answers_where_python_raises():
+    from gradcli.optimizers.wolfe import divide
+
+    assert divide(1.0, 0.0) == math.inf and divide(-1.0, 0.0) == -math.inf
+    assert divide(1.0, -0.0) == -math.inf and math.isnan(divide(0.0, 0.0))
+    assert divide(3.0, 2.0) == 1.5
+
+
+@pytest.mark.parametrize("name", ["lbfgs", "bfgs"])
+def test_a_function_unbounded_below_walks_away_without_an_exception(name):
+    # f = x: the cubic through two points of a line has no curvature (0/0 in torch's formula,
+    # nan on its tensors); the run goes downhill until its evaluations are spent
+    run = descend(fg_of("x", ["x"]), [0.0], O.make(name), steps=20, tol=1e-10)
+    assert run.final[0][0] < -1e3 and not run.converged and run.diverged_at is None

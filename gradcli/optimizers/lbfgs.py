@@ -38,7 +38,7 @@ import numpy as np
 from . import LINE_SEARCHES
 from .base import Optimizer, _number
 from .vectors import ARRAYS, LISTS
-from .wolfe import C1, MAX_LINE_SEARCH, strong_wolfe
+from .wolfe import C1, MAX_LINE_SEARCH, divide, strong_wolfe
 
 CURVATURE = 1e-10  # a pair (s, y) is kept when y.s > this (torch's test)
 
@@ -128,7 +128,7 @@ class _QuasiNewton(Optimizer):
         if active is not None:
             d = vx.mask(active, d)
         first = self._prev is None
-        t = min(1.0, 1.0 / vx.sum_abs(g)) * self.lr if first else self.lr
+        t = min(1.0, divide(1.0, vx.sum_abs(g))) * self.lr if first else self.lr
         gtd = vx.dot(g, d)
         self.last_lr = t
         if gtd > -self.tolerance_change:  # not a descent direction (to within the tolerance)

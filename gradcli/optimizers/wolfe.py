@@ -21,16 +21,27 @@ def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
         lo, hi = bounds
     else:
         lo, hi = (x1, x2) if x1 <= x2 else (x2, x1)
-    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
-    d2_square = d1 ** 2 - g1 * g2
+    d1 = g1 + g2 - 3 * divide(f1 - f2, x1 - x2)
+    d2_square = d1 * d1 - g1 * g2
     if d2_square >= 0:
         d2 = math.sqrt(d2_square)
         if x1 <= x2:
-            at = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+            at = x2 - (x2 - x1) * divide(g2 + d2 - d1, g2 - g1 + 2 * d2)
         else:
-            at = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
-        return min(max(at, lo), hi)
+            at = x1 - (x1 - x2) * divide(g1 + d2 - d1, g1 - g2 + 2 * d2)
+        return min(max(at, lo), hi)  # a nan stays nan (max(nan, lo) is nan), as in torch
     return (lo + hi) / 2.0
+
+
+def divide(a: float, b: float) -> float:
+    """a / b with IEEE's answers where Python raises: +-inf for a / 0, nan for 0 / 0 (torch
+    computes these on tensors; a linear function, whose cubic has no curvature, needs them)."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 def strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=C1, c2=C2, tolerance_change=1e-9,
