@@ -229,32 +229,35 @@ def _backward(entries, targets, seeds, wanted) -> dict:
         e = producer.get(id(t))
         if e is not None and not usage.get(id(t)) and e not in queue:
             queue.appendleft(e)
-    pop, push = queue.pop, queue.appendleft
+    pop, push, get_grads, get_producer = queue.pop, queue.appendleft, grads.get, producer.get
     with quiet():
         while queue:
             e = pop()
             key = id(e.out)
-            pending = grads.get(key) if key in wanted else grads.pop(key, None)
-            outs = None
-            if pending:
-                g = pending[0] if len(pending) == 1 else _sum(pending)
-                outs = e.op.grad(g, e.out, *e.inputs, **e.attrs)
+            pending = get_grads(key) if key in wanted else grads.pop(key, None)
+            if not pending:  # no gradient reached this op: it passes none on
+                for _, k in e.watched:
+                    n = usage[k] = usage[k] - 1
+                    if not n and k in producer:
+                        push(producer[k])
+                continue
+            g = pending[0] if len(pending) == 1 else _sum(pending)
+            outs = e.op.grad(g, e.out, *e.inputs, **e.attrs)
+            inputs = e.inputs
             for i, k in e.watched:
-                if outs is not None:
-                    gi = outs[i]
-                    if gi is not None:
-                        shape = e.inputs[i].value.shape
-                        if gi.value.shape != shape:
-                            gi = apply("sum_to", gi, shape=shape)
-                        got = grads.get(k)
-                        if got is None:
-                            grads[k] = [gi]
-                        else:
-                            got.append(gi)
-                n = usage[k] - 1
-                usage[k] = n
+                gi = outs[i]
+                if gi is not None:
+                    shape = inputs[i].value.shape
+                    if gi.value.shape != shape:
+                        gi = apply("sum_to", gi, shape=shape)
+                    got = get_grads(k)
+                    if got is None:
+                        grads[k] = [gi]
+                    else:
+                        got.append(gi)
+                n = usage[k] = usage[k] - 1
                 if not n:
-                    p = producer.get(k)
+                    p = get_producer(k)
                     if p is not None:
                         push(p)
     return {k: _sum(grads[k]) for k in wanted if grads.get(k)}

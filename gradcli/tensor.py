@@ -492,7 +492,8 @@ def record(spec, tensors, out, attrs, tapes=None) -> None:
             keys.append(id(t))
         elif isinstance(t, Variable):
             keys.append(id(t))
-            t = t.read()
+            r = t._read
+            t = t.read() if r is None else r
             reads = True
         elif type(t) is Read:
             keys.append(id(t.source))
