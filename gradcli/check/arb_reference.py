@@ -18,8 +18,10 @@ ARB = "arb"
 DIGITS = 30
 
 
-def arb_references(expression, wrt: str, point: dict, order: int) -> list[Reference]:
-    """The reference derivatives of orders 0..order in ball arithmetic (see the module)."""
+def arb_references(expression, wrt: str, point: dict, order: int,
+                   digits: int = DIGITS) -> list[Reference]:
+    """The reference derivatives of orders 0..order in ball arithmetic (see the module), each
+    with ``digits`` certified digits (its ``text``)."""
     from ..taylor import ball as B
     from ..taylor.digits import Digits, certified
 
@@ -31,15 +33,15 @@ def arb_references(expression, wrt: str, point: dict, order: int) -> list[Refere
 
     try:
         notes = Digits()
-        texts = certified(compute, order + 1, DIGITS, notes)
+        texts = certified(compute, order + 1, digits, notes)
     except (B.NotCertified, B.OutOfDomain, B.NoBallRule) as why:
-        return _per_order(expression, wrt, point, order, str(why))
+        return _per_order(expression, wrt, point, order, str(why), digits)
     small = dict(notes.zeros)
     return [Reference(_float(t), ARB, t if k not in small else f"0 (|value| < {small[k]})")
             for k, t in enumerate(texts)]
 
 
-def _per_order(expression, wrt, point, order, why) -> list[Reference]:
+def _per_order(expression, wrt, point, order, why, digits=DIGITS) -> list[Reference]:
     """Order by order, so that the orders below a singular one keep their reference."""
     from ..taylor import ball as B
     from ..taylor.digits import certified
@@ -51,7 +53,7 @@ def _per_order(expression, wrt, point, order, why) -> list[Reference]:
                 return B.derivative_balls(B.root_series(expression.nodes, wrt, point, k,
                                                         prec))[k:]
         try:
-            text = certified(compute, 1, DIGITS)[0]
+            text = certified(compute, 1, digits)[0]
             out.append(Reference(_float(text), ARB, text))
         except (B.NotCertified, B.OutOfDomain) as error:
             out.append(Reference(math.nan, ARB, "undefined", singular=True, why=str(error)))

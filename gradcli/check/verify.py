@@ -57,6 +57,7 @@ class Check:
     status: list[str] = field(default_factory=list)
     symbolic: bool = False
     timeout: float = 10.0
+    digits: int | None = None
 
     @property
     def reference(self) -> list[float]:
@@ -101,6 +102,8 @@ class Check:
                "max_rel_error": self.max_rel_error, "ok": self.ok, "reference": self.methods}
         if self.symbolic:
             out["symbolic"] = [r.formula for r in self.references]
+        if self.digits is not None:   # the reference's certified decimal strings
+            out["reference_digits"] = [r.text for r in self.references]
         return out
 
 
@@ -122,7 +125,8 @@ def compare(value: float, reference: Reference, rtol: float, atol: float) -> tup
 
 def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
               rtol: float = 1e-9, atol: float = 1e-12, timeout: float = 10.0,
-              symbolic: bool = False, pretty: bool = False, reference: str = "arb") -> Check:
+              symbolic: bool = False, pretty: bool = False, reference: str = "arb",
+              digits: int | None = None) -> Check:
     """The check at one point (see ``check``), with every column of the table."""
     from ..expression import Expression, parse
 
@@ -139,15 +143,22 @@ def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
     fd = finite_difference.derivatives(_along(expression, point, wrt), point.get(wrt, 0.0), order)
     if reference not in ("arb", "sympy"):
         raise GradcliError(f"unknown reference {reference!r} (choose 'arb' or 'sympy')")
+    if digits is not None:
+        from ..taylor.digits import check_digits
+
+        digits = check_digits(digits)
+        if symbolic or reference == "sympy":
+            raise GradcliError("--digits needs the arb reference (not --symbolic or "
+                               "--reference sympy)")
     if symbolic or reference == "sympy":
         refs = references(expression, wrt, point, order, float(timeout), symbolic, pretty)
     else:
         from .arb_reference import arb_references
 
-        refs = arb_references(expression, wrt, point, order)
+        refs = arb_references(expression, wrt, point, order, digits or 30)
     result = Check(expression.text, point, wrt, order, float(rtol), float(atol), ours, refs,
                    [v for v, _ in fd], [e for _, e in fd], symbolic=symbolic,
-                   timeout=float(timeout))
+                   timeout=float(timeout), digits=digits)
     for value, reference in zip(ours, refs):
         status, relative = compare(value, reference, result.rtol, result.atol)
         result.status.append(status)

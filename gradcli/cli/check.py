@@ -12,6 +12,7 @@ from ..errors import GradcliError
 from ..check.finite_difference import MAX_ORDER as FD_MAX_ORDER
 from .app import EXIT_FAILED, command, errors_reported, warn, warn_non_finite
 from .inputs import choose_wrt, for_each_point
+from .certified import digits_option
 from .options import (NonNegative, at_option, expr_argument, format_option, order_option,
                       wrt_option)
 from .render import Row, Writer, format_number
@@ -42,12 +43,20 @@ MARKS = {"ok": "✓", "mismatch": "✗ mismatch", "singular": "singular",
                                 "of S, mpmath.diff for the orders left until S; orders "
                                 "neither finished are not checked.")
 @click.option("--symbolic", is_flag=True,
-              help="Also show SymPy's formula of each derivative.")
+              help="Also show SymPy's formula of each derivative (SymPy is then the reference).")
+@click.option("--reference", "reference", type=click.Choice(["arb", "sympy"]), default="arb",
+              show_default=True,
+              help="The reference: ball arithmetic (python-flint's Arb, 30 certified digits, "
+                   "any order in milliseconds) or SymPy's exact derivatives.")
+@digits_option
 @format_option
-def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, format):
-    """Check EXPR's derivatives of orders 0..N at each point against SymPy's exact ones.
+def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, reference, digits, format):
+    """Check EXPR's derivatives of orders 0..N at each point against exact ones.
 
-    SymPy's derivatives are evaluated at 30 significant digits (past 3/4 of --timeout,
+    The reference is ball arithmetic by default (certified to 30 digits; JSON
+    "reference" says "arb" per order; --digits D: D digits, their strings in JSON
+    "reference_digits"). With --symbolic or --reference sympy, SymPy's
+    derivatives are evaluated at 30 significant digits (past 3/4 of --timeout,
     mpmath's numerical derivatives at 30 digits are the reference, and the output says so;
     an order neither finished within --timeout is reported and not checked); central
     finite differences (orders up to 20) are shown for information. Exit status 1 when an
@@ -56,7 +65,7 @@ def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, format):
     relative error, one line per point.
     """
     options = dict(order=order, wrt=wrt, rtol=rtol, atol=atol, timeout=timeout,
-                   symbolic=symbolic, pretty=False)
+                   symbolic=symbolic, pretty=False, reference=reference, digits=digits)
     mismatched = []
 
     def rows(expression, names, env, points):
