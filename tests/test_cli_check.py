@@ -44,7 +44,7 @@ def test_json_line_has_exactly_the_spec_fields(gradcli):
         '"gradcli": [-5.0, 4.0, -6.0, 12.0, 24.0, 0.0], "sympy": [-5.0, 4.0, -6.0, 12.0, 24.0, '
         '0.0], "finite_difference": [-5.0, 4.000000000000017, -6.000000000000396, '
         '11.999999999992632, 23.99999999997858, 0.0], "max_rel_error": 0.0, "ok": true, '
-        '"reference": ["sympy", "sympy", "sympy", "sympy", "sympy", "sympy"]}\n')
+        '"reference": ["arb", "arb", "arb", "arb", "arb", "arb"]}\n')
     assert list(json.loads(result.stdout)) == SPEC_FIELDS
 
 
@@ -72,7 +72,7 @@ def test_csv_is_one_row_per_order(gradcli):
                         "finite_difference_error,relative_error,status")
     assert [line.split(",")[3:6] for line in lines[1:]] == [
         ["0", "8.0", "8.0"], ["1", "12.0", "12.0"], ["2", "12.0", "12.0"], ["3", "6.0", "6.0"]]
-    assert all(line.endswith(",sympy" + line.split(",sympy", 1)[1]) for line in lines[1:])
+    assert all(line.split(",")[6] == "arb" for line in lines[1:])
     assert [line.rsplit(",", 1)[1] for line in lines[1:]] == ["ok"] * 4
 
 
@@ -86,7 +86,7 @@ def test_table_has_a_row_per_order_a_title_and_the_summary(gradcli):
         assert heading in header
     rows = [line for line in lines if re.match(r"│\s+\d+ │", line)]
     assert [row.split("│")[1].strip() for row in rows] == ["0", "1", "2"]
-    assert all("✓" in row and "sympy" in row for row in rows)
+    assert all("✓" in row and "arb" in row for row in rows)
     assert "0.4794255386" in rows[0] and "0.8775825619" in rows[1]  # 10 digits in tables
     assert re.fullmatch(r"ok: 3 orders agree within rtol=1e-09, atol=1e-12 "
                         r"\(max relative error [0-9.e-]+\)", lines[-1])
@@ -102,11 +102,13 @@ def test_symbolic_formulas_are_text_under_the_table(gradcli):
 
 
 def test_broken_rule_exits_1_after_writing_the_mismatch(gradcli, monkeypatch):
-    monkeypatch.setitem(OPS, "sin", broken("sin"))
-    result = gradcli("check", "sin(x)*x", "--at", "0.5", "--order", "2", "--format", "plain")
+    monkeypatch.setitem(OPS, "sin", broken("sin"))   # (its ball rule too: SymPy refers)
+    result = gradcli("check", "sin(x)*x", "--at", "0.5", "--order", "2", "--reference",
+                     "sympy", "--format", "plain")
     assert result.exit_code == 1 and result.stderr == ""
     assert re.fullmatch(r"mismatch [0-9.e-]+ \(orders 1, 2 differ\)\n", result.stdout)
-    table = gradcli("check", "sin(x)*x", "--at", "0.5", "--order", "2", "--format", "table")
+    table = gradcli("check", "sin(x)*x", "--at", "0.5", "--order", "2", "--reference", "sympy",
+                    "--format", "table")
     assert table.exit_code == 1
     assert table.stdout.count("✗ mismatch") == 2
     assert table.stdout.splitlines()[-1].startswith("mismatch: orders 1, 2 differ beyond rtol=")
@@ -119,20 +121,29 @@ def test_tolerance_zero_turns_rounding_into_a_mismatch(gradcli):
     assert strict.exit_code == 1 and json.loads(strict.stdout)["ok"] is False
 
 
+def test_arb_reference_at_sqrts_kink_follows_spec_4(gradcli):
+    # ball arithmetic at x = 0 exactly: sqrt'(0) = +inf by SPEC 4's one-sided limit, agreed
+    result = gradcli("check", "sqrt(x)", "--at", "0", "--order", "2", "--format", "json")
+    record = json.loads(result.stdout)
+    assert result.exit_code == 0 and record["sympy"] == [0.0, "inf", "-inf"] and record["ok"]
+
+
 def test_singular_point_is_reported_and_not_a_failure(gradcli):
-    result = gradcli("check", "sqrt(x)", "--at", "0", "--order", "1", "--format", "plain")
+    result = gradcli("check", "sqrt(x)", "--at", "0", "--order", "1", "--reference", "sympy",
+                     "--format", "plain")
     assert result.exit_code == 0
     assert result.stdout == "ok 0.0 (order 1 singular)\n"
     assert result.stderr == ("gradcli: warning: sqrt(x) at x=0.0: the reference is singular, "
                              "not compared (order 1: sympy gives zoo, gradcli inf)\n")
-    table = gradcli("check", "sqrt(x)", "--at", "0", "--order", "1", "--format", "table")
+    table = gradcli("check", "sqrt(x)", "--at", "0", "--order", "1", "--reference", "sympy",
+                    "--format", "table")
     assert "singular (zoo)" in table.stdout
     assert "singular reference at order 1, not compared" in table.stdout.splitlines()[-1]
 
 
 def test_timeout_path_names_mpmath_per_order(gradcli):
     result = gradcli("check", "tanh(tanh(tanh(x)))", "--at", "0.7", "--order", "8",
-                     "--timeout", "0.3", "--format", "table")
+                     "--timeout", "0.3", "--reference", "sympy", "--format", "table")
     assert result.exit_code == 0, result.output
     rows = [line for line in result.stdout.splitlines() if re.match(r"│\s+\d+ │", line)]
     assert len(rows) == 9 and "mpmath" in rows[-1] and all("✓" in row for row in rows)
@@ -155,7 +166,7 @@ def test_orders_above_the_finite_difference_cap_are_nan_with_a_note(gradcli):
 
 
 def test_orders_without_a_reference_are_reported_not_checked(gradcli):
-    args = ["check", "x**3", "--at", "2", "--order", "2", "--timeout", "0"]
+    args = ["check", "x**3", "--at", "2", "--order", "2", "--timeout", "0", "--reference", "sympy"]
     warning = ("gradcli: warning: x**3 at x=2.0: no reference within --timeout 0.0 s for "
                "orders 0..2: not checked\n")
     plain = gradcli(*args, "--format", "plain")
@@ -180,7 +191,8 @@ def test_a_small_timeout_bounds_the_whole_check_of_a_deep_expression():
     deep = "sin(" * 200 + "x" + ")" * 200
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "gradcli", "check", deep, "--at", "1",
-                             "--order", "100", "--timeout", "1", "--format", "json"],
+                             "--order", "100", "--timeout", "1", "--reference", "sympy",
+                             "--format", "json"],
                             capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - start
     assert result.returncode == 0 and elapsed < 4.0, (elapsed, result.stderr)
@@ -251,7 +263,7 @@ def test_csv_variable_named_like_a_column_is_prefixed(gradcli):
     assert result.stdout.splitlines()[:2] == [
         "expr,point[order],x,wrt,order,gradcli,sympy,reference,finite_difference,"
         "finite_difference_error,relative_error,status",
-        "order*x,2.0,3.0,x,0,6.0,6.0,sympy,6.0,0.0,0.0,ok"]
+        "order*x,2.0,3.0,x,0,6.0,6.0,arb,6.0,0.0,0.0,ok"]
 
 
 def test_symbolic_table_marks_orders_sympy_did_not_reach(gradcli):
@@ -314,7 +326,7 @@ def test_ctrl_c_while_sympy_works_exits_130_and_leaves_no_worker():
     """Ctrl-C (SIGINT to the process group) during SymPy's work: exit 130 at once, and the
     forked SymPy worker is gone too."""
     command = [sys.executable, "-m", "gradcli", "check", "tanh(tanh(tanh(x)))", "--at", "0.7",
-               "--order", "9", "--format", "plain"]
+               "--order", "9", "--reference", "sympy", "--format", "plain"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
