@@ -412,3 +412,81 @@ def test_a_function_unbounded_below_walks_away_without_an_exception(name):
     # nan on its tensors); the run goes downhill until its evaluations are spent
     run = descend(fg_of("x", ["x"]), [0.0], O.make(name), steps=20, tol=1e-10)
     assert run.final[0][0] < -1e3 and not run.converged and run.diverged_at is None
+
+
+# -- properties ------------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+finite = st.floats(-3.0, 3.0, allow_nan=False)
+
+
+def quadratic_fg(a, b, floats=True):
+    """f(p) = p.A p / 2 - b.p and its gradient A p - b, numpy's; with ``floats`` also as
+    lists (the L-BFGS float path's call)."""
+    def fg(p):
+        p = np.asarray(p, dtype=float)
+        g = a @ p - b
+        return float(p @ (a @ p) / 2 - b @ p), g
+
+    if floats:
+        fg.floats = lambda p: (fg(p)[0], tuple(fg(p)[1].tolist()))
+    return fg
+
+
+@st.composite
+def positive_definite(draw, n):
+    m = np.array(draw(st.lists(finite, min_size=n * n, max_size=n * n))).reshape(n, n)
+    return m @ m.T + np.eye(n)  # eigenvalues >= 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda n: st.tuples(
+    positive_definite(n), st.lists(finite, min_size=n, max_size=n),
+    st.lists(finite, min_size=n, max_size=n))), st.sampled_from(["lbfgs", "bfgs"]))
+def test_quasi_newton_reaches_the_solution_of_a_x_equals_b(case, name):
+    a, b, start = case
+    b = np.array(b)
+    opt = O.make(name, tolerance_grad=0.0, tolerance_change=0.0)
+    run = descend(quadratic_fg(a, b), start, opt, steps=200, tol=1e-9)
+    expected = np.linalg.solve(a, b)  # the minimum: A p = b
+    # either the gradient tolerance, or a line search that finds no lower f: comparing values
+    # of f resolves p only to about sqrt(eps) ~ 1.5e-8 of its scale
+    assert run.converged or run.stop == "line_search"
+    scale = max(1.0, float(np.abs(expected).max()), float(np.abs(a).max()))
+    assert np.allclose(list(run.final[0]), expected, atol=1e-6 * scale, rtol=0)
+    if run.converged:
+        assert np.allclose(list(run.final[0]), expected, atol=1e-9 * scale, rtol=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(positive_definite(2), st.lists(finite, min_size=2, max_size=2),
+       st.lists(finite, min_size=2, max_size=2))
+def test_the_float_path_and_the_array_path_take_the_same_iterates(a, b, start):
+    b = np.array(b)
+    lists = descend(quadratic_fg(a, b), start, O.make("lbfgs"), steps=30, tol=0)
+    arrays = descend(quadratic_fg(a, b, floats=False), start, O.make("lbfgs"), steps=30, tol=0)
+    assert lists.optimizer.vx.__name__ == "LISTS" and arrays.optimizer.vx.__name__ == "ARRAYS"
+    assert lists.steps == arrays.steps and lists.evaluations == arrays.evaluations
+    for (p, f, _, _), (q, h, _, _) in zip(lists.rows, arrays.rows):
+        assert list(p) == pytest.approx(list(q), rel=1e-12, abs=1e-12) and f == pytest.approx(
+            h, rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(finite, finite, finite, finite), min_size=1, max_size=5))
+def test_projection_lands_in_the_box_and_stays(rows):
+    lower = [min(lo, hi) for lo, hi, _, _ in rows]
+    upper = [max(lo, hi) for lo, hi, _, _ in rows]
+    names = [f"v{i}" for i in range(len(rows))]
+    bounds = Bounds(names, lower, upper)
+    point = [x * 2 for _, _, x, _ in rows]
+    projected = bounds.project(point)
+    assert all(lo <= x <= hi for x, lo, hi in zip(projected, lower, upper))
+    assert bounds.project(projected) == projected
+    assert bounds.project(np.array(point)).tolist() == projected
+    gradient = [g for _, _, _, g in rows]
+    assert bounds.projected_norm(projected, gradient) <= math.sqrt(sum(g * g for g in gradient))
+    for name, side in bounds.active(projected).items():
+        i = names.index(name)
+        assert projected[i] == (lower[i] if side == "lower" else upper[i])

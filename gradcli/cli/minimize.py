@@ -268,7 +268,7 @@ _STOPS = {  # lbfgs/bfgs's own tests (optimizers/lbfgs.py)
     "tolerance_grad": "max |∂f/∂x_i| <= --tolerance-grad",
     "tolerance_change": "f or the step changed by less than --tolerance-change",
     "max_eval": "the evaluation budget, --steps * 5 // 4, is spent",
-    "line_search": "no decrease along the projected path",
+    "line_search": "the line search found no lower point",
 }
 
 

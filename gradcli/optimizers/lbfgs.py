@@ -18,8 +18,9 @@ inner loop (``LBFGS.step`` with ``max_iter`` = the run's steps):
     stopping    after the step, as torch in this order: the evaluation budget spent
                 ("max_eval"), max |g| <= tolerance_grad ("tolerance_grad", default 1e-7),
                 max |t d| <= tolerance_change or |f - f_prev| < tolerance_change
-                ("tolerance_change", default 1e-9); with bounds, also no decrease along the
-                projected path ("line_search": the point stays)
+                ("tolerance_change", default 1e-9); a step length of 0 (the line search
+                found no lower point: f's rounding near a minimum; with bounds, no decrease
+                along the projected path) is "line_search", not converged
 
 With bounds (``bounds=(lo, hi)``, arrays with -inf/inf for no bound), the L-BFGS-B-style
 projected variant: coordinates at a bound whose gradient points out of the box are held
@@ -139,9 +140,9 @@ class _QuasiNewton(Optimizer):
             p_new, f_new, g_new, t = self._projected_search(p, f, g, d, t, budget)
             s = vx.sub(p_new, p)
         elif self.line_search == "strong-wolfe":
-            f_new, g_new, t = strong_wolfe(self._evaluate, p, t, d, f, g, gtd,
-                                           tolerance_change=self.tolerance_change,
-                                           max_ls=budget, vx=vx)
+            # torch passes neither tolerance_change nor c1, c2: the search's own 1e-9 holds
+            f_new, g_new, t = strong_wolfe(self._evaluate, p, t, d, f, g, gtd, max_ls=budget,
+                                           vx=vx)
             p_new, s = vx.axpy(p, t, d), vx.scale(d, t)
         else:
             p_new, s = vx.axpy(p, t, d), vx.scale(d, t)
@@ -152,6 +153,8 @@ class _QuasiNewton(Optimizer):
             return p, self._sign * f, vx.scale(g, self._sign)
         if self.evaluations >= self.max_eval:
             self.stop = "max_eval"
+        elif t == 0:  # the line search found no lower point (f's rounding, near a minimum)
+            self.stop = "line_search"
         elif vx.max_abs(self._free(p_new, g_new)) <= self.tolerance_grad:
             self.stop = "tolerance_grad"
         elif vx.max_abs(s) <= self.tolerance_change or abs(f_new - f) < self.tolerance_change:
