@@ -302,3 +302,32 @@ def test_float32_mode_keeps_the_new_rules_in_float32_and_near_float64():
             runs[dtype] = x
         assert runs["float32"].dtype == np.float32, name
         assert float(runs["float32"][0]) == pytest.approx(float(runs["float64"][0]), rel=1e-5)
+
+
+# -- properties ------------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+unit = st.floats(0.0, 0.999)
+OPTIONS = {
+    "radam": st.fixed_dictionaries({"betas": st.tuples(unit, unit), "eps": st.floats(0, 1e-3)}),
+    "rprop": st.fixed_dictionaries({"etas": st.tuples(st.floats(0.1, 0.9), st.floats(1.1, 3)),
+                                    "step_sizes": st.tuples(st.floats(0, 1e-3), st.floats(1, 50))}),
+    "adadelta": st.fixed_dictionaries({"rho": unit, "eps": st.floats(1e-9, 1e-3)}),
+    "asgd": st.fixed_dictionaries({"lambd": st.floats(0, 1), "alpha": st.floats(0, 1),
+                                   "t0": st.floats(0, 30)}),
+    "lion": st.fixed_dictionaries({"betas": st.tuples(unit, unit)}),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(NEW).flatmap(lambda name: st.tuples(st.just(name), OPTIONS[name])),
+       st.floats(1e-4, 0.5), st.lists(st.floats(-5, 5), min_size=3, max_size=3))
+def test_float_stepper_is_update_bit_for_bit_for_any_hyperparameters(case, lr, start):
+    name, options = case
+    arrays, floats = O.make(name, lr=lr, **options), O.make(name, lr=lr, **options)
+    step = floats.float_stepper(3)
+    p, q = np.array(start), list(start)
+    for k in range(25):
+        p, q = arrays.update(p, bowl_grad(p)), step(q, bowl_grad(np.array(q)).tolist())
+        assert list(map(repr, p.tolist())) == list(map(repr, q)), f"step {k + 1}"  # nan, -0.0
