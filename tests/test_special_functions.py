@@ -334,3 +334,22 @@ def test_polygamma_and_sinc_derivative_taylor_rules_match_mpmath(n):
         assert_close(float(value), mp.psi(n, x0), f"psi^({n})({x0})")
         value = OPS["sinc_derivative"].forward(np.array([x0]), n=n)[0]
         assert_close(float(value), mp.diff(mp.sinc, mp.mpf(x0), n), f"sinc^({n})({x0})")
+
+
+# -- high orders: coefficients beyond the float64 range travel as mantissa and exponent ------
+@pytest.mark.parametrize("text, x", [("sinc(x)", 3.0), ("sinc(x)", 0.5), ("gamma(x)", 2.5),
+                                     ("digamma(x)", 1.3), ("lgamma(x)", 30.0),
+                                     ("digamma(x)", -2.5), ("erf(x)", 0.7), ("sinc(x**2)", 1.5)])
+def test_orders_to_400_match_ball_arithmetic_or_overflow_with_it(text, x):
+    """Orders 100..400 (1/k! underflows past 170; r**k and zeta(k, x) leave the range)."""
+    from gradcli.taylor import ball as B
+    expr = gc.parse(text)
+    ours = expr.derivatives("x", 400, {"x": x}, fast=True)
+    balls, _ = B.balls_at(expr.nodes, "x", {"x": x}, 400, 4096)
+    for k in (100, 170, 171, 250, 399, 400):
+        want = float(balls[k].mid())
+        got = float(ours[k])
+        if math.isinf(want):
+            assert got == want, (text, k, got, want)
+        else:
+            assert abs(got - want) <= 2e-13 * abs(want), (text, k, got, want)

@@ -19,9 +19,9 @@ import numpy as np
 from .. import functions as F
 from ..registry import op
 from ..taylor import series as T
-from ..taylor.special_series import (compose, exp_minus_square, lgamma_coefficients,
-                                     psi_coefficients, scipy_special, sinc_coefficients,
-                                     sinc_derivative)
+from ..taylor.special_series import (compose, exp_minus_square, lgamma_scaled,
+                                     psi_coefficients, psi_scaled, scaled, scipy_special,
+                                     sinc_derivative, sinc_derivatives)
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -210,9 +210,9 @@ class Gamma:
 
     def taylor(x):
         """exp(lgamma series) with value gamma(x_0), its sign included"""
-        a = lgamma_coefficients(x[0], x.shape[0])
-        a[0] = 0.0
-        logs = compose(a, x)
+        mantissa, exponent = lgamma_scaled(x[0], x.shape[0])
+        mantissa[0] = 0.0
+        logs = compose((mantissa, exponent), x)
         return T.exp(logs, value0=scipy_special().gamma(x[0]))
 
     def sympy(sp, x):
@@ -243,7 +243,7 @@ class Lgamma:
 
     def taylor(x):
         """lgamma(x_0) + psi(x_0) v + sum_k (-1)**k zeta(k, x_0) v**k / k, v = x - x_0"""
-        return compose(lgamma_coefficients(x[0], x.shape[0]), x)
+        return compose(lgamma_scaled(x[0], x.shape[0]), x)
 
     def sympy(sp, x):
         return _sympy_lgamma()(x)
@@ -272,7 +272,7 @@ class Digamma:
 
     def taylor(x):
         """psi(x_0) + sum_k (-1)**(k+1) zeta(k+1, x_0) v**k, v = x - x_0"""
-        return compose(psi_coefficients(x[0], 0, x.shape[0]), x)
+        return compose(psi_scaled(x[0], 0, x.shape[0]), x)
 
     def sympy(sp, x):
         return sp.polygamma(0, x)
@@ -299,7 +299,7 @@ class Polygamma:
 
     def taylor(x, n):
         """sum_k (-1)**(n+k+1) (n+k)!/k! zeta(n+k+1, x_0) v**k, v = x - x_0"""
-        return compose(psi_coefficients(x[0], n, x.shape[0]), x)
+        return compose(psi_scaled(x[0], n, x.shape[0]), x)
 
     def sympy(sp, x, n):
         return sp.polygamma(n, x)
@@ -352,7 +352,7 @@ class Sinc:
 
     def taylor(x):
         """sum_k sinc^(k)(x_0)/k! v**k, v = x - x_0"""
-        return compose(sinc_coefficients(x[0], x.shape[0]), x)
+        return compose(scaled(sinc_derivatives(x[0], x.shape[0])), x)
 
     def sympy(sp, x):
         return sp.sinc(x)
@@ -377,12 +377,7 @@ class SincDerivative:
 
     def taylor(x, n):
         """sum_k sinc^(n+k)(x_0)/k! v**k, v = x - x_0"""
-        count = x.shape[0]
-        a = sinc_coefficients(x[0], n + count)[n:]
-        for k in range(count):  # sinc^(n+k)/(n+k)! -> sinc^(n+k)/k!
-            a[k] *= math.exp(math.lgamma(n + k + 1) - math.lgamma(k + 1)) if n + k > 20 \
-                else math.factorial(n + k) / math.factorial(k)
-        return compose(a, x)
+        return compose(scaled(sinc_derivatives(x[0], n + x.shape[0])[n:]), x)
 
     def sympy(sp, x, n):
         t = sp.Dummy("t", real=True)

@@ -7,10 +7,15 @@ the arithmetic they call). Coefficients are a_k = f^(k)(u_0)/k!, axis 0 the orde
                 (psi^(k-1)(u_0) / k! = (-1)**k zeta(k, u_0) / k, Hurwitz zeta)
     psi^(n)     psi^(n)(u_0 + v) = sum_k (-1)**(n+k+1) (n+k)!/k! zeta(n+k+1, u_0) v**k, and below 0
                 the reflection psi^(m)(x) = (-1)**m psi^(m)(1-x) - pi**(m+1) cot^(m)(pi x)
-    sinc        a power series for |u_0| <= 1 (exact at 0), else the spherical Bessel
-                functions: sinc = j_0 and j_i' = (i j_{i-1} - (i+1) j_{i+1}) / (2i+1), so every
+    sinc        sinc^(k)(u_0) by a power series for |u_0| <= 1 (exact at 0), else from the spherical
+                Bessel functions: sinc = j_0 and j_i' = (i j_{i-1} - (i+1) j_{i+1}) / (2i+1), so every
                 derivative is a combination of j_0..j_k with coefficients whose absolute
                 values sum to <= 1 (no division by u_0, no cancellation of large terms)
+
+Coefficients of high orders leave the float64 range long before the series they make does
+(1/k! underflows past k = 170): they travel as mantissa and exponent (``scaled``,
+``psi_scaled``: log zeta where zeta itself over- or underflows) and meet the engine's
+scaling r**k in one ldexp.
 
 ``compose(a, u)`` is the series of f(u(t)) from f's coefficients at u_0 (Horner in
 v = u - u_0, whose constant term is 0: O(N**3/6) work, O(N) when u is linear in t).
@@ -18,6 +23,7 @@ scipy.special is imported inside the functions (``gradcli diff x**2`` never load
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -47,30 +53,61 @@ def exp_minus_square(x):
     return np.where(np.isfinite(lo), out, np.exp(-hi))
 
 
-def compose(a: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The series of f(u) from a_k = f^(k)(u_0)/k! (k = 0..N, axis 0): sum_k a_k (u - u_0)**k."""
+def compose(a, u: np.ndarray) -> np.ndarray:
+    """The series of f(u) from f's coefficients at u_0, a_k = f^(k)(u_0)/k! (k = 0..N, axis 0):
+    sum_k a_k (u - u_0)**k. ``a`` is an array, or a pair (M, E) of arrays with a_k = M_k 2**E_k
+    (the coefficients of high orders leave the float64 range long before the series does).
+
+    With s = u_1 (1 where it is 0), the sum is taken as sum_k b_k w**k with b_k = a_k s**k
+    formed by ldexp (no s**k, no 1/k! alone) and w = (u - u_0)/s: the engine's scaling r**k
+    (r up to 2**10, orders up to 1000) meets the coefficients' own size in one product."""
+    mantissa, exponent = a if isinstance(a, tuple) else (np.asarray(a, dtype=np.float64), 0)
     n = u.shape[0] - 1
-    shape = np.broadcast_shapes(a.shape[1:], u.shape[1:])
-    if n == 0:
-        return np.broadcast_to(a[:1], (1,) + shape).astype(np.float64)
-    v = np.array(np.broadcast_to(u, (n + 1,) + shape), dtype=np.float64)
-    v[0] = 0.0
-    a = np.broadcast_to(a[: n + 1], (n + 1,) + shape)
+    shape = np.broadcast_shapes(mantissa.shape[1:], u.shape[1:])
     with np.errstate(all="ignore"):
-        if n == 1 or not np.any(v[2:]):  # u linear in t: p_k = a_k v_1**k
-            powers = np.empty((n + 1,) + shape)
-            powers[0] = 1.0
-            for k in range(1, n + 1):
-                np.multiply(powers[k - 1], v[1], out=powers[k])
-            out = a * powers
-            out[1:] = np.where(powers[1:] == 0, 0.0, out[1:])  # 0 * inf beyond a pole: 0
-            return out
-        p = a[n][None].copy()                     # Horner: p <- a_j + v p, to order N - j
+        if n == 0:
+            return np.broadcast_to(np.ldexp(mantissa[:1], np.asarray(exponent)[:1]
+                                            if np.ndim(exponent) else exponent),
+                                   (1,) + shape).astype(np.float64)
+        v = np.array(np.broadcast_to(u, (n + 1,) + shape), dtype=np.float64)
+        v[0] = 0.0
+        s = np.where(v[1] == 0, 1.0, v[1])
+        ms, es = np.frexp(s)
+        k = np.arange(n + 1).reshape((-1,) + (1,) * len(shape))
+        e = np.broadcast_to(np.asarray(exponent, dtype=np.int64)[: n + 1] if np.ndim(exponent)
+                            else exponent, (n + 1,) + shape)
+        powers = np.power(ms, k)                  # in [2**-k, 1]: no overflow
+        b = np.ldexp(mantissa[: n + 1] * powers, np.clip(e + k * es, -1 << 30, 1 << 30))
+        if n == 1 or not np.any(v[2:]):  # u linear in t: p_k = b_k (v_1 / s)**k = b_k [v_1 != 0]
+            return np.where((k > 0) & (v[1] == 0), 0.0, b)
+        w = v / s
+        p = b[n][None].copy()                     # Horner: p <- b_j + w p, to order N - j
         for j in range(n - 1, -1, -1):
             m = n - j
-            p = T.mul(v[: m + 1], T.full(p, m))
-            p[0] = a[j]
+            p = T.mul(w[: m + 1], T.full(p, m))
+            p[0] = b[j]
     return p
+
+
+@functools.lru_cache(maxsize=8)
+def _inverse_factorials(count: int) -> list[tuple[float, int]]:
+    """1/k! = m * 2**e, k < count, with m in (1/2, 1] (k! as an exact integer)."""
+    out, f = [], 1
+    for k in range(count):
+        if k:
+            f *= k
+        e = f.bit_length()
+        out.append((((1 << (e + 63)) // f) / 2.0 ** 63, -e))
+    return out
+
+
+def scaled(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(M, E) with values_k / k! = M_k 2**E_k, k! taken as an exact mantissa and exponent."""
+    count = values.shape[0]
+    pairs = _inverse_factorials(count)
+    m = np.array([p[0] for p in pairs]).reshape((-1,) + (1,) * (values.ndim - 1))
+    e = np.array([p[1] for p in pairs], dtype=np.int64).reshape((-1,) + (1,) * (values.ndim - 1))
+    return values * m, np.broadcast_to(e, values.shape)
 
 
 # -- the gamma family ------------------------------------------------------------------------
@@ -143,28 +180,71 @@ def psi_coefficients(u0, n: int, count: int) -> np.ndarray:
     return out
 
 
-def lgamma_coefficients(u0, count: int) -> np.ndarray:
-    """lgamma(u_0), then psi^(k-1)(u_0)/k! (psi(u_0), then (-1)**k zeta(k, u_0)/k)."""
-    out = np.empty((count,) + np.shape(u0))
+def _log_hurwitz(s: int, q):
+    """log zeta(s, q) for q > 0, s >= 2, where zeta itself leaves the float64 range:
+    -s log q + log sum_i (q/(q+i))**s (30 terms, then Euler-Maclaurin's tail)."""
+    q = np.asarray(q, dtype=np.float64)
+    small = q < 1
+    r = np.where(small, q + 1.0, q)      # zeta(s, q) = q**-s + zeta(s, q + 1) below 1
+    total = np.zeros_like(r)
+    for i in range(30):
+        total += np.exp(-s * np.log1p(i / r))
+    end = r + 30.0
+    t = np.exp(-s * np.log1p(30.0 / r))
+    total += t * (end / (s - 1) + 0.5 + s / (12.0 * end))
+    log_r = -s * np.log(r) + np.log(total)
+    return np.where(small, -s * np.log(q) + np.log1p(np.exp(s * np.log(q) + log_r)), log_r)
+
+
+def psi_scaled(u0, n: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(M, E) with psi^(n+k)(u_0)/k! = M_k 2**E_k: where the float64 value overflows or
+    underflows (high orders) at u_0 > 0, from log zeta (the sign is (-1)**(m+1))."""
+    u0 = np.asarray(u0, dtype=np.float64)
+    values = psi_coefficients(u0, n, count)
+    mantissa, exponent = np.frexp(values)
+    exponent = exponent.astype(np.int64)
     with np.errstate(all="ignore"):
-        out[0] = scipy_special().gammaln(u0)
+        lost = (~np.isfinite(values) | (values == 0)) & (u0 > 0)
+        for k in np.flatnonzero(lost.reshape(count, -1).any(axis=1)):
+            m = n + k
+            if m == 0:
+                continue
+            log_ratio = math.lgamma(m + 1) - math.lgamma(k + 1)
+            log_a = log_ratio + _log_hurwitz(m + 1, np.where(u0 > 0, u0, 1.0))
+            e = np.floor(log_a / math.log(2.0)).astype(np.int64) + 1
+            m_k = (-1.0) ** (m + 1) * np.exp(log_a - e * math.log(2.0))
+            mantissa[k] = np.where(lost[k], m_k, mantissa[k])
+            exponent[k] = np.where(lost[k], e, exponent[k])
+    return mantissa, exponent
+
+
+def lgamma_scaled(u0, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(M, E) of lgamma(u_0), then psi^(k-1)(u_0)/k! (psi(u_0), then (-1)**k zeta(k, u_0)/k)."""
+    u0 = np.asarray(u0, dtype=np.float64)
+    mantissa = np.empty((count,) + u0.shape)
+    exponent = np.empty((count,) + u0.shape, dtype=np.int64)
+    with np.errstate(all="ignore"):
+        mantissa[0], exponent[0] = np.frexp(scipy_special().gammaln(u0))
         if count > 1:
-            out[1:] = psi_coefficients(u0, 0, count - 1)
-            out[1:] /= np.arange(1, count, dtype=np.float64).reshape((-1,) + (1,) * np.ndim(u0))
-    return out
+            m, e = psi_scaled(u0, 0, count - 1)
+            mantissa[1:] = m / np.arange(1, count).reshape((-1,) + (1,) * u0.ndim)
+            exponent[1:] = e
+    return mantissa, exponent
 
 
 # -- sinc ------------------------------------------------------------------------------
 def _sinc_power_series(x, count: int) -> np.ndarray:
-    """sinc^(k)(x)/k! for k < count by sinc(x) = sum_m (-1)**m x**(2m)/(2m+1)!  (|x| <= 1)."""
+    """sinc^(k)(x) for k < count, |x| <= 1: sum over j = k mod 2 of (-1)**((j+k)/2) x**j / (j! (j+k+1))
+    (exact at 0: (-1)**(k/2) / (k+1) for even k)."""
     out = np.zeros((count,) + np.shape(x))
     for k in range(count):
-        for m in range((k + 1) // 2, (k + 1) // 2 + 14):
-            c = (-1.0) ** m * math.comb(2 * m, k) / math.factorial(2 * m + 1)
-            out[k] += c * x ** (2 * m - k) if 2 * m > k else c
+        for j in range(k % 2, 40, 2):
+            term = (-1.0) ** ((j + k) // 2) / (math.factorial(j) * (j + k + 1))
+            out[k] += term * x ** j if j else term
     return out
 
 
+@functools.lru_cache(maxsize=4)
 def _bessel_combinations(count: int) -> list[list[float]]:
     """c[k][i] with d^k j_0 / dx^k = sum_i c[k][i] j_i."""
     rows = [[1.0]]
@@ -180,7 +260,7 @@ def _bessel_combinations(count: int) -> list[list[float]]:
 
 
 def _sinc_bessel(x, count: int) -> np.ndarray:
-    """sinc^(k)(x)/k! for k < count from j_0..j_k (scipy's spherical_jn)."""
+    """sinc^(k)(x) for k < count from j_0..j_k (scipy's spherical_jn)."""
     sp = scipy_special()
     with np.errstate(all="ignore"):
         j = [np.sin(x) / x] + [sp.spherical_jn(i, x) for i in range(1, count)]
@@ -189,12 +269,11 @@ def _sinc_bessel(x, count: int) -> np.ndarray:
         for i, c in enumerate(row):
             if c:
                 out[k] += c * j[i]
-        out[k] /= math.factorial(k)
     return out
 
 
-def sinc_coefficients(x, count: int) -> np.ndarray:
-    """sinc^(k)(x)/k! for k = 0..count-1 (exact at x = 0)."""
+def sinc_derivatives(x, count: int) -> np.ndarray:
+    """sinc^(k)(x) for k = 0..count-1 (exact at x = 0); all of them lie in [-1, 1]."""
     x = np.asarray(x, dtype=np.float64)
     small = np.abs(x) <= 1.0
     if np.all(small):
@@ -207,4 +286,4 @@ def sinc_coefficients(x, count: int) -> np.ndarray:
 
 def sinc_derivative(x, n: int):
     """sinc^(n)(x)."""
-    return sinc_coefficients(x, n + 1)[n] * math.factorial(n)
+    return sinc_derivatives(x, n + 1)[n]
