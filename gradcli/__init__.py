@@ -30,7 +30,7 @@ min = minimum  # noqa: A001
 
 
 _LAZY = {"optimizers": None, "clip_by_global_norm": "optimizers.clipping",
-         "fit": "training.api",
+         "fit": "training.api", "minimize": "training.minimize",
          "clip_by_value": "optimizers.clipping", "global_norm": "optimizers.clipping"}  # loaded on first use: `gradcli diff` never imports them
 
 

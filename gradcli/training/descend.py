@@ -95,6 +95,11 @@ class Run:
         """The last row: (point, value, grad_norm, lr)."""
         return self.rows[-1]
 
+    @property
+    def point(self) -> dict:
+        """The final point by variable."""
+        return dict(zip(self.variables, map(float, self.final[0])))
+
     def evaluations_at(self, k: int) -> int | None:
         """Function evaluations made up to step k (line-search methods; None for the others)."""
         if not self.evaluations:
