@@ -1,5 +1,7 @@
 """The shared command-line layer: points, numbers, JSON lines, errors and exit codes."""
 import json
+import sys
+import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -228,3 +230,31 @@ def test_a_command_of_the_common_layer_can_exit_1_after_its_output():
     group = GradcliGroup("gradcli", commands=[failing])
     result = CliRunner().invoke(group, ["failing"])
     assert (result.exit_code, result.stdout, result.stderr) == (1, "done\n", "")
+
+
+def test_every_help_example_runs_in_an_empty_directory(tmp_path):
+    """issue 20: help examples run anywhere after pip install (data on stdin, no samples/)."""
+    import shutil
+
+    import click
+
+    from gradcli.cli import cli
+
+    script = [f'gradcli() {{ {sys.executable} -m gradcli "$@"; }}']
+    ran = 0
+    for name in cli.list_commands(click.Context(cli)):
+        command = cli.get_command(click.Context(cli), name)
+        for line in (command.epilog or "").splitlines():
+            example = line.strip()
+            if not example.startswith("gradcli ") and "| gradcli " not in example:
+                continue
+            if "| dot " in example and shutil.which("dot") is None:
+                continue
+            assert "samples/" not in example, example
+            result = subprocess.run(["bash", "-c", "\n".join([*script, example])],
+                                    capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                                    stdin=subprocess.DEVNULL)
+            assert result.returncode in (0, 1), (example, result.stderr)
+            assert "Traceback" not in result.stderr and "error" not in result.stderr, example
+            ran += 1
+    assert ran >= 20

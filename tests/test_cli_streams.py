@@ -68,3 +68,27 @@ def test_a_stdout_that_cannot_be_written_is_one_clear_error(redirect, why):
                             timeout=60)
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"gradcli: error: cannot write the output: {why}\n"
+
+
+def test_ctrl_c_while_a_long_json_record_waits_on_a_slow_pipe_leaves_whole_records():
+    """issue 23: records of ~15 KB each (1501 derivatives), the reader slow: Ctrl-C while
+    gradcli is blocked writing must not leave half a record (a buffered stream lost the tail)."""
+    points = "".join(f"{1 + i / 100}\n" for i in range(40))
+    process = subprocess.Popen(GRADCLI + ["diff", "exp(x)/(2+x)", "--at", "-", "--order", "1500",
+                                          "--format", "json"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=ENV)
+    process.stdin.write(points.encode())
+    process.stdin.close()
+    first = b""
+    while len(first) < 100_000:  # read slowly: gradcli fills the pipe and waits
+        first += os.read(process.stdout.fileno(), 5000)
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    out = first + process.stdout.read()
+    assert process.wait(timeout=60) == 130
+    lines = out.decode().split("\n")
+    assert lines[-1] == ""  # ends with a newline: no record cut
+    records = [json.loads(line) for line in lines[:-1]]
+    assert 5 < len(records) < 40 and all(len(r["derivatives"]) == 1501 for r in records)

@@ -37,21 +37,49 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the process is, so that it ends as a Ctrl-C does (exit 143)."""
 
 
-_SIGNALS = {"terminated": False}  # set by the SIGTERM handler (process-wide, CLI only)
+_SIGNALS = {"terminated": False,  # a SIGTERM arrived (process-wide, CLI only)
+            "writing": False,     # a record is being written: a signal waits for its end
+            "pending": None}      # the signal that waits
 
 
-def _on_sigterm(signum, frame):
-    _SIGNALS["terminated"] = True
-    raise Terminated
+def _on_signal(signum, frame):
+    """SIGINT and SIGTERM: KeyboardInterrupt (Terminated), but after the record being
+    written (``whole_record``); a second signal meanwhile interrupts at once."""
+    if signum == signal.SIGTERM:
+        _SIGNALS["terminated"] = True
+    if _SIGNALS["writing"] and _SIGNALS["pending"] is None:
+        _SIGNALS["pending"] = signum
+        return
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def terminate_on_sigterm() -> None:
-    """SIGTERM ends the run as Ctrl-C does (what was done is written), with status 143.
-    Process-wide: called from the entry point only."""
-    try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
-    except (ValueError, OSError):  # not the main thread, or no such signal here
-        pass
+    """SIGTERM ends the run as Ctrl-C does (what was done is written), with status 143,
+    and neither cuts a record in half. Process-wide: called from the entry point only."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(signum, _on_signal)
+        except (ValueError, OSError):  # not the main thread, or no such signal here
+            pass
+
+
+class whole_record:
+    """``with whole_record(): out.write(...)``: an interrupt waits until the block is done,
+    so that the output never ends in the middle of a record (nests; cheap)."""
+
+    def __enter__(self):
+        self.outer = _SIGNALS["writing"]
+        _SIGNALS["writing"] = True
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if self.outer:
+            return False
+        _SIGNALS["writing"] = False
+        pending, _SIGNALS["pending"] = _SIGNALS["pending"], None
+        if pending is not None and kind is None:
+            raise Terminated if pending == signal.SIGTERM else KeyboardInterrupt
+        return False
 
 
 def interrupted_status(error: BaseException | None = None) -> int:
@@ -176,8 +204,9 @@ def _quiet_stdout() -> None:
 
 def _flush_stdout() -> None:
     try:
-        sys.stdout.flush()
-    except (OSError, ValueError):
+        with whole_record():
+            sys.stdout.flush()
+    except (OSError, ValueError, KeyboardInterrupt):
         pass
 
 

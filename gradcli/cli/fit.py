@@ -50,7 +50,8 @@ EXAMPLES = [
     "--target y --init a=1,k=1 --opt newton",
     "printf 'x,y\\n0,1\\n1,3\\n2,5\\n3,7\\n' | gradcli fit \"w*x+b\" --data - --target y "
     "--opt sgd,adam --lr 0.05 --plot fit.png",
-    'gradcli fit "w*x+b" --data points.csv --target y --opt sgd --batch-size 8 --seed 3',
+    "printf 'x,y\\n0,1\\n1,3\\n2,5\\n3,7\\n4,9\\n5,11\\n' | gradcli fit \"w*x+b\" --data - "
+    "--target y --opt sgd --batch-size 2 --seed 3",
 ]
 
 

@@ -31,6 +31,8 @@ import numbers
 import sys
 from dataclasses import dataclass, field
 
+from .app import whole_record
+
 FORMATS = ("table", "plain", "csv", "json")
 
 
@@ -259,12 +261,16 @@ class Writer:
             self.out = sys.stdout
 
     def write(self, row: Row) -> None:
+        with whole_record():  # Ctrl-C or SIGTERM waits until the row is written
+            self._write(row)
+
+    def _write(self, row: Row) -> None:
         special = row.text.get(self.format)
         if special is not None:
             self._text(special)
         elif self.format == "json":
             if row.record is not None:
-                self.out.write(json_line(row.record) + "\n")
+                self._whole(json_line(row.record) + "\n")
         elif self.format == "plain":
             if row.plain is not None:
                 self.out.write(row.plain + "\n")
@@ -278,6 +284,24 @@ class Writer:
                 self._csv_line([cell(v) for v in row.values])
         elif self.format == "table":
             self._table(row)
+
+    def _whole(self, text: str) -> None:
+        """Write a long record straight to the file descriptor, every byte of it (a
+        buffered stream cut on an interrupt can lose the tail it held); short ones buffered."""
+        if len(text) < 4096:
+            self.out.write(text)
+            return
+        try:
+            fd = self.out.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.out.write(text)
+            return
+        import os
+
+        self.out.flush()
+        data = memoryview(text.encode("utf-8"))
+        while data:  # a signal meanwhile waits (whole_record); os.write may write part
+            data = data[os.write(fd, data):]
 
     def error(self, expr: str, point, error) -> None:
         """A result that could not be computed keeps its place (its message is on stderr):
@@ -352,8 +376,9 @@ class Writer:
 
     def flush(self) -> None:
         """Draw the pending table (table format) and flush the stream."""
-        self._draw()
-        self.out.flush()
+        with whole_record():
+            self._draw()
+            self.out.flush()
 
     def __enter__(self):
         return self
