@@ -79,7 +79,7 @@ class Csc:
     scalar = "1.0 / _sin({0})"
 
 
-@op("cot", 1, language="cot", cost=2.5)
+@op("cot", 1, language="cot", cost=3.0)
 class Cot:
     """cotangent 1/tan(x)
 

@@ -120,7 +120,7 @@ def _float_heaviside(x: float) -> float:
     return 1.0 if x > 0.0 else (0.0 if x < 0.0 else (0.5 if x == 0.0 else math.nan))
 
 
-@op("floor", 1, language="floor", cost=0.5)
+@op("floor", 1, language="floor", cost=0.3)
 class Floor:
     """the largest integer <= x
 
@@ -149,7 +149,7 @@ class Floor:
     scalar = staticmethod(_float_floor)
 
 
-@op("ceil", 1, language="ceil", cost=0.5)
+@op("ceil", 1, language="ceil", cost=0.3)
 class Ceil:
     """the smallest integer >= x
 
@@ -178,7 +178,7 @@ class Ceil:
     scalar = staticmethod(_float_ceil)
 
 
-@op("round", 1, language="round", cost=0.7)
+@op("round", 1, language="round", cost=0.4)
 class Round:
     """the nearest integer, half to even (round(2.5) = 2)
 
@@ -207,7 +207,7 @@ class Round:
     scalar = staticmethod(_float_round)
 
 
-@op("heaviside", 1, language="heaviside", cost=0.8)
+@op("heaviside", 1, language="heaviside", cost=2.0)
 class Heaviside:
     """step function: 0 for x < 0, 1/2 at 0, 1 for x > 0
 
@@ -238,7 +238,7 @@ class Heaviside:
     scalar = staticmethod(_float_heaviside)
 
 
-@op("mod", 2, language="mod", cost=2.0)
+@op("mod", 2, language="mod", cost=16.0)
 class Mod:
     """x mod y as Python's %: x - y * floor(x/y), with the sign of y (nan for y = 0)
 
@@ -274,7 +274,7 @@ class Mod:
     scalar = "({0}) % ({1})"
 
 
-@op("clip", 3, language="clip", cost=1.0)
+@op("clip", 3, language="clip", cost=0.9)
 class Clip:
     """x held within [lo, hi]: min(max(x, lo), hi)
 

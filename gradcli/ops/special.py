@@ -133,7 +133,7 @@ def _lgamma_series(s):
     return arb.pi().log() - sine.log() - (1 - s).lgamma()
 
 
-@op("erf", 1, language="erf", cost=10.0)
+@op("erf", 1, language="erf", cost=14.0)
 class Erf:
     """error function 2/sqrt(pi) * integral of exp(-t**2) from 0 to x
 
@@ -163,7 +163,7 @@ class Erf:
     scalar = staticmethod(_finite_or_numpy(math.erf, "erf"))
 
 
-@op("erfc", 1, language="erfc", cost=10.0)
+@op("erfc", 1, language="erfc", cost=13.0)
 class Erfc:
     """complementary error function 1 - erf(x), accurate for large x
 
@@ -193,7 +193,7 @@ class Erfc:
     scalar = staticmethod(_finite_or_numpy(math.erfc, "erfc"))
 
 
-@op("gamma", 1, language="gamma", cost=25.0)
+@op("gamma", 1, language="gamma", cost=8.0)
 class Gamma:
     """gamma function (+-inf at +-0, nan at the poles -1, -2, ...)
 
@@ -226,7 +226,7 @@ class Gamma:
     scalar = staticmethod(_finite_or_numpy(math.gamma, "gamma"))
 
 
-@op("lgamma", 1, language="lgamma", cost=25.0)
+@op("lgamma", 1, language="lgamma", cost=14.0)
 class Lgamma:
     """log |gamma(x)| (inf at the poles 0, -1, -2, ...)
 
@@ -255,7 +255,7 @@ class Lgamma:
     scalar = staticmethod(_finite_or_numpy(math.lgamma, "gammaln"))
 
 
-@op("digamma", 1, language="digamma", cost=20.0)
+@op("digamma", 1, language="digamma", cost=10.0)
 class Digamma:
     """psi(x) = gamma'(x)/gamma(x) (nan at the poles 0, -1, -2, ...)
 
@@ -286,7 +286,7 @@ class Digamma:
         return _polygamma_float(0, x)
 
 
-@op("polygamma", 1, attrs=("n",), cost=30.0)
+@op("polygamma", 1, attrs=("n",), cost=1000.0)
 class Polygamma:
     """psi^(n)(x), the n-th derivative of digamma (n >= 1)"""
 
@@ -333,7 +333,7 @@ def _sinc_float(x: float) -> float:
     return math.sin(x) / x if x else 1.0
 
 
-@op("sinc", 1, language="sinc", cost=12.0)
+@op("sinc", 1, language="sinc", cost=11.0)
 class Sinc:
     """sin(x)/x, with sinc(0) = 1
 
@@ -364,7 +364,7 @@ class Sinc:
     scalar = staticmethod(_sinc_float)
 
 
-@op("sinc_derivative", 1, attrs=("n",), cost=60.0)
+@op("sinc_derivative", 1, attrs=("n",), cost=300.0)
 class SincDerivative:
     """sinc^(n)(x), the n-th derivative of sinc (n >= 1), exact at 0"""
 

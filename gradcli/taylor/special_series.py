@@ -234,13 +234,19 @@ def lgamma_scaled(u0, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 # -- sinc ------------------------------------------------------------------------------
 def _sinc_power_series(x, count: int) -> np.ndarray:
-    """sinc^(k)(x) for k < count, |x| <= 1: sum over j = k mod 2 of (-1)**((j+k)/2) x**j / (j! (j+k+1))
-    (exact at 0: (-1)**(k/2) / (k+1) for even k)."""
-    out = np.zeros((count,) + np.shape(x))
+    """sinc^(k)(x) for k < count, |x| <= 1: sum over j = k mod 2 of (-1)**((j+k)/2) x**j / (j! (j+k+1)),
+    by Horner in x**2 (exact at 0: (-1)**(k/2) / (k+1) for even k; x**26/26! < 3e-27)."""
+    x = np.asarray(x, dtype=np.float64)
+    square = x * x
+    out = np.empty((count,) + x.shape)
     for k in range(count):
-        for j in range(k % 2, 40, 2):
-            term = (-1.0) ** ((j + k) // 2) / (math.factorial(j) * (j + k + 1))
-            out[k] += term * x ** j if j else term
+        odd = k % 2
+        terms = [(-1.0) ** ((j + k) // 2) / (math.factorial(j) * (j + k + 1))
+                 for j in range(odd, 28, 2)]
+        total = np.full(x.shape, terms[-1])
+        for c in reversed(terms[:-1]):
+            total = total * square + c
+        out[k] = total * x if odd else total
     return out
 
 
@@ -272,16 +278,39 @@ def _sinc_bessel(x, count: int) -> np.ndarray:
     return out
 
 
+def _sinc_recurrence(x, count: int) -> np.ndarray:
+    """sinc^(k)(x) for k < count, |x| >= count: x f^(k) + k f^(k-1) = sin^(k)(x), run forward
+    (each step multiplies an error by k/|x| < 1)."""
+    sin, cos = np.sin(x), np.cos(x)
+    cycle = (sin, cos, -sin, -cos)
+    out = np.empty((count,) + np.shape(x))
+    out[0] = sin / x
+    for k in range(1, count):
+        out[k] = (cycle[k % 4] - k * out[k - 1]) / x
+    return out
+
+
 def sinc_derivatives(x, count: int) -> np.ndarray:
-    """sinc^(k)(x) for k = 0..count-1 (exact at x = 0); all of them lie in [-1, 1]."""
+    """sinc^(k)(x) for k = 0..count-1 (exact at x = 0); all of them lie in [-1, 1]. Each point
+    by one method: the power series for |x| <= 1, the forward recurrence for |x| >= count,
+    the spherical Bessel sums between."""
     x = np.asarray(x, dtype=np.float64)
-    small = np.abs(x) <= 1.0
-    if np.all(small):
-        return _sinc_power_series(x, count)
-    big = _sinc_bessel(np.where(small, 2.0, x), count)
-    if not np.any(small):
-        return big
-    return np.where(small, _sinc_power_series(np.where(small, x, 0.0), count), big)
+    size = np.abs(x)
+    kinds = ((size <= 1.0, _sinc_power_series), ((size > 1.0) & (size >= count), _sinc_recurrence),
+             ((size > 1.0) & (size < count), _sinc_bessel))
+    with np.errstate(all="ignore"):
+        if x.ndim == 0 or x.size == 1:
+            for where, method in kinds:
+                if np.all(where):
+                    return method(x, count)
+        out = np.empty((count,) + x.shape)
+        for where, method in kinds:
+            if np.any(where):
+                out[:, where] = method(x[where], count)
+            if np.all(where):
+                break
+        out[:, np.isnan(x)] = np.nan
+    return out
 
 
 def sinc_derivative(x, n: int):
