@@ -5,7 +5,7 @@ Decision (SPEC 6.2): the language has one name per function, so an expression re
 in every output and prints back to the text it came from; the names other languages use are
 not accepted but suggested (``ln(x)`` -> did you mean 'log'?). An unknown name suggests the
 nearest function only when it is close: one edit away (a letter missing, extra, wrong or two
-letters swapped) for names of 3 or 4 letters, two edits for longer ones; names of one or two
+letters swapped) for names of 3 to 5 letters, two edits for longer ones; names of one or two
 letters are taken for a product (``a(x+1)``: write a*(...) to multiply).
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ def nearest(name: str, known) -> str | None:
         return None
     import difflib  # ties broken by the longest matching blocks: sinn is sin, not sign or sinc
 
-    allowed = 1 if len(name) <= 4 else 2
+    allowed = 1 if len(name) <= 5 else 2
     lower = name.lower()
     scored = sorted((distance(lower, k), -difflib.SequenceMatcher(None, lower, k).ratio(), k)
                     for k in known)
