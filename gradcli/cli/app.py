@@ -97,6 +97,9 @@ def _interrupted_word(error: BaseException | None = None) -> str:
 
 # -- messages -------------------------------------------------------------------------------
 def _stderr(text: str) -> None:
+    from .progress import erase_line
+
+    erase_line()  # a message never lands on the end of a progress line
     try:
         click.echo(text, err=True)
     except (OSError, ValueError):  # stderr closed: nowhere to say it

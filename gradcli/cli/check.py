@@ -15,6 +15,7 @@ from .inputs import choose_wrt, for_each_point
 from .certified import digits_option
 from .options import (NonNegative, at_option, expr_argument, format_option, order_option,
                       wrt_option)
+from .progress import progress_bar
 from .render import Row, Writer, format_number
 
 EXAMPLES = [
@@ -122,12 +123,14 @@ def point_checks(expression, names, points, *, wrt, **options) -> list:
     check_settings(options["rtol"], options["atol"], options["timeout"])
     wrt = choose_wrt(expression, wrt)  # errors here concern every point: they end the run
     out = []
-    for point in points:
-        try:
-            out.append(point_check(expression, names, point, wrt=wrt, **options))
-        except GradcliError as error:
-            error.where = f"--at {point.text!r}" if point.where == "--at" else point.where
-            out.append(error)
+    with progress_bar(len(points), "check", ticking=True) as advance:
+        for k, point in enumerate(points):
+            try:
+                out.append(point_check(expression, names, point, wrt=wrt, **options))
+            except GradcliError as error:
+                error.where = f"--at {point.text!r}" if point.where == "--at" else point.where
+                out.append(error)
+            advance(k + 1)
     return out
 
 

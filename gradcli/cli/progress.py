@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 WIDTH = 24         # the bar's width in characters
 REDRAW = 0.1       # seconds between redraws
+_ACTIVE: list = []  # the line on screen: (erase function), for messages written meanwhile
 
 
 def _stderr_is_terminal() -> bool:
@@ -52,22 +53,23 @@ def progress_line(label: str, done: int, total: int | None, elapsed: float,
 
 
 @contextmanager
-def progress_bar(total: int | None, label: str, delay: float = 1.0, stream=None):
+def progress_bar(total: int | None, label: str, delay: float = 1.0, stream=None,
+                 ticking: bool = False):
     """Yield ``advance(done, f=None)``: after ``delay`` seconds, a progress line on stderr
-    (terminals only), erased when the block ends."""
+    (terminals only), erased when the block ends. ``ticking``: a thread also redraws it
+    (the elapsed time moves) while one step lasts long (check's reference at one point)."""
     if stream is None and not _stderr_is_terminal():
         yield lambda done, f=None: None
         return
+    import threading
+
     out = stream if stream is not None else sys.stderr
     start = time.perf_counter()
-    state = {"next": start + delay, "drawn": False}
+    state = {"next": start + delay, "drawn": False, "done": 0, "f": None}
+    lock = threading.Lock()
 
-    def advance(done: int, f: float | None = None) -> None:
-        now = time.perf_counter()
-        if now < state["next"]:
-            return
-        state["next"] = now + REDRAW
-        line = progress_line(label, done, total, now - start, f)
+    def draw(now: float) -> None:
+        line = progress_line(label, state["done"], total, now - start, state["f"])
         try:
             out.write("\r\x1b[2K" + line)
             out.flush()
@@ -75,12 +77,51 @@ def progress_bar(total: int | None, label: str, delay: float = 1.0, stream=None)
         except (OSError, ValueError):
             pass
 
+    def advance(done: int, f: float | None = None) -> None:
+        state["done"], state["f"] = done, f
+        now = time.perf_counter()
+        if now < state["next"]:
+            return
+        state["next"] = now + REDRAW
+        with lock:
+            draw(now)
+
+    def erase() -> None:
+        with lock:
+            if state["drawn"]:
+                try:
+                    out.write("\r\x1b[2K")
+                    out.flush()
+                except (OSError, ValueError):
+                    pass
+                state["drawn"] = False
+
+    _ACTIVE.append(erase)
+    stop = threading.Event()
+    ticker = None
+    if ticking:
+        def tick() -> None:
+            if stop.wait(delay):
+                return
+            while not stop.is_set():
+                with lock:
+                    if not stop.is_set():
+                        draw(time.perf_counter())
+                stop.wait(0.5)
+
+        ticker = threading.Thread(target=tick, name="gradcli-progress", daemon=True)
+        ticker.start()
     try:
         yield advance
     finally:
-        if state["drawn"]:
-            try:
-                out.write("\r\x1b[2K")
-                out.flush()
-            except (OSError, ValueError):
-                pass
+        stop.set()
+        _ACTIVE.remove(erase)
+        erase()
+        if ticker is not None:
+            ticker.join(timeout=1.0)
+
+
+def erase_line() -> None:
+    """Erase the progress line (it comes back at its next redraw): before a message."""
+    for erase in _ACTIVE:
+        erase()
