@@ -343,6 +343,19 @@ CATALOGUE = [
     (["diff"], None, "missing argument"),
     (["frobnicate"], None, "no such command"),
     (["eval", "x", "--bogus"], None, "no such option"),
+    # -- certified digits and Taylor coefficients (SPEC 6.1) -----------------------------------
+    (["taylor", "x+", *AT1], None, "unexpected end of expression"),
+    (["taylor", "x", *AT1, "--order", "-2"], None, "--order"),
+    (["taylor", "x", *AT1, "--digits", "0"], None, "must be an integer from 1 to 1000"),
+    (["diff", "x", *AT1, "--digits", "5000"], None, "must be an integer from 1 to 1000"),
+    (["eval", "x", *AT1, "--digits", "ten"], None, "must be an integer from 1 to 1000"),
+    (["diff", "1/x", "--at", "0", "--digits", "10"], None, "at x=0: division by zero (a pole)"),
+    (["taylor", "log(x)", "--at", "0", "--digits", "10"], None, "the logarithm of 0 (a pole)"),
+    (["diff", "abs(x-0.1)", "--at", "0.1", "--digits", "10"], None, "at x=0.1: no certified"),
+    (["grad", "sqrt(x)", "--at", "-1", "--digits", "10"], None, "at x=-1"),
+    (["eval", "x", "--at", "inf", "--digits", "10"], None, "is not a finite number"),
+    (["check", "x", *AT1, "--digits", "10", "--reference", "sympy"], None,
+     "--digits needs the arb reference"),
 ]
 
 

@@ -60,9 +60,11 @@ def check_finite_points(points, names) -> None:
                 raise GradcliError(f"--digits: {name}={v!r} is not a finite number")
 
 
-def refinement_warnings(expression, names, points, report, warn) -> None:
+def refinement_warnings(expression, names, points, report, warn, table=None,
+                        what: str = "derivative") -> None:
     """One warning per kind: orders beyond float64 (suggesting --digits), orders not
-    certified, and with --fast the estimated digits."""
+    certified, and with --fast the estimated digits. ``table`` (points x orders) gives
+    the printed values (the sign of an infinity)."""
     def where(p):
         if p >= len(points):
             return "the point"
@@ -72,8 +74,10 @@ def refinement_warnings(expression, names, points, report, warn) -> None:
     if report.overflow:
         p, k = report.overflow[0]
         orders = sorted({k for q, k in report.overflow if q == p})
-        warn(f"{text}: {_orders(orders)} at {where(p)} beyond the float64 range: printed as "
-             f"inf/-inf with the right sign; --digits D prints the number"
+        value = "inf" if table is None else repr(float(table[p][k]))
+        also = f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
+        warn(f"{text}: the {what} of order {k} is {value} at {where(p)}{also}: beyond the "
+             f"float64 range, with the right sign; --digits D prints the number"
              + _more(report.overflow, p))
     if report.uncertified:
         p, k = report.uncertified[0]

@@ -71,7 +71,7 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
         table = np.empty((n, order + 1))
         for k, d in enumerate(derivatives):
             table[:, k] = np.broadcast_to(np.asarray(d, dtype=np.float64), (n,))
-        refinement_warnings(expression, names, points, report, warn)
+        refinement_warnings(expression, names, points, report, warn, table)
         if not report.overflow:   # (those are warned about above)
             warn_non_finite(expression, names, points,
                             [("the value" if k == 0 else f"the derivative of order {k}",

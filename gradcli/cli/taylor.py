@@ -97,7 +97,7 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
             for k, c in enumerate(cs_all):
                 ctab[:, k] = np.broadcast_to(np.asarray(c, dtype=np.float64), (n,))
             dtab = _derivatives_of(ctab)
-        refinement_warnings(expression, names, points, report, warn)
+        refinement_warnings(expression, names, points, report, warn, dtab)
         if not report.overflow:   # (those are warned about above)
             warn_non_finite(expression, names, points,
                             [("the value" if k == 0 else f"the coefficient of order {k}",

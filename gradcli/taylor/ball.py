@@ -350,8 +350,8 @@ def _check_entry(b: arb, v: float):
     if not b.is_finite():                      # an exact +-inf (SPEC 4's one-sided limits)
         inf = math.inf if b > 0 else -math.inf
         return ("ok", v) if v == inf else ("replaced", inf)
-    if b.is_zero():
-        return ("ok", v) if v == 0 else ("replaced", 0.0)
+    if b.is_zero():   # an exact 0 is +0.0
+        return ("ok", v) if v == 0 and math.copysign(1.0, v) > 0 else ("replaced", 0.0)
     if math.isfinite(v) and v != 0 and (abs(b - arb(v))).upper() <= abs(v) * REL:
         return "ok", v
     if b.rel_accuracy_bits() >= 60:            # the ball alone gives float64's digits
