@@ -258,3 +258,16 @@ def test_every_help_example_runs_in_an_empty_directory(tmp_path):
             assert "Traceback" not in result.stderr and "error" not in result.stderr, example
             ran += 1
     assert ran >= 20
+
+
+def test_the_version_is_defined_once(gradcli):
+    """issue 15: pyproject.toml reads gradcli.__version__; --version prints it."""
+    import re
+    from pathlib import Path
+
+    import gradcli as gc
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject and 'attr = "gradcli.__version__"' in pyproject
+    assert not re.search(r'^version\s*=', pyproject, re.M)
+    assert gradcli("--version").stdout == f"gradcli {gc.__version__}\n"

@@ -32,6 +32,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .app import whole_record
+from .progress import erase_line
 
 FORMATS = ("table", "plain", "csv", "json")
 
@@ -261,6 +262,7 @@ class Writer:
             self.out = sys.stdout
 
     def write(self, row: Row) -> None:
+        erase_line()  # on a terminal, a progress line on stderr shares the screen
         with whole_record():  # Ctrl-C or SIGTERM waits until the row is written
             self._write(row)
 
