@@ -1,0 +1,131 @@
+"""gradcli taylor, and --digits / --fast on diff, eval, grad and check (SPEC 6.1), through the CLI.
+
+Oracles: mpmath at 80 digits (independent of python-flint), 1/k! and the geometric series."""
+from __future__ import annotations
+
+import json
+import math
+
+import mpmath as mp
+import pytest
+
+mp.mp.dps = 80
+
+
+def test_taylor_plain_is_a_polynomial_eval_reads_back(gradcli):
+    result = gradcli("taylor", "cos(x)", "--at", "0.5", "--order", "12", "--format", "plain")
+    assert result.exit_code == 0 and result.stderr == ""
+    polynomial = result.stdout.strip()
+    assert "(x - 0.5)**12" in polynomial
+    back = gradcli("eval", polynomial, "--at", "0.6", "--format", "plain")
+    assert abs(float(back.stdout) - math.cos(0.6)) < 1e-15      # remainder ~ 0.1**13/13!
+
+
+def test_taylor_json_fields_and_coefficients(gradcli):
+    result = gradcli("taylor", "exp(x)", "--at", "0", "--order", "20", "--format", "json")
+    record = json.loads(result.stdout)
+    assert list(record) == ["expr", "point", "wrt", "order", "coefficients", "polynomial"]
+    assert record["wrt"] == "x" and record["order"] == 20 and record["point"] == {"x": 0.0}
+    for k, c in enumerate(record["coefficients"]):
+        assert abs(c - 1 / math.factorial(k)) <= 1e-15 / math.factorial(k)
+    assert record["polynomial"].startswith("1.0 + 1.0*x + 0.5*x**2")
+
+
+def test_taylor_negative_point_and_zero_terms(gradcli):
+    result = gradcli("taylor", "x**2", "--at", "-2", "--order", "4", "--format", "plain")
+    assert result.stdout == "4.0 - 4.0*(x + 2.0) + 1.0*(x + 2.0)**2\n"
+
+
+def test_taylor_table_lists_k_derivative_and_coefficient(gradcli):
+    result = gradcli("taylor", "1/(1-x)", "--at", "0.5", "--order", "3", "--format", "table")
+    lines = result.stdout.splitlines()
+    assert "k" in lines[2] and "f^(k)" in lines[2] and "c_k" in lines[2]
+    rows = [line.split("│")[1:4] for line in lines if line.startswith("│")]
+    # f^(k) of 1/(1-x) at 1/2 is k! 2**(k+1), c_k = 2**(k+1)
+    assert [[float(c) for c in row] for row in rows] == [
+        [0, 2.0, 2.0], [1, 4.0, 4.0], [2, 16.0, 8.0], [3, 96.0, 16.0]]
+
+
+def test_taylor_digits_json_strings(gradcli):
+    result = gradcli("taylor", "exp(x)", "--at", "0.1", "--order", "2", "--digits", "30",
+                     "--format", "json")
+    record = json.loads(result.stdout)
+    e = mp.exp(mp.mpf("0.1"))
+    assert record["coefficients"] == [mp.nstr(e, 30, strip_zeros=False),
+                                      mp.nstr(e, 30, strip_zeros=False),
+                                      mp.nstr(e / 2, 30, strip_zeros=False)]
+
+
+def test_diff_order_1000_digits_is_the_spec_number(gradcli):
+    result = gradcli("diff", "exp(sin(x))/(1+x**2)", "--at", "0.5", "--order", "1000",
+                     "--digits", "20", "--format", "json")
+    record = json.loads(result.stdout)
+    assert record["value"] == "-5.4778738716181840123e+2518" == record["derivatives"][1000]
+    assert result.exit_code == 0
+
+
+def test_diff_exact_decimal_point(gradcli):
+    # 0.3 as one tenth times three: the issue's -428326945.62696578...
+    result = gradcli("diff", "sin(x)*exp(x)", "--at", "0.3", "--order", "60", "--digits", "17",
+                     "--format", "plain")
+    x = mp.mpf(3) / 10
+    exact = mp.sqrt(2) ** 60 * mp.exp(x) * mp.sin(x + 15 * mp.pi)
+    assert result.stdout.strip() == mp.nstr(exact, 17, strip_zeros=False)
+
+
+def test_diff_default_is_refined_and_fast_warns(gradcli):
+    exact = -428326945.62696576   # float64 0.3 (the default takes the float64 point)
+    result = gradcli("diff", "sin(x)*exp(x)", "--at", "0.3", "--order", "60", "--format", "plain")
+    assert abs(float(result.stdout) - exact) <= 1e-13 * abs(exact) and result.stderr == ""
+    fast = gradcli("diff", "sin(x)*exp(x)", "--at", "0.3", "--order", "60", "--fast",
+                   "--format", "plain")
+    assert abs(float(fast.stdout) - exact) > 1e-9 * abs(exact)
+    assert "--fast: order" in fast.stderr and "correct digits" in fast.stderr
+
+
+def test_diff_overflow_is_signed_inf_with_a_digits_hint(gradcli):
+    result = gradcli("diff", "1/x", "--at", "1e-50", "--order", "10", "--format", "json")
+    record = json.loads(result.stdout)
+    assert record["derivatives"][6:] == ["inf", "-inf", "inf", "-inf", "inf"]
+    assert "nan" not in result.stdout
+    assert result.stderr.count("\n") == 1 and "--digits D prints the number" in result.stderr
+
+
+@pytest.mark.parametrize("text, at, order, exact", [
+    ("exp(x)", "600", 1256, "3.7730203009299397e+260"),
+    ("exp(x)", "-20", 1999, "2.061153622438558e-09"),
+    ("exp(-x)", "600", 1900, "2.6503965530043108e-261"),
+    ("sin(x)", "1", 2000, "0.8414709848078965")])
+def test_issue_23_high_orders_print_the_right_number(gradcli, text, at, order, exact):
+    result = gradcli("diff", text, "--at", at, "--order", str(order), "--format", "plain")
+    assert abs(float(result.stdout) - float(exact)) <= 1e-13 * float(exact)
+
+
+def test_eval_digits_exact_decimals(gradcli):
+    result = gradcli("eval", "0.1+0.2", "--digits", "25", "--format", "plain")
+    assert result.stdout == "0.3000000000000000000000000\n"
+    result = gradcli("eval", "sqrt(x)", "--at", "2", "--digits", "50", "--format", "plain")
+    assert result.stdout.strip() == mp.nstr(mp.sqrt(2), 50)
+
+
+def test_grad_digits_gradient_and_hessian(gradcli):
+    result = gradcli("grad", "x**2*y+sin(y)", "--at", "x=1,y=2", "--hessian", "--digits", "20",
+                     "--format", "json")
+    record = json.loads(result.stdout)
+    cos2, sin2 = mp.cos(2), mp.sin(2)
+    assert record["gradient"] == ["4.0000000000000000000", mp.nstr(1 + cos2, 20, strip_zeros=False)]
+    assert record["hessian"] == [["4.0000000000000000000", "2.0000000000000000000"],
+                                 ["2.0000000000000000000", mp.nstr(-sin2, 20, strip_zeros=False)]]
+
+
+def test_check_reference_is_arb_and_digits_strings(gradcli):
+    result = gradcli("check", "exp(x)", "--at", "1", "--order", "3", "--digits", "25",
+                     "--format", "json")
+    record = json.loads(result.stdout)
+    assert record["reference"] == ["arb"] * 4 and record["ok"]
+    assert record["reference_digits"] == [mp.nstr(mp.e, 25)] * 4
+
+
+def test_taylor_is_listed_in_help(gradcli):
+    assert "taylor" in gradcli("--help").stdout
+    assert "gradcli taylor" in gradcli("taylor", "--help").stdout
