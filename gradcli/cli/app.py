@@ -1,7 +1,8 @@
 """How a command ends: errors -> one-line messages, and every outcome -> an exit status.
 
 - ``EXIT_*``: the statuses (SPEC section 2): 0 done, 1 a failed check or a divergence,
-  2 bad usage or input, 130 Ctrl-C, 143 SIGTERM, 141 a closed stdout.
+  2 bad usage or input (and out of memory), 130 Ctrl-C, 143 SIGTERM, 141 a closed
+  stdout, 70 an internal error (``internal_error``: a bug, traceback with GRADCLI_DEBUG=1).
 - ``report_error`` / ``warn`` / ``warn_non_finite``: ``gradcli: error: ...`` and
   ``gradcli: warning: ...`` on stderr; a reported error makes the run end with 2.
 - ``command(name, examples=[...])``: ``click.command`` with this handling
@@ -289,6 +290,10 @@ class GradcliCommand(click.Command):
             _flush_stdout()
             _stderr(f"gradcli: {_interrupted_word(e)}")
             ctx.exit(interrupted_status(e))
+        except MemoryError:
+            _flush_stdout()
+            _stderr(out_of_memory(ctx.info_name))
+            ctx.exit(EXIT_USAGE)
         except (OSError, ValueError) as e:
             status = _stdout_failure(e)
             if status is None:
@@ -358,6 +363,34 @@ def _is_expression(arg: str) -> bool:
     return not body.replace("_", "").isalnum() or body[:1].isdigit() or body[:1] == "."
 
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): gradcli's own fault, not the input's
+
+
+def out_of_memory(command: str | None) -> str:
+    """The message for a MemoryError: what ran out and the way around it."""
+    doing = f"running {command}" if command else "running"
+    return (f"gradcli: error: out of memory while {doing}, try fewer points or a lower "
+            "order (docs/limits.md lists the limits)")
+
+
+def internal_error(error: BaseException) -> int:
+    """Say that an exception escaped (a bug in gradcli, not bad input) in one line with
+    a bug-report hint; the traceback only with GRADCLI_DEBUG=1. Returns EXIT_INTERNAL."""
+    if os.environ.get("GRADCLI_DEBUG", "") not in ("", "0"):
+        import traceback
+
+        try:
+            traceback.print_exception(error, file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+    what = type(error).__name__
+    detail = str(error).splitlines()[0][:200] if str(error) else ""
+    _stderr(f"gradcli: internal error: {what}{': ' + detail if detail else ''} (a bug in "
+            "gradcli, not in the input: please report it with the command line; "
+            "GRADCLI_DEBUG=1 shows the traceback)")
+    return EXIT_INTERNAL
+
+
 def standalone(main, args, prog_name, complete_var, extra):
     """Run a click main in non-standalone mode and turn every outcome into an exit status."""
     try:
@@ -389,11 +422,14 @@ def standalone(main, args, prog_name, complete_var, extra):
     except KeyboardInterrupt as e:
         _stderr(f"gradcli: {_interrupted_word(e)}")
         sys.exit(interrupted_status(e))
+    except MemoryError:
+        _stderr(out_of_memory(None))
+        sys.exit(EXIT_USAGE)
     except (OSError, ValueError) as e:
         status = _stdout_failure(e)
-        if status is None:
-            raise
-        sys.exit(status)
+        sys.exit(internal_error(e) if status is None else status)
+    except Exception as e:  # a bug: said as one, the traceback behind GRADCLI_DEBUG=1
+        sys.exit(internal_error(e))
     sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK)
 
 

@@ -34,7 +34,28 @@ def check_target(filename: str) -> None:
     directory = os.path.dirname(os.path.abspath(filename))
     if not os.path.isdir(directory):
         raise GradcliError(f"--plot: directory '{directory}' does not exist")
+    if os.path.isdir(filename):
+        raise GradcliError(f"--plot: cannot write '{filename}': it is a directory")
+    try:  # the name's length and the directory's permissions, before any work
+        limit = os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(os.fsencode(os.path.basename(filename))) > limit:
+        raise GradcliError(f"--plot: cannot write '{filename}': the file name is longer "
+                           f"than the file system allows ({limit} bytes)")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".gradcli-", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise _write_error(filename, exc) from None
+    os.close(fd)
+    os.unlink(tmp)
     _pyplot()
+
+
+def _write_error(filename: str, exc: OSError) -> GradcliError:
+    """One line for a picture that cannot be written (read-only, full, /proc, ...)."""
+    return GradcliError(f"--plot: cannot write '{filename}': "
+                        f"{(exc.strerror or str(exc)).lower()}")
 
 
 def _pyplot():
@@ -53,18 +74,29 @@ def _save(fig, filename: str) -> None:
     plt = _pyplot()
     directory = os.path.dirname(os.path.abspath(filename))
     suffix = os.path.splitext(filename)[1].lower()
-    fd, tmp = tempfile.mkstemp(prefix=".gradcli-", suffix=suffix, dir=directory)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=".gradcli-", suffix=suffix, dir=directory)
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, format=suffix[1:], dpi=120, bbox_inches="tight")
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a picture is an ordinary file
         os.replace(tmp, filename)
+    except OSError as exc:
+        _remove(tmp)
+        raise _write_error(filename, exc) from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _remove(tmp)
         raise
     finally:
         plt.close(fig)
+
+
+def _remove(tmp: str | None) -> None:
+    try:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    except OSError:
+        pass
 
 
 def _umask() -> int:

@@ -340,7 +340,12 @@ class Program:
         made = self.scalar_source()
         if made is None or self.dtype != np.float64:
             return slow
-        return compile_floats(*made, slow)
+        try:
+            return compile_floats(*made, slow)
+        except (RecursionError, MemoryError, SyntaxError):
+            # Python's compiler nests a sum of thousands of terms too deeply
+            # (minimize of 7,000 squares): the numpy program answers alone.
+            return slow
 
     def scalar_source(self):
         """(source, namespace) of the one-point function on floats, or None if there is none."""
