@@ -27,9 +27,14 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _polygamma_float(n: int, x: float) -> float:
+    """psi^(n)(x) on a float: one scipy call above 0 (the forward rule's formula, the same
+    bits; scipy's special functions do not warn), the array rule at and below 0."""
+    sp = scipy_special()
+    if n == 0:
+        return float(sp.psi(x))
+    if x > 0:
+        return float((-1.0) ** (n + 1) * (math.factorial(n) / 1.0) * sp.zeta(float(n + 1), x))
     with np.errstate(all="ignore"):
-        if n == 0:
-            return float(scipy_special().psi(x))
         return float(psi_coefficients(np.float64(x), n, 1)[0])
 
 
@@ -329,6 +334,44 @@ def _sinc_series(s):
     return s.sin() / s
 
 
+def _sinc_derivative_float(x: float, n: int) -> float:
+    """sinc^(n)(x) on a float by the array rule's own arithmetic: Horner in x**2 for |x| <= 1,
+    the forward recurrence for |x| > n; the spherical Bessel sums (arrays) between."""
+    size = abs(x)
+    if size <= 1.0:
+        return _SINC_TERMS.horner(x, n)
+    if size >= n + 1:
+        sin, cos = math.sin(x), math.cos(x)
+        cycle = (sin, cos, -sin, -cos)
+        f = sin / x
+        for k in range(1, n + 1):
+            f = (cycle[k % 4] - k * f) / x
+        return f
+    with np.errstate(all="ignore"):
+        return float(sinc_derivative(np.float64(x), n))
+
+
+class _SincTerms:
+    """The power series' coefficients by order, made once."""
+
+    def __init__(self):
+        self.terms = {}
+
+    def horner(self, x: float, k: int) -> float:
+        terms = self.terms.get(k)
+        if terms is None:
+            terms = self.terms[k] = [(-1.0) ** ((j + k) // 2) / (math.factorial(j) * (j + k + 1))
+                                     for j in range(k % 2, 28, 2)]
+        square = x * x
+        total = terms[-1]
+        for c in reversed(terms[:-1]):
+            total = total * square + c
+        return total * x if k % 2 else total
+
+
+_SINC_TERMS = _SincTerms()
+
+
 def _sinc_float(x: float) -> float:
     return math.sin(x) / x if x else 1.0
 
@@ -388,4 +431,4 @@ class SincDerivative:
         return _compose_at(x, _sinc_series, shift=n)
 
     def scalar(x, n):
-        return float(sinc_derivative(np.float64(x), n))
+        return _sinc_derivative_float(x, n)

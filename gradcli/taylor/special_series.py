@@ -34,9 +34,16 @@ _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves
 
 
 def scipy_special():
-    from scipy import special
+    """scipy.special, imported on first use (then kept: the one-point forms call this often)."""
+    global _SPECIAL
+    if _SPECIAL is None:
+        from scipy import special
 
-    return special
+        _SPECIAL = special
+    return _SPECIAL
+
+
+_SPECIAL = None
 
 
 def exp_minus_square(x):
