@@ -36,6 +36,8 @@ REFERENCE = {
     "csc": (mp.csc, None, [(0.1, 3.0)]),
     "cot": (mp.cot, None, [(0.1, 3.0)]),
     "exp2": (lambda x: mp.mpf(2) ** x, None, [(-10.0, 10.0)]),
+    "square": (lambda x: x ** 2, lambda x, k: [2 * x, mp.mpf(2)][k - 1] if k <= 2 else mp.mpf(0),
+               [(-10.0, 10.0)]),
 }
 
 
