@@ -24,7 +24,9 @@ FUNCTIONS = {"rosenbrock": ROSENBROCK, "quadratic": QUADRATIC}
 # torch 2.13.0+cpu, float64: tests/peers/torch_optim_trajectories.py (one LBFGS.step(closure)
 # with max_iter as given, max_eval its default max_iter * 5 // 4, tolerance_grad 1e-7,
 # tolerance_change 1e-9); every iterate with f there and the closure calls made by then.
-LBFGS_TORCH = {  # name: (start, max_iter, line_search, lr, history_size, evaluations, iterates (x, y, f, evaluations so far))
+# name: (start, max_iter, line_search, lr, history_size, evaluations,
+#        iterates (x, y, f, evaluations so far))
+LBFGS_TORCH = {
     'rosenbrock-strong-wolfe': ([-1.2, 1.0], 60, 'strong_wolfe', 1.0, 100, 43, [
         (-1.0245319303460325, 1.0716196202669255, 4.146927102567213, 3),
         (-1.0284565745562346, 1.068187455748677, 4.125586713674038, 4),

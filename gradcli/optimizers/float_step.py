@@ -81,7 +81,8 @@ def float_stepper(optimizer, n: int):
 
 def _per_coordinate_step(optimizer, n, clip_by_norm, constant_lr, states):
     """The step calling the rule once per coordinate on Python floats."""
-    element, rule, begin, nan = optimizer._element, optimizer._step, optimizer._begin, [math.nan] * n
+    element, rule, begin = optimizer._element, optimizer._step, optimizer._begin
+    nan = [math.nan] * n
     first, second = (states + [None, None])[:2]
     xp = FLOATS
 
@@ -223,7 +224,8 @@ def _generated_step(optimizer, n, clip_by_norm, constant_lr, states):
     names = [list(s) for s in states]
     try:
         body, asked = _traced_body(optimizer, n, clip_by_norm, names, first=False)
-        first_body = _traced_body(optimizer, n, clip_by_norm, names, first=True)[0] if asked else None
+        first_body = (_traced_body(optimizer, n, clip_by_norm, names, first=True)[0]
+                      if asked else None)
     except _Untraceable:
         return None
     lines = ["def step(p, g, norm=None):", "    if norm is None:", "        norm = NORM(g)",

@@ -1,4 +1,4 @@
-"""Vector operations of the quasi-Newton iteration, as a namespace: numpy arrays, or lists of floats.
+"""The quasi-Newton iteration's vector operations, as a namespace: numpy arrays or float lists.
 
 ``ARRAYS`` and ``LISTS`` have the same functions (``dot``, ``axpy`` = x + t*d, ``scale``,
 ``sub``, ``max_abs``, ``sum_abs``, ``norm``, ``active``, ``mask``, ``clip``, ``vector``); the

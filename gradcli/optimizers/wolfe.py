@@ -1,4 +1,4 @@
-"""torch's strong-Wolfe line search (torch/optim/lbfgs.py, ported from minFunc's lswolfe), in float64.
+"""torch's strong-Wolfe line search (torch/optim/lbfgs.py, from minFunc's lswolfe), in float64.
 
 ``strong_wolfe(evaluate, x, t, d, f, g, gtd)`` brackets a step length along d, then zooms in
 with cubic interpolation (``cubic_interpolate``) until the strong Wolfe conditions hold, as

@@ -87,7 +87,8 @@ RULE_CASES = [  # (torch class, function, start, keywords)
     ("RAdam", rosenbrock, [-1.2, 1.0], {"lr": 0.01, "weight_decay": 0.1,
                                         "decoupled_weight_decay": True}),
     ("Adadelta", rosenbrock, [-1.2, 1.0], {"lr": 0.5, "weight_decay": 0.1}),
-    ("Rprop", rosenbrock, [-1.2, 1.0], {"lr": 0.001, "etas": (0.3, 1.5), "step_sizes": (1e-4, 0.5)}),
+    ("Rprop", rosenbrock, [-1.2, 1.0],
+     {"lr": 0.001, "etas": (0.3, 1.5), "step_sizes": (1e-4, 0.5)}),
     ("Adadelta", rosenbrock, [-1.2, 1.0], {"lr": 0.5, "maximize": True}),
 ]
 
