@@ -6,6 +6,7 @@ along one variable uses Taylor mode (gradcli/taylor.py), or nested tapes on requ
 """
 from __future__ import annotations
 
+import math
 import numbers
 import time
 
@@ -185,12 +186,14 @@ class Expression:
         """taylor.derivatives over blocks of the points (gradcli/blocks.py): each point's
         series is its own, so the blocks give the numbers of one pass; then the entries at
         risk refined (engine.refine), in this thread."""
-        from .taylor.engine import derivatives, refine
+        from .taylor.engine import FEW_POINTS, derivatives, facts, refine
 
         env = {k: np.asarray(v, dtype=np.float64) for k, v in env.items()}
         shape = np.broadcast_shapes(*(v.shape for v in env.values()))
-        size = int(np.prod(shape))
-        risk = np.ones(size)
+        size = math.prod(shape)
+        # the screen's measure of cancellation: not needed where every entry is checked
+        risk = np.ones(size) if fast or size > FEW_POINTS or facts(self.nodes, wrt)[1] \
+            else None
         start = time.perf_counter()
         parts = blocks.plan(shape)  # points, not coefficients: measured best
         if parts is None:
@@ -199,12 +202,13 @@ class Expression:
             out = np.empty((order + 1,) + shape)
 
             def block(part, lo, hi):
-                out[:, lo:hi] = derivatives(self.nodes, wrt, part, order,
-                                            risk.reshape(shape)[lo:hi].reshape(-1))
+                out[:, lo:hi] = derivatives(self.nodes, wrt, part, order, None if risk is None
+                                            else risk.reshape(shape)[lo:hi].reshape(-1))
 
             blocks.over(block, env, shape, parts)
         flat_out = out.reshape(order + 1, size)
-        flat = {k: np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
+        flat = {k: v.reshape(size) if v.shape == shape else
+                np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
         refine(self.nodes, wrt, flat, flat_out, risk, fast, report, time.perf_counter() - start)
         return flat_out.reshape(out.shape)
 

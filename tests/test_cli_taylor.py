@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import math
 
-import mpmath as mp
+import mpmath
 import pytest
 
-mp.mp.dps = 80
+mp = mpmath.MPContext()   # a context of our own: the global mpmath precision stays
+mp.dps = 80
 
 
 def test_taylor_plain_is_a_polynomial_eval_reads_back(gradcli):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-import mpmath as mp
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
@@ -21,7 +21,8 @@ from gradcli.taylor.engine import Refinement
 
 from .strategies import smooth_expressions
 
-mp.mp.dps = 60
+mp = mpmath.MPContext()   # a context of our own: the global mpmath precision stays
+mp.dps = 60
 
 
 def rel(a, b) -> float:

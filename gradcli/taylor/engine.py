@@ -60,6 +60,20 @@ from .series import DOWN_MIN, MAX_PASSES, TINY, UP_MAX, add, full, mul
 
 
 # -- the engine --------------------------------------------------------------------
+_FACTS: list = []   # the last few (nodes, wrt, degree, screened): a graph is asked again and again
+
+
+def facts(nodes, wrt: str) -> tuple[float, bool]:
+    """(_polynomial_degree, screened) of a graph, remembered for the last few graphs."""
+    for entry in _FACTS:
+        if entry[0] is nodes and entry[1] == wrt:
+            return entry[2], entry[3]
+    entry = (nodes, wrt, _polynomial_degree(nodes, wrt), screened(nodes))
+    _FACTS.insert(0, entry)
+    del _FACTS[8:]
+    return entry[2], entry[3]
+
+
 def _polynomial_degree(nodes, wrt: str) -> float:
     """An upper bound on the degree of the root in wrt (inf when not a polynomial)."""
     inf = math.inf
@@ -118,7 +132,7 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.nda
         i.id: position for position, node in enumerate(nodes) for i in node.inputs}
     # the screen (risk) measures every sum and product for a few points or a polynomial,
     # else the root's alone
-    every = risk is not None and (size <= FEW_POINTS or screened(nodes))
+    every = risk is not None and (size <= FEW_POINTS or facts(nodes, wrt)[1])
     last = len(nodes) - 1
     with np.errstate(all="ignore"):
         for position, node in enumerate(nodes):
@@ -251,7 +265,7 @@ def derivatives(nodes, wrt: str, env: dict, order: int, risk=None) -> np.ndarray
     arrays = np.broadcast_arrays(*(np.asarray(env[k], dtype=np.float64) for k in names))
     shape = arrays[0].shape if arrays else ()
     flat = {k: a.reshape(-1) for k, a in zip(names, arrays)}
-    degree = _polynomial_degree(nodes, wrt)
+    degree = facts(nodes, wrt)[0]
     n = int(min(order, degree))
     c = taylor_pass(nodes, wrt, flat, n, 0, risk)
     ok = _accepted(c) if n >= 1 else None
@@ -380,7 +394,7 @@ def at_risk(out: np.ndarray, risk: np.ndarray, top: int) -> np.ndarray:
         flags &= size <= 2.0 ** 1000
         np.logical_not(flags, out=flags)
         limit = REL / (EPS * SCREEN_FACTOR * (np.arange(top + 1) + 1.0))
-        if risk.max() > limit[-1]:
+        if risk is not None and risk.max() > limit[-1]:
             flags |= risk[None, :] > limit[:, None]
     return flags
 
@@ -396,7 +410,8 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
 
     report = report if report is not None else Refinement()
     order = out.shape[0] - 1
-    top = int(min(order, _polynomial_degree(nodes, wrt)))
+    degree, polynomial = facts(nodes, wrt)
+    top = int(min(order, degree))
     flags = at_risk(out, risk, top)
     size = out.shape[1]
     if fast and top >= HIGH_ORDER:
@@ -414,8 +429,8 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
             report.estimated.append((p, k, digits))
             report.estimated_count += len(ks)
         return report
-    if top >= HIGH_ORDER or (size <= FEW_POINTS and not screened(nodes)):
-        flags[:] = True
+    if top >= HIGH_ORDER or (size <= FEW_POINTS and not polynomial):
+        flags = np.ones((top + 1, size), dtype=bool)
     points = np.flatnonzero(flags.any(axis=0))
     if not len(points):
         return report
