@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.slow  # pictures: `pytest -m "not slow"` leaves them out
+
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="pipes and signals of a POSIX shell")
 
 GRADCLI = f"{sys.executable} -m gradcli"

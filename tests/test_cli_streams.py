@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and streams")
+pytestmark = [pytest.mark.slow,  # real processes: `pytest -m "not slow"` leaves them out
+              pytest.mark.skipif(os.name != "posix", reason="POSIX signals and streams")]
 GRADCLI = [sys.executable, "-m", "gradcli"]
 ENV = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"}
 

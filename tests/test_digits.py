@@ -272,6 +272,7 @@ def test_taylor_coefficients_of_exp_are_one_over_factorials():
         assert rel(float(c), 1 / mp.factorial(k)) <= 1e-15
 
 
+@pytest.mark.slow
 def test_taylor_coefficients_where_derivatives_overflow():
     # 1/x at 1e-50: c_k = (-1)**k 1e50**(k+1) itself beyond float64 from k = 6: +-inf, signed
     cs = [float(c) for c in gc.parse("1/x").taylor("x", 7, at=1e-50)]

@@ -571,6 +571,7 @@ def test_an_expression_at_the_length_limit_parses(watchdog):
     (["eval", "x" + " " * 50_000, "--at", "1"], 0, "1.0\n"),
     (["eval", " " * 50_000 + "%"], EXIT_USAGE, ""),
 ], ids=["trailing spaces", "spaces then a bad character"])
+@pytest.mark.slow
 def test_whitespace_is_read_in_linear_time(args, code, out):
     try:
         result = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,

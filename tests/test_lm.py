@@ -230,6 +230,7 @@ def test_csv_parameter_columns_never_share_a_name(gradcli):
     assert len(header) == len(set(header)) == 6 and header[:3] == ["opt", "epoch", "loss"]
 
 
+@pytest.mark.slow
 def test_fit_keeps_the_parameters_of_the_shown_epochs_only():
     """Issue 23: 200,000 epochs of 200 parameters kept 320 MB of rows nobody saw."""
     from gradcli.optimizers import make

@@ -202,6 +202,7 @@ def test_bad_structures_are_clear_errors():
 
 
 # -- threads: a recording list per thread ----------------------------------------------------
+@pytest.mark.slow
 def test_tapes_in_four_threads_never_see_each_others_ops():
     errors, results = [], {}
     barrier = threading.Barrier(4)
