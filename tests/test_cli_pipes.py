@@ -11,9 +11,8 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.slow  # pictures: `pytest -m "not slow"` leaves them out
-
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="pipes and signals of a POSIX shell")
+pytestmark = [pytest.mark.slow,  # real processes: `pytest -m "not slow"` leaves them out
+              pytest.mark.skipif(os.name != "posix", reason="pipes and signals of a POSIX shell")]
 
 GRADCLI = f"{sys.executable} -m gradcli"
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
