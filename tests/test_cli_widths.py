@@ -33,6 +33,8 @@ COMMANDS = [
     ["fit", "w*x+b", "--data", LINE, "--target", "y", "--opt", "adam", "--lr", "0.1",
      "--epochs", "300"],
     ["graph", "sin(x)*x+x**2", "--at", "1"],
+    ["taylor", "exp(x)*sin(x)", "--at", "1", "--order", "12"],
+    ["functions"],
 ]
 
 
