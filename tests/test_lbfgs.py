@@ -492,3 +492,24 @@ def test_projection_lands_in_the_box_and_stays(rows):
     for name, side in bounds.active(projected).items():
         i = names.index(name)
         assert projected[i] == (lower[i] if side == "lower" else upper[i])
+
+
+@pytest.mark.parametrize("name", ["lbfgs", "bfgs", "adam", "newton"])
+def test_with_bounds_the_function_is_only_evaluated_inside_the_box(name):
+    """Bounds often keep a run in a function's domain: no evaluation may fall outside."""
+    program = compile_expression(parse(ROSENBROCK), ["x", "y"])
+    inner, seen = program.point_function(), []
+
+    def fg(p):
+        seen.append(list(p))
+        return inner(p)
+
+    if getattr(inner, "floats", None) is not None:
+        fg.floats = lambda p: (seen.append(list(p)), inner.floats(p))[1]
+    hessian = (lambda p: program.hessian(dict(zip("xy", p)))) if name == "newton" else None
+    bounds = Bounds.parse("x=-1.4:0.8,y=1:", ["x", "y"])
+    run = descend(fg, [-1.2, 1.5], O.make(name, lr=0.01 if name == "adam" else None),
+                  steps=300, tol=1e-9, bounds=bounds, hessian=hessian)
+    assert len(seen) >= 3 and all(-1.4 <= x <= 0.8 and y >= 1 for x, y in seen)
+    x, y = run.final[0]
+    assert -1.4 <= x <= 0.8 and y >= 1 and run.diverged_at is None
