@@ -262,6 +262,8 @@ def fit_rows(fitter, selection, batch_size, rows: int, compare: bool, more: bool
     """A run's epoch rows (table and CSV) and its own row (JSON, plain, the lines under the
     table; ``more``: another run's table follows, after a blank line)."""
     result, optimizer = fitter.fit, fitter.optimizer
+    if optimizer.name == LM and selection.every is None:  # about 20 of its iterations
+        selection = RowSelection(None, result.epochs)
     names = [p if p not in FIXED else f"params[{p}]" for p in result.params]
     columns = ["opt", "epoch", "loss", *names]
     batches = "full batch" if fitter.batch_size is None else f"batches of {batch_size}"
@@ -271,10 +273,11 @@ def fit_rows(fitter, selection, batch_size, rows: int, compare: bool, more: bool
         title = (f"{result.model} fitted to {result.target}: {optimizer.name}, "
                  f"lr {format_number(optimizer.lr)}, {batches}, {rows} rows")
     out = []
+    step = "iteration" if optimizer.name == LM else "epoch"
     for e in _shown(result, selection):
         numbers = [float(result.losses[e]), *map(float, result.params_at(e))]
         out.append(Row(columns=columns, values=[optimizer.name, e, *numbers], title=title,
-                       table_columns=["epoch", "loss", *result.params],
+                       table_columns=[step, "loss", *result.params],
                        table_values=[e, *numbers]))
     shown = ",".join(f"{name}={format_number(v)}" for name, v in result.values().items())
     from ..training.api import record as fit_record
