@@ -149,10 +149,11 @@ def _width(renderable, con) -> int:
     return Measurement.get(con, con.options.update_width(1 << 16), renderable).maximum
 
 
-def _rich_table(title, columns, texts, caption, right, header=True):
+def _rich_table(title, columns, texts, caption, right, header=True, edge=True):
     from rich.table import Table
 
-    table = Table(title=title, caption=caption, title_justify="left", show_header=header)
+    table = Table(title=title, caption=caption, title_justify="left", show_header=header,
+                  show_edge=edge)
     for name, r in zip(columns, right):
         table.add_column(name, justify="right" if r else "left", overflow="fold")
     for row in texts:
@@ -162,8 +163,8 @@ def _rich_table(title, columns, texts, caption, right, header=True):
 
 def print_table(title: str | None, columns: list[str], rows: list[list], *, file=None,
                 caption: str | None = None, numeric: list[bool] | None = None) -> None:
-    """Draw a table no wider than the terminal: as it is when it fits; else turned on its
-    side (a line per heading, a column per row, as many rows side by side as fit, the
+    """Draw a table no wider than the terminal: as it is when it fits (a tall one without
+    its outer edge if that makes it fit); else turned on its side (a line per heading, a column per row, as many rows side by side as fit, the
     rest below); numbers right-justified, to TABLE_DIGITS digits."""
     con = console(file)
     texts = [[table_cell(v) for v in row] for row in rows]
@@ -180,6 +181,11 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, file
     if _width(table, con) <= con.width or not rows:
         con.print(table)
         return
+    if len(rows) > len(columns):  # a tall table (an iteration table): first without its edge
+        table = _rich_table(None, columns, texts, caption, right, edge=False)
+        if _width(table, con) <= con.width:
+            con.print(table)
+            return
     # on its side: the first column's values head the columns ("step 0 25 50", "order 0 1 2")
     body = list(zip(*texts))  # one tuple per heading
     head, rest = columns[0], list(zip(columns[1:], body[1:]))
