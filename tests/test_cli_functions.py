@@ -34,10 +34,10 @@ def test_plain_is_one_tab_separated_line_per_function():
     result = run("gamma", "mod", "--format", "plain")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "gamma(x)\tgamma function (+-inf at +-0, nan at the poles -1, -2, ...)\t"
-        "x != 0, -1, -2, ...\tgamma(x)*digamma(x)",
-        "mod(x, y)\tx mod y as Python's %: x - y * floor(x/y), with the sign of y (nan for y = 0)"
-        "\ty != 0\td/dx = 1; d/dy = -floor(x/y) (at the jumps too)"]
+        ("gamma(x)\tgamma function (+-inf at +-0, nan at the poles -1, -2, ...)\t"
+         "x != 0, -1, -2, ...\tgamma(x)*digamma(x)"),
+        ("mod(x, y)\tx mod y as Python's %: x - y * floor(x/y), with the sign of y (nan for y = 0)"
+         "\ty != 0\td/dx = 1; d/dy = -floor(x/y) (at the jumps too)")]
 
 
 def test_csv_and_table():

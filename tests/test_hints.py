@@ -2,7 +2,13 @@
 import pytest
 
 import gradcli as gc
-from gradcli.language.hints import ALIASES, WRITE_INSTEAD, distance, nearest, number_then_name
+from gradcli.language.hints import (
+    ALIASES,
+    WRITE_INSTEAD,
+    distance,
+    nearest,
+    number_then_name,
+)
 from gradcli.registry import language_functions
 
 KNOWN = sorted(language_functions())

@@ -358,8 +358,8 @@ def test_orders_to_400_match_ball_arithmetic_or_overflow_with_it(text, x):
 
 
 # -- identities at random points (hypothesis): every order of each side agrees -------------
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 IDENTITIES = [
     # (left, right, domain): both sides' derivatives of orders 0..6 agree

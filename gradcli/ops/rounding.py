@@ -26,7 +26,7 @@ def _constant(value, x):
     return T.piecewise(value, (np.zeros_like(x[0]), x))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sympy_functions():
     """floor, ceiling, round and heaviside as SymPy functions whose derivative is 0
     (SymPy's own leave Derivative(floor(x), x) unevaluated, or give DiracDelta)."""
@@ -35,13 +35,13 @@ def _sympy_functions():
     def zero_derivative(self, argindex=1):
         return sp.S.Zero
 
-    class floor(sp.floor):  # noqa: N801  (printed as SymPy prints floor)
+    class floor(sp.floor):
         fdiff = zero_derivative
 
-    class ceiling(sp.ceiling):  # noqa: N801
+    class ceiling(sp.ceiling):
         fdiff = zero_derivative
 
-    class heaviside(sp.Function):  # noqa: N801  (sp.Heaviside cannot be subclassed)
+    class heaviside(sp.Function):
         """0 below 0, 1/2 at 0, 1 above."""
         fdiff = zero_derivative
 
@@ -51,7 +51,7 @@ def _sympy_functions():
                 return sp.S.One if a > 0 else (sp.S.Zero if a < 0 else sp.S.Half)
             return None
 
-    class round(sp.Function):  # noqa: A001, N801
+    class round(sp.Function):
         """Round half to even."""
         fdiff = zero_derivative
 

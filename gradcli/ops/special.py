@@ -19,9 +19,17 @@ import numpy as np
 from .. import functions as F
 from ..registry import op
 from ..taylor import series as T
-from ..taylor.special_series import (compose, exp_minus_square, lgamma_scaled,
-                                     psi_coefficients, psi_scaled, scaled, scipy_special,
-                                     sinc_derivative, sinc_derivatives)
+from ..taylor.special_series import (
+    compose,
+    exp_minus_square,
+    lgamma_scaled,
+    psi_coefficients,
+    psi_scaled,
+    scaled,
+    scipy_special,
+    sinc_derivative,
+    sinc_derivatives,
+)
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -52,13 +60,13 @@ def _finite_or_numpy(math_function, name: str):
     return scalar
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sympy_lgamma():
     """log |gamma(x)| as a SymPy function whose derivative is polygamma(0, x) (SymPy's loggamma
     is complex below 0, and log(Abs(gamma(x))) differentiates into sign(gamma(x)))."""
     import sympy as sp
 
-    class lgamma(sp.Function):  # noqa: N801  (printed as written in the language)
+    class lgamma(sp.Function):
         def fdiff(self, argindex=1):
             return sp.polygamma(0, self.args[0])
 
