@@ -7,7 +7,8 @@ prints the constants those tests hold. L-BFGS: one ``step(closure)`` with ``max_
 ITERATIONS (``max_eval`` its default, max_iter * 5 // 4), history_size 100, tolerance_grad 1e-7,
 tolerance_change 1e-9; the iterates are read where ``_add_grad`` moves the parameters for good
 (a line-search trial is undone by ``_set_param``); the evaluation count is that of the closure.
-First-order rules: 200 ``step()`` calls with the gradient set by hand, every 20th point kept.
+First-order rules: 200 ``step()`` calls with the gradient set by hand, every 20th point kept;
+and 30 steps with each pipeline option (weight decay, maximize, a schedule, clipping).
 """
 import torch
 
@@ -93,6 +94,35 @@ RULE_CASES = [  # (torch class, function, start, keywords)
 ]
 
 
+def bowl_variant(name, variant, steps=30):
+    """30 steps on the bowl with one of gradcli's pipeline options, as torch does it: L2
+    weight decay, maximize (of -f), ExponentialLR(0.9) after each step, the gradient clipped
+    to [-0.5, 0.5] or to global norm 1 (tf.clip_by_global_norm: no 1e-6) by hand."""
+    param = torch.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    kw = {"weight_decay": {"weight_decay": 0.05}, "maximize": {"maximize": True}}.get(variant, {})
+    opt = getattr(torch.optim, name)([param], lr=RULE_LR[name], **kw)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9) if variant == "exp" else None
+    kept = []
+    for k in range(1, steps + 1):
+        opt.zero_grad()
+        (-bowl(param) if variant == "maximize" else bowl(param)).backward()
+        if variant == "clip_value":
+            param.grad.clamp_(-0.5, 0.5)
+        if variant == "clip_norm":
+            norm = float(param.grad.norm())
+            param.grad.mul_(1.0 * min(1.0 / norm, 1.0))
+        opt.step()
+        if scheduler is not None:
+            scheduler.step()
+        if k % 10 == 0:
+            kept.append(param.detach().tolist())
+    return kept
+
+
+RULE_LR = {"RAdam": 0.1, "Rprop": 0.05, "Adadelta": 1.0, "ASGD": 0.02}
+VARIANTS = ["weight_decay", "maximize", "exp", "clip_value", "clip_norm"]
+
+
 if __name__ == "__main__":
     print(f"# torch {torch.__version__}")
     print("LBFGS_TORCH = {  # name: (start, max_iter, line_search, lr, history_size, "
@@ -112,3 +142,10 @@ if __name__ == "__main__":
             print(f"        {p!r},")
         print("    ]),")
     print("]")
+    print("VARIANTS_TORCH = {  # (torch class, variant): every 10th point of 30 on the bowl")
+    for name in RULE_LR:
+        for variant in VARIANTS:
+            if name == "Rprop" and variant == "weight_decay":
+                continue  # torch's Rprop has no weight decay
+            print(f"    ({name!r}, {variant!r}): {bowl_variant(name, variant)!r},")
+    print("}")
