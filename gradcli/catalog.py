@@ -11,7 +11,6 @@ Regenerate the page after adding or changing an op:
 from __future__ import annotations
 
 import inspect
-import re
 import sys
 from dataclasses import dataclass
 
