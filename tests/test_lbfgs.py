@@ -302,9 +302,16 @@ def test_cubic_interpolation_finds_the_minimum_of_a_cubic():
 
 
 def test_lbfgs_takes_no_plain_update():
+    import gradcli as gc
+
     with pytest.raises(ValueError, match="needs the function"):
         O.make("lbfgs").update(np.zeros(2), np.ones(2))
     assert O.make("lbfgs").float_stepper(2) is None
+    x = gc.Variable(1.0)
+    for call in (lambda opt: opt.minimize(lambda: (x - 3) ** 2, [x]),
+                 lambda opt: opt.apply_gradients([(gc.constant(1.0), x)])):
+        with pytest.raises(ValueError, match=r"bfgs needs the function.*gc\.minimize"):
+            call(O.make("bfgs"))
 
 
 @pytest.mark.parametrize("kw, message", [

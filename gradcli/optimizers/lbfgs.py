@@ -195,7 +195,13 @@ class _QuasiNewton(Optimizer):
 
     def update(self, params, grads, hessian=None):
         raise ValueError(f"{self.name} needs the function, not only gradients: run it with "
-                         f"gradcli.training.descend.descend")
+                         f"gc.minimize(expression, ...) or gradcli.training.descend.descend")
+
+    def apply_gradients(self, grads_and_vars):
+        self.update(None, None)
+
+    def minimize(self, loss_fn, var_list):
+        self.update(None, None)
 
     def float_stepper(self, n: int):
         return None
