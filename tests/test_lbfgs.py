@@ -520,3 +520,13 @@ def test_with_bounds_the_function_is_only_evaluated_inside_the_box(name):
     assert len(seen) >= 3 and all(-1.4 <= x <= 0.8 and y >= 1 for x, y in seen)
     x, y = run.final[0]
     assert -1.4 <= x <= 0.8 and y >= 1 and run.diverged_at is None
+
+
+def test_ten_variables_run_on_arrays_and_reach_the_chained_rosenbrock_minimum():
+    names = [f"x{i}" for i in range(10)]
+    text = "+".join(f"100*({b}-{a}**2)**2+(1-{a})**2" for a, b in zip(names, names[1:]))
+    fg = compile_expression(parse(text), sorted(names)).point_function()
+    opt = O.make("lbfgs", tolerance_grad=0.0, tolerance_change=0.0)
+    run = descend(fg, [-1.0] * 10, opt, steps=2000, tol=1e-8)
+    assert opt.vx.__name__ == "ARRAYS" and run.converged
+    assert list(run.final[0]) == pytest.approx([1.0] * 10, abs=1e-7)
