@@ -456,3 +456,15 @@ def test_float_stepper_is_update_bit_for_bit_for_any_hyperparameters(case, lr, s
     for k in range(25):
         p, q = arrays.update(p, bowl_grad(p)), step(q, bowl_grad(np.array(q)).tolist())
         assert list(map(repr, p.tolist())) == list(map(repr, q)), f"step {k + 1}"  # nan, -0.0
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_keras_style_minimize_on_variables_is_the_flat_update(name):
+    import gradcli as gc
+
+    x, y = gc.Variable(np.array([1.0, 2.0])), gc.Variable(3.0)
+    opt, flat, p = O.make(name, lr=0.1), O.make(name, lr=0.1), np.array([1.0, 2.0, 3.0])
+    for _ in range(50):
+        opt.minimize(lambda: gc.reduce_sum((x - 3) ** 2) + (y + 1) ** 2, [x, y])
+        p = flat.update(p, np.array([2 * (p[0] - 3), 2 * (p[1] - 3), 2 * (p[2] + 1)]))
+    assert [*x.numpy().tolist(), float(y.numpy())] == pytest.approx(p.tolist(), rel=1e-12)
