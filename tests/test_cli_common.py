@@ -232,6 +232,7 @@ def test_a_command_of_the_common_layer_can_exit_1_after_its_output():
     assert (result.exit_code, result.stdout, result.stderr) == (1, "done\n", "")
 
 
+@pytest.mark.slow
 def test_every_help_example_runs_in_an_empty_directory(tmp_path):
     """issue 20: help examples run anywhere after pip install (data on stdin, no samples/)."""
     import shutil
