@@ -18,15 +18,16 @@ NAMED_CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
 
 
 class Node:
-    __slots__ = ("id", "op", "inputs", "attrs", "value", "name")
+    __slots__ = ("id", "op", "inputs", "attrs", "value", "name", "text")
 
-    def __init__(self, id, op, inputs=(), attrs=None, value=None, name=None):
+    def __init__(self, id, op, inputs=(), attrs=None, value=None, name=None, text=None):
         self.id = id
         self.op = op            # registry op name, 'var' or 'const'
         self.inputs = inputs    # tuple of Nodes
         self.attrs = attrs or {}  # op attributes, e.g. {'n': 3} for powi
         self.value = value      # float, for const
         self.name = name        # variable name, or 'pi'/'e' for a named const
+        self.text = text        # a literal's text when float64 cannot hold its decimal value
 
     def __repr__(self) -> str:
         return f"Node({sexpr(self)})"
@@ -49,11 +50,16 @@ class Builder:
         node = self._nodes.get(key)
         return node if node is not None else self._add(key, Node(self.count, "var", name=name))
 
-    def const(self, value: float, name: str | None = None) -> Node:
-        key = ("const", name or (value, math.copysign(1.0, value)))
+    def const(self, value: float, name: str | None = None, text: str | None = None) -> Node:
+        """The constant ``value``; ``text``, the literal written, is kept when it has more
+        than 15 significant digits (float64 may not hold that decimal: --digits reads it)."""
+        if text is not None and not _long_decimal(text):
+            text = None
+        key = ("const", name or (value, math.copysign(1.0, value), text))
         node = self._nodes.get(key)
         if node is None:
-            node = self._add(key, Node(self.count, "const", value=float(value), name=name))
+            node = self._add(key, Node(self.count, "const", value=float(value), name=name,
+                                       text=text))
         return node
 
     def binary(self, op: str, x: Node, y: Node) -> Node:
@@ -76,6 +82,12 @@ class Builder:
         if node is None:
             node = self._add(key, Node(self.count, op, inputs, attrs))
         return node
+
+
+def _long_decimal(text: str) -> bool:
+    """More than 15 significant digits (shorter decimals survive float64's repr exactly)."""
+    mantissa = text.lower().partition("e")[0].replace(".", "").lstrip("+-").lstrip("0")
+    return len(mantissa.rstrip("0")) > 15
 
 
 def topological(root: Node) -> list[Node]:

@@ -304,3 +304,10 @@ def test_check_sympy_on_request():
     from gradcli.check.verify import check
 
     assert check("sin(x)", 0.5, 2, reference="sympy")["reference"] == ["sympy"] * 3
+
+
+def test_long_literals_are_the_decimals_written():
+    # 0.1000000000000000000001 is 0.1 in float64; with digits it is the decimal written
+    assert gc.parse("0.1000000000000000000001-0.1").evaluate(digits=5) == "1.0000e-22"
+    assert gc.parse("3.14159265358979323846264338327950288").evaluate(digits=30) == \
+        mp.nstr(mp.pi, 30)

@@ -174,7 +174,7 @@ class Parser:
         if tok.kind == NUMBER:
             if not math.isfinite(tok.value):
                 raise self.error(f"number '{tok.text}' is too large for float64", tok)
-            node = self.b.const(tok.value)
+            node = self.b.const(tok.value, text=tok.text)
         else:
             node = self.name(tok)
         self.leaves[tok.text] = node
