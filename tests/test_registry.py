@@ -27,15 +27,11 @@ _ARRAY = ("an array op of the tensor library (shapes, axes, indices): the langua
           "write it, so no one-point program holds it and SymPy never sees it")
 _TENSOR_ONLY = ("tensor library only (not in the language): one-point programs and SymPy "
                 "forms are made from language expressions")
-_REDUCTION = ("a reduction over axes, tensor library only: Taylor mode differentiates "
-              "language expressions, which reduce nothing")
 EXEMPT = {
     **{name: {"scalar": _ARRAY, "sympy": _ARRAY} for name in (
         "sum_to", "broadcast_to", "reshape", "reduce_sum", "cast", "getitem", "scatter",
-        "stack", "concat", "transpose", "matmul")},
-    **{name: {"scalar": _ARRAY, "sympy": _ARRAY, "taylor": _REDUCTION} for name in (
-        "reduce_max", "reduce_min", "reduce_prod", "max_weight", "min_weight", "prod_others",
-        "prod_others_grad")},
+        "stack", "concat", "transpose", "matmul", "reduce_max", "reduce_min", "reduce_prod",
+        "max_weight", "min_weight", "prod_others")},
     **{name: {"scalar": _TENSOR_ONLY, "sympy": _TENSOR_ONLY} for name in (
         "stop_gradient", "less", "less_equal", "greater", "greater_equal")},
 }

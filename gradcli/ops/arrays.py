@@ -129,6 +129,10 @@ class ReduceMax:
         """g * (x == max) / (number of ties), as tf.reduce_max"""
         return (_kept(g, x, axis, keepdims) * F.apply("max_weight", x, axis=axis),)
 
+    def taylor(x, axis, keepdims):
+        """max(x_0); sum of weight * x_k above (the weight of the gradient rule)"""
+        return _extreme_series(x, axis, keepdims, np.max)
+
 
 @op("reduce_min", 1, attrs=("axis", "keepdims"))
 class ReduceMin:
@@ -140,6 +144,10 @@ class ReduceMin:
     def grad(g, ans, x, axis, keepdims):
         """g * (x == min) / (number of ties), as tf.reduce_min"""
         return (_kept(g, x, axis, keepdims) * F.apply("min_weight", x, axis=axis),)
+
+    def taylor(x, axis, keepdims):
+        """min(x_0); sum of weight * x_k above (the weight of the gradient rule)"""
+        return _extreme_series(x, axis, keepdims, np.min)
 
 
 @op("max_weight", 1, attrs=("axis",))
@@ -153,6 +161,10 @@ class MaxWeight:
         """None (a weight is constant)"""
         return (None,)
 
+    def taylor(x, axis):
+        """the weight of x_0; 0 above"""
+        return _constant_series(_extreme_weight(x[0], axis, np.max), x)
+
 
 @op("min_weight", 1, attrs=("axis",))
 class MinWeight:
@@ -164,6 +176,10 @@ class MinWeight:
     def grad(g, ans, x, axis):
         """None (a weight is constant)"""
         return (None,)
+
+    def taylor(x, axis):
+        """the weight of x_0; 0 above"""
+        return _constant_series(_extreme_weight(x[0], axis, np.min), x)
 
 
 def _reduced_first(x, axis):
@@ -190,6 +206,53 @@ def _prod_others(x, axis):
     return undo(left * right)
 
 
+def _series_layout(x, axis):
+    """A series (axis 0 the order) with the reduced value axes flattened: (K+1, r, rest),
+    and the undo for a result of that layout."""
+    ndim = x.ndim - 1
+    axes = list(range(ndim)) if axis is None else sorted(a % ndim for a in axis)
+    rest = [a for a in range(ndim) if a not in axes]
+    order = [0] + [a + 1 for a in axes] + [a + 1 for a in rest]
+    moved = np.transpose(x, order)
+    r = int(np.prod([x.shape[a + 1] for a in axes], dtype=int))
+    flat = moved.reshape(x.shape[0], r, -1)
+
+    def undo(y):
+        return np.transpose(y.reshape(moved.shape), np.argsort(order))
+
+    return flat, undo
+
+
+def _series_products(flat, skip=None):
+    """prod over axis 1 of a (K+1, r, rest) series, leaving out position ``skip``."""
+    out = None
+    for i in range(flat.shape[1]):
+        if i != skip:
+            out = flat[:, i] if out is None else T.mul(out, flat[:, i])
+    return _one_series(flat[:, 0]) if out is None else out
+
+
+def _one_series(like):
+    """The series of the constant 1, shaped like ``like`` (1, then zeros)."""
+    one = np.zeros_like(like)
+    one[0] = 1.0
+    return one
+
+
+def _series_prod_others(flat):
+    """(K+1, r, rest): at each i, the product series of every other position."""
+    return np.stack([_series_products(flat, skip=i) for i in range(flat.shape[1])], axis=1)
+
+
+def _extreme_series(x, axis, keepdims, pick):
+    """max/min's series: the value, then the weighted coefficients (ties share, as the
+    gradient rule): d/dt max is the average of the tied derivatives"""
+    w = _extreme_weight(x[0], axis, pick)
+    out = np.stack([np.sum(w * x[k], axis=axis, keepdims=keepdims) for k in range(x.shape[0])])
+    out[0] = pick(x[0], axis=axis, keepdims=keepdims)
+    return out
+
+
 @op("reduce_prod", 1, attrs=("axis", "keepdims"))
 class ReduceProd:
     """product over axes"""
@@ -201,6 +264,12 @@ class ReduceProd:
         """g * (product of the other elements), without dividing by x (as tf.reduce_prod)"""
         return (_kept(g, x, axis, keepdims) * F.apply("prod_others", x, axis=axis),)
 
+    def taylor(x, axis, keepdims):
+        """the Cauchy product of the series over the axes"""
+        flat, _ = _series_layout(x, axis)
+        shape = np.prod(x[0], axis=axis, keepdims=keepdims).shape
+        return _series_products(flat).reshape((x.shape[0], *shape))
+
 
 @op("prod_others", 1, attrs=("axis",))
 class ProdOthers:
@@ -210,29 +279,24 @@ class ProdOthers:
         return _prod_others(x, axis)
 
     def grad(g, ans, x, axis):
-        """sum_{i != j} g_i prod_{k != i, j} x_k"""
-        return (F.apply("prod_others_grad", g, x, axis=axis),)
+        """sum_{i != j} g_i prod_{k != i, j} x_k: row i of prod_others over rows X_i (x with
+        x_i set to 1), so that every order is this rule again (memory: the derivative's size)"""
+        axes = list(range(x.ndim)) if axis is None else sorted(a % x.ndim for a in axis)
+        perm = tuple(axes + [a for a in range(x.ndim) if a not in axes])
+        r = int(np.prod([x.shape[a] for a in axes], dtype=int))
+        moved = [x.shape[a] for a in perm]
+        xf = F.reshape(F.transpose(x, perm), (1, r, -1))
+        gf = F.reshape(F.transpose(g, perm), (r, 1, -1))
+        eye = np.eye(r, dtype=x.dtype)[:, :, None]
+        rows = xf * F.constant(1.0 - eye) + F.constant(eye)          # (r, r, m)
+        others = F.apply("prod_others", rows, axis=(1,))              # [i, j]: prod_{k != i, j}
+        out = F.reduce_sum(gf * F.constant(1.0 - eye) * others, axis=0)
+        return (F.transpose(F.reshape(out, moved), tuple(int(i) for i in np.argsort(perm))),)
 
-
-@op("prod_others_grad", 2, attrs=("axis",))
-class ProdOthersGrad:
-    """sum_{i != j} g_i prod_{k != i, j} x_k over axis, at every j"""
-
-    def forward(g, x, axis):
-        gf, undo = _reduced_first(g, axis)
-        xf, _ = _reduced_first(x, axis)
-        out = np.empty_like(xf)
-        for j in range(xf.shape[0]):
-            others = xf.copy()
-            others[j] = 1.0
-            po, _ = _reduced_first(_prod_others(undo(others), axis), axis)
-            out[j] = np.sum(gf * po, axis=0) - gf[j] * po[j]
-        return undo(out)
-
-    def grad(gg, ans, g, x, axis):
-        """not implemented: third derivatives of reduce_prod raise"""
-        raise NotImplementedError("third and higher derivatives of reduce_prod are not "
-                                  "implemented")
+    def taylor(x, axis):
+        """at each i, the Cauchy product of the other series"""
+        flat, undo = _series_layout(x, axis)
+        return undo(_series_prod_others(flat))
 
 
 @op("stop_gradient", 1)
