@@ -109,3 +109,18 @@ def test_vector_variables_under_eight_coordinates_take_the_float_path_too():
         slow.apply_gradients([(g, ref)])
     assert type(opt._floats).__name__ == "FloatPath"
     assert [v.hex() for v in w.numpy().tolist()] == [v.hex() for v in ref.numpy().tolist()]
+
+
+def test_apply_gradients_inside_gc_function_is_a_clear_error():
+    # its numpy arithmetic cannot be traced: replaying a trace would write constants
+    x = gc.Variable(1.0)
+    opt = O.SGD(lr=0.1)
+
+    @gc.function
+    def step(g):
+        opt.apply_gradients([(g, x)])
+        return x * 1.0
+
+    with pytest.raises(gc.TracingError, match="apply_gradients inside gc.function"):
+        step(gc.constant(1.0))
+    assert float(x.numpy()) == 1.0

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from ..tensor import Tensor, Variable
+from ..tensor import STATE, Tensor, TracingError, Variable
 
 FLOAT_COORDINATES = 8  # the float step's limit (float_step.py)
 
@@ -67,6 +67,10 @@ def checked_pairs(grads_and_vars) -> list[tuple]:
 
 def apply_gradients(opt, grads_and_vars) -> int:
     """One update of the variables along their gradients; the number of updates done."""
+    if STATE.trace is not None:
+        raise TracingError("apply_gradients inside gc.function: the optimizer's update is numpy "
+                           "arithmetic, which a trace cannot record; call it outside the "
+                           "function (compute the gradients inside)")
     pairs = checked_pairs(grads_and_vars)
     variables = [v for _, v in pairs]
     floats = opt.__dict__.get("_floats")
