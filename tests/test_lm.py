@@ -248,3 +248,33 @@ def test_fit_keeps_the_parameters_of_the_shown_epochs_only():
     whole = Fitter(gc.parse(model), data, "y", make("sgd", lr=1e-4), tol=0).run(5000)
     np.testing.assert_array_equal(result.path, whole.path[::500])
     assert result.values() == whole.values()
+
+
+def test_ctrl_c_during_lm_writes_the_best_point_so_far(gradcli, monkeypatch):
+    from gradcli.training import lm
+
+    real, calls = lm.Residuals.jacobian, []
+
+    def interrupted(self, p):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(self, p)
+
+    monkeypatch.setattr(lm.Residuals, "jacobian", interrupted)
+    out = gradcli("fit", "a*exp(-k*t)", "--data", DECAY, "--target", "y", "--init", "a=1,k=1",
+                  "--format", "json", "--every", "1")
+    assert out.exit_code == 130
+    record = json.loads(out.stdout)
+    assert record["interrupted"] is True and record["converged"] is False
+    done = record["epochs"]
+    assert done >= 1 and record["params"] == record["history"][-1]["params"]
+    assert [h["epoch"] for h in record["history"]] == list(range(done + 1))
+    assert record["history"][-1]["loss"] < record["history"][0]["loss"]
+    assert out.stderr == f"gradcli: interrupted after epoch {done} of 1000 (lm)\n"
+
+
+def test_epochs_zero_reports_the_start():
+    result = gc.fit("w*x+b", {"x": [1, 2, 3], "y": [2, 4.1, 5.9]}, target="y", epochs=0)
+    assert result.values() == {"b": 0.0, "w": 0.0} and not result.converged
+    assert result.iterations == 0 and result.rss == 2**2 + 4.1**2 + 5.9**2

@@ -1,1 +1,1 @@
-"""Training loops on compiled expressions: descend (minimize), fit (least squares on CSV data), dataset."""
+"""Training loops on compiled expressions: descend (minimize), fit (gradient methods on data), lm (Levenberg-Marquardt), api (gc.fit), dataset."""

@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from ..errors import GradcliError
-from .dataset import Dataset, read_csv, split_variables
+from .dataset import Dataset, constants_used, read_csv, split_variables
 from .fit import ARGUMENT_NAMES, DEFAULT_EPOCHS, DEFAULT_TOL, Fitter, initial_values
 
 LM = "lm"
@@ -91,16 +91,18 @@ def least_squares(expression, dataset: Dataset, target: str, *, init=None,
     from .lm import DEFAULT_MAX_EVALUATIONS, fit_least_squares
 
     names = {**ARGUMENT_NAMES, **(names or {})}
-    inputs, params = split_variables(list(expression.variables), dataset, target)
+    inputs, params = split_variables(list(expression.variables), dataset, target,
+                                     constants=constants_used(expression))
     start = initial_values(params, inputs, init, label=names["init"])
     if max_evaluations is not None and (isinstance(max_evaluations, bool)
-                                        or max_evaluations < 1):
-        raise GradcliError(f"{names['epochs']} must be a whole number >= 1 for lm, "
+                                        or max_evaluations < 0):
+        raise GradcliError(f"{names['epochs']} must be a whole number >= 0, "
                            f"got {max_evaluations}")
     return fit_least_squares(expression, {c: dataset.data[c] for c in inputs},
                              dataset.data[target], params, start, model=expression.text,
                              target_name=target,
-                             max_evaluations=max_evaluations or DEFAULT_MAX_EVALUATIONS,
+                             max_evaluations=(DEFAULT_MAX_EVALUATIONS if max_evaluations is None
+                                              else max_evaluations),
                              init_label=names["init"])
 
 

@@ -274,8 +274,8 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
         raise GradcliError(f"the model has {k} parameters ({', '.join(params)}) but the data "
                            f"only {n} row{'s' if n != 1 else ''}: a least-squares fit needs at "
                            f"least as many rows as parameters")
-    if isinstance(max_evaluations, bool) or max_evaluations < 1:
-        raise GradcliError(f"max_evaluations must be a whole number >= 1, got {max_evaluations}")
+    if isinstance(max_evaluations, bool) or max_evaluations < 0:
+        raise GradcliError(f"max_evaluations must be a whole number >= 0, got {max_evaluations}")
     program = compile_expression(expression, wrt=list(params))
     columns = {c: np.asarray(v, dtype=np.float64) for c, v in inputs.items()}
     history: list[tuple[float, np.ndarray]] = []
@@ -303,7 +303,17 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
                            f"{_named(params, start)}: a residual must be finite (try another "
                            f"{init_label})")
     res.on_jacobian = record
-    out = levenberg_marquardt(res, start, max_evaluations=max_evaluations)
+    stopped = None
+    try:
+        if max_evaluations == 0:  # the start's statistics, no step
+            out = {"x": start, "njev": 0, "nfev": 1, "converged": False, "engine": "lm",
+                   "message": "no evaluation allowed: the start"}
+        else:
+            out = levenberg_marquardt(res, start, max_evaluations=max_evaluations)
+    except KeyboardInterrupt as interrupt:  # the best point so far, then the interrupt
+        stopped = interrupt
+        out = {"x": history[-1][1] if history else start, "njev": len(history), "nfev": 0,
+               "converged": False, "engine": "lm", "message": "interrupted"}
     res.on_jacobian = None
     x = np.asarray(out["x"], dtype=np.float64)
     r = res.exact(x)
@@ -326,6 +336,12 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
         fit.grad_norm = float(np.linalg.norm(2.0 * (jac.T @ r) / n))
     cov, weak = covariance(jac, rss, n - k)
     fit.not_identifiable = [params[j] for j in weak]
+    if stopped is not None:
+        fit.covariance = cov if not weak else np.full((k, k), np.nan)
+        with np.errstate(invalid="ignore"):
+            fit.stderr = np.sqrt(np.diag(fit.covariance))
+        stopped.partial = fit  # for the caller that writes what was done
+        raise stopped
     if weak and not set(fit.not_identifiable) <= set(fit.stuck):
         raise GradcliError(
             f"the parameters {', '.join(fit.not_identifiable)} are not identifiable: the "
