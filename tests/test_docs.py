@@ -200,6 +200,8 @@ def test_the_readme_starts_with_the_two_commands_and_ci_runs_the_second():
     first, second = re.search(r"<!-- section: commands -->\n```sh\n(.*?)```", readme,
                               re.S).group(1).splitlines()
     assert first.startswith("pip install . && gradcli diff ")
+    command = first.split(" && ", 1)[1]
+    assert run_in_process(command, ROOT) == ["60.0"], "the README says the first command prints 60.0"
     install, test = second.split(" && ")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert install == "pip install -e '.[test,plot]'"
@@ -218,11 +220,21 @@ def test_the_readme_is_short_and_links_every_page():
         assert stale not in readme, stale
 
 
-def test_every_docs_link_points_to_a_page_that_exists():
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors of a page's headings: lower case, punctuation dropped, spaces -> '-'."""
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.*)$", text, re.M)}
+
+
+def test_every_docs_link_points_to_a_page_and_a_heading_that_exist():
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
-        for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)", text):
-            assert (page.parent / target).exists(), f"{_name(page)} links {target}"
+        for target, anchor in re.findall(r"\]\(([^)#\s]*\.md)(?:#([^)]*))?\)", text):
+            linked = (page.parent / target).resolve()
+            assert linked.exists(), f"{_name(page)} links {target}"
+            if anchor:
+                assert anchor in _anchors(linked), f"{_name(page)} links {target}#{anchor}"
 
 
 def test_functions_page_is_the_registry_catalogue():
