@@ -308,10 +308,27 @@ def test_lbfgs_takes_no_plain_update():
         O.make("lbfgs").update(np.zeros(2), np.ones(2))
     assert O.make("lbfgs").float_stepper(2) is None
     x = gc.Variable(1.0)
-    for call in (lambda opt: opt.minimize(lambda: (x - 3) ** 2, [x]),
-                 lambda opt: opt.apply_gradients([(gc.constant(1.0), x)])):
-        with pytest.raises(ValueError, match=r"bfgs needs the function.*gc\.minimize"):
-            call(O.make("bfgs"))
+    with pytest.raises(ValueError, match=r"bfgs needs the function.*gc\.minimize"):
+        O.make("bfgs").apply_gradients([(gc.constant(1.0), x)])
+
+
+# torch 2.13.0+cpu, float64 (tests/peers/torch_optim_trajectories.py, lbfgs_calls):
+# LBFGS([p], line_search_fn="strong_wolfe"), step(closure) three times on Rosenbrock from
+# (-1.2, 1): the point, state["func_evals"] and state["n_iter"] after each call
+LBFGS_CALLS_TORCH = [([0.38062264334648777, 0.12491013187293636], 25, 19),
+                     ([0.9999814210791366, 0.9999619651810989], 44, 35),
+                     ([0.9999814210791366, 0.9999619651810989], 45, 36)]
+
+
+def test_keras_style_minimize_is_torch_lbfgs_step_with_a_closure():
+    import gradcli as gc
+
+    x, y = gc.Variable(-1.2), gc.Variable(1.0)
+    opt = gc.optimizers.LBFGS()
+    for point, evaluations, iterations in LBFGS_CALLS_TORCH:
+        assert opt.minimize(lambda: (1 - x) ** 2 + 100 * (y - x ** 2) ** 2, [x, y]) == iterations
+        assert [float(x.numpy()), float(y.numpy())] == pytest.approx(point, rel=1e-9, abs=1e-12)
+        assert opt.evaluations == evaluations
 
 
 @pytest.mark.parametrize("kw, message", [

@@ -31,6 +31,8 @@ tolerance_grad applies to the free components of the gradient (the projected gra
 
 ``maximize`` minimizes -f. Clipping, schedules and weight decay do not apply (torch's LBFGS
 has none of them). ``evaluations`` counts the function-and-gradient evaluations made.
+Runs: ``training.descend`` (``begin``, then ``iterate`` per row), or on Variables the
+Keras-style ``minimize(loss_fn, var_list, max_iter=20)``, torch's ``step(closure)``.
 """
 from __future__ import annotations
 
@@ -200,8 +202,51 @@ class _QuasiNewton(Optimizer):
     def apply_gradients(self, grads_and_vars):
         self.update(None, None)
 
-    def minimize(self, loss_fn, var_list):
-        self.update(None, None)
+    def minimize(self, loss_fn, var_list, max_iter: int = 20) -> int:
+        """torch's ``LBFGS.step(closure)`` on Variables: up to max_iter iterations on
+        ``loss_fn()`` (gradients from a tape), with torch's per-call evaluation budget
+        ``max_eval`` (default max_iter * 5 // 4); the memory is kept from call to call, and
+        the variables hold the last iterate. Returns the iterations done so far."""
+        from ..tape import GradientTape
+
+        var_list = list(var_list)
+        shapes = [np.shape(v.numpy()) for v in var_list]
+        sizes = [int(np.prod(s)) for s in shapes]
+
+        def assign(p):
+            start = 0
+            for v, shape, size in zip(var_list, shapes, sizes):
+                v.assign(np.reshape(p[start:start + size], shape))
+                start += size
+
+        def fg(p):
+            assign(p)
+            with GradientTape() as tape:
+                tape.watch(var_list)
+                loss = loss_fn()
+            grads = tape.gradient(loss, var_list)
+            flat = [np.zeros(n) if g is None else np.ravel(np.asarray(
+                g.numpy() if hasattr(g, "numpy") else g, dtype=np.float64)) for g, n in
+                zip(grads, sizes)]
+            return float(np.asarray(loss.numpy() if hasattr(loss, "numpy") else loss)), \
+                np.concatenate(flat)
+
+        budget, self.max_eval = self.max_eval, None
+        first = np.concatenate([np.ravel(np.asarray(v.numpy(), dtype=np.float64))
+                                for v in var_list])
+        self.stop, spent = None, self.evaluations
+        p, f, g = self.begin(fg, first, max_iter)
+        self.max_eval = spent + (budget if budget is not None else self.max_eval)
+        for _ in range(max_iter):
+            if self.stop is not None:
+                break
+            out = self.iterate(p, f, g)
+            if out is None:
+                break
+            p, f, g = out
+        assign(np.asarray(p, dtype=np.float64))
+        self.max_eval = budget
+        return self.iterations
 
     def float_stepper(self, n: int):
         return None

@@ -119,6 +119,27 @@ def bowl_variant(name, variant, steps=30):
     return kept
 
 
+def lbfgs_calls(calls=3):
+    """LBFGS([p], line_search_fn="strong_wolfe") with its defaults (max_iter 20, max_eval 25
+    per call), step(closure) called three times on Rosenbrock from (-1.2, 1): the point,
+    state["func_evals"] and state["n_iter"] after each call."""
+    param = torch.tensor([-1.2, 1.0], requires_grad=True)
+    opt = torch.optim.LBFGS([param], line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = rosenbrock(param)
+        loss.backward()
+        return loss
+
+    out = []
+    for _ in range(calls):
+        opt.step(closure)
+        state = opt.state[opt._params[0]]
+        out.append((param.detach().tolist(), state["func_evals"], state["n_iter"]))
+    return out
+
+
 RULE_LR = {"RAdam": 0.1, "Rprop": 0.05, "Adadelta": 1.0, "ASGD": 0.02}
 VARIANTS = ["weight_decay", "maximize", "exp", "clip_value", "clip_norm"]
 
@@ -142,6 +163,7 @@ if __name__ == "__main__":
             print(f"        {p!r},")
         print("    ]),")
     print("]")
+    print(f"LBFGS_CALLS_TORCH = {lbfgs_calls()!r}")
     print("VARIANTS_TORCH = {  # (torch class, variant): every 10th point of 30 on the bowl")
     for name in RULE_LR:
         for variant in VARIANTS:
