@@ -66,6 +66,7 @@ class Expression:
         if digits is not None:
             from .taylor.digits import value_to_digits
 
+            _digits_dtype(dtype)
             return value_to_digits(self, env, digits)
         values = G.evaluate(self.root, env, as_dtype(dtype), self.nodes)
         return values[self.root.id][()]
@@ -145,6 +146,7 @@ class Expression:
         if digits is not None:
             from .taylor.digits import derivatives_to_digits
 
+            _digits_dtype(dtype)
             return derivatives_to_digits(self, wrt, order, self.point(at, **kwargs), digits)
         if engine == "tape":
             return self._tape_derivatives(wrt, order, at, dtype, kwargs)
@@ -250,6 +252,13 @@ class Expression:
         from .symbolic import to_sympy
 
         return to_sympy(self.root)
+
+
+def _digits_dtype(dtype) -> None:
+    """digits= certifies decimal digits: it has no float32 form."""
+    if dtype is not None and as_dtype(dtype) != np.float64:
+        raise EvaluationError("digits= gives certified decimal strings: it cannot be "
+                              "combined with dtype=float32")
 
 
 def _check_order(order) -> int:

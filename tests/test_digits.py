@@ -311,3 +311,20 @@ def test_long_literals_are_the_decimals_written():
     assert gc.parse("0.1000000000000000000001-0.1").evaluate(digits=5) == "1.0000e-22"
     assert gc.parse("3.14159265358979323846264338327950288").evaluate(digits=30) == \
         mp.nstr(mp.pi, 30)
+
+
+def test_digits_and_float32_do_not_mix():
+    with pytest.raises(EvaluationError, match="float32"):
+        gc.parse("x").derivatives("x", 1, at=1, dtype="float32", digits=5)
+
+
+def test_ball_arithmetic_from_threads_keeps_each_precision():
+    # flint's context is process-wide: the ball computations take turns
+    from concurrent.futures import ThreadPoolExecutor
+
+    f = gc.parse("exp(sin(x))/(1+x**2)")
+    want = {d: f.derivatives("x", 30, at="0.5", digits=d)[30] for d in (10, 40)}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda d: f.derivatives("x", 30, at="0.5", digits=d)[30],
+                            [10, 40] * 8))
+    assert got == [want[10], want[40]] * 8

@@ -49,6 +49,7 @@ plain ``gradcli diff`` imports this module.
 from __future__ import annotations
 
 import math
+import threading
 from contextlib import contextmanager
 
 import flint
@@ -74,16 +75,21 @@ class NotCertified(EvaluationError):
 
 
 # -- the working precision ---------------------------------------------------------------
+_LOCK = threading.RLock()   # flint.ctx is one per process: one ball computation at a time
+
+
 @contextmanager
 def working(prec: int, length: int):
-    """flint.ctx.prec = prec bits and series length ``length`` inside, restored after."""
+    """flint.ctx.prec = prec bits and series length ``length`` inside, restored after (under
+    a lock: flint's context is process-wide, and threads must not see each other's)."""
     ctx = flint.ctx
-    old = ctx.prec, ctx.cap
-    ctx.prec, ctx.cap = prec, length
-    try:
-        yield
-    finally:
-        ctx.prec, ctx.cap = old
+    with _LOCK:
+        old = ctx.prec, ctx.cap
+        ctx.prec, ctx.cap = prec, length
+        try:
+            yield
+        finally:
+            ctx.prec, ctx.cap = old
 
 
 # -- helpers for the rules -----------------------------------------------------------------
