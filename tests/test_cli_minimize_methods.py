@@ -95,3 +95,10 @@ def test_bounds_keep_the_run_in_the_box_and_name_the_active_ones(gradcli, opt):
 def test_bounds_with_an_interior_minimum_leave_nothing_active(gradcli):
     (record,) = records(gradcli, ROSENBROCK, "--from", "x=-1.5,y=2", "--bounds", "x=-2:2")
     assert record["active_bounds"] == {} and record["point"]["x"] == pytest.approx(1, abs=1e-5)
+
+
+def test_a_quasi_newton_divergence_suggests_bounds_not_a_learning_rate(gradcli):
+    result = gradcli("minimize", "-exp(x*x)", "--from", "0.5")
+    assert result.exit_code == 1
+    assert result.stderr == ("gradcli: lbfgs diverged at step 1: the value is not finite (is "
+                             "the function bounded below? try --bounds or another --from)\n")

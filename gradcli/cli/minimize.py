@@ -129,9 +129,10 @@ def minimize_one(expression, steps, start, settings, writer, bounds_text=None) -
     for run in runs:
         if run.diverged_at is not None:
             what = "value" if not np.isfinite(run.final[1]) else "gradient"
+            hint = ("is the function bounded below? try --bounds or another --from"
+                    if run.evaluations else "try a smaller --lr, --clip-norm or another --from")
             click.echo(f"gradcli: {run.name} diverged at step {run.diverged_at}: the {what} "
-                       f"is not finite (try a smaller --lr, --clip-norm or another --from)",
-                       err=True)
+                       f"is not finite ({hint})", err=True)
     if runs and runs[-1].interrupted:
         exit_interrupted(f"{runs[-1].steps} steps of {runs[-1].name}")
     return any(run.diverged_at is not None for run in runs)
