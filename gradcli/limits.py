@@ -57,6 +57,17 @@ MAX_ORDER = 2000
 MAX_STEPS = 10_000_000
 MAX_EPOCHS = 10_000_000
 
+# Rows of a CSV data set (fit --data, gc.fit). Read in blocks into float64 columns, a
+# row of c columns costs 8c bytes: 10,000,000 rows of two columns are 160 MB (peak RSS
+# of the reader about 1.4x that, measured), and one epoch over them a second or more.
+# The row after the limit is refused as soon as it is read, before more memory is spent.
+MAX_DATA_ROWS = 10_000_000
+
+# Bytes in one line of a CSV data set. A row of numbers is tens of bytes; a line of a
+# million is a binary file (/dev/zero has no line end at all), one huge field, or a
+# stray quote: refused once that many bytes are buffered, not after the memory is gone.
+MAX_ROW_BYTES = 1_000_000
+
 LIMITS = {
     "expression length": MAX_EXPRESSION_LENGTH,
     "expression length (library)": MAX_LIBRARY_EXPRESSION_LENGTH,
@@ -64,6 +75,8 @@ LIMITS = {
     "order": MAX_ORDER,
     "steps": MAX_STEPS,
     "epochs": MAX_EPOCHS,
+    "data rows": MAX_DATA_ROWS,
+    "bytes in a data row": MAX_ROW_BYTES,
 }
 
 

@@ -85,14 +85,14 @@ def test_split_errors():
 
 def careful(text):
     """parse_csv without its fast path."""
-    import gradcli.training.dataset as dataset
+    import gradcli.training.csv_stream as csv_stream
 
-    fast = dataset._parse_plain_numbers
-    dataset._parse_plain_numbers = lambda text, source: None
+    fast = csv_stream._fast
+    csv_stream._fast = lambda text, columns: None
     try:
         return parse_csv(text)
     finally:
-        dataset._parse_plain_numbers = fast
+        csv_stream._fast = fast
 
 
 @pytest.mark.parametrize("text", [
@@ -110,13 +110,13 @@ def test_fast_and_careful_readers_agree(text):
         np.testing.assert_array_equal(fast.data[name], slow.data[name])
 
 
-def test_plain_files_take_the_fast_path():
-    from gradcli.training.dataset import _parse_plain_numbers
+def test_plain_blocks_take_the_fast_path():
+    from gradcli.training.csv_stream import _fast
 
-    assert _parse_plain_numbers("x,y\n1,2\n", "the data").rows == 1
-    assert _parse_plain_numbers('x,"y"\n1,2\n', "the data") is None     # quoted header
-    assert _parse_plain_numbers("x,y\n1,nan\n", "the data") is None     # reported carefully
-    assert _parse_plain_numbers("x,y\n1,2,3\n", "the data") is None
+    assert _fast("1,2\n3,4\n", 2).shape == (2, 2)
+    assert _fast('"1",2\n', 2).tolist() == [[1.0, 2.0]]  # numpy reads quoted numbers
+    assert _fast("1,nan\n", 2) is None     # reported carefully
+    assert _fast("1,2,3\n", 2) is None
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False)

@@ -39,7 +39,8 @@ def one_error(code, err, *words):
     """Exit 2 and one line 'gradcli: error: ...' naming every word; no traceback."""
     assert code == 2, err
     assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if not line.startswith("gradcli: warning")]
+    lines = [line for line in err.splitlines()  # the caret display under it is indented
+             if not line.startswith(("gradcli: warning", " "))]
     assert len(lines) == 1 and lines[0].startswith("gradcli: error: "), err
     for word in words:
         assert word in lines[0], err
@@ -123,3 +124,116 @@ def test_minimize_of_7000_squares_answers():
 
     result = json.loads(out.splitlines()[-1])
     assert result["value"] < 1e-20  # lbfgs on a separable quadratic: exact in a step or two
+
+
+# -- CSV data for fit ----------------------------------------------------------------------------
+FIT = ["fit", "w*x", "--target", "y", "--data"]
+
+
+@pytest.mark.parametrize("device, message", [
+    ("/dev/zero", "row 1 is longer than 1,000,000 bytes (the limit)"),
+    ("/dev/urandom", None),  # not UTF-8, or a line beyond the limit: either at once
+])
+def test_fit_on_a_device_is_refused_at_once(device, message):
+    """/dev/zero ate 23 GB (no line end ever), /dev/urandom 1.8 GB then a traceback."""
+    code, out, err, seconds = run(*FIT, device, memory_kb=1_500_000, timeout=60)
+    one_error(code, err, device)
+    if message:
+        assert message in err
+    assert seconds < 20
+
+
+def test_one_huge_field_on_stdin_is_refused():
+    data = "x,y\n1," + "9" * 5_000_000 + "\n"
+    code, out, err, _ = run(*FIT, "-", input=data)
+    one_error(code, err, "standard input: row 2 is longer than 1,000,000 bytes")
+
+
+def test_a_stray_quote_names_its_row():
+    rows = "".join(f"{i},{2 * i}\n" if i != 100 else '100,"200\n' for i in range(20_000))
+    code, out, err, _ = run(*FIT, "-", input="x,y\n" + rows)
+    one_error(code, err, "row 102 is not a CSV row: a quote is not closed")
+
+
+def test_cr_only_line_endings_read_as_lines():
+    code, out, err, _ = run(*FIT, "-", "--format", "plain", input="x,y\r1,2\r2,4\r3,6\r")
+    assert code == 0, err
+    assert out.strip() == "w=2.0"
+
+
+@pytest.mark.parametrize("cell, why", [
+    ("1_000", "'_' between digits is not part of the language (write 1000)"),
+    ("\uff11\uff12", "digits are ASCII 0-9"),
+])
+def test_csv_cells_read_numbers_as_at_does(cell, why):
+    """1_000 and fullwidth digits: an error in a CSV cell as in --at (one rule)."""
+    code, out, err, _ = run(*FIT, "-", input=f"x,y\n{cell},2\n")
+    one_error(code, err, f"row 2, column 'x': '{cell}' is not a number", why)
+    code, out, err, _ = run("eval", "x", "--at", f"x={cell}")
+    one_error(code, err, "--at")
+
+
+@pytest.mark.parametrize("name", ["e", "pi", "tau"])
+def test_a_column_named_as_a_constant_the_model_uses_is_an_error(name):
+    code, out, err, _ = run("fit", f"w*x+{name}", "--data", "-", "--target", "y",
+                            input=f"x,{name},y\n1,2,3\n2,3,5\n")
+    one_error(code, err, f"column '{name}'", f"'{name}' in the model is the constant")
+
+
+def _rows_file(path, rows: int) -> None:
+    with open(path, "wb") as fh:
+        fh.write(b"x,y\n")
+        block = b"0.5,1.5\n" * 1_000_000
+        for _ in range(rows // 1_000_000):
+            fh.write(block)
+        fh.write(b"0.5,1.5\n" * (rows % 1_000_000))
+
+
+def test_rows_beyond_the_limit_are_refused_before_reading_them(tmp_path):
+    """10,000,001 rows took 3 GB and 17 s to be refused; now the file's line ends are
+    counted first (a second), and a pipe is refused at the row after the limit."""
+    from gradcli.limits import MAX_DATA_ROWS
+
+    path = tmp_path / "big.csv"
+    _rows_file(path, MAX_DATA_ROWS + 1)
+    code, out, err, seconds = run(*FIT, path, memory_kb=1_500_000)
+    one_error(code, err, "has more than 10,000,000 rows (the limit)")
+    assert seconds < 20
+    with open(path, "rb") as fh:  # through a pipe: no size known in advance
+        proc = subprocess.run(["sh", "-c", f"cat '{path}' | {sys.executable} -m gradcli "
+                               "fit 'w*x' --target y --data -"], capture_output=True,
+                              text=True, timeout=120)
+    one_error(proc.returncode, proc.stderr, "standard input has more than 10,000,000 rows")
+
+
+READ_PEAK = """
+import resource, sys
+from gradcli.training.dataset import read_csv
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+data = read_csv(sys.argv[1], sys.stdin.buffer if sys.argv[1] == '-' else None)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+assert data.rows == int(sys.argv[2]) and data.data['y'][-1] == 1.5
+print((after - before) * 1024)
+"""
+
+
+@pytest.mark.parametrize("through", ["file", "pipe"])
+def test_csv_is_read_into_columns_within_2_5x_the_float64_data(tmp_path, through):
+    """Peak RSS added by reading 3,000,000 rows x 2 columns (48 MB of float64): at most
+    2.5x the data (was 9x: a Python float per cell, a list per row, then the table)."""
+    rows = 3_000_000
+    path = tmp_path / "data.csv"
+    _rows_file(path, rows)
+    if through == "file":
+        command = [sys.executable, "-c", READ_PEAK, str(path), str(rows)]
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    else:
+        with open(path, "rb") as fh:
+            cat = subprocess.Popen(["cat"], stdin=fh, stdout=subprocess.PIPE)
+            proc = subprocess.run([sys.executable, "-c", READ_PEAK, "-", str(rows)],
+                                  stdin=cat.stdout, capture_output=True, timeout=120)
+            cat.stdout.close()
+            cat.wait()
+    assert proc.returncode == 0, proc.stderr
+    added = int(proc.stdout.strip())
+    assert added <= 2.5 * rows * 2 * 8, added / (rows * 2 * 8)

@@ -89,14 +89,15 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     Reports the parameters, the loss (MSE) and R² = 1 - SS_res/SS_tot.
     """
     from .. import limits
-    from ..training.dataset import read_csv, split_variables
+    from ..training.dataset import constants_used, read_csv, split_variables
 
     limits.check("--epochs", epochs, limits.MAX_EPOCHS)
     if model.strip() == STDIN:
         raise click.UsageError("fit reads its MODEL from the command line, not stdin ('-')")
     expression = parse_expression(model)
-    dataset = read_csv(data, _stdin_bytes() if data == STDIN else None)
-    inputs, params = split_variables(list(expression.variables), dataset, target)
+    dataset = read_csv(data, _stdin_stream() if data == STDIN else None)
+    inputs, params = split_variables(list(expression.variables), dataset, target,
+                                     constants=constants_used(expression))
     if not inputs:
         warn(f"the model reads no data column: its variables ({', '.join(params)}) are all "
              f"parameters (the columns: {', '.join(dataset.columns)})")
@@ -355,11 +356,11 @@ def _plot(filename, expression, dataset, target, inputs, runs) -> None:
     wrote(filename)
 
 
-def _stdin_bytes() -> bytes:
-    """All of stdin as bytes (decoded like a file's; click.get_binary_stream is deprecated)."""
+def _stdin_stream():
+    """stdin as a binary stream, read in blocks (decoded like a file's)."""
     stream = sys.stdin
     raw = getattr(stream, "buffer", None)
     if raw is not None:
-        return raw.read()
+        return raw
     text = stream.read()
     return text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text

@@ -21,7 +21,7 @@ from ..limits import MAX_EXPRESSION_LENGTH, exceeded
 
 BARE = ""  # the name of a value written without one (`--at 2`)
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")  # ASCII digits (as CSV cells)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _SPECIAL = {"nan": math.nan, "+nan": math.nan, "-nan": math.nan,
             "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
