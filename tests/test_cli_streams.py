@@ -93,3 +93,22 @@ def test_ctrl_c_while_a_long_json_record_waits_on_a_slow_pipe_leaves_whole_recor
     assert lines[-1] == ""  # ends with a newline: no record cut
     records = [json.loads(line) for line in lines[:-1]]
     assert 5 < len(records) < 40 and all(len(r["derivatives"]) == 1501 for r in records)
+
+
+def test_ctrl_c_during_check_over_many_points_writes_the_points_done():
+    """issue 23: Ctrl-C in the middle of a batch of points printed nothing of it."""
+    points = "".join(f"{0.1 + i / 1000}\n" for i in range(5000))
+    process = subprocess.Popen(GRADCLI + ["check", "sin(x)*exp(x)", "--at", "-", "--order", "3",
+                                          "--format", "plain"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=ENV)
+    process.stdin.write(points.encode())
+    process.stdin.close()
+    process.stdin = None  # communicate() must not flush it again
+    time.sleep(8.0)  # start-up, then some points checked; the batch of 5000 not finished
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    lines = stdout.decode().splitlines()
+    assert 0 < len(lines) < 5000 and all(line.startswith("ok ") for line in lines)
+    assert stderr.decode().endswith("gradcli: interrupted\n")

@@ -10,7 +10,7 @@ import click
 
 from ..errors import GradcliError
 from ..check.finite_difference import MAX_ORDER as FD_MAX_ORDER
-from .app import EXIT_FAILED, command, errors_reported, warn, warn_non_finite
+from .app import EXIT_FAILED, command, errors_reported, report_error, warn, warn_non_finite
 from .inputs import choose_wrt, for_each_point
 from .certified import digits_option
 from .options import (NonNegative, at_option, expr_argument, format_option, order_option,
@@ -70,8 +70,17 @@ def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, reference, digits
     mismatched = []
 
     def rows(expression, names, env, points):
+        try:
+            results = point_checks(expression, names, points, **options)
+        except KeyboardInterrupt as interrupt:  # the points done are written (issue 23)
+            for result in getattr(interrupt, "done", ()):
+                if isinstance(result, GradcliError):
+                    report_error(result, result.where)
+                else:
+                    flat.write(result_rows(result, format))
+            raise
         out = []
-        for result in point_checks(expression, names, points, **options):
+        for result in results:
             if isinstance(result, GradcliError):
                 out.append(result)
                 continue
@@ -80,7 +89,8 @@ def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, reference, digits
         return out
 
     with Writer(format) as writer:
-        for_each_point(expr, at, rows, _Flat(writer))
+        flat = _Flat(writer)
+        for_each_point(expr, at, rows, flat)
     if any(mismatched) and not errors_reported():
         click.get_current_context().exit(EXIT_FAILED)
 
@@ -124,13 +134,18 @@ def point_checks(expression, names, points, *, wrt, **options) -> list:
     wrt = choose_wrt(expression, wrt)  # errors here concern every point: they end the run
     out = []
     with progress_bar(len(points), "check", ticking=True) as advance:
-        for k, point in enumerate(points):
-            try:
-                out.append(point_check(expression, names, point, wrt=wrt, **options))
-            except GradcliError as error:
-                error.where = f"--at {point.text!r}" if point.where == "--at" else point.where
-                out.append(error)
-            advance(k + 1)
+        try:
+            for k, point in enumerate(points):
+                try:
+                    out.append(point_check(expression, names, point, wrt=wrt, **options))
+                except GradcliError as error:
+                    error.where = (f"--at {point.text!r}" if point.where == "--at"
+                                   else point.where)
+                    out.append(error)
+                advance(k + 1)
+        except KeyboardInterrupt as interrupt:
+            interrupt.done = out  # the caller writes them before it stops
+            raise
     return out
 
 
