@@ -47,6 +47,10 @@ def test_csv_and_table():
     assert len(lines) == 1 + len(language_functions())
     table = run("erf", "--format", "table").stdout
     assert "erf(x)" in table and "2/sqrt(pi)*exp(-x**2)" in table
+    table = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["functions", "--format", "table"]).stdout
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert "within [lo," in table.replace("\n", " ")           # text, not rich markup
+    assert table.count("┏") == len({f.group for f in catalogue()})  # one table per group
 
 
 def test_the_list_is_the_catalogue_of_the_docs_page():

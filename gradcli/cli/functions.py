@@ -43,10 +43,35 @@ def functions(names, format):
             raise GradcliError(f"no function named {unknown[0]!r}", hint=hint)
         listed = [by_name[n] for n in dict.fromkeys(names)]
     with Writer(format) as writer:
+        if format == "table":   # one table per group, its text wrapped to the terminal
+            groups: dict[str, list] = {}
+            for f in listed:
+                groups.setdefault(f.group, []).append(f)
+            for group, members in groups.items():
+                writer.write(Row(text={"table": _table(group, members)}))
+            return
         for f in listed:
             cells = [f.signature, f.doc, f.domain, f.derivative]
             writer.write(Row(record=f.record(), plain="\t".join(cells),
                              columns=["name", "arguments", "description", "domain", "derivative"],
-                             values=[f.name, " ".join(f.arguments), f.doc, f.domain, f.derivative],
-                             title=f.group, table_columns=COLUMNS, table_values=cells,
-                             numeric=[False] * len(COLUMNS)))
+                             values=[f.name, " ".join(f.arguments), f.doc, f.domain, f.derivative]))
+
+
+def _table(group: str, members: list):
+    """A writer of the group's table: the call whole, the other columns wrapped to fit."""
+
+    def write(out) -> None:
+        from rich.markup import escape
+        from rich.table import Table
+
+        from .render import console
+
+        table = Table(title=escape(group), title_justify="left", expand=True)
+        table.add_column(COLUMNS[0], no_wrap=True)
+        for heading, ratio in zip(COLUMNS[1:], (3, 2, 3)):
+            table.add_column(heading, ratio=ratio, overflow="fold")
+        for f in members:
+            table.add_row(*(escape(cell) for cell in (f.signature, f.doc, f.domain, f.derivative)))
+        console(out).print(table)
+
+    return write
