@@ -77,16 +77,15 @@ def start_values(variables, point: Point | None, flag: str, **words) -> dict[str
 
 
 def choose_wrt(expression, wrt: str | None) -> str:
-    """The variable to differentiate along: --wrt, or the expression's only one."""
-    variables = expression.variables
-    if wrt is None:
-        if len(variables) > 1:
-            raise GradcliError(f"the expression has several variables ({', '.join(variables)}): "
-                               f"choose one with --wrt")
-        return variables[0] if variables else "x"
-    if variables and wrt not in variables:
-        raise GradcliError(f"--wrt {wrt}: {names_problem(variables, (wrt,), partial=True)}")
-    return wrt
+    """The variable to differentiate along: --wrt, or the expression's only one. The choice
+    is the library's (``Expression.derivatives`` makes the same one, ``_wrt``); its message
+    names the argument, the command line adds the flag."""
+    try:
+        return expression._wrt(wrt)
+    except GradcliError as e:
+        if wrt is None:  # several variables: "... choose one with wrt"
+            raise GradcliError(e.message.replace("with wrt", "with --wrt")) from None
+        raise GradcliError(f"--wrt {wrt}: {e.message}") from None
 
 
 # -- expressions ---------------------------------------------------------------------------------
