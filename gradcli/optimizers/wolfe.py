@@ -21,7 +21,7 @@ def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
         lo, hi = bounds
     else:
         lo, hi = (x1, x2) if x1 <= x2 else (x2, x1)
-    d1 = g1 + g2 - 3 * divide(f1 - f2, x1 - x2)
+    d1 = g1 + g2 - divide(3 * (f1 - f2), x1 - x2)
     d2_square = d1 * d1 - g1 * g2
     if d2_square >= 0:
         d2 = math.sqrt(d2_square)
