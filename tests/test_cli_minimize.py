@@ -539,3 +539,16 @@ def test_row_keeper_keeps_the_shown_rows_and_a_bounded_plot_path():
     keep = row_keeper(250, 1_000_000, "path.png")  # every 250th shown, every 100th drawn
     kept = [k for k in range(1_000_001) if keep(k)]
     assert len(kept) == 10_001 + 4001 - 2001 and kept[:5] == [0, 100, 200, 250, 300]
+
+
+def test_a_bad_expression_on_stdin_keeps_its_row(gradcli):
+    """SPEC 6.4: plain an empty line, JSON {"expr", "point", "error"}; exit 2."""
+    result = gradcli("minimize", "-", "--opt", "newton", input="(x-2)**2\n2x\n(x+1)**2\n")
+    assert (result.exit_code, result.stdout) == (2, "x=2.0\n\nx=-1.0\n")
+    assert result.stderr.startswith("gradcli: error: stdin line 2: a number cannot be followed")
+    result = gradcli("minimize", "-", "--opt", "newton", "--format", "json",
+                     input="(x-2)**2\n2x\n")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["point"] == {"x": 2.0}
+    assert records[1] == {"expr": "2x", "point": None,
+                          "error": "a number cannot be followed by a name"}

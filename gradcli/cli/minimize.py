@@ -22,7 +22,7 @@ from dataclasses import replace
 import click
 
 from ..errors import GradcliError
-from .app import EXIT_FAILED, command, exit_interrupted, wrote
+from .app import EXIT_FAILED, command, exit_interrupted, report_error, wrote
 from .inputs import parse_expression, read_expressions, start_values
 from ..optimizers import DEFAULT_OPT
 from .options import (TABLE_ROWS, RowSelection, build_optimizers, default_every,
@@ -76,8 +76,14 @@ def minimize(expr, steps, start, bounds, settings, quasi_newton, format):
     with Writer(format) as writer:
         for sources in read_expressions(expr):
             for source in sources:
-                failed |= minimize_one(parse_expression(source), steps, start, settings, writer,
-                                       bounds)
+                try:
+                    failed |= minimize_one(parse_expression(source), steps, start, settings,
+                                           writer, bounds)
+                except GradcliError as e:
+                    if source.where is None:  # the command line's expression: the run ends
+                        raise
+                    report_error(e, source.where)  # a stdin line: reported, its row kept
+                    writer.error(source.text, None, e)
     if failed:
         click.get_current_context().exit(EXIT_FAILED)
 

@@ -316,7 +316,7 @@ class Writer:
         plain an empty line, CSV a row with empty value cells, JSON ``{"expr", "point",
         "error"}``; a table shows nothing for it. ``point`` is a Point, or the text of a
         line that was not one."""
-        names = getattr(point, "names", None)
+        names = getattr(point, "names", None)  # None: a line that was not a point, or none
         given = dict(zip(names, point.values)) if names is not None else {}
         message = getattr(error, "message", None) or str(error)
         if self.format == "json":
