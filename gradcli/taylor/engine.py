@@ -191,23 +191,25 @@ FEW_POINTS = 32   # up to this many points a pass measures the cancellation of e
 
 
 def cancellation(u: np.ndarray, v: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """max_k (|u_k| + |v_k|) / |s_k| per point (1 where all three are 0, inf where only s_k
-    is): how much a sum magnifies the relative errors of its terms."""
-    rows = min(len(u), len(v))
-    terms = np.abs(u[:rows]) + np.abs(v[:rows])
-    lost = np.abs(s[:rows])
-    with np.errstate(all="ignore"):
-        ratio = np.where(terms > lost, terms / lost, 1.0)
-    ratio = ratio.max(axis=0)
-    return np.where(np.isnan(ratio), 1.0, ratio)
+    """max_k (|u_k| + |v_k|) / |s_k| per point, at least 1 (inf where only s_k is 0): how
+    much a sum magnifies the relative errors of its terms."""
+    rows = min(len(u), len(v), len(s))
+    terms = np.abs(u[:rows])
+    terms = terms + np.abs(v[:rows]) if terms.shape == np.broadcast_shapes(
+        terms.shape, v[:rows].shape) else np.abs(u[:rows]) + np.abs(v[:rows])
+    return _ratio(terms, s[:rows])
 
 
 def _ratio(majorant: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """max_k majorant_k / |s_k| per point: the cancellation inside a Cauchy product."""
-    lost = np.abs(s)
+    """max_k majorant_k / |s_k| per point, at least 1 (0/0 counts as 1): the cancellation of
+    a sum or inside a Cauchy product."""
     with np.errstate(all="ignore"):
-        ratio = np.where(majorant > lost, majorant / lost, 1.0).max(axis=0)
-    return np.where(np.isnan(ratio), 1.0, ratio)
+        quotient = np.divide(majorant, np.abs(s))
+        if quotient.ndim == 1 or quotient.shape[0] == 1:
+            worst = quotient.reshape(quotient.shape[-1:] if quotient.ndim > 1 else (-1,))
+        else:
+            worst = np.fmax.reduce(quotient, axis=0)
+        return np.fmax(worst, 1.0)      # fmax: nan (0/0) gives 1
 
 
 _FACTORIAL: list[tuple[float, int]] = [(0.5, 1)]
