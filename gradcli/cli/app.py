@@ -7,8 +7,9 @@
   ``gradcli: warning: ...`` on stderr; a reported error makes the run end with 2.
 - ``command(name, examples=[...])``: ``click.command`` with this handling
   (``GradcliCommand``); ``standalone`` does the same for the group.
-- ``exit_interrupted(what)``: after Ctrl-C or SIGTERM, with what was done; ``terminate_on``
-  installs the SIGTERM handler (from the entry point only: it is process-wide).
+- ``exit_interrupted(what)``: after Ctrl-C or SIGTERM, with what was done;
+  ``terminate_on_sigterm`` installs the SIGINT/SIGTERM handler (from the entry point only:
+  it is process-wide); ``whole_record`` makes a signal wait until a record is written.
 
 Only click and the standard library are imported here.
 """
