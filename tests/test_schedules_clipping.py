@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 import gradcli as gc
 from gradcli import optimizers as O
 from gradcli.optimizers.clipping import clip_by_global_norm, clip_by_value, global_norm
-from gradcli.optimizers.schedules import (CosineDecay, ExponentialDecay, InverseTimeDecay, StepDecay,
-                               parse_schedule)
+from gradcli.optimizers.schedules import CosineSchedule as CosineDecay
+from gradcli.optimizers.schedules import ExpSchedule as ExponentialDecay
+from gradcli.optimizers.schedules import InverseSchedule as InverseTimeDecay
+from gradcli.optimizers.schedules import StepSchedule as StepDecay
+from gradcli.optimizers.schedules import parse_schedule
 
 
 # -- schedules -------------------------------------------------------------------------------

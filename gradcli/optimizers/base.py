@@ -40,7 +40,8 @@ import numpy as np
 
 from . import COMPATS
 from .clipping import clip_scale, global_norm
-from .schedules import parse_schedule
+from .keras import accept_keras_names, clip_each
+from .schedules import KerasSchedule, LearningRateSchedule, parse_schedule
 
 
 class ARRAYS:
@@ -78,13 +79,25 @@ class Optimizer:
     needs_hessian = False
     elementwise = True  # the rule acts on each coordinate alone (float_step.py can run it)
 
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if "__init__" in cls.__dict__:  # Keras's argument names, translated (keras.py)
+            cls.__init__ = accept_keras_names(cls.__init__)
+
     def __init__(self, lr=None, *, weight_decay=None, maximize=False, compat="torch",
-                 schedule=None, clip_norm=None, clip_value=None, dtype=None, learning_rate=None):
-        """``learning_rate`` is Keras's name for ``lr`` (give one of them)."""
+                 schedule=None, clip_norm=None, clip_value=None, dtype=None, learning_rate=None,
+                 clip_each=None):
+        """``learning_rate`` is Keras's name for ``lr`` (give one of them); Keras's other
+        names (beta_1, epsilon, clipnorm, ...) are translated (keras.py). ``clip_each``:
+        each variable's gradient clipped to this norm alone (Keras's clipnorm)."""
         if learning_rate is not None:
             if lr is not None:
                 raise ValueError("give lr or learning_rate, not both")
             lr = learning_rate
+        if isinstance(lr, LearningRateSchedule):  # Keras: a schedule object as the rate
+            if schedule is not None:
+                raise ValueError("give a schedule as learning_rate or as schedule, not both")
+            lr, schedule = lr(0), KerasSchedule(lr)
         if compat not in COMPATS:
             raise ValueError(f"compat must be 'torch' or 'keras', got {compat!r}")
         self.compat = compat
@@ -93,8 +106,10 @@ class Optimizer:
         self.decoupled_weight_decay = False
         self.maximize = bool(maximize)
         self.schedule = parse_schedule(schedule) if isinstance(schedule, str) else schedule
-        if clip_norm is not None and clip_value is not None:
-            raise ValueError("give clip_norm or clip_value, not both (as Keras)")
+        if sum(c is not None for c in (clip_norm, clip_value, clip_each)) > 1:
+            raise ValueError("give one of clip_norm, clip_value and clip_each, not both or all "
+                             "three (as Keras)")
+        self.clip_each = _optional("clip_each", clip_each)
         self.clip_norm = _optional("clip_norm", clip_norm)
         self.clip_value = _optional("clip_value", clip_value)
         self.dtype = None if dtype is None else _float_dtype(dtype)
@@ -131,6 +146,8 @@ class Optimizer:
         g = np.asarray(grads, dtype=self.dtype)
         if g.shape != p.shape:
             raise ValueError(f"gradient shape {g.shape} differs from parameter shape {p.shape}")
+        if self.clip_each is not None:
+            g = clip_each([g], self.clip_each)[0]
         if self._shape is None:
             if self._variables:
                 raise ValueError("this optimizer is in use by apply_gradients; make another one")
@@ -223,6 +240,8 @@ class Optimizer:
         out = {n: getattr(self, n) for n in names}
         out.update(schedule=None if self.schedule is None else str(self.schedule),
                    clip_norm=self.clip_norm, clip_value=self.clip_value)
+        if self.clip_each is not None:
+            out["clip_each"] = self.clip_each
         return out
 
     def __repr__(self) -> str:

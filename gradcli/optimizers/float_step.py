@@ -60,6 +60,8 @@ def float_stepper(optimizer, n: int):
     module doc). The optimizer is taken: ``update`` and ``apply_gradients`` refuse after it."""
     if optimizer.needs_hessian or not optimizer.elementwise or n >= 8:
         return None
+    if getattr(optimizer, "clip_each", None) is not None:  # per-variable norms: arrays
+        return None
     if optimizer._shape is not None or optimizer._variables:
         return None
     if optimizer.dtype is not None and optimizer.dtype != np.float64:

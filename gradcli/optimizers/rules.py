@@ -112,6 +112,14 @@ class RMSprop(Optimizer):
         return p - d if keras else p - lr * d
 
 
+def _keras_power(opt, b, t):
+    """beta ** t as Keras 3 computes it: in float32 for float32 variables (the beta and the
+    step cast to float32, then powf), so that every later operation rounds as Keras's does."""
+    if opt.dtype == np.float32:
+        return np.float32(b) ** np.float32(t)
+    return b ** t
+
+
 class Adam(Optimizer):
     """Adam (and AMSGrad): bias-corrected first and second moment estimates."""
 
@@ -144,7 +152,8 @@ class Adam(Optimizer):
         if self.amsgrad:
             s["vmax"] = v = xp.maximum(s["vmax"], v)
         if self.compat == "keras":
-            alpha = lr * xp.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            b1t, b2t = _keras_power(self, b1, t), _keras_power(self, b2, t)
+            alpha = lr * xp.sqrt(1.0 - b2t) / (1.0 - b1t)
             return p - m * alpha / (xp.sqrt(v) + self.eps)
         denom = xp.sqrt(v) / xp.sqrt(1.0 - b2 ** t) + self.eps
         return p - lr / (1.0 - b1 ** t) * (m / denom)
@@ -184,7 +193,7 @@ class Adamax(Optimizer):
         s["m"] = m = s["m"] + (g - s["m"]) * (1.0 - b1)
         if self.compat == "keras":
             s["u"] = u = xp.maximum(b2 * s["u"], abs(g))
-            return p - lr * m / ((1.0 - b1 ** t) * (u + self.eps))
+            return p - lr * m / ((1.0 - _keras_power(self, b1, t)) * (u + self.eps))
         s["u"] = u = xp.maximum(s["u"] * b2, abs(g) + self.eps)
         return p - lr / (1.0 - b1 ** t) * (m / u)
 

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from ..tensor import STATE, Tensor, TracingError, Variable
+from .keras import clip_each
 
 FLOAT_COORDINATES = 8  # the float step's limit (float_step.py)
 
@@ -72,6 +73,9 @@ def apply_gradients(opt, grads_and_vars) -> int:
                            "arithmetic, which a trace cannot record; call it outside the "
                            "function (compute the gradients inside)")
     pairs = checked_pairs(grads_and_vars)
+    if opt.clip_each is not None:  # Keras's clipnorm: each gradient alone, before all else
+        clipped = clip_each([g for g, _ in pairs], opt.clip_each)
+        pairs = [(g, v) for g, (_, v) in zip(clipped, pairs)]
     variables = [v for _, v in pairs]
     floats = opt.__dict__.get("_floats")
     if isinstance(floats, FloatPath):
