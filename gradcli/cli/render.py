@@ -22,7 +22,18 @@ run (record, plain line and, in a table, its summary as notes).
 ``Writer.error(...)`` keeps a bad input line's place (plain: an empty line, CSV: a row with
 empty value cells, JSON: ``{"expr", "point", "error"}``).
 
-The module imports only the standard library; rich loads when a table is drawn.
+Tables (SPEC 6.4) are never wider than the terminal (``COLUMNS`` in a pipe): numbers to
+TABLE_DIGITS significant digits (tables only), the title a line of its own; a table that
+does not fit is drawn without its outer edge if it is tall, else on its side (a line per
+heading, as many results side by side as fit). A row is written whole: Ctrl-C or SIGTERM
+waits for its end (``app.whole_record``), and a long JSON record goes to the descriptor
+unbuffered.
+
+To add a command: build Rows (its record, plain line, CSV and table cells, notes) and hand
+them to ``Writer(format)``; nothing else writes stdout.
+
+The module imports the standard library and click (through ``app``); rich loads when a
+table is drawn.
 """
 from __future__ import annotations
 
