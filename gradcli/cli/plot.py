@@ -108,7 +108,10 @@ def _umask() -> int:
 def _in_view(paths: list[Path]) -> np.ndarray:
     """The points that set the view: those whose value stays within 1e6 times the largest
     starting value, so that a diverged run (x = -1e156) does not shrink everything else to
-    a dot; the diverged part runs off the edge of the picture."""
+    a dot; the diverged part runs off the edge of the picture. When some runs end at a
+    finite value, only they set the view (a diverged one's first overshoots would too)."""
+    settled = [p for p in paths if len(p.values) and np.isfinite(p.values[-1])]
+    paths = settled or paths
     pts = np.concatenate([p.points for p in paths])
     values = np.concatenate([p.values for p in paths])
     start = max((abs(float(p.values[0])) for p in paths if np.isfinite(p.values[0])), default=1.0)
@@ -133,13 +136,16 @@ LOG_DECADES = 2  # the loss axis is logarithmic only when the values span more d
 
 
 def log_scale(curves) -> bool:
-    """True when every finite value is > 0 and they span more than LOG_DECADES decades (a
-    log axis over less than that shows one or two ticks and a flat curve)."""
+    """True when no finite value is negative and the positive ones span more than
+    LOG_DECADES decades (a log axis over less shows one or two ticks and a flat curve; a
+    value of exactly 0, a minimum reached, is left off a log axis)."""
     finite = [np.asarray(v, dtype=float)[np.isfinite(v)] for _, _, v in curves]
     values = np.concatenate(finite) if finite else np.zeros(0)
-    if not values.size or not np.all(values > 0):
+    positive = values[values > 0]
+    if not positive.size or np.any(values < 0):
         return False
-    return bool(np.log10(values.max() / values.min()) > LOG_DECADES)
+    with np.errstate(all="ignore"):
+        return bool(np.log10(positive.max() / positive.min()) > LOG_DECADES)
 
 
 def _legend(ax, entries: int) -> None:
@@ -152,11 +158,14 @@ def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
     positive = log_scale(curves)
     for label, x, v in curves:
         ax.plot(x, v, label=label, linewidth=1.5)
+    top = _loss_top(curves)
     if positive:
         ax.set_yscale("log")
-        top = _loss_top(curves)
         if top is not None:
             ax.set_ylim(top=top)
+    elif top is not None:  # a diverged curve: the others keep their shape, it runs off
+        starts = [abs(float(v[0])) for _, _, v in curves if len(v) and np.isfinite(v[0])]
+        ax.set_ylim(top=1.5 * max(starts, default=1.0))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + (" (log scale)" if positive else ""))
     ax.set_title(f"{ylabel} by {xlabel}")
