@@ -46,15 +46,14 @@ def _polygamma_float(n: int, x: float) -> float:
         return float(psi_coefficients(np.float64(x), n, 1)[0])
 
 
-def _finite_or_numpy(math_function, name: str):
-    """math_function(x) for a finite x; numpy's forward rule at +-inf and nan (math.lgamma(-inf)
-    is inf where scipy's gammaln gives -inf: the one-point form must give the array's value)."""
+def _scipy_float(name: str):
+    """scipy.special's ``name`` on one float, as the forward rule computes it (the same bits:
+    math.erfc, math.gamma and math.lgamma differ from scipy by up to 1e-13 relative, 6e-11 near
+    lgamma's zeros, and the one-point function must give the array's numbers); a scipy ufunc
+    on a float costs about 0.1 us and never warns."""
 
     def scalar(x: float) -> float:
-        if x - x == 0.0:
-            return math_function(x)
-        with np.errstate(all="ignore"):
-            return float(getattr(scipy_special(), name)(x))
+        return float(getattr(scipy_special(), name)(x))
 
     scalar.__name__ = f"float_{name}"
     return scalar
@@ -173,7 +172,7 @@ class Erf:
         """erf(x)"""
         return x.erf()
 
-    scalar = staticmethod(_finite_or_numpy(math.erf, "erf"))
+    scalar = staticmethod(_scipy_float("erf"))
 
 
 @op("erfc", 1, language="erfc", cost=13.0)
@@ -203,7 +202,7 @@ class Erfc:
         """erfc(x)"""
         return x.erfc()
 
-    scalar = staticmethod(_finite_or_numpy(math.erfc, "erfc"))
+    scalar = staticmethod(_scipy_float("erfc"))
 
 
 @op("gamma", 1, language="gamma", cost=8.0)
@@ -236,7 +235,7 @@ class Gamma:
         _not_a_pole(x)
         return x.gamma()
 
-    scalar = staticmethod(_finite_or_numpy(math.gamma, "gamma"))
+    scalar = staticmethod(_scipy_float("gamma"))
 
 
 @op("lgamma", 1, language="lgamma", cost=14.0)
@@ -265,7 +264,7 @@ class Lgamma:
         """log |gamma(x)|, x_0 not a pole (the reflection below 0)"""
         return _lgamma_series(x)
 
-    scalar = staticmethod(_finite_or_numpy(math.lgamma, "gammaln"))
+    scalar = staticmethod(_scipy_float("gammaln"))
 
 
 @op("digamma", 1, language="digamma", cost=10.0)
