@@ -178,6 +178,16 @@ class Tensor:
     def __ge__(self, other):
         return _compare("greater_equal", self, other)
 
+    # == and != compare values elementwise, as TensorFlow 2's tensors do (identity would make
+    # `if x == 0:` silently False); tensors stay hashable by identity
+    def __eq__(self, other):
+        return _compare("equal", self, other)
+
+    def __ne__(self, other):
+        return _compare("not_equal", self, other)
+
+    __hash__ = object.__hash__
+
     # numpy interop: np.sin(t), array + t, ... run gradcli's op (differentiable)
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         name = _UFUNC_OPS.get(ufunc.__name__)
@@ -198,7 +208,7 @@ class Tensor:
 
 
 _COMPARISONS = {"less": np.less, "less_equal": np.less_equal, "greater": np.greater,
-                "greater_equal": np.greater_equal}
+                "greater_equal": np.greater_equal, "equal": np.equal, "not_equal": np.not_equal}
 _UFUNC_OPS = {
     "add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
     "negative": "neg", "power": "powi", "square": "square", "matmul": "matmul",
@@ -213,6 +223,13 @@ _UFUNC_OPS = {
 
 
 def _compare(name, x, y):
+    if not isinstance(x, Tensor | numbers.Number | np.ndarray | np.generic | list | tuple) or \
+            not isinstance(y, Tensor | numbers.Number | np.ndarray | np.generic | list | tuple):
+        if name == "equal":
+            return False  # a tensor never equals a non-number (None, a string, ...)
+        if name == "not_equal":
+            return True
+        return NotImplemented
     trace = STATE.trace
     if trace is not None and (trace.is_traced(x) or trace.is_traced(y)):
         return apply(name, x, y)

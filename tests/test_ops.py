@@ -90,7 +90,7 @@ ARRAY_OPS = {"sum_to", "broadcast_to", "reshape", "reduce_sum",
              "cast", "concat", "getitem", "matmul", "prod_others",
              "reduce_max", "reduce_min", "reduce_prod", "scatter", "stack", "stop_gradient",
              "transpose", "max_weight", "min_weight",
-             "less", "less_equal", "greater", "greater_equal"}
+             "less", "less_equal", "greater", "greater_equal", "equal", "not_equal"}
 # the gradient rules' masks, outside the language: every rule tested in test_masks.py
 MASK_OPS = {"mask_sign", "mask_positive", "mask_zero", "mask_tie"}
 

@@ -33,7 +33,8 @@ EXEMPT = {
         "stack", "concat", "transpose", "matmul", "reduce_max", "reduce_min", "reduce_prod",
         "max_weight", "min_weight", "prod_others")},
     **{name: {"scalar": _TENSOR_ONLY, "sympy": _TENSOR_ONLY} for name in (
-        "stop_gradient", "less", "less_equal", "greater", "greater_equal")},
+        "stop_gradient", "less", "less_equal", "greater", "greater_equal", "equal",
+        "not_equal")},
 }
 
 # attributes to try for the ops that have them (the array ops have no scalar form)

@@ -259,3 +259,18 @@ def test_no_warnings_from_a_plain_gradient():
         with gc.GradientTape() as tape:
             y = gc.exp(x)
         tape.gradient(y, x)
+
+
+def test_equality_compares_values_as_tensorflow_2():
+    # identity would make `if x == 0:` silently False; tf.Tensor == is elementwise
+    x = gc.constant(0.0)
+    assert bool(x == 0) and not bool(x != 0)
+    assert (gc.constant([1.0, 2.0]) == [1.0, 3.0]).tolist() == [True, False]
+    assert (x == None) is False and (x != "a") is True  # noqa: E711
+    assert {x: 1}[x] == 1  # hashable by identity
+
+    @gc.function
+    def f(v):
+        return v * 2.0 if v == 1.0 else v * 3.0
+
+    assert float(f(gc.constant(1.0))) == 2.0 and float(f(gc.constant(2.0))) == 6.0

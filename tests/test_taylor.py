@@ -110,7 +110,7 @@ DERIVATIVE_OPS = {"polygamma", "sinc_derivative"}
 # the tensor library's array ops: their Taylor rules against nested tapes in test_tensor_api.py
 TENSOR_OPS = {"cast", "concat", "getitem", "scatter", "stack", "transpose", "matmul", "stop_gradient",
               "reduce_max", "reduce_min", "reduce_prod", "prod_others", "max_weight", "min_weight",
-              "less", "less_equal", "greater", "greater_equal"}
+              "less", "less_equal", "greater", "greater_equal", "equal", "not_equal"}
 
 
 def test_every_op_has_a_taylor_rule_and_a_case():

@@ -401,6 +401,7 @@ TAYLOR_CASES = [
     ("cast", {"dtype": "float64"}, 1),
     ("scatter", {"key": (("array", (4,), (0, 2, 2, 1)),), "shape": (3, 3)}, 1),
     ("less", {}, 2), ("less_equal", {}, 2), ("greater", {}, 2), ("greater_equal", {}, 2),
+    ("equal", {}, 2), ("not_equal", {}, 2),
 ]
 
 

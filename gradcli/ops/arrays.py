@@ -471,5 +471,6 @@ def _comparison(name: str, ufunc):
 
 
 for _name, _ufunc in (("less", np.less), ("less_equal", np.less_equal),
-                      ("greater", np.greater), ("greater_equal", np.greater_equal)):
+                      ("greater", np.greater), ("greater_equal", np.greater_equal),
+                      ("equal", np.equal), ("not_equal", np.not_equal)):
     _comparison(_name, _ufunc)
