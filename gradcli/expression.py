@@ -137,7 +137,9 @@ class Expression:
         ``fast=True`` skips that; ``report``, a gradcli.taylor.engine.Refinement, receives
         what was replaced, what overflowed and, with ``fast``, the estimated digits).
         ``digits=D``: decimal strings with D correct significant digits (ball arithmetic;
-        numbers given as str are the exact decimals they write).
+        numbers given as str are the exact decimals they write; ``report``, a
+        gradcli.taylor.digits.Digits, then receives the orders printed as 0 whose ball
+        still holds other numbers).
         ``engine="tape"`` nests one gradient tape per order (exponential in the order,
         kept as the independent check of Taylor mode).
         """
@@ -147,7 +149,8 @@ class Expression:
             from .taylor.digits import derivatives_to_digits
 
             _digits_dtype(dtype)
-            return derivatives_to_digits(self, wrt, order, self.point(at, **kwargs), digits)
+            return derivatives_to_digits(self, wrt, order, self.point(at, **kwargs), digits,
+                                         notes=report)
         if engine == "tape":
             return self._tape_derivatives(wrt, order, at, dtype, kwargs)
         if engine != "taylor":
@@ -169,7 +172,7 @@ class Expression:
             from .taylor.digits import derivatives_to_digits
 
             return derivatives_to_digits(self, wrt, order, self.point(at, **kwargs), digits,
-                                         coefficients=True)
+                                         notes=report, coefficients=True)
         from .taylor.engine import Refinement, to_coefficients
 
         report = report if report is not None else Refinement()

@@ -130,3 +130,13 @@ def test_check_reference_is_arb_and_digits_strings(gradcli):
 def test_taylor_is_listed_in_help(gradcli):
     assert "taylor" in gradcli("--help").stdout
     assert "gradcli taylor" in gradcli("taylor", "--help").stdout
+
+
+def test_digits_zero_not_proven_is_printed_0_with_a_warning(gradcli):
+    result = gradcli("diff", "sin(x)**2+cos(x)**2", "--at", "0.3", "--order", "1", "--digits",
+                     "10", "--format", "plain")
+    assert result.stdout == "0\n" and result.exit_code == 0
+    assert "order 1 printed as 0: ball arithmetic shows only |value| <= " in result.stderr
+    exact = gradcli("diff", "x**2", "--at", "0.3", "--order", "3", "--digits", "10",
+                    "--format", "plain")
+    assert exact.stdout == "0\n" and exact.stderr == ""     # an exact zero: no warning

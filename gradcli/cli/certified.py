@@ -103,3 +103,13 @@ def _orders(orders: list[int]) -> str:
 def _more(entries, p) -> str:
     others = len({q for q, _ in entries if q != p})
     return f"; and at {others} other point{'s' if others > 1 else ''}" if others else ""
+
+
+def zero_warning(expression, notes, warn) -> None:
+    """--digits: the orders printed as 0 whose ball still holds other numbers (an identity
+    such as sin**2 + cos**2 = 1 that ball arithmetic cannot prove), with the bound."""
+    if notes.zeros:
+        k, bound = notes.zeros[0]
+        more = len(notes.zeros) - 1
+        warn(f"{expression.text}: order {k} printed as 0: ball arithmetic shows only "
+             f"|value| <= {bound}" + (f"; and {more} more" if more else ""))

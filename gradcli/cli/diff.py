@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .app import command, warn, warn_non_finite
 from .certified import (check_finite_points, digits_option, exact_values, fast_option,
-                        refinement_warnings)
+                        refinement_warnings, zero_warning)
 from .inputs import choose_wrt, for_each_point
 from .options import at_option, expr_argument, format_option, order_option, wrt_option
 from .render import Row, Writer, format_number
@@ -59,9 +59,13 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
     wrt = choose_wrt(expression, wrt)
     n = len(points)
     if digits is not None:   # certified decimal strings, point by point
+        from ..taylor.digits import Digits
+
         check_finite_points(points, names)
-        table = [expression.derivatives(wrt, order, at=exact_values(p, names), digits=digits)
-                 for p in points]
+        notes = Digits()
+        table = [expression.derivatives(wrt, order, at=exact_values(p, names), digits=digits,
+                                        report=notes) for p in points]
+        zero_warning(expression, notes, warn)
     else:
         from ..taylor.engine import Refinement
 

@@ -156,6 +156,8 @@ def derivatives_to_digits(expression, wrt, order: int, env: dict, digits: int,
     digits = check_digits(digits)
     points, shape = _points(env)
     rows = []
+    if notes is not None and not isinstance(notes, Digits):
+        notes = None
     for point in points:
         def compute(prec, point=point):
             with B.working(prec, order + 1):
