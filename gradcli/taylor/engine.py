@@ -353,6 +353,7 @@ EPS = 2.0 ** -52
 HIGH_ORDER = 8        # from this order on, every point is checked in ball arithmetic
 SCREEN_FACTOR = 4.0   # the screen's error model: EPS * SCREEN_FACTOR * (k + 1) * risk
 BUDGET = 0.15         # many points: ball checks stop after this fraction of the float64 time
+NO_DEADLINE = 256     # up to this many points every check is made, whatever it costs
 
 
 class Refinement:
@@ -405,7 +406,7 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
            report: Refinement | None = None, seconds: float = 0.0) -> Refinement:
     """Check the entries of ``out`` (order+1, P) at risk in ball arithmetic and replace those
     float64 got wrong (gradcli/taylor/ball.py ``certify``); with ``fast`` only estimate their
-    digits. High orders (>= HIGH_ORDER) check every point. Up to FEW_POINTS points every
+    digits. High orders (>= HIGH_ORDER) check every point. Up to NO_DEADLINE points every
     check is made; beyond, they stop after BUDGET * ``seconds`` (the float64 pass's time)
     and the rest is reported not certified."""
     import time
@@ -439,7 +440,7 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     from . import ball
 
     names = sorted(flat)
-    deadline = None if size <= FEW_POINTS else time.perf_counter() + BUDGET * seconds
+    deadline = None if size <= NO_DEADLINE else time.perf_counter() + BUDGET * seconds
     for i, p in enumerate(points.tolist()):
         if deadline is not None and time.perf_counter() > deadline:
             ks, qs = np.nonzero(flags[:, points[i:]])
