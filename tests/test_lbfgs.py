@@ -348,6 +348,14 @@ def test_bad_lbfgs_options_are_value_errors(kw, message):
         O.make("lbfgs", **kw)
 
 
+@pytest.mark.parametrize("kw", [{"weight_decay": 0.1}, {"clip_norm": 1.0}, {"clipnorm": 1.0},
+                                {"schedule": "exp:0.9"}])
+def test_the_classes_refuse_options_they_would_ignore(kw):
+    for cls in (O.LBFGS, O.BFGS):
+        with pytest.raises(ValueError, match="does not take .*torch's LBFGS has no"):
+            cls(**kw)
+
+
 def test_lbfgs_defaults_are_torch_optim_lbfgs():
     opt = O.make("lbfgs")  # torch.optim.LBFGS(lr=1, tolerance_grad=1e-7, tolerance_change=1e-9,
     assert (opt.lr, opt.tolerance_grad, opt.tolerance_change, opt.history_size) == (  # history 100)

@@ -61,6 +61,11 @@ class _QuasiNewton(Optimizer):
         """line_search: 'strong-wolfe' or 'none' (torch's line_search_fn 'strong_wolfe' or None);
         max_eval: the evaluation budget of a run (None: steps * 5 // 4 when it starts)."""
         super().__init__(lr, **common)
+        unused = [n for n in ("weight_decay", "schedule", "clip_norm", "clip_value", "clip_each")
+                  if getattr(self, n, None)]
+        if unused:
+            raise ValueError(f"{self.name} does not take {', '.join(unused)} (torch's LBFGS "
+                             f"has no weight decay, schedule or clipping)")
         line_search = str(line_search).replace("_", "-").lower()
         if line_search not in LINE_SEARCHES:
             raise ValueError(f"line_search must be one of {', '.join(LINE_SEARCHES)}, "
