@@ -116,8 +116,8 @@ def markdown() -> str:
 
     lines = [HEADER]
     example = next(f for f in functions() if f.name == "gamma")
-    lines += ["The same list, from the command line: `gradcli functions [NAME]... "
-              "[--format table|plain|csv|json]`.", "",
+    lines += [("The same list, from the command line: `gradcli functions [NAME]... "
+               "[--format table|plain|csv|json]`."), "",
               "```console", "$ gradcli functions gamma --format json",
               json.dumps(example.record()), "```", ""]
     lines.append("## Constants\n")
@@ -126,9 +126,9 @@ def markdown() -> str:
     for name, value in constants().items():
         lines.append(f"| `{name}` | {value!r} |")
     lines += ["", "## Names from other languages", "",
-              "Not accepted, so that an expression reads the same everywhere; each is suggested "
-              "in the error (`ln(x)`: did you mean 'log'?). A name one typo from a function "
-              "suggests it; `0x10`, `1_000`, `1,5` and `|x|` are errors that say what to write.",
+              ("Not accepted, so that an expression reads the same everywhere; each is suggested "
+               "in the error (`ln(x)`: did you mean 'log'?). A name one typo from a function "
+               "suggests it; `0x10`, `1_000`, `1,5` and `|x|` are errors that say what to write."),
               "", "| written | write instead |", "|---|---|"]
     for written, instead in _other_names().items():
         lines.append(f"| `{written}` | {_cell(instead)} |")
