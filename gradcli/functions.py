@@ -12,7 +12,17 @@ import numbers
 import numpy as np
 
 from .registry import Op
-from .tensor import STATE, Tensor, Variable, apply, as_dtype, constant, convert, power, record  # noqa: F401
+from .tensor import (
+    STATE,
+    Tensor,
+    Variable,
+    apply,
+    as_dtype,
+    constant,
+    convert,
+    power,
+    record,
+)
 
 
 def _unary(name: str):
@@ -30,11 +40,11 @@ sqrt, cbrt, sin, cos, tan = map(_unary, ("sqrt", "cbrt", "sin", "cos", "tan"))
 asin, acos, atan, sinh, cosh, tanh = map(_unary, ("asin", "acos", "atan", "sinh", "cosh", "tanh"))
 asinh, acosh, atanh = map(_unary, ("asinh", "acosh", "atanh"))
 sigmoid, softplus, relu, sign, negative = map(_unary, ("sigmoid", "softplus", "relu", "sign", "neg"))
-abs = _unary("abs")  # noqa: A001  (the library mirrors tf.abs)
+abs = _unary("abs")
 erf, erfc, gamma, lgamma, digamma = map(_unary, ("erf", "erfc", "gamma", "lgamma", "digamma"))
 sec, csc, cot, exp2, sinc = map(_unary, ("sec", "csc", "cot", "exp2", "sinc"))
 floor, ceil, heaviside = map(_unary, ("floor", "ceil", "heaviside"))
-round = _unary("round")  # noqa: A001  (as tf.round: half to even)
+round = _unary("round")
 
 
 def mod(x, y):
@@ -54,7 +64,7 @@ def log(x, base=None):
     return apply("div", apply("log", x), apply("log", convert(base, x if isinstance(x, Tensor) else None)))
 
 
-def pow(x, y):  # noqa: A001
+def pow(x, y):
     """x ** y (a constant integer y takes the exact integer-power op)."""
     return power(x, y)
 

@@ -1,4 +1,4 @@
-"""GradientTape: records ops while active and plays them back in reverse, as tf.GradientTape.
+"""GradientTape: records ops while active and plays them back in TensorFlow's order.
 
 Recording is done by ``tensor.apply`` (tensor.record), on the tapes of the
 calling thread only. ``gradient`` plays the record back in TensorFlow's order
@@ -19,7 +19,17 @@ import enum
 
 import numpy as np
 
-from .tensor import STATE, Read, Tensor, Variable, apply, constant, convert, key_of, quiet
+from .tensor import (
+    STATE,
+    Read,
+    Tensor,
+    Variable,
+    apply,
+    constant,
+    convert,
+    key_of,
+    quiet,
+)
 
 
 class UnconnectedGradients(enum.Enum):
@@ -120,7 +130,7 @@ class GradientTape:
             seeds = [_ones(t) if s is None else _seed(s, t) for t, s in zip(targets, seeds)]
         if isinstance(sources, Tensor):
             flat = [sources]
-        elif type(sources) is list and all([isinstance(s, Tensor) for s in sources]):
+        elif type(sources) is list and all(isinstance(s, Tensor) for s in sources):
             flat = sources
         else:
             flat = _tensors(flatten(sources), "gradient() sources")

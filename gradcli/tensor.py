@@ -19,6 +19,7 @@ import threading
 
 import numpy as np
 
+from .indices import index_key
 from .registry import OPS
 
 DEFAULT_DTYPE = np.float64
@@ -59,7 +60,7 @@ def as_dtype(dtype) -> np.dtype:
 class Tensor:
     """An immutable value (a numpy array, possibly 0-d) that ops can record."""
 
-    __slots__ = ("value", "__weakref__")
+    __slots__ = ("__weakref__", "value")
     __array_priority__ = 100
 
     def __init__(self, value, dtype=None):
@@ -239,7 +240,7 @@ def _compare(name, x, y):
 class Variable(Tensor):
     """A mutable tensor; tapes watch trainable variables automatically when read."""
 
-    __slots__ = ("trainable", "name", "_read")
+    __slots__ = ("_read", "name", "trainable")
 
     def __init__(self, initial_value, dtype=None, trainable: bool = True, name: str | None = None):
         if isinstance(initial_value, Tensor) and dtype is None:
@@ -362,7 +363,7 @@ def convert(x, like: Tensor | None = None) -> Tensor:
             t = _NUMBERS.get(key)
             if t is None:
                 t = Tensor(x, key[1])
-                if len(_NUMBERS) < 4096 and x == x:
+                if len(_NUMBERS) < 4096 and not math.isnan(x):  # nan is never kept
                     _NUMBERS[key] = t
             return t
         if isinstance(x, numbers.Number | np.ndarray):
@@ -490,7 +491,7 @@ class Entry:
     """One recorded op: inputs as read (Variables as their Reads), and for each input the
     tape watches, (its position, the key its gradient goes to: a Read's is its Variable's)."""
 
-    __slots__ = ("op", "inputs", "watched", "out", "attrs")
+    __slots__ = ("attrs", "inputs", "op", "out", "watched")
 
     def __init__(self, op, inputs, watched, out, attrs):
         self.op, self.inputs, self.watched, self.out, self.attrs = op, inputs, watched, out, attrs
@@ -544,41 +545,3 @@ def power(x, y) -> Tensor:
                           and float(y).is_integer()):
         return apply("powi", x, n=int(y))
     return apply("pow", x, y)
-
-
-def index_key(key) -> tuple:
-    """A hashable form of a numpy index (ints, slices, None, Ellipsis, integer or boolean
-    arrays): the ``key`` attribute of the getitem op."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    out = []
-    for k in key:
-        if isinstance(k, slice):
-            out.append(("slice", k.start, k.stop, k.step))
-        elif k is None or k is Ellipsis or isinstance(k, numbers.Integral) and not isinstance(k, bool):
-            out.append(k if k is None or k is Ellipsis else int(k))
-        elif isinstance(k, Tensor):
-            raise TypeError("indexing with a tensor: use a Python int, slice or numpy array")
-        else:
-            a = np.asarray(k)
-            if a.dtype == bool:
-                out.append(("bool", a.shape, tuple(a.ravel().tolist())))
-            elif a.dtype.kind in "iu":
-                out.append(("array", a.shape, tuple(a.ravel().tolist())))
-            else:
-                raise TypeError(f"index {k!r}: use ints, slices, None, ... or int/bool arrays")
-    return tuple(out)
-
-
-def numpy_index(key: tuple):
-    """The numpy index of an ``index_key``."""
-    out = []
-    for k in key:
-        if isinstance(k, tuple):
-            if k[0] == "slice":
-                out.append(slice(*k[1:]))
-            else:
-                out.append(np.array(k[2], dtype=bool if k[0] == "bool" else np.intp).reshape(k[1]))
-        else:
-            out.append(k)
-    return tuple(out)

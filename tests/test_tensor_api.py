@@ -234,9 +234,8 @@ def test_custom_gradient_is_differentiated_again_and_checks_its_inputs():
     def hidden(x):
         return x * w, lambda g: g * w
 
-    with gc.GradientTape():
-        with pytest.raises(TypeError, match="not an argument"):
-            hidden(x)
+    with gc.GradientTape(), pytest.raises(TypeError, match="not an argument"):
+        hidden(x)
 
     @gc.custom_gradient
     def two(x, y):

@@ -44,10 +44,10 @@ import sys
 
 import numpy as np
 
+from ..tape import GradientTape
+from ..tensor import STATE, Read, Tensor, TracingError, Variable, constant, key_of
 from .code import Code
 from .replay import bind, run
-from ..tensor import STATE, Read, Tensor, TracingError, Variable, constant, key_of
-from ..tape import GradientTape
 
 MAX_TRACES_PER_SIGNATURE = 64
 _MISS = object()

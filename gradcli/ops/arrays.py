@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functions as F
-from ..taylor import series as T
+from ..indices import index_key, numpy_index
 from ..registry import op
-from ..tensor import numpy_index
+from ..taylor import series as T
 
 
 def _sum_to(x, shape):
@@ -366,8 +366,6 @@ class Scatter:
 
 
 def _along(axis: int, ndim: int, index) -> tuple:
-    from ..tensor import index_key
-
     return index_key((slice(None),) * (axis % ndim) + (index,))
 
 
