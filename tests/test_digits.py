@@ -328,3 +328,9 @@ def test_ball_arithmetic_from_threads_keeps_each_precision():
         got = list(pool.map(lambda d: f.derivatives("x", 30, at="0.5", digits=d)[30],
                             [10, 40] * 8))
     assert got == [want[10], want[40]] * 8
+
+
+def test_value_alone_at_a_roots_zero():
+    # order 0 at the branch point (found by fuzzing: the one-sided pattern had no orders)
+    assert gc.parse("sqrt(x)").derivatives("x", 0, at="0", digits=3) == ["0"]
+    assert gc.parse("sqrt(x-1)").evaluate("1", digits=3) == "0"

@@ -164,6 +164,8 @@ def one_sided(s: arb_series, a: float) -> arb_series:
     from . import series as T
 
     n = flint.ctx.cap
+    if n == 1:                 # the value alone: 0**a = 0 (a > 0 here)
+        return constant(0)
     lead = next((c for c in s.coeffs()[1:] if not c.is_zero()), None)
     if lead is not None and not lead.is_exact():
         sign_of(lead)   # a leading coefficient whose sign the ball does not decide
