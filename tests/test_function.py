@@ -244,3 +244,24 @@ def test_a_variable_argument_is_captured_by_reference():
     a.assign(4.0)
     assert float(f(a, gc.constant(1.0))) == 4.0
     assert float(f(b, gc.constant(1.0))) == 3.0
+
+
+def test_a_compiled_training_step_with_a_tape_and_assign_sub():
+    # tf.function's training step: the tape inside the trace, the update as assign_sub;
+    # every call runs the step on the current weights (oracle: the same SGD by hand)
+    w = gc.Variable(0.0)
+
+    @gc.function
+    def step(x):
+        with gc.GradientTape() as tape:
+            loss = (w * x - 3.0) ** 2
+        w.assign_sub(0.1 * tape.gradient(loss, w))
+        return loss
+
+    by_hand = 0.0
+    for _ in range(5):
+        want = (by_hand - 3.0) ** 2
+        assert float(step(gc.constant(1.0))) == want
+        by_hand -= 0.1 * 2 * (by_hand - 3.0)
+        assert float(w.numpy()) == by_hand
+    assert step.traces == 1
