@@ -243,6 +243,8 @@ class Variable(Tensor):
     __slots__ = ("_read", "name", "trainable")
 
     def __init__(self, initial_value, dtype=None, trainable: bool = True, name: str | None = None):
+        if callable(initial_value) and not isinstance(initial_value, Tensor):
+            initial_value = initial_value()  # as tf.Variable: a function giving the value
         if isinstance(initial_value, Tensor) and dtype is None:
             dtype = initial_value.dtype
         super().__init__(_raw(_no_tensors_inside(initial_value, "gc.Variable")), dtype)
@@ -256,6 +258,10 @@ class Variable(Tensor):
         if r is None:
             r = self._read = Read(self)
         return r
+
+    def read_value(self) -> Read:
+        """The value as of now, as a tensor whose gradient is this Variable's (tf's read_value)."""
+        return self.read()
 
     def assign(self, value):
         """Replace the value (same shape and dtype, as tf.Variable.assign); returns the variable."""

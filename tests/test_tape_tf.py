@@ -274,3 +274,14 @@ def test_equality_compares_values_as_tensorflow_2():
         return v * 2.0 if v == 1.0 else v * 3.0
 
     assert float(f(gc.constant(1.0))) == 2.0 and float(f(gc.constant(2.0))) == 6.0
+
+
+def test_variable_from_a_callable_and_read_value():
+    v = gc.Variable(lambda: [1.0, 2.0])
+    assert v.numpy().tolist() == [1.0, 2.0]
+    with gc.GradientTape() as tape:
+        r = v.read_value()
+        v.assign([5.0, 5.0])
+        y = gc.reduce_sum(r * r)
+    assert r.numpy().tolist() == [1.0, 2.0]                # the value when read
+    assert tape.gradient(y, v).numpy().tolist() == [2.0, 4.0]
