@@ -447,6 +447,8 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
             report.uncertified.extend(zip(points[i:][qs].tolist(), ks.tolist()))
             break
         point = {name: float(flat[name][p]) for name in names}
+        if not all(map(math.isfinite, point.values())):
+            continue           # a nan or infinite point explains its own result
         values = out[:, p].tolist()
         status = ball.certify(nodes, wrt, point, values, top)
         report.checked += 1
