@@ -414,3 +414,44 @@ def test_taylor_rules_of_array_ops_are_the_nested_tapes_derivatives(name, attrs,
         want[1:] = 0.0  # stop_gradient has no derivative on a tape: its series is x_0
     got = OPS[name].taylor(*_series(parts), **attrs)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+# -- properties -----------------------------------------------------------------------------
+_index_part = st.one_of(
+    st.integers(-3, 2),
+    st.builds(slice, st.none() | st.integers(-4, 4), st.none() | st.integers(-4, 4),
+              st.none() | st.sampled_from([1, 2, -1])),
+    st.just(None), st.just(Ellipsis),
+    st.lists(st.integers(-3, 2), min_size=1, max_size=4).map(np.array))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_index_part, min_size=1, max_size=3))
+def test_any_numpy_index_is_numpys_value_and_a_scatter_gradient(parts):
+    x = np.arange(12.0).reshape(3, 4) / 7.0 + 0.5
+    key = tuple(parts)
+    try:
+        want = x[key]
+    except (IndexError, TypeError, ValueError):
+        with pytest.raises((IndexError, TypeError, ValueError)):
+            gc.constant(x)[key]
+        return
+    np.testing.assert_array_equal(gc.constant(x)[key].numpy(), want)
+    weights = np.linspace(1.0, 2.0, want.size).reshape(want.shape)
+    (g,) = grad(lambda v: gc.reduce_sum(v[key] * weights), x)
+    expected = np.zeros_like(x)
+    np.add.at(expected, key, weights)  # every read of an element adds its weight
+    np.testing.assert_array_equal(g, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 2), st.integers(2, 4))
+def test_stack_and_concat_along_any_axis_match_numpy_and_split_the_gradient(n, axis, size):
+    rng = np.random.default_rng(n * 10 + axis)
+    arrays = [rng.normal(size=(size, 2)) for _ in range(n)]
+    stacked = gc.stack([gc.constant(a) for a in arrays], axis=axis).numpy()
+    np.testing.assert_array_equal(stacked, np.stack(arrays, axis=axis))
+    cat_axis = min(axis, 1)
+    weights = rng.normal(size=np.concatenate(arrays, axis=cat_axis).shape)
+    grads = grad(lambda *vs: gc.reduce_sum(gc.concat(list(vs), axis=cat_axis) * weights), *arrays)
+    np.testing.assert_array_equal(np.concatenate(grads, axis=cat_axis), weights)
