@@ -48,6 +48,18 @@ Accuracy is that of any floating-point evaluation: relative to the majorant
 (the same series with every term's absolute value), so a derivative that is 0
 by cancellation comes out as rounding noise of that size.
 
+Refinement (SPEC 6.1: every printed derivative within 1e-13 relative of the exact one).
+The r = 1 pass can carry a *screen* (``risk``, one number per point): the product of the
+cancellations it meets, (|u_k| + |v_k|) / |u_k + v_k| at a sum and the product of the
+absolute values against the product at a Cauchy product (every one for up to FEW_POINTS
+points or a polynomial, else the root's). ``refine`` then checks in ball arithmetic
+(ball.py ``certify``) the entries float64 cannot vouch for and replaces the wrong ones:
+every entry of up to FEW_POINTS points unless the graph is a polynomial (whose every
+cancellation the screen sees), every point from order HIGH_ORDER on, and otherwise the
+entries the screen flags (estimated error EPS * SCREEN_FACTOR * (k + 1) * risk above 1e-13;
+not finite, 0, or near the ends of the float64 range) -- beyond NO_DEADLINE points within
+BUDGET of the float64 time, the rest reported. ``fast`` only estimates the digits.
+
 The series arithmetic itself is in series.py.
 """
 from __future__ import annotations
