@@ -34,7 +34,7 @@ CLOSED_STDOUT = [  # (args, stdin, the first line of output)
     (["check", "x**2", "--at", "-", "--format", "json"], "1\n2\n3\n4\n5\n6\n", None),
     (["minimize", "(x-3)**2", "--opt", "sgd", "--lr", "1e-7", "--steps", "100000",
       "--every", "1", "--format", "csv"], None, "opt,step,x,value,grad_norm,lr"),
-    (["fit", "w*x+b", "--data", NOISY_LINE, "--target", "y", "--lr", "1e-6",
+    (["fit", "w*x+b", "--data", NOISY_LINE, "--target", "y", "--opt", "sgd", "--lr", "1e-6",
       "--epochs", "50000", "--every", "1", "--format", "csv"], None, "opt,epoch,loss,b,w"),
     (["eval", "-", "--at", "1"], "x\n" * 100_000, "1.0"),
 ]
@@ -140,7 +140,7 @@ def test_ctrl_c_during_minimize_prints_the_steps_done_and_exits_130():
 
 def test_ctrl_c_during_fit_prints_the_epochs_done_and_exits_130():
     code, stdout, stderr = _interrupt(
-        ["fit", "w*x+b", "--data", NOISY_LINE, "--target", "y", "--lr", "0.0001",
+        ["fit", "w*x+b", "--data", NOISY_LINE, "--target", "y", "--opt", "sgd", "--lr", "0.0001",
          "--epochs", "10000000", "--every", "1", "--tol", "0", "--format", "csv"])
     assert code == EXIT_INTERRUPTED, stderr
     assert "Traceback" not in stderr
@@ -156,7 +156,8 @@ def test_ctrl_c_during_fit_prints_the_epochs_done_and_exits_130():
 
 def test_ctrl_c_during_check_exits_130_quietly():
     """SymPy (in a forked worker) at order 900 takes seconds: Ctrl-C in the middle."""
-    code, stdout, stderr = _interrupt(["check", "sin(x)*exp(x)", "--at", "0.3", "--order", "900"])
+    code, stdout, stderr = _interrupt(["check", "sin(x)*exp(x)", "--at", "0.3", "--order", "900",
+                                       "--reference", "sympy"])
     assert (code, stdout, stderr) == (EXIT_INTERRUPTED, "", "gradcli: interrupted\n")
 
 
