@@ -364,7 +364,7 @@ REL = 1e-13
 EPS = 2.0 ** -52
 HIGH_ORDER = 8        # from this order on, every point is checked in ball arithmetic
 SCREEN_FACTOR = 4.0   # the screen's error model: EPS * SCREEN_FACTOR * (k + 1) * risk
-BUDGET = 0.15         # many points: ball checks stop after this fraction of the float64 time
+BUDGET = 0.10         # many points: ball checks stop after this fraction of the float64 time
 NO_DEADLINE = 256     # up to this many points every check is made, whatever it costs
 
 
