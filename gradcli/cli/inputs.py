@@ -14,17 +14,23 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 import click
 
 from ..errors import GradcliError
+from ..limits import MAX_EXPRESSION_LENGTH, LimitError
 from .app import report_error
 from .points import BARE, Point, PointError, batches, parse_point
 
 STDIN = "-"
 STDIN_BATCH_LINES = 65536  # at most this many stdin lines per vectorized pass
+BATCH_BYTES = 1 << 22      # ... and about this many bytes of them (4 MB)
+LINE_CUT = MAX_EXPRESSION_LENGTH + 1       # a longer stdin line is cut to this many characters
+LINE_BYTES = 4 * LINE_CUT                  # (UTF-8: at most 4 bytes a character) after
+                                           # buffering at most this many of its bytes
+PARSED_CHARACTERS = 2 * MAX_EXPRESSION_LENGTH  # the parse cache holds about this much text
 BOM = "\ufeff"
 
 
@@ -110,11 +116,13 @@ def stdin_line_batches(stream=None, max_lines: int = STDIN_BATCH_LINES):
     batch: list[tuple[int, str]] = []
     if fd is None:
         raw = getattr(stream, "buffer", None)  # bytes, decoded as a descriptor's are
-        for chunk in (raw if raw is not None else stream):
+        for chunk in (raw if raw is not None else stream):  # lines ending at LF
             if isinstance(chunk, bytes):
                 chunk = chunk.decode("utf-8", "replace")
-            for line in chunk.replace("\r\n", "\n").replace("\r", "\n").split("\n")[
-                    :None if not chunk.endswith(("\n", "\r")) else -1] or [""]:
+            lines = chunk.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            if lines[-1] == "":  # the chunk's own line end
+                lines.pop()
+            for line in lines:
                 number += 1
                 batch.append((number, line.lstrip(BOM) if number == 1 else line))
             if len(batch) >= max_lines:
@@ -125,7 +133,9 @@ def stdin_line_batches(stream=None, max_lines: int = STDIN_BATCH_LINES):
         return
     import select
 
-    pending = b""
+    pending = bytearray()  # appended in place: a long line is read in linear time
+    overlong = False       # the line being read passed LINE_BYTES: the rest is dropped
+    size = 0               # bytes of the batch's lines
     while True:
         try:
             chunk = os.read(fd, 1 << 16)
@@ -133,28 +143,50 @@ def stdin_line_batches(stream=None, max_lines: int = STDIN_BATCH_LINES):
             break
         if not chunk:
             break
-        pending += chunk
         if b"\n" not in chunk and b"\r" not in chunk:
+            if not overlong:
+                pending += chunk
+                if len(pending) > LINE_BYTES:  # endless line: keep its head, drop the rest
+                    del pending[LINE_BYTES:]
+                    overlong = True
             continue
+        if overlong:  # the overlong line ends in this chunk: its head is enough
+            cut = min(chunk.find(b) for b in (b"\n", b"\r") if b in chunk)
+            chunk = chunk[cut:]
+            overlong = False
+        pending += chunk
         # a CR at the end may be the first half of a CRLF: keep it for the next chunk
         cut = len(pending) - 1 if pending.endswith(b"\r") else len(pending)
-        text, pending = pending[:cut], pending[cut:]
+        text, pending = bytes(pending[:cut]), bytearray(pending[cut:])
         *lines, rest = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-        pending = rest + pending
+        pending[:0] = rest
         for raw in lines:
             number += 1
-            line = raw.decode("utf-8", "replace")
-            batch.append((number, line.lstrip(BOM) if number == 1 else line))
-        if len(batch) >= max_lines or not select.select([fd], [], [], 0)[0]:
+            size += len(raw)
+            batch.append((number, _line(raw, number)))
+        if len(pending) > LINE_BYTES:
+            del pending[LINE_BYTES:]
+            overlong = True
+        if len(batch) >= max_lines or size >= BATCH_BYTES \
+                or not select.select([fd], [], [], 0)[0]:
             yield batch
-            batch = []
+            batch, size = [], 0
     pending = pending.rstrip(b"\r")
     if pending:
         number += 1
-        line = pending.decode("utf-8", "replace")
-        batch.append((number, line.lstrip(BOM) if number == 1 else line))
+        batch.append((number, _line(bytes(pending), number)))
     if batch:
         yield batch
+
+
+def _line(raw: bytes, number: int) -> str:
+    """A stdin line's text; one beyond the length limit is cut to LINE_CUT characters
+    (its error then says "more than" the limit, without holding all of it)."""
+    if len(raw) >= LINE_BYTES:  # held to LINE_BYTES: its length is unknown
+        line = raw[:LINE_BYTES].decode("utf-8", "replace")[:LINE_CUT]
+    else:
+        line = raw.decode("utf-8", "replace")
+    return line.lstrip(BOM) if number == 1 else line
 
 
 def _content(text: str) -> bool:
@@ -174,14 +206,31 @@ def read_expressions(expr: str):
             yield batch
 
 
-@lru_cache(maxsize=1024)
+_PARSED: OrderedDict = OrderedDict()  # text -> Expression, least recently used first
+
+
 def _parse(text: str):
+    """The Expression of text, from a cache bounded by its total text (PARSED_CHARACTERS:
+    a graph costs about 50 bytes a character, so 400 distinct stdin expressions of
+    100,000 characters once held 2.2 GB) and by 1024 entries."""
+    found = _PARSED.get(text)
+    if found is not None:
+        _PARSED.move_to_end(text)
+        return found
     from ..expression import parse
-    from ..limits import MAX_EXPRESSION_LENGTH, check
+    from ..limits import exceeded
 
     # the command line's own limit, below the library's: input from a pipe may be anything
-    check("an expression of", len(text), MAX_EXPRESSION_LENGTH, unit=" characters")
-    return parse(text)
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        length = f"more than {MAX_EXPRESSION_LENGTH}" if len(text) == LINE_CUT else len(text)
+        raise exceeded("an expression of", length, MAX_EXPRESSION_LENGTH, unit=" characters")
+    expression = parse(text)
+    _PARSED[text] = expression
+    total = sum(map(len, _PARSED))
+    while len(_PARSED) > 1 and (total > PARSED_CHARACTERS or len(_PARSED) > 1024):
+        old, _ = _PARSED.popitem(last=False)
+        total -= len(old)
+    return expression
 
 
 def parse_expression(source: Source | str):
@@ -221,7 +270,7 @@ def point_batches(at: tuple):
                     continue
                 try:
                     batch.append(parse_point(text.strip(), f"stdin line {n}"))
-                except PointError as e:
+                except (PointError, LimitError) as e:  # the line keeps its (empty) row
                     report_error(e)
                     batch.append(BadLine(text.strip(), f"stdin line {n}", e))
             if batch:
