@@ -205,3 +205,30 @@ def test_bad_schedule_arguments_are_value_errors():
         S.InverseTimeDecay(0.1, 1, 1)(-1)
     with pytest.raises(ValueError, match="float32 or float64"):
         S.ExponentialDecay(0.1, 1, 0.5, dtype="int32")
+
+
+# Keras's Nadam docstring (tf.keras.optimizers.Nadam): learning_rate 0.2, var1 = 10.0,
+# loss var1**2 / 2, one minimize step: "{:.1f}".format(var1.numpy()) == "9.8"
+KERAS_NADAM_DOCSTRING = "9.8"
+
+
+def test_keras_nadam_in_float32_follows_keras_operation_for_operation():
+    v = gc.Variable(10.0, dtype="float32")
+    O.Nadam(learning_rate=0.2, compat="keras").minimize(lambda: (v ** 2) / 2.0, [v])
+    assert "{:.1f}".format(v.numpy()) == KERAS_NADAM_DOCSTRING
+    # by hand, Keras 3's nadam.py on float32 scalars: u_t = 0.9*(1 - 0.5*0.96), u_{t+1} =
+    # 0.9*(1 - 0.5*0.96**2), the product 0.9*(1 - 0.5*0.96), 1 - beta in float32
+    f = np.float32
+    b1, b2 = f(0.9), f(0.999)
+    u1 = b1 * (f(1) - f(0.5) * f(0.96) ** f(1))
+    u2 = b1 * (f(1) - f(0.5) * f(0.96) ** f(2))
+    prod = (f(1) * f(0.9)) * (f(1) - f(0.5) * f(0.96) ** f(1))
+    g = f(10.0)
+    m, s = g * (f(1) - b1), g * g * (f(1) - b2)
+    m_hat = (u2 * m) / (f(1) - prod * u2) + ((f(1) - u1) * g) / (f(1) - prod)
+    want = f(10.0) - (m_hat * f(0.2)) / (np.sqrt(s / (f(1) - b2)) + f(1e-7))
+    assert v.numpy() == want
+    # float64 keeps exact constants (the same formula, unrounded): within float32's rounding
+    w = gc.Variable(10.0)
+    O.Nadam(learning_rate=0.2, compat="keras").minimize(lambda: (w ** 2) / 2.0, [w])
+    assert float(w.numpy()) == pytest.approx(float(want), rel=1e-6)

@@ -216,6 +216,7 @@ class Nadam(Optimizer):
                                       self._default("momentum_decay", momentum_decay))
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
         self._mu_product, self._mu_t = 1.0, 0  # mu_1 * ... * mu_t for the last t
+        self._u_product32, self._u_t32 = np.float32(1.0), 0  # Keras's float32 product
 
     def _mu_product_through(self, t: int, mu: float) -> float:
         """mu_1 * ... * mu_t; every coordinate of one step asks for the same t."""
@@ -229,6 +230,8 @@ class Nadam(Optimizer):
     def _step(self, xp, p, g, lr, t, s):
         """mu_t = b1*(1 - 0.96**(t*psi)/2), P_t = mu_1...mu_t, m and v as Adam;
         p - lr*((1-mu_t)/(1-P_t) * g + mu_{t+1}/(1-P_{t+1}) * m) / (sqrt(v/(1-b2**t)) + eps)."""
+        if self.compat == "keras" and self.dtype == np.float32 and self.momentum_decay == 1.0:
+            return self._keras_float32(xp, p, g, lr, t, s)
         b1, b2 = self.betas
         psi = self.momentum_decay
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
@@ -244,6 +247,27 @@ class Nadam(Optimizer):
         denom = xp.sqrt(v / (1.0 - b2 ** t)) + self.eps
         p = p + (-lr * (1.0 - mu) / (1.0 - prod)) * (g / denom)
         return p + (-lr * mu_next / (1.0 - prod * mu_next)) * (m / denom)
+
+
+    def _keras_float32(self, xp, p, g, lr, t, s):
+        """Keras 3's float32 NAdam operation for operation: the betas, 0.96 and the step
+        cast to float32, 1 - beta in float32, the product of the u_t kept in float32 (updated
+        as (product * beta_1) * (1 - 0.5 * 0.96**t) once per step)."""
+        f = np.float32
+        b1, b2 = f(self.betas[0]), f(self.betas[1])
+        u_t = b1 * (f(1.0) - f(0.5) * f(0.96) ** f(t))
+        u_t_1 = b1 * (f(1.0) - f(0.5) * f(0.96) ** f(t + 1))
+        if t != self._u_t32:
+            self._u_product32 = (self._u_product32 * f(self.betas[0])) * (
+                f(1.0) - f(0.5) * f(0.96) ** f(t))
+            self._u_t32 = t
+        prod = self._u_product32
+        prod_1 = prod * u_t_1
+        s["m"] = m = s["m"] + (g - s["m"]) * (f(1.0) - b1)
+        s["v"] = v = s["v"] + (g * g - s["v"]) * (f(1.0) - b2)
+        m_hat = (u_t_1 * m) / (f(1.0) - prod_1) + ((f(1.0) - u_t) * g) / (f(1.0) - prod)
+        v_hat = v / (f(1.0) - b2 ** f(t))
+        return p - (m_hat * lr) / (xp.sqrt(v_hat) + self.eps)
 
 
 class RAdam(Optimizer):
