@@ -112,3 +112,16 @@ def test_ctrl_c_during_check_over_many_points_writes_the_points_done():
     lines = stdout.decode().splitlines()
     assert 0 < len(lines) < 5000 and all(line.startswith("ok ") for line in lines)
     assert stderr.decode().endswith("gradcli: interrupted\n")
+
+
+@pytest.mark.parametrize("script, status, out", [
+    ("eval x --at - <&-", 0, ""),               # stdin closed: read as empty
+    ("eval - --at 1 <&-", 0, ""),
+    ("eval 'log(x)' --at -1 2>&-", 0, "nan\n"),  # stderr closed: the warning has nowhere to go
+    ("eval 2x 2>&-", 2, ""),
+])
+def test_closed_stdin_and_stderr_are_no_traceback(script, status, out):
+    result = subprocess.run(["bash", "-c", f"{sys.executable} -m gradcli {script}"],
+                            capture_output=True, text=True, env=ENV, timeout=60)
+    assert (result.returncode, result.stdout) == (status, out)
+    assert "Traceback" not in result.stderr
