@@ -16,7 +16,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .app import standalone, terminate_on_sigterm
+from .app import EXIT_USAGE, standalone, terminate_on_sigterm
 
 SUBCOMMANDS = {
     "diff": "gradcli.cli.diff:diff",
@@ -87,7 +87,7 @@ def main() -> None:
     if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write results
         if sys.stderr is not None:
             sys.stderr.write("gradcli: error: cannot write the output: stdout is closed\n")
-        raise SystemExit(2)
+        raise SystemExit(EXIT_USAGE)
     if sys.stdin is None:  # stdin closed (`<&-`): read as empty
         sys.stdin = open(os.devnull, encoding="utf-8")
     tune_process()
