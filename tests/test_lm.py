@@ -278,3 +278,13 @@ def test_epochs_zero_reports_the_start():
     result = gc.fit("w*x+b", {"x": [1, 2, 3], "y": [2, 4.1, 5.9]}, target="y", epochs=0)
     assert result.values() == {"b": 0.0, "w": 0.0} and not result.converged
     assert result.iterations == 0 and result.rss == 2**2 + 4.1**2 + 5.9**2
+
+
+def test_a_jacobian_beyond_the_memory_limit_is_refused_before_any_work(monkeypatch):
+    from gradcli.training import lm
+
+    monkeypatch.setattr(lm, "MAX_JACOBIAN_ENTRIES", 100)
+    data = {"x": np.arange(60.0), "y": np.arange(60.0)}
+    with pytest.raises(GradcliError, match=r"60 rows x 2 parameters is beyond the limit of 100"):
+        gc.fit("w*x+b", data, target="y")
+    assert gc.fit("w*x", data, target="y").values() == {"w": 1.0}  # 60 entries: fine

@@ -42,6 +42,9 @@ FTOL = XTOL = 10 * np.finfo(np.float64).eps
 GTOL = 0.0  # MINPACK's default: the cosine test off; ftol and xtol decide
 EPS = np.finfo(np.float64).eps
 BIG_RESIDUAL = 1e100  # stands for a non-finite residual at a trial point: the step is refused
+# the n x k Jacobian is held three times (gradcli's, the column copy, MINPACK's workspace):
+# 20 million entries are 160 MB a copy, about 0.5 GB in all
+MAX_JACOBIAN_ENTRIES = 20_000_000
 
 
 @dataclass
@@ -53,7 +56,7 @@ class LeastSquaresFit:
     inputs: list[str]
     target: str
     estimate: np.ndarray             # the fitted parameters, in ``params`` order
-    rss: float                       # sum of squared residuals at ``values``
+    rss: float                       # sum of squared residuals at ``estimate``
     rows: int
     jacobians: int                   # Jacobian evaluations (MINPACK's njev)
     evaluations: int                 # residual evaluations (nfev)
@@ -274,6 +277,11 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
         raise GradcliError(f"the model has {k} parameters ({', '.join(params)}) but the data "
                            f"only {n} row{'s' if n != 1 else ''}: a least-squares fit needs at "
                            f"least as many rows as parameters")
+    if n * k > MAX_JACOBIAN_ENTRIES:
+        raise GradcliError(f"lm holds the Jacobian, rows x parameters numbers, in memory: "
+                           f"{n:,} rows x {k} parameters is beyond the limit of "
+                           f"{MAX_JACOBIAN_ENTRIES:,} (about 0.5 GB); fit fewer rows, or use a "
+                           f"gradient method such as adam, which holds no Jacobian")
     if isinstance(max_evaluations, bool) or max_evaluations < 0:
         raise GradcliError(f"max_evaluations must be a whole number >= 0, got {max_evaluations}")
     program = compile_expression(expression, wrt=list(params))
