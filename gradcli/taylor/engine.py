@@ -378,7 +378,17 @@ class Refinement:
         self.checked = 0
         self.replaced: list[tuple[int, int]] = []
         self.overflow: list[tuple[int, int]] = []
-        self.uncertified: list[tuple[int, int]] = []
+        self._uncertified: list[tuple[int, int]] = []
+        self._unreached: list[tuple[np.ndarray, np.ndarray]] = []   # (points, orders) arrays
+
+    @property
+    def uncertified(self) -> list[tuple[int, int]]:
+        """(point, order) of every entry not certified: undecided balls, and the entries a
+        large batch's time budget did not reach (kept as arrays until asked for)."""
+        for points, orders in self._unreached:
+            self._uncertified.extend(zip(points.tolist(), orders.tolist()))
+        self._unreached = []
+        return self._uncertified
         self.estimated: list[tuple[int, int, int]] = []   # the worst entry at risk
         self.estimated_count = 0                            # entries at risk
 
@@ -456,7 +466,7 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     for i, p in enumerate(points.tolist()):
         if deadline is not None and time.perf_counter() > deadline:
             ks, qs = np.nonzero(flags[:, points[i:]])
-            report.uncertified.extend(zip(points[i:][qs].tolist(), ks.tolist()))
+            report._unreached.append((points[i:][qs], ks))
             break
         point = {name: float(flat[name][p]) for name in names}
         if not all(map(math.isfinite, point.values())):
@@ -470,7 +480,7 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
             elif s == "overflow":
                 report.overflow.append((p, k))
             elif s == "uncertified":
-                report.uncertified.append((p, k))
+                report._uncertified.append((p, k))
         out[:, p] = values
     return report
 
