@@ -108,7 +108,8 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
     compare = len(runs) > 1
     stride = max(1, epochs // 1000)  # at most ~1000 progress calls per run
 
-    with Writer(format) as writer, progress_bar(epochs * len(runs), "fit") as advance:
+    bar = progress_bar(epochs * len(runs), "fit", value="loss")
+    with Writer(format) as writer, bar as advance:
         for k, fitter in enumerate(runs):
             def progress(f, done=k * epochs):
                 if f.epochs % stride == 0:

@@ -35,7 +35,7 @@ def _duration(seconds: float) -> str:
 
 
 def progress_line(label: str, done: int, total: int | None, elapsed: float,
-                  f: float | None = None) -> str:
+                  f: float | None = None, value: str = "f") -> str:
     """The text of the progress line (without the escape codes)."""
     parts = [label]
     if total:
@@ -45,7 +45,7 @@ def progress_line(label: str, done: int, total: int | None, elapsed: float,
     else:
         parts.append(f"{done}")
     if f is not None:
-        parts.append(f"f={float(f):.6g}")
+        parts.append(f"{value}={float(f):.6g}")
     parts.append(_duration(elapsed))
     if total and 0 < done < total:
         parts.append(f"ETA {_duration(elapsed * (total - done) / done)}")
@@ -54,10 +54,11 @@ def progress_line(label: str, done: int, total: int | None, elapsed: float,
 
 @contextmanager
 def progress_bar(total: int | None, label: str, delay: float = 1.0, stream=None,
-                 ticking: bool = False):
+                 ticking: bool = False, value: str = "f"):
     """Yield ``advance(done, f=None)``: after ``delay`` seconds, a progress line on stderr
     (terminals only), erased when the block ends. ``ticking``: a thread also redraws it
-    (the elapsed time moves) while one step lasts long (check's reference at one point)."""
+    (the elapsed time moves) while one step lasts long (check's reference at one point).
+    ``value`` names the number shown (f, loss)."""
     if stream is None and not _stderr_is_terminal():
         yield lambda done, f=None: None
         return
@@ -69,7 +70,7 @@ def progress_bar(total: int | None, label: str, delay: float = 1.0, stream=None,
     lock = threading.Lock()
 
     def draw(now: float) -> None:
-        line = progress_line(label, state["done"], total, now - start, state["f"])
+        line = progress_line(label, state["done"], total, now - start, state["f"], value)
         try:
             out.write("\r\x1b[2K" + line)
             out.flush()
