@@ -380,6 +380,8 @@ class Refinement:
         self.overflow: list[tuple[int, int]] = []
         self._uncertified: list[tuple[int, int]] = []
         self._unreached: list[tuple[np.ndarray, np.ndarray]] = []   # (points, orders) arrays
+        self.estimated: list[tuple[int, int, int]] = []   # the worst entry at risk
+        self.estimated_count = 0                            # entries at risk
 
     @property
     def uncertified(self) -> list[tuple[int, int]]:
@@ -389,8 +391,6 @@ class Refinement:
             self._uncertified.extend(zip(points.tolist(), orders.tolist()))
         self._unreached = []
         return self._uncertified
-        self.estimated: list[tuple[int, int, int]] = []   # the worst entry at risk
-        self.estimated_count = 0                            # entries at risk
 
 
 SCREENED_OPS = frozenset({"var", "const", "add", "sub", "neg", "mul"})
