@@ -397,8 +397,10 @@ def _quick(cs: list, values: list, ks: list) -> list:
     ks_array = np.array(ks)
     mant, exp2 = _factorials(int(ks_array.max()))
     v = np.array([values[k] for k in ks], dtype=np.float64)
-    mids = np.array([float(cs[k].mid()) for k in ks])
-    rads = np.array([float(cs[k].rad()) for k in ks]) * (1.0 + 2.0 ** -50)
+    mids = np.array([float(cs[k]) for k in ks])          # the midpoint, within an ulp
+    # radius <= 2**-(bits - 1) |mid| for a ball with that relative accuracy (or not quick)
+    bits = np.array([cs[k].rel_accuracy_bits() for k in ks], dtype=np.float64)
+    rads = np.where(bits >= 60, np.abs(mids) * 2.0 ** (1 - np.minimum(bits, 1000)), np.inf)
     eps = 2.0 ** -52
     with np.errstate(all="ignore"):
         scaled = np.ldexp(v / mant[ks_array, 0], -exp2[ks_array, 0])
@@ -417,8 +419,11 @@ def _quick_one(c: arb, v: float, k: int) -> bool:
     size = abs(scaled)
     if not 2.0 ** -1000 <= size <= 2.0 ** 1000:
         return False
-    mid = float(c.mid())
-    rad = float(c.rad()) * (1.0 + 2.0 ** -50)
+    mid = float(c)
+    bits = c.rel_accuracy_bits()
+    if bits < 60:
+        return False
+    rad = abs(mid) * 2.0 ** (1 - min(bits, 1000))
     return math.isfinite(mid) and \
         abs(scaled - mid) + rad + 4 * eps * (size + abs(mid)) <= REL * (1 - 4 * eps) * size
 
