@@ -71,7 +71,8 @@ def _parse_init(ctx, param, value):
 @click.option("--init", callback=_parse_init, metavar="w=0,b=0",
               help="Starting parameters (default: 0 for each).")
 @click.option("--epochs", type=click.IntRange(min=0), default=DEFAULT_EPOCHS,
-              show_default=True, metavar="N", help="At most N epochs (passes over the data); lm: N evaluations.")
+              show_default=True, metavar="N",
+              help="At most N epochs (passes over the data); lm: N evaluations.")
 @click.option("--batch-size", "batch_size", type=click.IntRange(min=1), metavar="B",
               help="Shuffled minibatches of B rows (default: the full batch).")
 @click.option("--seed", type=click.IntRange(min=0), metavar="S",

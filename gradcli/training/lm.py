@@ -200,7 +200,8 @@ class Residuals:
             if not np.all(np.isfinite(jac)):
                 jac = np.where(np.isfinite(jac), jac, 0.0)
             if self.on_jacobian is not None:
-                r = np.broadcast_to(np.asarray(f, dtype=np.float64), self.target.shape) - self.target
+                f = np.broadcast_to(np.asarray(f, dtype=np.float64), self.target.shape)
+                r = f - self.target
                 self.on_jacobian(np.array(p, dtype=np.float64), r, jac)
             return jac
 
