@@ -334,3 +334,12 @@ def test_value_alone_at_a_roots_zero():
     # order 0 at the branch point (found by fuzzing: the one-sided pattern had no orders)
     assert gc.parse("sqrt(x)").derivatives("x", 0, at="0", digits=3) == ["0"]
     assert gc.parse("sqrt(x-1)").evaluate("1", digits=3) == "0"
+
+
+def test_arb_reference_names_why_an_order_is_singular():
+    from gradcli.check.verify import run_check
+
+    result = run_check("log(x)", -1, 1)
+    assert result.singular == [0, 1] and result.ok
+    assert [r.text for r in result.references] == ["the logarithm of a negative number"] * 2
+    assert all(r.why is None for r in result.references)   # (why is SymPy's failure)

@@ -56,7 +56,7 @@ def _per_order(expression, wrt, point, order, why, digits=DIGITS) -> list[Refere
             text = certified(compute, 1, digits)[0]
             out.append(Reference(_float(text), ARB, text))
         except (B.NotCertified, B.OutOfDomain) as error:
-            out.append(Reference(math.nan, ARB, "undefined", singular=True, why=str(error)))
+            out.append(Reference(math.nan, ARB, _reason(str(error)), singular=True))
         except B.NoBallRule as error:
             out.append(Reference(math.nan, "none", "not computed", why=str(error)))
     return out
@@ -64,3 +64,9 @@ def _per_order(expression, wrt, point, order, why, digits=DIGITS) -> list[Refere
 
 def _float(text: str) -> float:
     return float(text)   # beyond float64 gives +-inf: compare() agrees only with its infinity
+
+
+def _reason(message: str) -> str:
+    """The error's reason without the point (the check names the point itself)."""
+    head, _, rest = message.partition(": ")
+    return rest if head.startswith("at ") and rest else message
