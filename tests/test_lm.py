@@ -288,3 +288,12 @@ def test_a_jacobian_beyond_the_memory_limit_is_refused_before_any_work(monkeypat
     with pytest.raises(GradcliError, match=r"60 rows x 2 parameters is beyond the limit of 100"):
         gc.fit("w*x+b", data, target="y")
     assert gc.fit("w*x", data, target="y").values() == {"w": 1.0}  # 60 entries: fine
+
+
+def test_as_many_rows_as_parameters_warns_that_the_standard_errors_are_inf(gradcli):
+    out = gradcli("fit", "w*x", "--data", "-", "--target", "y", "--format", "json",
+                  input="x,y\n1,2\n")
+    record = json.loads(out.stdout)
+    assert (record["params"], record["stderr"], record["dof"]) == ({"w": 2.0}, {"w": "inf"}, 0)
+    assert out.stderr == ("gradcli: warning: lm: as many rows as parameters (0 degrees of "
+                          "freedom): the standard errors are inf\n")

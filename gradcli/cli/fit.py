@@ -142,6 +142,9 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
             warn(f"{fitter.optimizer.name} converged, but R² = {format_number(fitter.fit.r2)} "
                  f"< 0.5: the model explains less than half the variance (a local minimum? "
                  f"try another --init)")
+        if getattr(fitter.fit, "dof", None) == 0:
+            warn(f"{fitter.optimizer.name}: as many rows as parameters (0 degrees of freedom): "
+                 f"the standard errors are inf")
     diverged = [(f.optimizer, f.fit) for f in runs if f.fit.diverged_at is not None]
     for opt, result in diverged:
         what = "gradient" if math.isfinite(result.loss) else "loss"
