@@ -4,6 +4,7 @@ from __future__ import annotations
 from .app import command, warn, warn_non_finite
 from .certified import (check_finite_points, digits_option, exact_values, fast_option,
                         refinement_warnings, zero_warning)
+from .columns import Rows
 from .inputs import choose_wrt, for_each_point
 from .options import at_option, expr_argument, format_option, order_option, wrt_option
 from .render import Row, Writer, format_number
@@ -80,7 +81,6 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
             warn_non_finite(expression, names, points,
                             [("the value" if k == 0 else f"the derivative of order {k}",
                               table[:, k]) for k in range(order + 1)])
-        table = table.tolist()
     text = expression.text
     point_columns = [name if name not in ("expr", "wrt", "order", "value") else f"point[{name}]"
                      for name in names]
@@ -89,10 +89,10 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
     shown = list(range(order + 1))  # every order: a wide table is drawn on its side
     table_columns = [*names, *(_heading(k, wrt) for k in shown)]
     title = f"{text}  (along {wrt})"
-    rows = []
-    for point, ds in zip(points, table):
+
+    def row(point, ds) -> Row:
         values = list(point.values)
-        rows.append(Row(
+        return Row(
             record={"expr": text, "point": dict(zip(names, values)), "wrt": wrt, "order": order,
                     "value": ds[order], "derivatives": ds},
             plain=ds[order] if digits is not None else format_number(ds[order]),
@@ -101,5 +101,10 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
             title=title,
             table_columns=table_columns,
             table_values=[*values, *(ds[k] for k in shown)],
-        ))
-    return rows
+        )
+
+    if digits is not None:
+        return [row(point, ds) for point, ds in zip(points, table)]
+    # float64: rows made when a format asks for them; plain lines all at once
+    return Rows(n, lambda i: row(points[i], table[i].tolist()),
+                lambda: list(map(repr, table[:, order].tolist())))

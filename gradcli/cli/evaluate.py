@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .app import command, warn_non_finite
 from .certified import check_finite_points, digits_option, exact_values
+from .columns import Rows
 from .inputs import for_each_point
 from .options import at_option, expr_argument, format_option
 from .render import Row, Writer, format_number
@@ -49,10 +50,10 @@ def value_rows(expression, names, env, points, digits=None) -> list[Row]:
     point_columns = [name if name not in ("expr", "value") else f"point[{name}]" for name in names]
     columns = ["expr", *point_columns, "value"]
     table_columns = [*names, "value"]
-    rows = []
-    for point, value in zip(points, values.tolist()):
+
+    def row(point, value) -> Row:
         coordinates = list(point.values)
-        rows.append(Row(
+        return Row(
             record={"expr": text, "point": dict(zip(names, coordinates)), "value": value},
             plain=value if digits is not None else format_number(value),
             columns=columns,
@@ -60,5 +61,10 @@ def value_rows(expression, names, env, points, digits=None) -> list[Row]:
             title=text,
             table_columns=table_columns,
             table_values=[*coordinates, value],
-        ))
-    return rows
+        )
+
+    if digits is not None:
+        return [row(point, value) for point, value in zip(points, values.tolist())]
+    # float64: rows made when a format asks for them; plain lines all at once
+    return Rows(n, lambda i: row(points[i], float(values[i])),
+                lambda: list(map(repr, values.tolist())))

@@ -5,6 +5,7 @@ import click
 
 from .app import command, warn_non_finite
 from .certified import check_finite_points, digits_option, exact_values
+from .columns import Rows
 from .inputs import for_each_point
 from .options import at_option, expr_argument, format_option
 from .render import Row, Writer, format_number, table_text
@@ -66,24 +67,24 @@ def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None,
     table_columns = [*names, "f", *(f"∂f/∂{v}" for v in variables)]
     if with_hessian:
         columns += [f"hessian[{a},{b}]" for a in variables for b in variables]
-    rows = []
-    values, gradients = values.tolist(), gradients.tolist()
-    matrices = hessians.tolist() if with_hessian else [None] * n
-    for point, value, gradient, matrix in zip(points, values, gradients, matrices):
+
+    def row(i) -> Row:
+        point, value, gradient = points[i], float(values[i]), gradients[i].tolist()
+        matrix = hessians[i].tolist() if with_hessian else None
         coordinates = list(point.values)
         record = {"expr": text, "point": dict(zip(names, coordinates)), "variables": variables,
                   "value": value, "gradient": gradient}
         numbers = list(gradient)
         if with_hessian:
             record["hessian"] = matrix
-            numbers += [h for row in matrix for h in row]
+            numbers += [h for line in matrix for h in line]
         notes = None
         if with_hessian:  # the Hessian as a matrix, under the point's row
             at = ",".join(f"{n}={format_number(v)}" for n, v in zip(names, coordinates))
             notes = f"Hessian at {at or 'no point'} (∂²f/∂row∂column):\n" + table_text(
                 None, ["", *variables], [[a, *r] for a, r in zip(variables, matrix)],
                 numeric=[False, *[True] * k])
-        rows.append(Row(
+        return Row(
             record=record,
             plain=" ".join(format_number(g) for g in numbers),
             columns=columns,
@@ -92,8 +93,17 @@ def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None,
             table_columns=table_columns,
             table_values=[*coordinates, value, *gradient],
             notes=notes,
-        ))
-    return rows
+        )
+
+    def plain() -> list[str]:  # every row's plain line, a column at a time
+        flat = gradients if not with_hessian else np.concatenate(
+            [gradients, hessians.reshape(n, k * k)], axis=1)
+        texts = [list(map(repr, flat[:, j].tolist())) for j in range(flat.shape[1])]
+        if len(texts) == 1:
+            return texts[0]
+        return list(map(" ".join, zip(*texts))) if texts else [""] * n
+
+    return Rows(n, row, plain)
 
 
 def _digit_rows(expression, names, points, with_hessian, variables, digits) -> list[Row]:

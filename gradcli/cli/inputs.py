@@ -22,6 +22,7 @@ import click
 from ..errors import GradcliError
 from ..limits import MAX_EXPRESSION_LENGTH, LimitError
 from .app import report_error
+from .columns import NumberLines, number_lines
 from .points import BARE, Point, PointError, batches, parse_point
 
 STDIN = "-"
@@ -264,6 +265,10 @@ def point_batches(at: tuple):
             yield given
             given = []
         for lines in stdin_line_batches():
+            numbers = number_lines(lines)  # all plain numbers: one array, no per-line objects
+            if numbers is not None:
+                yield numbers
+                continue
             batch = []
             for n, text in lines:
                 if not _content(text):
@@ -305,7 +310,11 @@ def for_each_point(expr: str, at: tuple, compute, writer, extra: tuple = ()) -> 
     if expr != STDIN:
         expression = parse_expression(expr)
         for points in point_batches(at):
-            for point, item in zip(points, rows_at(expression, points, compute, extra)):
+            items = rows_at(expression, points, compute, extra)
+            if writer.write_rows(items):  # plain lines of many rows in one pass
+                writer.flush()
+                continue
+            for point, item in zip(points, items):
                 if isinstance(item, BadLine):
                     writer.error(expression.text, item.text, item.error)
                 elif isinstance(item, GradcliError):
@@ -345,6 +354,10 @@ def for_each_point(expr: str, at: tuple, compute, writer, extra: tuple = ()) -> 
 def rows_at(expression, points: list, compute, extra: tuple = ()) -> list:
     """Rows (or errors, or BadLines) for the points, in order; one compute call per group
     of names (which may add names from ``extra`` to the expression's variables)."""
+    variables = expression.variables
+    if isinstance(points, NumberLines) and len(variables) == 1:  # one column, one call
+        names = tuple(variables)
+        return compute(expression, names, {names[0]: points.values}, points.named(names))
     out: list = [None] * len(points)
     good = []
     for position, point in enumerate(points):

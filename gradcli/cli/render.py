@@ -283,6 +283,22 @@ class Writer:
         with whole_record():  # Ctrl-C or SIGTERM waits until the row is written
             self._write(row)
 
+    def write_rows(self, rows) -> bool:
+        """Write many rows' plain lines in one pass when the format is plain and ``rows``
+        knows them at once (``columns.Rows.plain()``); False: nothing written, write them
+        one by one."""
+        plain = getattr(rows, "plain", None)
+        if self.format != "plain" or not callable(plain):
+            return False
+        lines = plain()
+        if lines is None:
+            return False
+        if lines:
+            erase_line()
+            with whole_record():  # Ctrl-C or SIGTERM waits until the lines are written
+                self.out.write("\n".join(lines) + "\n")
+        return True
+
     def _write(self, row: Row) -> None:
         special = row.text.get(self.format)
         if special is not None:
