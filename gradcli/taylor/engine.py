@@ -437,10 +437,11 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     order = out.shape[0] - 1
     degree, polynomial = facts(nodes, wrt)
     top = int(min(order, degree))
-    flags = at_risk(out, risk, top)
     size = out.shape[1]
     if fast and top >= HIGH_ORDER:
         return _estimate_high_orders(nodes, wrt, flat, out, top, report)
+    every = top >= HIGH_ORDER or (size <= FEW_POINTS and not polynomial)
+    flags = None if every and not fast else at_risk(out, risk, top)
     if fast:   # the screen's estimate for the worst entry at risk
         columns = np.flatnonzero(flags.any(axis=0))
         ks, ps = np.nonzero(flags[:, columns])
@@ -454,11 +455,13 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
             report.estimated.append((p, k, digits))
             report.estimated_count += len(ks)
         return report
-    if top >= HIGH_ORDER or (size <= FEW_POINTS and not polynomial):
-        flags = np.ones((top + 1, size), dtype=bool)
-    points = np.flatnonzero(flags.any(axis=0))
-    if not len(points):
-        return report
+    if every:
+        flags = np.ones((top + 1, size), dtype=bool) if size > NO_DEADLINE else None
+        points = np.arange(size)
+    else:
+        points = np.flatnonzero(flags.any(axis=0))
+        if not len(points):
+            return report
     from . import ball
 
     names = sorted(flat)
