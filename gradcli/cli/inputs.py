@@ -159,12 +159,21 @@ def stdin_line_batches(stream=None, max_lines: int = STDIN_BATCH_LINES):
         # a CR at the end may be the first half of a CRLF: keep it for the next chunk
         cut = len(pending) - 1 if pending.endswith(b"\r") else len(pending)
         text, pending = bytes(pending[:cut]), bytearray(pending[cut:])
-        *lines, rest = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *lines, rest = text.split(b"\n")
         pending[:0] = rest
-        for raw in lines:
-            number += 1
-            size += len(raw)
-            batch.append((number, _line(raw, number)))
+        if lines and max(map(len, lines)) < LINE_BYTES:  # decoded at once: as line by line,
+            texts = text[:len(text) - len(rest) - 1].decode("utf-8", "replace").split("\n")
+            if number == 0:  # (UTF-8 never uses the byte of a line end inside a character)
+                texts[0] = texts[0].lstrip(BOM)
+            batch.extend(zip(range(number + 1, number + 1 + len(texts)), texts))
+            number += len(texts)
+            size += len(text) - len(rest) - len(texts)
+        else:
+            for raw in lines:
+                number += 1
+                size += len(raw)
+                batch.append((number, _line(raw, number)))
         if len(pending) > LINE_BYTES:
             del pending[LINE_BYTES:]
             overlong = True
