@@ -510,22 +510,27 @@ def key_of(t) -> int:
 
 def record(spec, tensors, out, attrs, tapes=None) -> None:
     """Record one op on every tape of this thread that watches one of its inputs."""
-    inputs, keys, reads = [], [], None
+    reads = False
     for t in tensors:
-        if type(t) is Tensor:
-            keys.append(id(t))
-        elif isinstance(t, Variable):
-            keys.append(id(t))
-            r = t._read
-            t = t.read() if r is None else r
+        if type(t) is not Tensor:
             reads = True
-        elif type(t) is Read:
-            keys.append(id(t.source))
-            reads = True
-        else:
-            keys.append(id(t))
-        inputs.append(t)
-    inputs = tuple(inputs)
+            break
+    if not reads:  # plain tensors only: the common case
+        inputs = tensors if type(tensors) is tuple else tuple(tensors)
+        keys = [id(t) for t in inputs]
+    else:
+        inputs, keys = [], []
+        for t in tensors:
+            if isinstance(t, Variable):
+                keys.append(id(t))
+                r = t._read
+                t = t.read() if r is None else r
+            elif type(t) is Read:
+                keys.append(id(t.source))
+            else:
+                keys.append(id(t))
+            inputs.append(t)
+        inputs = tuple(inputs)
     for tape in (STATE.tapes if tapes is None else tapes):
         watched = tape._watched
         if reads and tape._watch_accessed:
