@@ -107,6 +107,9 @@ class _Flat:
             self.writer.write(row)
         self.writer.flush()
 
+    def write_rows(self, rows) -> bool:
+        return False  # a point's rows are lists: written one point at a time
+
     def error(self, expr, point, error) -> None:
         self.writer.error(expr, point, error)
 
