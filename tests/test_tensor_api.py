@@ -455,3 +455,23 @@ def test_stack_and_concat_along_any_axis_match_numpy_and_split_the_gradient(n, a
     weights = rng.normal(size=np.concatenate(arrays, axis=cat_axis).shape)
     grads = grad(lambda *vs: gc.reduce_sum(gc.concat(list(vs), axis=cat_axis) * weights), *arrays)
     np.testing.assert_array_equal(np.concatenate(grads, axis=cat_axis), weights)
+
+
+def test_batch_jacobian_of_an_unconnected_source_and_custom_gradient_in_gc_function():
+    x, u = gc.Variable(np.ones((2, 3))), gc.Variable(np.ones((2, 3)))
+    with gc.GradientTape(persistent=True) as tape:
+        y = x * 2.0
+    assert tape.batch_jacobian(y, u) is None
+    zeros = tape.batch_jacobian(y, u, unconnected_gradients=gc.UnconnectedGradients.ZERO)
+    assert zeros.shape == (2, 3, 3) and not zeros.numpy().any()
+
+    @gc.custom_gradient
+    def double(v):
+        return v * 2.0, lambda g: g * 100.0  # a deliberately different gradient
+
+    f = gc.function(lambda v: double(v) + 1.0)
+    assert float(f(gc.constant(3.0))) == 7.0   # the forward ops are the program
+    w = gc.Variable(3.0)
+    with gc.GradientTape() as tape:
+        z = f(w)                                 # under a tape: eager, the custom rule
+    assert float(tape.gradient(z, w)) == 100.0
