@@ -128,3 +128,7 @@ def test_stdin_lines_decoded_at_once_are_the_lines_decoded_one_by_one(parts, end
     with os.fdopen(read, "rb") as stream:
         got = [item for batch in inputs.stdin_line_batches(stream) for item in batch]
     assert got == list(enumerate(expected, 1))
+
+
+def test_number_lines_of_no_lines_is_none():
+    assert number_lines([]) is None

@@ -12,6 +12,7 @@ other input (names, constant expressions, comments, bad lines) takes the general
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 
 from .points import BARE, Point
 
@@ -51,14 +52,16 @@ def number_lines(lines: list[tuple[int, str]]) -> NumberLines | None:
     tabs around it; None otherwise (blank or comment lines, names, constants, bad lines)."""
     import numpy as np
 
-    texts = [text for _, text in lines]
+    if not lines:
+        return None
+    texts = list(map(itemgetter(1), lines))
     try:
         raw = "\n".join(texts).encode("ascii")
     except UnicodeEncodeError:
         return None
     if raw.translate(None, _NOT_PLAIN):
         return None
-    stripped = [text.strip() for text in texts]
+    stripped = [text.strip() for text in texts] if b" " in raw or b"\t" in raw else texts
     try:  # with only these characters, float() and _NUMBER accept the same texts
         floats = list(map(float, stripped))
     except ValueError:  # an empty line, two numbers on one, '1e', '.', '--1' ...
@@ -66,7 +69,10 @@ def number_lines(lines: list[tuple[int, str]]) -> NumberLines | None:
     values = np.array(floats, dtype=np.float64)
     if not np.isfinite(values).all():  # 1e999: parse_point's error, line by line
         return None
-    return NumberLines(values, floats, stripped, [n for n, _ in lines])
+    first, last = lines[0][0], lines[-1][0]
+    numbers = range(first, last + 1) if last - first + 1 == len(lines) else \
+        list(map(itemgetter(0), lines))  # (consecutive unless a caller skipped lines)
+    return NumberLines(values, floats, stripped, numbers)
 
 
 class Rows(Sequence):

@@ -5,14 +5,15 @@ the hand-written value or derivative and print repr() per value.
     python tests/benchmarks/bench_pipeline.py [--points 100000] [--rounds 5]
 
 Each round runs every system once, in turn (interleaved: the machine is shared), with
-stdout to a file; the table gives the median wall time, the median peak RSS (wait4's
-ru_maxrss of that process alone) and the ratios gradcli / one-off (target: time <= 1.5,
-RSS <= 2). The environment is cleaned as bench_peers.py's W1 (PYTHONDONTWRITEBYTECODE
+stdout to a file; the table gives the median wall time, the median peak RSS (that
+process alone) and the ratios gradcli / one-off (target: time <= 1.5,
+RSS <= 2; measured with GNU time). The environment is cleaned as bench_peers.py's W1 (PYTHONDONTWRITEBYTECODE
 would make every gradcli process compile its sources).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -41,17 +42,24 @@ SYMPY_ONE_OFF = ("import sys\nimport numpy as np\nimport sympy as sp\nx = sp.Sym
                  "sys.stdout.write('\\n'.join(map(repr, v.tolist())) + '\\n')\n")
 
 
-def run(args, stdin_path, out_path, env):
-    """(wall seconds, peak RSS in MB) of one process."""
+TIME = "/usr/bin/time"  # GNU time: the peak RSS of its child alone (a child of this
+# process would count the memory it had when forked from this one, numpy and all)
+
+
+def run(args, stdin_path, out_path, env, rss_path):
+    """(wall seconds, peak RSS in MB or None) of one process."""
+    measure = os.path.exists(TIME)
+    argv = [TIME, "-f", "%M", "-o", rss_path, *args] if measure else args
     with open(stdin_path, "rb") as fin, open(out_path, "wb") as fout:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdin=fin, stdout=fout, stderr=subprocess.DEVNULL, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        code = subprocess.call(argv, stdin=fin, stdout=fout, stderr=subprocess.DEVNULL, env=env)
         wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0,):
-        raise SystemExit(f"{args} exited {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    if code != 0:
+        raise SystemExit(f"{args} exited {code}")
+    if not measure:
+        return wall, None
+    with open(rss_path) as f:
+        return wall, int(f.read().split()[-1]) / 1024
 
 
 def main() -> None:
@@ -94,18 +102,21 @@ def main() -> None:
     rss = {name: [] for name in systems}
     for _ in range(args.rounds):
         for name, (argv, _) in systems.items():
-            wall, peak = run(argv, points, os.path.join(tmp, "out.txt"), env)
+            wall, peak = run(argv, points, os.path.join(tmp, "out.txt"), env,
+                             os.path.join(tmp, "rss.txt"))
             times[name].append(wall)
             rss[name].append(peak)
     print(f"{args.points:,} points on stdin, whole process, median of {args.rounds} interleaved "
           f"rounds ({os.cpu_count()} cores)")
     print(f"  {'system':36s} {'time':>8s} {'peak RSS':>9s} {'time ratio':>11s} {'RSS ratio':>10s}")
     for name, (_, floor) in systems.items():
-        t, m = statistics.median(times[name]), statistics.median(rss[name])
+        t = statistics.median(times[name])
+        m = statistics.median(rss[name]) if None not in rss[name] else math.nan
         ratio = rss_ratio = ""
         if floor is not None:
             ratio = f"{t / statistics.median(times[floor]):.2f}x"
-            rss_ratio = f"{m / statistics.median(rss[floor]):.2f}x"
+            if None not in rss[floor]:
+                rss_ratio = f"{m / statistics.median(rss[floor]):.2f}x"
         print(f"  {name:36s} {t * 1000:6.0f} ms {m:6.0f} MB {ratio:>11s} {rss_ratio:>10s}")
     print("  ratios: gradcli (or SymPy) / the numpy one-off of the same quantity; "
           "targets: time <= 1.5x, RSS <= 2x")
