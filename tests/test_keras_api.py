@@ -232,3 +232,18 @@ def test_keras_nadam_in_float32_follows_keras_operation_for_operation():
     w = gc.Variable(10.0)
     O.Nadam(learning_rate=0.2, compat="keras").minimize(lambda: (w ** 2) / 2.0, [w])
     assert float(w.numpy()) == pytest.approx(float(want), rel=1e-6)
+
+
+def test_minimize_with_a_loss_tensor_and_its_tape_as_tf_keras():
+    x = gc.Variable(3.0)
+    opt = O.SGD(learning_rate=0.1)
+    with gc.GradientTape() as tape:
+        loss = (x - 1.0) ** 2
+    opt.minimize(loss, [x], tape=tape)
+    assert float(x.numpy()) == 3.0 - 0.1 * 4.0
+    opt.minimize(lambda: (x - 1.0) ** 2, lambda: [x])  # var_list as a callable, as Keras
+    assert float(x.numpy()) == pytest.approx(2.6 - 0.1 * 3.2, rel=1e-15)
+    with pytest.raises(TypeError, match="loss tensor"):
+        opt.minimize(lambda: x, [x], tape=tape)
+    with pytest.raises(TypeError, match="tape="):
+        opt.minimize(x * 2.0, [x])

@@ -223,14 +223,27 @@ class Optimizer:
 
         return apply_gradients(self, grads_and_vars)
 
-    def minimize(self, loss_fn, var_list) -> int:
-        """One step on loss_fn() (a callable without arguments): gradient on a tape, then apply."""
+    def minimize(self, loss_fn, var_list, tape=None) -> int:
+        """One step, as tf.keras's minimize: ``loss_fn`` a callable without arguments (its
+        gradient taken on a tape here), or a loss tensor with the ``tape`` that recorded it;
+        ``var_list`` the variables (or a callable giving them)."""
         from ..tape import GradientTape
 
+        if callable(var_list):
+            var_list = var_list()
         var_list = list(var_list)
-        with GradientTape() as tape:
-            tape.watch(var_list)
-            loss = loss_fn()
+        if tape is not None:
+            if callable(loss_fn):
+                raise TypeError("minimize: with a tape, give the loss tensor it recorded, not "
+                                "a function")
+            loss = loss_fn
+        elif not callable(loss_fn):
+            raise TypeError("minimize: the loss is a function without arguments (or a tensor "
+                            "with tape=, the GradientTape that recorded it)")
+        else:
+            with GradientTape() as tape:
+                tape.watch(var_list)
+                loss = loss_fn()
         return self.apply_gradients(zip(tape.gradient(loss, var_list), var_list))
 
     # -- description -----------------------------------------------------------
