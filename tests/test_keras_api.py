@@ -247,3 +247,8 @@ def test_minimize_with_a_loss_tensor_and_its_tape_as_tf_keras():
         opt.minimize(lambda: x, [x], tape=tape)
     with pytest.raises(TypeError, match="tape="):
         opt.minimize(x * 2.0, [x])
+
+
+def test_schedules_are_reachable_as_gc_optimizers_schedules():
+    s = gc.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)  # as keras.optimizers.schedules
+    assert s(10) == float(np.float32(0.05))

@@ -47,6 +47,8 @@ def __getattr__(name: str):
     """The classes, from their modules on first use (``gradcli diff`` never loads them)."""
     if name in _HOMES:
         return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    if name in ("schedules", "clipping"):  # gc.optimizers.schedules.ExponentialDecay, as Keras
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
