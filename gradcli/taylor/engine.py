@@ -72,7 +72,7 @@ from .series import DOWN_MIN, MAX_PASSES, TINY, UP_MAX, add, full, mul
 
 
 # -- the engine --------------------------------------------------------------------
-_FACTS: list = []   # the last few (nodes, wrt, degree, screened): a graph is asked again and again
+_FACTS: list = []   # the last 4 (nodes, wrt, degree, screened): a graph is asked again and again
 
 
 def facts(nodes, wrt: str) -> tuple[float, bool]:
@@ -82,7 +82,7 @@ def facts(nodes, wrt: str) -> tuple[float, bool]:
             return entry[2], entry[3]
     entry = (nodes, wrt, _polynomial_degree(nodes, wrt), screened(nodes))
     _FACTS.insert(0, entry)
-    del _FACTS[8:]
+    del _FACTS[4:]
     return entry[2], entry[3]
 
 
