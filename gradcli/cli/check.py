@@ -110,11 +110,8 @@ class _Flat:
     def write_rows(self, rows) -> bool:
         return False  # a point's rows are lists: written one point at a time
 
-    def error(self, expr, point, error) -> None:
-        self.writer.error(expr, point, error)
-
-    def flush(self) -> None:
-        self.writer.flush()
+    def __getattr__(self, name):  # error, flush and whatever else a Writer answers
+        return getattr(self.writer, name)
 
 
 def result_rows(result, format: str) -> list[Row]:
