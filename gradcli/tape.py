@@ -59,6 +59,7 @@ class GradientTape:
         self._watched: dict[int, object] = {}  # id -> tensor (keeps it alive)
         self._used = False
         self._active = False
+        self.playback: list = []  # gradient(): the entries in the order their rules ran
 
     # -- recording -------------------------------------------------------
     def __enter__(self):
@@ -205,7 +206,8 @@ class GradientTape:
         was_active = self._active
         self._pop()  # the playback itself is not recorded on this tape
         try:
-            return _backward(self._entries, targets, seeds, wanted)
+            self.playback = []  # the entries in the order their rules ran (the last playback)
+            return _backward(self._entries, targets, seeds, wanted, self.playback)
         finally:
             if was_active:
                 self._push()
@@ -217,7 +219,7 @@ class GradientTape:
             self._entries = []
 
 
-def _backward(entries, targets, seeds, wanted) -> dict:
+def _backward(entries, targets, seeds, wanted, order) -> dict:
     grads: dict[int, list] = {}
     live = set()
     for t, seed in zip(targets, seeds):
@@ -243,6 +245,7 @@ def _backward(entries, targets, seeds, wanted) -> dict:
     with quiet():
         while queue:
             e = pop()
+            order.append(e)
             key = id(e.out)
             pending = get_grads(key) if key in wanted else grads.pop(key, None)
             if not pending:  # no gradient reached this op: it passes none on

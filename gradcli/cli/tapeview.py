@@ -13,7 +13,8 @@ and the order in which the tape plays it back.
     over the node's users, of the user's adjoint times the user's local derivative
     (the chain rule, applied op by op);
   - ``playback[k]``: the node's position (1, 2, ...) in the order the tape plays its
-    entries back, last recorded first: the output's op is 1, and a node comes after
+    entries back (TensorFlow's: an op once every op using it has run, ready ops first
+    in, first out from the output): the output's op is 1, and a node comes after
     every node that uses it. Leaves are not played back (None): their adjoints are
     where the playback ends.
 
@@ -121,8 +122,8 @@ def trace(root: Node, env: dict, points: int | None = None) -> TapeView:
         adjoints = tape.gradient(tensors[view.output], tensors, unconnected_gradients="zero")
     position = {id(t): k for k, t in enumerate(tensors)}
     playback: list[int | None] = [None] * len(tensors)
-    entries = tape._entries  # the tape's own record, in recording order
-    for rank, entry in enumerate(reversed(entries), start=1):
+    # the order the tape ran the rules (TensorFlow's: first in, first out from the output)
+    for rank, entry in enumerate(tape.playback, start=1):
         playback[position[id(entry.out)]] = rank
     view.values = [np.broadcast_to(t.value, shape).astype(np.float64) for t in tensors]
     view.adjoints = [np.broadcast_to(a.value, shape).astype(np.float64) for a in adjoints]
