@@ -297,3 +297,38 @@ def test_as_many_rows_as_parameters_warns_that_the_standard_errors_are_inf(gradc
     assert (record["params"], record["stderr"], record["dof"]) == ({"w": 2.0}, {"w": "inf"}, 0)
     assert out.stderr == ("gradcli: warning: lm: as many rows as parameters (0 degrees of "
                           "freedom): the standard errors are inf\n")
+
+
+@pytest.mark.parametrize("name, start", [("Misra1a", "start1"), ("Thurber", "start1"),
+                                         ("MGH10", "start2"), ("Lanczos3", "start2"),
+                                         ("BoxBOD", "start2")])
+def test_the_minpack_transcription_takes_scipys_steps(name, start):
+    """training/minpack.py against scipy's compiled MINPACK (leastsq, lmder), same function,
+    Jacobian and tolerances: the same answer and the same number of Jacobian evaluations."""
+    from scipy.optimize import leastsq
+
+    from gradcli.compiled.program import compile_expression
+    from gradcli.training.minpack import lmder
+
+    problems = json.loads((ROOT / "tests" / "data" / "nist" / "problems.json").read_text())
+    problem = problems[name]
+    data = read_csv(str(ROOT / "tests" / "data" / "nist" / f"{name}.csv"))
+    names, x, y = problem["params"], data.data["x"], data.data["y"]
+    program = compile_expression(gc.parse(problem["model"]), wrt=names)
+
+    def f(p):
+        return np.broadcast_to(program.value({"x": x, **dict(zip(names, p))}), y.shape) - y
+
+    def jac(p):
+        grads = program.value_and_grad({"x": x, **dict(zip(names, p))})[1]
+        return np.array(np.broadcast_to(grads, (len(y), len(names))).T, order="C")
+
+    tol = 1e-12
+    ours, info, nfev, njev = lmder(f, jac, np.array(problem[start], float), ftol=tol, xtol=tol,
+                                   gtol=0.0, maxfev=2000)
+    theirs, _, out, _, ier = leastsq(f, problem[start], Dfun=jac, col_deriv=1, full_output=True,
+                                     ftol=tol, xtol=tol, gtol=0.0, maxfev=2000)
+    # the stopping test that fires last can differ in the last bits of a ratio
+    assert info in (1, 2, 3) and ier in (1, 2, 3), (info, ier)
+    assert abs(njev - out["njev"]) <= 1, (njev, out["njev"])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)  # Lanczos3: conditioned to ~1e-7
