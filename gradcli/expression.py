@@ -267,6 +267,11 @@ def _digits_dtype(dtype) -> None:
 def _check_order(order) -> int:
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 0:
         raise EvaluationError(f"order must be a non-negative integer, got {order!r}")
+    from .limits import MAX_ORDER, exceeded
+
+    if order > MAX_ORDER:  # order=10**9 allocated until killed at 23.5 GB
+        raise exceeded("order", order, MAX_ORDER,
+                       hint="derivatives past it leave float64; gradcli/limits.py says why")
     return int(order)
 
 

@@ -237,3 +237,125 @@ def test_csv_is_read_into_columns_within_2_5x_the_float64_data(tmp_path, through
     assert proc.returncode == 0, proc.stderr
     added = int(proc.stdout.strip())
     assert added <= 2.5 * rows * 2 * 8, added / (rows * 2 * 8)
+
+
+# -- stdin: long lines, endless streams, the parse cache ---------------------------------------
+def test_a_100_mb_stdin_line_is_refused_in_linear_time_and_the_next_line_answered():
+    """A 100 MB line took 39 s (the buffer was copied for every 64 KB read); now its head
+    is kept, the rest dropped as it comes, and the next line still gets its answer."""
+    data = b"1" * 100_000_000 + b"\n2\n"
+    proc = subprocess.run(GRADCLI + ["diff", "x**2", "--at", "-"], input=data,
+                          capture_output=True, timeout=120)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert "stdin line 1: a point of more than 100000 characters is beyond the limit" in err
+    assert proc.stdout.decode() == "\n4.0\n"  # the bad line keeps its (empty) row
+
+
+def _peak_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+
+
+def _stream(args, source: str, seconds: float):
+    """Run gradcli on an endless stdin (a shell generator) for some seconds: (lines out,
+    seconds to the first line, peak RSS in KB after 1 s, and at the end)."""
+    import select
+
+    proc = subprocess.Popen(GRADCLI + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    feeder = subprocess.Popen(["sh", "-c", source], stdout=proc.stdin)
+    proc.stdin.close()
+    start = time.monotonic()
+    first, lines, early = None, 0, None
+    try:
+        while time.monotonic() - start < seconds:
+            if early is None and time.monotonic() - start > 1.5:
+                early = _peak_kb(proc.pid)
+            ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+            if ready:
+                chunk = os.read(proc.stdout.fileno(), 1 << 20)
+                if chunk and first is None:
+                    first = time.monotonic() - start
+                lines += chunk.count(b"\n")
+        late = _peak_kb(proc.pid)
+    finally:
+        feeder.kill()
+        proc.kill()
+        feeder.wait()
+        proc.wait()
+    return lines, first, early, late
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM")
+def test_an_endless_stream_of_points_runs_in_constant_memory():
+    """`yes 1 | gradcli diff x --at -`: answers flow within a second, and the peak RSS
+    after 8 s is that after 1.5 s (within 15 MB)."""
+    lines, first, early, late = _stream(["diff", "x", "--at", "-"], "yes 1", 8)
+    assert first is not None and first < 3  # interpreter start included
+    assert lines > 100_000
+    assert late - early < 15_000, (early, late)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM")
+def test_costly_points_stream_out_one_by_one():
+    """Order 2000 over an endless stream: a point takes a tenth of a second or more, so
+    the first answer must not wait for a batch (no output in 300 s before)."""
+    lines, first, early, late = _stream(
+        ["diff", "sin(x)*cos(x)", "--at", "-", "--order", "2000", "--format", "json"],
+        "yes 1", 8)
+    assert first is not None and first < 4
+    assert lines >= 3
+    assert late - early < 15_000, (early, late)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM")
+def test_an_endless_stdin_line_runs_in_constant_memory():
+    lines, first, early, late = _stream(["eval", "-", "--at", "1"],
+                                        "tr '\\0' 1 < /dev/zero", 5)
+    assert lines == 0
+    assert late < 200_000 and late - early < 15_000, (early, late)
+
+
+def test_the_parse_cache_is_bounded_by_its_text():
+    """400 distinct expressions of 100,000 characters held 2.2 GB in the cache; the
+    cache now holds about PARSED_CHARACTERS characters of text (and their graphs)."""
+    from gradcli.cli import inputs
+
+    inputs._PARSED.clear()
+    for k in range(8):
+        inputs.parse_expression("+".join(["x"] * 25_000) + f"+{k}")
+    assert sum(map(len, inputs._PARSED)) <= inputs.PARSED_CHARACTERS
+    assert len(inputs._PARSED) < 8
+    small = inputs.parse_expression("x+1")
+    assert inputs.parse_expression("x+1") is small  # still a cache
+    inputs._PARSED.clear()
+
+
+def test_many_long_expressions_on_stdin_stay_in_bounded_memory():
+    expressions = "".join("+".join(["x"] * 20_000) + f"+{k}\n" for k in range(60))
+    code = ("import resource, subprocess, sys\n"
+            "p = subprocess.run([sys.executable, '-m', 'gradcli', 'eval', '-', '--at', '1'],"
+            " input=sys.stdin.read(), capture_output=True, text=True)\n"
+            "print(p.returncode, p.stdout.count('\\n'),"
+            " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    proc = subprocess.run([sys.executable, "-c", code], input=expressions,
+                          capture_output=True, text=True, timeout=300)
+    status, lines, peak = map(int, proc.stdout.split())
+    assert (status, lines) == (0, 60), proc.stderr
+    assert peak < 400_000, peak  # KB; 60 graphs kept would be ~700 MB
+
+
+# -- the library's order limit ---------------------------------------------------------------------
+def test_the_library_refuses_an_order_beyond_the_limit():
+    """order=10**9 was killed at 23.5 GB; the library now has the command line's limit."""
+    import gradcli as gc
+    from gradcli.limits import MAX_ORDER, LimitError
+
+    e = gc.parse("sin(x)")
+    assert e.derivatives("x", order=MAX_ORDER, at={"x": 1.0})[1] == pytest.approx(0.5403023058681398)
+    for order in (MAX_ORDER + 1, 10 ** 9):
+        with pytest.raises(LimitError, match=f"order {order} is beyond the limit of {MAX_ORDER}"):
+            e.derivatives("x", order=order, at={"x": 1.0})
+        with pytest.raises(LimitError):
+            e.taylor("x", order=order, at={"x": 1.0})

@@ -71,6 +71,7 @@ def refinement_warnings(expression, names, points, report, warn, table=None,
         return ",".join(f"{n}={v!r}" for n, v in zip(names, points[p].values)) or "no point"
 
     text = expression.text
+    warn = _once_per_kind(text, warn)
     if report.overflow:
         p, k = report.overflow[0]
         orders = sorted({k for q, k in report.overflow if q == p})
@@ -91,6 +92,25 @@ def refinement_warnings(expression, names, points, report, warn, table=None,
              f"(estimated; {report.estimated_count} "
              f"entr{'ies' if report.estimated_count > 1 else 'y'} at risk); without --fast "
              f"they are refined")
+
+
+def _once_per_kind(text: str, warn):
+    """``warn`` that says each kind of warning once per expression and run: the points of
+    a stdin stream are computed in slices (cli/inputs.py), each slice would repeat it."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    said = ctx.find_root().meta.setdefault("gradcli.refinement_warned", set()) \
+        if ctx is not None else set()
+
+    def once(message: str) -> None:
+        kind = message[len(text):].split(" at ", 1)[0] if message.startswith(text) else message
+        kind = kind.split(" of order ", 1)[0].split(" is ", 1)[0]
+        if (text, kind) not in said:
+            said.add((text, kind))
+            warn(message)
+
+    return once
 
 
 def _orders(orders: list[int]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -318,21 +319,27 @@ def for_each_point(expr: str, at: tuple, compute, writer, extra: tuple = ()) -> 
         raise click.UsageError("EXPR and --at cannot both read stdin ('-')")
     if expr != STDIN:
         expression = parse_expression(expr)
-        for points in point_batches(at):
-            items = rows_at(expression, points, compute, extra)
-            if writer.write_rows(items):  # plain lines of many rows in one pass
-                writer.flush()
-                continue
-            for point, item in zip(points, items):
-                if isinstance(item, BadLine):
-                    writer.error(expression.text, item.text, item.error)
-                elif isinstance(item, GradcliError):
-                    report_error(item, getattr(item, "where", None))
-                    if point.where != "--at":  # a stdin line keeps its row
-                        writer.error(expression.text, point, item)
-                else:
-                    writer.write(item)
+        # stdin's points in timed slices (its stream may be endless, its lines costly);
+        # --at's few points in one pass (one warning counts them all)
+        size = [_first_slice(expression) if STDIN in at else STDIN_BATCH_LINES]
+        flushed = [time.monotonic()]
+        for batch in point_batches(at):
+            for points in _timed_slices(batch, size, writer, flushed):
+                items = rows_at(expression, points, compute, extra)
+                if writer.write_rows(items):  # plain lines of many rows in one pass
+                    writer.flush()
+                    continue
+                for point, item in zip(points, items):
+                    if isinstance(item, BadLine):
+                        writer.error(expression.text, item.text, item.error)
+                    elif isinstance(item, GradcliError):
+                        report_error(item, getattr(item, "where", None))
+                        if point.where != "--at":  # a stdin line keeps its row
+                            writer.error(expression.text, point, item)
+                    else:
+                        writer.write(item)
             writer.flush()
+            flushed[0] = time.monotonic()
         return
     points = next(point_batches(at))
     for sources in read_expressions(expr):
@@ -358,6 +365,49 @@ def for_each_point(expr: str, at: tuple, compute, writer, extra: tuple = ()) -> 
                 else:
                     writer.write(item)
         writer.flush()
+
+
+SLICE_SECONDS = (0.05, 0.25)  # a slice of points takes about this long: grow or shrink it
+FLUSH_SECONDS = 0.5           # results wait at most about this long to be written
+
+
+SLICE_COST = 2_000_000  # a first slice of stdin points: about this many op-coefficients
+
+
+def _first_slice(expression) -> int:
+    """How many stdin points to compute first: the ops times the Taylor work of the order
+    asked for (about N**2 a point at order N) fit in SLICE_COST, so that order 2000 starts
+    with one point (a fraction of a second) and a cheap expression with a whole batch (one
+    warning then counts all its points)."""
+    ctx = click.get_current_context(silent=True)
+    order = ctx.params.get("order", 1) if ctx is not None else 1
+    order = order if isinstance(order, int) and order > 0 else 1
+    cost = max(1, len(expression.nodes)) * (order + 1) ** 2
+    return max(1, min(STDIN_BATCH_LINES, SLICE_COST // cost))
+
+
+def _timed_slices(points: list, size: list, writer, flushed: list):
+    """The points in slices sized by the time they take (``size[0]``, kept from call to
+    call; ``_first_slice`` at first): twice
+    as many while a slice takes under 0.05 s, half while over 0.25 s. Results are written
+    after each slice and flushed at the end of the batch or when FLUSH_SECONDS have passed
+    (a table is drawn once per flush), so each appears within about a second of its line, the
+    memory of a pass stays that of a fraction of a second's work (order 2000 x 65,000
+    points would be gigabytes in one pass), and Ctrl-C finds whole slices done."""
+    start = 0
+    while start < len(points):
+        part = points[start:start + size[0]]
+        began = time.monotonic()
+        yield part
+        spent = time.monotonic() - began
+        start += len(part)
+        if start < len(points) and time.monotonic() - flushed[0] > FLUSH_SECONDS:
+            writer.flush()
+            flushed[0] = time.monotonic()
+        if spent < SLICE_SECONDS[0]:
+            size[0] = min(2 * size[0], STDIN_BATCH_LINES)
+        elif spent > SLICE_SECONDS[1]:
+            size[0] = max(1, size[0] // 2)
 
 
 def rows_at(expression, points: list, compute, extra: tuple = ()) -> list:

@@ -119,7 +119,9 @@ def parse_point(text: str, where: str = "--at") -> Point:
         if not math.isinf(value):
             return Point((BARE,), (value,), text, where)
     if len(text) > MAX_EXPRESSION_LENGTH:  # a point is no longer than an expression
-        raise exceeded(f"{where}: a point of", len(text), MAX_EXPRESSION_LENGTH,
+        length = len(text) if len(text) != MAX_EXPRESSION_LENGTH + 1 else \
+            f"more than {MAX_EXPRESSION_LENGTH}"  # a stdin line cut there (inputs.LINE_CUT)
+        raise exceeded(f"{where}: a point of", length, MAX_EXPRESSION_LENGTH,
                        unit=" characters")
     if "=" not in text:
         parts = _split(text)
