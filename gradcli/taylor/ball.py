@@ -400,7 +400,7 @@ def _quick(cs: list, values: list, ks: list) -> list:
     mids = np.array([float(cs[k]) for k in ks])          # the midpoint, within an ulp
     # radius <= 2**-(bits - 1) |mid| for a ball with that relative accuracy (or not quick)
     bits = np.array([cs[k].rel_accuracy_bits() for k in ks], dtype=np.float64)
-    rads = np.where(bits >= 60, np.abs(mids) * 2.0 ** (1 - np.minimum(bits, 1000)), np.inf)
+    rads = np.where(bits >= 60, np.abs(mids) * 2.0 ** (1 - np.clip(bits, 60, 1000)), np.inf)
     eps = 2.0 ** -52
     with np.errstate(all="ignore"):
         scaled = np.ldexp(v / mant[ks_array, 0], -exp2[ks_array, 0])
