@@ -68,6 +68,19 @@ MAX_DATA_ROWS = 10_000_000
 # stray quote: refused once that many bytes are buffered, not after the memory is gone.
 MAX_ROW_BYTES = 1_000_000
 
+# Characters of a `graph --format tree` drawing. A sum of n terms nests n levels deep and
+# draws about 2n**2 characters (each level indents 4): 300 terms are 0.5 MB (1 s), 1,000
+# are 6 MB (5 s), 3,000 took 52 s and 2.6 GB. At 1,000,000 characters the tree still draws
+# in about a second; a bigger graph is refused with a pointer to plain, dot or json,
+# whose size is linear in the graph.
+MAX_TREE_CHARACTERS = 1_000_000
+
+# grad --hessian: variables x graph nodes (the Hessian is one forward-over-reverse pass
+# over the graph per variable). Measured (2 cores, loaded): a sum of 300 squares (300
+# variables, 900 nodes: 270,000) takes 6 s, of 1,000 squares (3,000,000) 61 s and 600 MB,
+# of 5,000 squares 5.8 GB and then a traceback. 300,000 keeps a Hessian under ~7 s.
+MAX_HESSIAN_WORK = 300_000
+
 LIMITS = {
     "expression length": MAX_EXPRESSION_LENGTH,
     "expression length (library)": MAX_LIBRARY_EXPRESSION_LENGTH,
@@ -77,6 +90,8 @@ LIMITS = {
     "epochs": MAX_EPOCHS,
     "data rows": MAX_DATA_ROWS,
     "bytes in a data row": MAX_ROW_BYTES,
+    "characters of a graph tree": MAX_TREE_CHARACTERS,
+    "Hessian work (variables x nodes)": MAX_HESSIAN_WORK,
 }
 
 

@@ -359,3 +359,46 @@ def test_the_library_refuses_an_order_beyond_the_limit():
             e.derivatives("x", order=order, at={"x": 1.0})
         with pytest.raises(LimitError):
             e.taylor("x", order=order, at={"x": 1.0})
+
+
+# -- cost estimates before work ------------------------------------------------------------------
+def test_a_tree_too_big_to_draw_is_refused_at_once():
+    """graph --format tree of a 5,000-term sum ran past 120 s (3,000 terms: 52 s, 2.6 GB):
+    the drawing would be 100 million characters."""
+    expression = "+".join(f"x{i}" for i in range(5000))
+    code, out, err, seconds = run("graph", expression, "--format", "tree")
+    one_error(code, err, "--format tree: the tree of this expression would be",
+              "beyond the limit of 1,000,000", "use --format plain, dot or json")
+    assert seconds < 30
+    code, out, err, _ = run("graph", expression, "--format", "plain")
+    assert code == 0 and len(out.splitlines()) > 5000
+
+
+def test_a_small_tree_is_still_drawn():
+    code, out, err, _ = run("graph", "+".join(f"x{i}" for i in range(100)), "--format", "tree")
+    assert code == 0, err
+    assert out.count("\n") > 100
+
+
+def test_a_hessian_beyond_the_work_limit_is_refused_before_work():
+    """grad --hessian of 5,000 variables took 5.8 GB and ended in a traceback; 1,000 took
+    61 s. The work (variables x graph nodes) is estimated first."""
+    n = 1000
+    expression = "+".join(f"x{i}**2" for i in range(n))
+    point = ",".join(f"x{i}=1" for i in range(n))
+    code, out, err, seconds = run("grad", expression, "--at", point, "--hessian",
+                                  memory_kb=3_000_000)
+    one_error(code, err, "--hessian of 1,000 variables over a graph of 2,999 nodes: "
+              "2,999,000 node passes is beyond the limit of 300,000 node passes")
+    assert seconds < 30 and out == ""
+    code, out, err, _ = run("grad", expression, "--at", point, "--format", "plain")
+    assert code == 0 and out.split() == ["2.0"] * n  # the gradient alone is one pass
+
+
+def test_a_hessian_within_the_limit_is_computed():
+    code, out, err, _ = run("grad", "x**2*y+sin(y)", "--at", "x=1,y=2", "--hessian",
+                            "--format", "plain")
+    import math
+
+    values = [float(v) for v in out.split()]
+    assert values == pytest.approx([4.0, 1.0 + math.cos(2.0), 4.0, 2.0, 2.0, -math.sin(2.0)])

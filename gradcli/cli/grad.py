@@ -42,6 +42,20 @@ def grad(expr, at, hessian, wrt, digits, format):
                        extra=order or ())
 
 
+def _check_hessian_work(expression, k: int) -> None:
+    """Refuse a Hessian whose work (one pass over the graph per variable, limits.py)
+    would take minutes, before any of it is done."""
+    from ..limits import MAX_HESSIAN_WORK, exceeded
+
+    work = k * len(expression.nodes)
+    if work > MAX_HESSIAN_WORK:
+        raise exceeded(f"--hessian of {k:,} variables over a graph of "
+                       f"{len(expression.nodes):,} nodes:", f"{work:,}", f"{MAX_HESSIAN_WORK:,}",
+                       unit=" node passes",
+                       hint="grad without --hessian is one pass; the library's "
+                            "Expression.hessian has no such limit")
+
+
 def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None,
                   digits=None) -> list[Row]:
     import numpy as np
@@ -49,6 +63,8 @@ def gradient_rows(expression, names, env, points, with_hessian: bool, wrt=None,
     n = len(points)
     variables = list(expression.variables if wrt is None else wrt)
     k = len(variables)
+    if with_hessian:
+        _check_hessian_work(expression, k)
     if digits is not None:
         return _digit_rows(expression, names, points, with_hessian, variables, digits)
     value, gradient, hessian = derivatives_along(expression, env, variables, with_hessian)

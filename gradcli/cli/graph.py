@@ -235,6 +235,21 @@ def tree_lines(view) -> list[tuple[int, int, str, int | None]]:
     return lines
 
 
+def _check_tree_size(lines) -> None:
+    """Refuse a tree too big to draw, before rich draws it: a sum of n terms nests n
+    deep, and its tree is about 2n**2 characters (3,000 terms took 52 s and 2.6 GB)."""
+    from ..errors import GradcliError
+    from ..limits import MAX_TREE_CHARACTERS
+
+    size = sum(GUIDE * depth + len(label) + 1 for _, depth, label, _ in lines)
+    if size > MAX_TREE_CHARACTERS:
+        deepest = max(depth for _, depth, _, _ in lines)
+        raise GradcliError(
+            f"--format tree: the tree of this expression would be {size:,} characters "
+            f"({len(lines):,} lines, {deepest:,} levels deep), beyond the limit of "
+            f"{MAX_TREE_CHARACTERS:,} (use --format plain, dot or json)")
+
+
 def print_tree(result: GraphResult, out) -> None:
     """The rich tree, with value, adjoint and playback in right-justified columns."""
     from rich.console import Console
@@ -243,6 +258,7 @@ def print_tree(result: GraphResult, out) -> None:
 
     view = result.view
     lines = tree_lines(view)
+    _check_tree_size(lines)
     # the columns start after the widest node line (a reference line has no values)
     width = max(GUIDE * depth + len(label) for _, depth, label, k in lines if k is not None)
     columns = []

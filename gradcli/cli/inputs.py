@@ -319,9 +319,9 @@ def for_each_point(expr: str, at: tuple, compute, writer, extra: tuple = ()) -> 
         raise click.UsageError("EXPR and --at cannot both read stdin ('-')")
     if expr != STDIN:
         expression = parse_expression(expr)
-        # stdin's points in timed slices (its stream may be endless, its lines costly);
-        # --at's few points in one pass (one warning counts them all)
-        size = [_first_slice(expression) if STDIN in at else STDIN_BATCH_LINES]
+        # points in timed slices (stdin's stream may be endless, a point costly); cheap
+        # points in one pass (one warning counts them all)
+        size = [_first_slice(expression)]
         flushed = [time.monotonic()]
         for batch in point_batches(at):
             for points in _timed_slices(batch, size, writer, flushed):
