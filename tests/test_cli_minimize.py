@@ -240,13 +240,22 @@ def test_plain_is_the_final_point_one_line_per_optimizer(gradcli):
 
 
 def test_minimize_runs_without_opt(gradcli):
-    """issue 20: the first thing a user types works (the default optimizer)."""
-    default = gradcli("minimize", "(x-3)**2", "--format", "json")
+    """issue 20 and SPEC 6.3: the first thing a user types works, with lbfgs, and the help, the
+    library's DEFAULT_OPT and the record agree on it."""
     from gradcli.cli.minimize import DEFAULT_OPT
 
-    assert default.exit_code == 0 and json.loads(default.stdout)["opt"] == DEFAULT_OPT
-    chosen = gradcli("minimize", "(x-3)**2", "--opt", DEFAULT_OPT, "--format", "json")
-    assert json.loads(default.stdout)["point"] == json.loads(chosen.stdout)["point"]
+    assert DEFAULT_OPT == "lbfgs"
+    default = gradcli("minimize", "(x-3)**2", "--format", "json")
+    record = json.loads(default.stdout)
+    assert default.exit_code == 0 and record["opt"] == "lbfgs" and record["converged"] is True
+    # lbfgs on a quadratic: a first step of length lr=1 scaled by 1/|g| (x=1), then the exact
+    # minimum from the curvature pair: x = 3 after 2 iterations and 3 evaluations
+    assert record["point"] == {"x": 3.0} and (record["steps"], record["evaluations"]) == (2, 3)
+    chosen = gradcli("minimize", "(x-3)**2", "--opt", "lbfgs", "--format", "json")
+    assert record == json.loads(chosen.stdout)
+    assert gradcli("minimize", "(x-3)**2").stdout == "x=3.0\n"
+    help_text = " ".join(gradcli("minimize", "--help").stdout.split())
+    assert "(default: lbfgs" in help_text and "(default: adam" not in help_text
 
 
 def test_plain_output_feeds_back_as_from(gradcli):
