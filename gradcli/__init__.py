@@ -7,7 +7,7 @@ mode), expression (the ``gc.parse`` object).
 __version__ = "0.1.0"
 
 from . import functions as _functions  # noqa: E402  (before the ops, whose rules use it)
-from .ops import arith, arrays, elementary, masks, piecewise  # noqa: E402,F401  (registers)
+from .ops import arith, arrays, elementary, trig, masks, piecewise  # noqa: E402,F401  (registers)
 from .ops import derived, rounding, special  # noqa: E402,F401  (registers)
 from .tensor import Tensor, TracingError, Variable, constant  # noqa: E402
 from .tape import GradientTape, UnconnectedGradients  # noqa: E402
