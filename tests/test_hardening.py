@@ -402,3 +402,21 @@ def test_a_hessian_within_the_limit_is_computed():
 
     values = [float(v) for v in out.split()]
     assert values == pytest.approx([4.0, 1.0 + math.cos(2.0), 4.0, 2.0, 2.0, -math.sin(2.0)])
+
+
+# -- check's reference with a user variable named like the worker's names -----------------------
+def test_the_mpmath_reference_compares_a_variable_named_mpf():
+    """``check`` on a variable named mpf compared nothing: SymPy's mpmath code calls
+    mpf(...) for its float constants, and the user's mpf shadowed it."""
+    import mpmath
+    import sympy as sp
+
+    from gradcli.check.reference import mpmath_function
+
+    values = []
+    for name in ("mpf", "mpc", "x"):
+        symbol = sp.Symbol(name)
+        f = sp.exp(sp.sin(symbol)) / (1 + symbol ** 2) + sp.Float(0.5) * symbol
+        values.append(float(mpmath_function(f, symbol)(mpmath.mpf("0.7"))))
+    exact = float(mpmath.exp(mpmath.sin(0.7)) / (1 + mpmath.mpf(0.7) ** 2) + 0.35)
+    assert values == pytest.approx([exact] * 3, rel=1e-15)

@@ -48,6 +48,7 @@ SYMPY_SHARE = 0.75    # of the budget: SymPy's; mpmath has the rest (and SymPy's
 MPMATH_FIRST_BATCH = 8  # orders of mpmath's first batch (then each batch doubles)
 MAX_WAIT = 1e6        # seconds: a longer budget is no deadline at all
 TIMED_OUT = "timeout"
+INTERRUPTED = "interrupted"  # why an order has no reference after Ctrl-C or SIGTERM
 NOT_COMPUTED = "not computed"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -100,18 +101,27 @@ def classify(value) -> tuple[float, str, bool]:
 def references(expression, wrt: str, point: dict, order: int, timeout: float = 10.0,
                symbolic: bool = False, pretty: bool = False) -> list[Reference]:
     """The reference derivatives of orders 0..order within ``timeout`` seconds: SymPy's
-    until SYMPY_SHARE of it, mpmath's for the rest until its end, NONE for what is left."""
+    until SYMPY_SHARE of it, mpmath's for the rest until its end, NONE for what is left.
+    A KeyboardInterrupt (Ctrl-C, SIGTERM) goes on up carrying ``references``: the orders
+    0, 1, ... finished before it."""
     importlib.import_module("sympy")  # loaded before the clock starts: a one-time cost
 
     deadline = time.monotonic() + timeout
     f, symbol, at = sympy_expression(expression, wrt, point)
     sympy_left = deadline - (1.0 - SYMPY_SHARE) * timeout - time.monotonic()
-    out, failure = sympy_derivatives(f, symbol, at, order, _left(sympy_left), symbolic, pretty)
-    if len(out) > order:
-        return out
-    missing = range(len(out), order + 1)
-    rest, mpmath_failure = mpmath_within(f, symbol, at, missing,
-                                         _left(deadline - time.monotonic()))
+    out: list[Reference] = []
+    try:
+        out, failure = sympy_derivatives(f, symbol, at, order, _left(sympy_left), symbolic,
+                                         pretty)
+        if len(out) > order:
+            return out
+        missing = range(len(out), order + 1)
+        rest, mpmath_failure = mpmath_within(f, symbol, at, missing,
+                                             _left(deadline - time.monotonic()))
+    except KeyboardInterrupt as interrupt:  # the orders done go up with it
+        interrupt.references = out + [_message_reference(m)
+                                      for m in getattr(interrupt, "messages", ())]
+        raise
     for r in rest:
         r.why = failure or TIMED_OUT
     out += rest
@@ -178,6 +188,9 @@ def _in_process(messages, timeout):
             out.append(message)
             if time.monotonic() > deadline:
                 break
+    except KeyboardInterrupt as interrupt:  # the messages received go up with it
+        interrupt.messages = out
+        raise
     except Exception as e:  # a SymPy (or mpmath) failure: the rest goes on without it
         return out, f"{type(e).__name__}: {e}"
     return out, None
@@ -216,6 +229,9 @@ def _in_worker(messages, timeout):
                 if "order" not in message:  # the worker failed: the rest goes on without it
                     return received, message.get("error", "the worker failed")
                 received.append(message)
+    except KeyboardInterrupt as interrupt:  # the messages received go up with it
+        interrupt.messages = received
+        raise
     finally:
         _end_worker(pid)
         os.close(read_end)
@@ -276,7 +292,10 @@ def mpmath_function(f, symbol):
     expression; no user text)."""
     import sympy as sp
 
-    return sp.lambdify(symbol, f, modules="mpmath")
+    # the generated code calls mpf(...), mpc(...), pi...: a user variable of such a name
+    # (``mpf``) would shadow them (issue 23); a Dummy's printed name cannot collide
+    dummy = sp.Dummy("x")
+    return sp.lambdify(dummy, f.xreplace({symbol: dummy}), modules="mpmath")
 
 
 def mpmath_derivatives(f, symbol, at, orders) -> list[Reference]:
