@@ -390,6 +390,13 @@ def integer_power(u: np.ndarray, n: int) -> np.ndarray:
         if np.any(at_zero):
             q = np.where(at_zero, power_at_zero(u, float(n), lambda c: np.power(c, float(n))), q)
         return q
+    if n >= 2 and u.shape[0] == 2:  # the first order alone: u0**n and n u0**(n-1) u1, two
+        out = np.empty(u.shape)     # pow calls (within an ulp) instead of log2(n) products
+        np.power(u[0], float(n), out=out[0])
+        np.power(u[0], float(n - 1), out=out[1])
+        out[1] *= n
+        out[1] *= u[1]
+        return out
     result = None
     base = u
     while True:

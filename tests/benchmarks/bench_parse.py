@@ -1,0 +1,143 @@
+"""W5 of issue 22: parse c_0 + c_1*x**1 + ... + c_k*x**k (c_i = (i % 7) - 3: every power
+distinct) and differentiate once at 0.999, against eval(text) + torch autograd and Python's
+own compile + eval (value only), side by side in one run.
+
+    python tests/benchmarks/bench_parse.py [--repeats 5] [--sizes 100,1000,10000,100000,1000000]
+
+Every time is the median of interleaved repeats (each repeat loops for >= 50 ms); ratios
+are peer / gradcli (above 1: gradcli is faster). torch is optional (`pip install
+torch==2.13.0`); without it the torch column says "not installed". The growth exponent is
+the slope of log(time) against log(terms) over the sizes from 1,000 up (target <= 1.05).
+Python's compiler needs a recursion limit above the default for 10,000 terms and more; its
+own memory limit ends it before 1e6 (that column then says so).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import gradcli as gc
+
+X = 0.999
+
+
+def polynomial(terms: int) -> str:
+    return " + ".join(str((i % 7) - 3) if i == 0 else f"{(i % 7) - 3}*x**{i}"
+                      for i in range(terms))
+
+
+def exact(terms: int) -> tuple[float, float]:
+    """The value and derivative by exact rational arithmetic (the oracle)."""
+    from fractions import Fraction
+
+    x = Fraction(X)
+    value = slope = Fraction(0)
+    for i in reversed(range(terms)):  # Horner for p and p'
+        slope = slope * x + value
+        value = value * x + ((i % 7) - 3)
+    return float(value), float(slope)
+
+
+def gradcli_w5(text):
+    return gc.parse(text).derivatives("x", 1, at=X)
+
+
+def python_eval(text):
+    return eval(compile(text, "<w5>", "eval"), {"x": X})
+
+
+def torch_w5(text):
+    import torch
+
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    value = eval(compile(text, "<w5>", "eval"), {"x": x})
+    value.backward()
+    return value.item(), x.grad.item()
+
+
+def per_call(fn, text, min_seconds=0.05) -> float:
+    start = time.perf_counter()
+    fn(text)
+    once = time.perf_counter() - start
+    number = max(1, int(min_seconds / max(once, 1e-9)))
+    start = time.perf_counter()
+    for _ in range(number):
+        fn(text)
+    return (time.perf_counter() - start) / number
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", default="100,1000,10000,100000,1000000")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * max(sizes) + 1000))
+    try:
+        import torch  # noqa: F401
+
+        torch_note = f"torch {torch.__version__}"
+    except ImportError:
+        torch_note = None
+        print("torch not installed: no torch column (pip install torch==2.13.0)")
+    systems = {"gradcli": gradcli_w5, "python compile+eval": python_eval}
+    if torch_note:
+        systems["eval + torch autograd"] = torch_w5
+    gradcli_w5(polynomial(10))  # imports
+    print(f"W5 at x = {X}: median of {args.repeats} interleaved repeats; ratio = peer / gradcli")
+    print(f"  {'terms':>9s} {'gradcli':>10s} {'rel err':>8s}   " + "   ".join(
+        f"{name:>22s} {'ratio':>6s}" for name in list(systems)[1:]))
+    times = []
+    for n in sizes:
+        text = polynomial(n)
+        value, slope = exact(n)
+        got = gradcli_w5(text)
+        err = max(abs(float(got[0]) - value) / abs(value), abs(float(got[1]) - slope) / abs(slope))
+        usable = {}
+        for name, fn in systems.items():
+            try:
+                fn(text)
+                usable[name] = fn
+            except (RecursionError, MemoryError, SyntaxError) as e:
+                usable[name] = type(e).__name__
+        samples = {name: [] for name in systems}
+        reps = args.repeats if n <= 100_000 else max(1, args.repeats // 3)
+        for _ in range(reps):
+            for name, fn in usable.items():
+                if callable(fn):
+                    samples[name].append(per_call(fn, text) if n <= 100_000 else _once(fn, text))
+        med = {name: statistics.median(s) for name, s in samples.items() if s}
+        times.append(med["gradcli"])
+        cells = []
+        for name in list(systems)[1:]:
+            if name in med:
+                cells.append(f"{_ms(med[name]):>22s} {med[name] / med['gradcli']:5.2f}x")
+            else:
+                cells.append(f"{usable[name]:>22s} {'':>6s}")
+        print(f"  {n:>9,d} {_ms(med['gradcli']):>10s} {err:8.1e}   " + "   ".join(cells),
+              flush=True)
+    big = [(n, t) for n, t in zip(sizes, times) if n >= 1000]
+    if len(big) >= 2:
+        slope = np.polyfit(np.log([n for n, _ in big]), np.log([t for _, t in big]), 1)[0]
+        print(f"  growth exponent of gradcli ({big[0][0]:,}..{big[-1][0]:,} terms): {slope:.2f} "
+              f"(target <= 1.05)")
+    print("  targets: eval + torch ratio > 1 at every size; python compile+eval ratio >= 0.1")
+
+
+def _once(fn, text) -> float:
+    start = time.perf_counter()
+    fn(text)
+    return time.perf_counter() - start
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+if __name__ == "__main__":
+    main()
