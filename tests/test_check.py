@@ -35,7 +35,7 @@ def run_check(*args, **kwargs):
     return _run_check(*args, **kwargs)
 
 SPEC_FIELDS = ["expr", "point", "wrt", "order", "gradcli", "sympy", "finite_difference",
-               "max_rel_error", "ok", "reference"]
+               "max_rel_error", "ok", "interrupted", "reference"]
 POLY = "x**4+2*x**3-3*x**2+4*x-5"
 
 
@@ -362,3 +362,75 @@ def test_mpmath_agrees_with_sympy_to_thirty_digits():
 def test_bad_input_raises_gradcli_error(args, kwargs, message):
     with pytest.raises(GradcliError, match=message):
         check(*args, **kwargs)
+
+
+# -- Ctrl-C / SIGTERM while the references work (issue 20) --------------------------------------
+def _interrupt_after(generator, n):
+    """A generator function yielding ``generator``'s first n messages, then Ctrl-C."""
+    def messages(*args, **kwargs):
+        for k, message in enumerate(generator(*args, **kwargs)):
+            if k == n:
+                raise KeyboardInterrupt
+            yield message
+    return messages
+
+
+def _sin_exp(k: int, x: float = 0.3) -> float:
+    """(e^x sin x)^(k) = 2^(k/2) e^x sin(x + k pi/4), in 30-digit mpmath."""
+    with mpmath.workdps(30):
+        x = mpmath.mpf(x)
+        return float(mpmath.sqrt(2) ** k * mpmath.exp(x) * mpmath.sin(x + k * mpmath.pi / 4))
+
+
+@pytest.mark.parametrize("stage", ["sympy", "mpmath"])
+def test_an_interrupt_hands_back_the_orders_done(monkeypatch, stage):
+    """Ctrl-C in the middle of a point's references: the KeyboardInterrupt carries the Check of
+    the orders done (SymPy's, or SymPy's and then mpmath's), the rest unchecked, interrupted."""
+    monkeypatch.delattr(os, "fork")  # in this process: the interrupt lands in the generator
+    if stage == "sympy":
+        monkeypatch.setattr(reference, "sympy_orders", _interrupt_after(reference.sympy_orders, 3))
+        done = ["sympy"] * 3
+    else:  # SymPy gives orders 0 and 1 and stops (as at its deadline), mpmath 2 and 3
+        sympy_orders = reference.sympy_orders
+        monkeypatch.setattr(reference, "sympy_orders", _interrupt_after(
+            lambda *a: (m for k, m in enumerate(sympy_orders(*a)) if k < 2), 99))
+        monkeypatch.setattr(reference, "mpmath_orders",
+                            _interrupt_after(reference.mpmath_orders, 2))
+        done = ["sympy", "sympy", "mpmath", "mpmath"]
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_check("sin(x)*exp(x)", 0.3, order=7)
+    result = caught.value.check
+    n = len(done)
+    assert result.interrupted and result.methods == done + ["none"] * (8 - n)
+    assert result.status == ["ok"] * n + ["unchecked"] * (8 - n) and result.ok
+    assert [r.why for r in result.references[n:]] == ["interrupted"] * (8 - n)
+    for k in range(n):
+        assert result.reference[k] == pytest.approx(_sin_exp(k), rel=1e-15)
+    for k in range(8):  # gradcli's own values are all there
+        assert result.gradcli[k] == pytest.approx(_sin_exp(k), rel=1e-13)
+    record = result.record()
+    assert record["interrupted"] is True and record["ok"] is True
+    assert math.isnan(record["sympy"][n]) and record["reference"][n] == "none"
+
+
+def test_an_interrupt_in_the_arb_reference_order_by_order_keeps_the_orders_done(monkeypatch):
+    """The ball reference's order-by-order path (taken past a singular order) hands back the
+    orders it finished too."""
+    from gradcli.check import arb_reference
+    from gradcli.taylor import digits
+
+    calls = []
+    real = digits.certified
+
+    def certified(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(digits, "certified", certified)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        arb_reference._per_order(gradcli.parse("sin(x)*exp(x)"), "x", {"x": 0.3}, 4, "why")
+    done = caught.value.references
+    assert [r.method for r in done] == ["arb", "arb"]
+    assert [r.value for r in done] == [pytest.approx(_sin_exp(k), rel=1e-15) for k in (0, 1)]

@@ -44,7 +44,7 @@ def test_json_line_has_exactly_the_spec_fields(gradcli):
         '"gradcli": [-5.0, 4.0, -6.0, 12.0, 24.0, 0.0], "sympy": [-5.0, 4.0, -6.0, 12.0, 24.0, '
         '0.0], "finite_difference": [-5.0, 4.000000000000017, -6.000000000000396, '
         '11.999999999992632, 23.99999999997858, 0.0], "max_rel_error": 0.0, "ok": true, '
-        '"reference": ["arb", "arb", "arb", "arb", "arb", "arb"]}\n')
+        '"interrupted": false, "reference": ["arb", "arb", "arb", "arb", "arb", "arb"]}\n')
     assert list(json.loads(result.stdout)) == SPEC_FIELDS
 
 
@@ -273,6 +273,61 @@ def test_symbolic_table_marks_orders_sympy_did_not_reach(gradcli):
     assert "(SymPy ran out of time)" in result.stdout
 
 
+def _sympy_interrupted_at(monkeypatch, call: int, after: int) -> None:
+    """In this process (no fork), SymPy's ``call``-th point (1, 2, ...) is interrupted after
+    ``after`` orders, as a Ctrl-C or SIGTERM in the middle of its references would be."""
+    from gradcli.check import reference
+
+    real, calls = getattr(reference.sympy_orders, "real", reference.sympy_orders), []
+
+    def sympy_orders(*args, **kwargs):
+        calls.append(1)
+        for k, message in enumerate(real(*args, **kwargs)):
+            if len(calls) == call and k == after:
+                raise KeyboardInterrupt
+            yield message
+
+    sympy_orders.real = real
+    monkeypatch.delattr(os, "fork", raising=False)  # (gone already on a second call)
+    monkeypatch.setattr(reference, "sympy_orders", sympy_orders)
+
+
+def test_an_interrupted_point_writes_the_orders_done(gradcli, monkeypatch):
+    """issue 20: Ctrl-C while a point's reference works writes the orders already checked,
+    JSON with "interrupted": true; the points before it are written whole; exit 130."""
+    import mpmath
+
+    _sympy_interrupted_at(monkeypatch, call=2, after=3)
+    result = gradcli("check", "sin(x)*exp(x)", "--at", "-", "--order", "5", "--reference",
+                     "sympy", "--format", "json", input="0.3\n0.5\n0.7\n")
+    assert result.exit_code == 130 and result.stderr == "gradcli: interrupted\n"
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (first["interrupted"], first["reference"]) == (False, ["sympy"] * 6)
+    assert second["point"] == {"x": 0.5} and second["interrupted"] is True
+    assert second["reference"] == ["sympy"] * 3 + ["none"] * 3 and second["ok"] is True
+    for k in range(3):  # (e^x sin x)^(k) = 2^(k/2) e^x sin(x + k pi/4)
+        exact = mpmath.sqrt(2) ** k * mpmath.exp(0.5) * mpmath.sin(0.5 + k * mpmath.pi / 4)
+        assert second["sympy"][k] == pytest.approx(float(exact), rel=1e-15)
+    assert second["sympy"][3:] == ["nan"] * 3  # no reference (JSON's non-finite strings)
+
+
+def test_an_interrupted_point_in_table_and_plain_says_which_orders_were_not_checked(
+        gradcli, monkeypatch):
+    _sympy_interrupted_at(monkeypatch, call=1, after=2)
+    plain = gradcli("check", "sin(x)*exp(x)", "--at", "0.3", "--order", "4", "--reference",
+                    "sympy", "--format", "plain")
+    assert plain.exit_code == 130
+    assert re.fullmatch(r"ok \S+ \(orders 2\.\.4 not checked: interrupted\)\n", plain.stdout)
+    _sympy_interrupted_at(monkeypatch, call=1, after=2)
+    table = gradcli("check", "sin(x)*exp(x)", "--at", "0.3", "--order", "4", "--reference",
+                    "sympy", "--format", "table")
+    assert table.exit_code == 130
+    assert table.stdout.count("not checked") == 3 + 1  # three rows and the summary
+    assert table.stdout.rstrip().endswith(
+        "ok: 2 orders agree within rtol=1e-09, atol=1e-12 (max relative error 0); interrupted "
+        "before the reference of orders 2..4: not checked")
+
+
 def test_help_shows_examples(gradcli):
     result = gradcli("check", "--help")
     assert result.exit_code == 0 and 'gradcli check "x**4+2*x**3' in result.stdout
@@ -338,7 +393,9 @@ def test_ctrl_c_while_sympy_works_exits_130_and_leaves_no_worker():
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert (process.returncode, out, err) == (130, "", "gradcli: interrupted\n")
+    assert (process.returncode, err) == (130, "gradcli: interrupted\n")
+    # the orders SymPy finished before the signal (none, or a few) and the rest named
+    assert re.fullmatch(r"ok \S+ \(orders? (\d+\.\.)?9 not checked: interrupted\)\n", out)
     assert not any(_alive(pid) for pid in workers)
 
 

@@ -86,8 +86,10 @@ def _cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _interrupt(args, after_output: float = 0.3, cpu: float = 1.0, memory: int = 2 << 30):
-    """Start gradcli and send SIGINT ``after_output`` seconds after its first output, or once
+def _interrupt(args, after_output: float = 0.3, cpu: float = 1.0, memory: int = 2 << 30,
+               signum: int = signal.SIGINT):
+    """Start gradcli and send SIGINT (or ``signum``) ``after_output`` seconds after its first
+    output, or once
     it has used ``cpu`` seconds of CPU (its start-up takes about 0.3: the run is under way
     however loaded the machine), whichever comes first; json and plain write only at the
     end. Returns (exit status, stdout, stderr)."""
@@ -113,7 +115,7 @@ def _interrupt(args, after_output: float = 0.3, cpu: float = 1.0, memory: int = 
                 break
             chunks.append(chunk)
             first_output = first_output or time.monotonic()
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     try:
         rest, stderr = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -154,11 +156,35 @@ def test_ctrl_c_during_fit_prints_the_epochs_done_and_exits_130():
     assert losses[-1] < losses[0]  # it was learning
 
 
-def test_ctrl_c_during_check_exits_130_quietly():
-    """SymPy (in a forked worker) at order 900 takes seconds: Ctrl-C in the middle."""
+def test_ctrl_c_during_check_writes_the_orders_done_and_exits_130():
+    """SymPy (in a forked worker) at order 900 takes seconds: Ctrl-C in the middle writes the
+    verdict of the orders SymPy finished and names the rest (issue 20)."""
     code, stdout, stderr = _interrupt(["check", "sin(x)*exp(x)", "--at", "0.3", "--order", "900",
                                        "--reference", "sympy"])
-    assert (code, stdout, stderr) == (EXIT_INTERRUPTED, "", "gradcli: interrupted\n")
+    assert (code, stderr) == (EXIT_INTERRUPTED, "gradcli: interrupted\n")
+    assert re.fullmatch(r"ok \S+ \(orders? (\d+\.\.)?900 not checked: interrupted\)\n", stdout)
+
+
+def test_sigterm_during_check_writes_the_orders_done_as_json_and_exits_143():
+    """SIGTERM as Ctrl-C (SPEC 6.4): the orders SymPy finished, "interrupted": true. Their
+    values against (e^x sin x)^(k) = 2^(k/2) e^x sin(x + k pi/4)."""
+    import mpmath
+
+    code, stdout, stderr = _interrupt(["check", "sin(x)*exp(x)", "--at", "0.3", "--order", "900",
+                                       "--reference", "sympy", "--format", "json"],
+                                      cpu=2.0, signum=signal.SIGTERM)
+    assert (code, stderr) == (143, "gradcli: terminated\n")
+    record = json.loads(stdout)
+    assert record["interrupted"] is True and record["ok"] is True
+    done = record["reference"].index("none")  # the orders 0..done-1 have SymPy's reference
+    assert 0 < done < 901 and set(record["reference"][done:]) == {"none"}
+    assert set(record["reference"][:done]) == {"sympy"}
+    with mpmath.workdps(30):
+        for k in range(0, done, max(1, done // 20)):
+            exact = mpmath.sqrt(2) ** k * mpmath.exp(mpmath.mpf(0.3)) * mpmath.sin(
+                mpmath.mpf(0.3) + k * mpmath.pi / 4)
+            assert record["sympy"][k] == pytest.approx(float(exact), rel=1e-15, abs=1e-300), k
+    assert record["sympy"][done:] == ["nan"] * (901 - done)
 
 
 def test_ctrl_c_during_reading_points_exits_130_quietly():

@@ -59,6 +59,9 @@ def _per_order(expression, wrt, point, order, why, digits=DIGITS) -> list[Refere
             out.append(Reference(math.nan, ARB, _reason(str(error)), singular=True))
         except B.NoBallRule as error:
             out.append(Reference(math.nan, "none", "not computed", why=str(error)))
+        except KeyboardInterrupt as interrupt:  # the orders done go up with it (as SymPy's)
+            interrupt.references = out
+            raise
     return out
 
 

@@ -23,6 +23,10 @@ can confirm. It is reported as singular and left out of ``ok`` and ``max_rel_err
 (``max_rel_error`` is nan when no order was compared). An order that has no reference
 because neither SymPy nor mpmath finished it within the time budget is *unchecked*: also
 reported and left out of ``ok`` and ``max_rel_error``.
+
+A KeyboardInterrupt (Ctrl-C, SIGTERM) while the references work goes on up carrying ``check``:
+the Check of the orders done, the others unchecked (their reference's ``why`` is
+"interrupted") and ``interrupted`` true, for the caller to write before it stops.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ import numpy as np
 
 from . import finite_difference
 from ..errors import GradcliError
-from .reference import Reference, references
+from .reference import INTERRUPTED, NONE, NOT_COMPUTED, Reference, references
 
 AGREE, MISMATCH, SINGULAR, UNCHECKED = "ok", "mismatch", "singular", "unchecked"
 
@@ -58,6 +62,7 @@ class Check:
     symbolic: bool = False
     timeout: float = 10.0
     digits: int | None = None
+    interrupted: bool = False   # Ctrl-C or SIGTERM came before every reference was done
 
     @property
     def reference(self) -> list[float]:
@@ -99,7 +104,8 @@ class Check:
         out = {"expr": self.expr, "point": dict(self.point), "wrt": self.wrt,
                "order": self.order, "gradcli": list(self.gradcli), "sympy": self.reference,
                "finite_difference": list(self.finite_difference),
-               "max_rel_error": self.max_rel_error, "ok": self.ok, "reference": self.methods}
+               "max_rel_error": self.max_rel_error, "ok": self.ok,
+               "interrupted": self.interrupted, "reference": self.methods}
         if self.symbolic:
             out["symbolic"] = [r.formula for r in self.references]
         if self.digits is not None:   # the reference's certified decimal strings
@@ -150,19 +156,29 @@ def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
         if symbolic or reference == "sympy":
             raise GradcliError("--digits needs the arb reference (not --symbolic or "
                                "--reference sympy)")
-    if symbolic or reference == "sympy":
-        refs = references(expression, wrt, point, order, float(timeout), symbolic, pretty)
-    else:
-        from .arb_reference import arb_references
+    interrupt = None
+    try:
+        if symbolic or reference == "sympy":
+            refs = references(expression, wrt, point, order, float(timeout), symbolic, pretty)
+        else:
+            from .arb_reference import arb_references
 
-        refs = arb_references(expression, wrt, point, order, digits or 30)
+            refs = arb_references(expression, wrt, point, order, digits or 30)
+    except KeyboardInterrupt as stop:  # the orders done are a Check, the rest unchecked
+        interrupt = stop
+        refs = list(getattr(stop, "references", ()))[:order + 1]
+        refs += [Reference(math.nan, NONE, NOT_COMPUTED, why=INTERRUPTED)
+                 for _ in range(len(refs), order + 1)]
     result = Check(expression.text, point, wrt, order, float(rtol), float(atol), ours, refs,
                    [v for v, _ in fd], [e for _, e in fd], symbolic=symbolic,
-                   timeout=float(timeout), digits=digits)
+                   timeout=float(timeout), digits=digits, interrupted=interrupt is not None)
     for value, reference in zip(ours, refs):
         status, relative = compare(value, reference, result.rtol, result.atol)
         result.status.append(status)
         result.relative_error.append(relative)
+    if interrupt is not None:
+        interrupt.check = result
+        raise interrupt
     return result
 
 

@@ -10,6 +10,7 @@ import click
 
 from ..errors import GradcliError
 from ..check.finite_difference import MAX_ORDER as FD_MAX_ORDER
+from ..check.reference import INTERRUPTED
 from .app import EXIT_FAILED, command, errors_reported, report_error, warn, warn_non_finite
 from .inputs import choose_wrt, for_each_point
 from .certified import digits_option
@@ -144,6 +145,8 @@ def point_checks(expression, names, points, *, wrt, **options) -> list:
                     out.append(error)
                 advance(k + 1)
         except KeyboardInterrupt as interrupt:
+            if getattr(interrupt, "check", None) is not None:  # the point under way: the
+                out.append(interrupt.check)                    # orders its reference did
             interrupt.done = out  # the caller writes them before it stops
             raise
     return out
@@ -182,8 +185,18 @@ def _orders(orders: list[int]) -> str:
 
 def _mpmath_failure(result) -> str:
     """' (mpmath failed: ...)' when mpmath's error, not the time, left orders unchecked."""
-    why = result.references[result.unchecked[0]].why
+    why = result.references[_timed_out(result)[0]].why
     return f" (mpmath failed: {why})" if why not in (None, "timeout") else ""
+
+
+def _cut_off(result) -> list[int]:
+    """The orders left unchecked by Ctrl-C or SIGTERM (their reference was not done)."""
+    return [k for k in result.unchecked if result.references[k].why == INTERRUPTED]
+
+
+def _timed_out(result) -> list[int]:
+    """The orders left unchecked by --timeout (or by mpmath's failure)."""
+    return [k for k in result.unchecked if result.references[k].why != INTERRUPTED]
 
 
 def _where(point: dict) -> str:
@@ -218,9 +231,11 @@ def summary(result) -> str:
                   if why in (None, "timeout") else f"SymPy failed: {why}")
         line += f"; mpmath is the reference for order{'s' * (len(late) > 1)} {_list(late)} " \
                 f"({reason})"
-    if result.unchecked:
-        line += (f"; no reference for {_orders(result.unchecked)} within --timeout "
+    if _timed_out(result):
+        line += (f"; no reference for {_orders(_timed_out(result))} within --timeout "
                  f"{format_number(result.timeout)} s{_mpmath_failure(result)}: not checked")
+    if _cut_off(result):
+        line += f"; interrupted before the reference of {_orders(_cut_off(result))}: not checked"
     return line
 
 
@@ -240,8 +255,10 @@ def plain_line(result) -> str:
     if result.singular:
         notes.append(f"order{'s' * (len(result.singular) > 1)} {_list(result.singular)} "
                      f"singular")
-    if result.unchecked:
-        notes.append(f"{_orders(result.unchecked)} not checked")
+    if _timed_out(result):
+        notes.append(f"{_orders(_timed_out(result))} not checked")
+    if _cut_off(result):
+        notes.append(f"{_orders(_cut_off(result))} not checked: interrupted")
     verdict = "ok" if result.ok else "mismatch"
     line = f"{verdict} {format_number(result.max_rel_error)}"
     return line + (f" ({'; '.join(notes)})" if notes else "")
