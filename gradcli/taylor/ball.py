@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import math
 import threading
-from contextlib import contextmanager
 
 import flint
 from flint import arb, arb_series
@@ -78,18 +77,26 @@ class NotCertified(EvaluationError):
 _LOCK = threading.RLock()   # flint.ctx is one per process: one ball computation at a time
 
 
-@contextmanager
-def working(prec: int, length: int):
-    """flint.ctx.prec = prec bits and series length ``length`` inside, restored after (under
-    a lock: flint's context is process-wide, and threads must not see each other's)."""
-    ctx = flint.ctx
-    with _LOCK:
-        old = ctx.prec, ctx.cap
-        ctx.prec, ctx.cap = prec, length
-        try:
-            yield
-        finally:
-            ctx.prec, ctx.cap = old
+class working:
+    """``with working(prec, length):`` flint.ctx.prec = prec bits and series length
+    ``length`` inside, restored after (under a lock: flint's context is process-wide, and
+    threads must not see each other's). A class, not a generator: it is entered for every
+    point a refinement checks."""
+
+    __slots__ = ("prec", "length", "old")
+
+    def __init__(self, prec: int, length: int):
+        self.prec, self.length = prec, length
+
+    def __enter__(self):
+        _LOCK.acquire()
+        ctx = flint.ctx
+        self.old = ctx.prec, ctx.cap
+        ctx.prec, ctx.cap = self.prec, self.length
+
+    def __exit__(self, *exc):
+        flint.ctx.prec, flint.ctx.cap = self.old
+        _LOCK.release()
 
 
 # -- helpers for the rules -----------------------------------------------------------------
@@ -101,9 +108,8 @@ def coefficients(s: arb_series) -> list:
 
 
 def value(s: arb_series) -> arb:
-    """c_0: the value of the node at the point."""
-    cs = s.coeffs()
-    return cs[0] if cs else arb(0)
+    """c_0: the value of the node at the point (0 for the zero series)."""
+    return s[0]
 
 
 def series(cs) -> arb_series:
@@ -217,20 +223,36 @@ def root_series(nodes, wrt, point: dict, n: int, prec: int, exact: bool = False)
     """The balls c_0..c_n of the root at ``point`` (name -> float or decimal str), working at
     ``prec`` bits, along the variable ``wrt`` (or a direction: a dict name -> slope). ``exact``: constants written in the expression are the decimals written
     (and pi, e the real numbers), else the float64 values they denote."""
-    from ..registry import OPS
-
     with working(prec, n + 1):
         values: dict[int, arb_series] = {}
-        for node in nodes:
-            if node.op in ("var", "const"):
-                values[node.id] = _leaf(node, wrt, point, exact)
-                continue
-            rule = OPS[node.op].ball
+        for node, rule, inputs, attrs in _plan(nodes):
             if rule is None:
+                if node.op in ("var", "const"):
+                    values[node.id] = _leaf(node, wrt, point, exact)
+                    continue
                 raise NoBallRule(f"'{node.op}' has no ball rule yet: certified digits are "
-                                      f"not available for it")
-            values[node.id] = rule(*(values[i.id] for i in node.inputs), **node.attrs)
+                                 f"not available for it")
+            values[node.id] = rule(*[values[i] for i in inputs], **attrs)
         return coefficients(values[nodes[-1].id])
+
+
+_PLANS: list = []   # the last 4 (nodes, ops, plan): a refinement interprets one graph point by point
+
+
+def _plan(nodes) -> list:
+    """(node, ball rule or None, input ids, attrs) per node of a graph, remembered for the
+    last few graphs (while the registry holds the same ops: tests replace some)."""
+    from ..registry import OPS
+
+    for entry in _PLANS:
+        if entry[0] is nodes and all(OPS.get(name) is op for name, op in entry[1]):
+            return entry[2]
+    plan = [(node, None if node.op in ("var", "const") else OPS[node.op].ball,
+             [i.id for i in node.inputs], node.attrs) for node in nodes]
+    ops = [(name, OPS.get(name)) for name in {node.op for node in nodes}]
+    _PLANS.insert(0, (nodes, ops, plan))
+    del _PLANS[4:]
+    return plan
 
 
 def _factorial(k: int) -> arb:
@@ -387,45 +409,32 @@ def coefficient_balls(nodes, wrt, point, n, prec, max_prec):
 def _quick(cs: list, values: list, ks: list) -> list:
     """The k of ks left to check one by one: the others' float64 values[k] are certainly
     within REL of c_k * k!, shown on the coefficients in float64 with margins for every
-    rounding (values[k] / k! from k! = M 2**E, the ball's midpoint and radius as floats)."""
-    if len(ks) <= 12:   # few entries: plain floats cost less than numpy's arrays
-        return [k for k in ks if not _quick_one(cs[k], values[k], k)]
-    import numpy as np
+    rounding (values[k] / k! from k! = M 2**E, the ball's midpoint and radius as floats).
+    Plain floats: two cheap flint calls an entry (numpy's arrays cost more at these sizes)."""
+    from .engine import factorial_table
 
-    from .engine import _factorials
+    table = factorial_table(max(ks))
+    ldexp, isfinite = math.ldexp, math.isfinite
+    tolerance = REL * (1 - 4 * _EPS)
+    left = []
+    for k in ks:
+        mant, exp2 = table[k]
+        scaled = ldexp(values[k] / mant, -exp2)
+        size = abs(scaled)
+        c = cs[k]
+        bits = c.rel_accuracy_bits()
+        if bits < 60 or not 2.0 ** -1000 <= size <= 2.0 ** 1000:
+            left.append(k)
+            continue
+        mid = float(c)                                  # the midpoint, within an ulp
+        rad = ldexp(abs(mid), 1 - min(bits, 1000))    # radius <= 2**-(bits - 1) |mid|
+        if not (isfinite(mid) and abs(scaled - mid) + rad + 4 * _EPS * (size + abs(mid))
+                <= tolerance * size):
+            left.append(k)
+    return left
 
-    ks_array = np.array(ks)
-    mant, exp2 = _factorials(int(ks_array.max()))
-    v = np.array([values[k] for k in ks], dtype=np.float64)
-    mids = np.array([float(cs[k]) for k in ks])          # the midpoint, within an ulp
-    # radius <= 2**-(bits - 1) |mid| for a ball with that relative accuracy (or not quick)
-    bits = np.array([cs[k].rel_accuracy_bits() for k in ks], dtype=np.float64)
-    rads = np.where(bits >= 60, np.abs(mids) * 2.0 ** (1 - np.clip(bits, 60, 1000)), np.inf)
-    eps = 2.0 ** -52
-    with np.errstate(all="ignore"):
-        scaled = np.ldexp(v / mant[ks_array, 0], -exp2[ks_array, 0])
-        size = np.abs(scaled)
-        ok = (size >= 2.0 ** -1000) & (size <= 2.0 ** 1000) & np.isfinite(mids) \
-            & (np.abs(scaled - mids) + rads + 4 * eps * (size + np.abs(mids))
-               <= REL * (1 - 4 * eps) * size)
-    return [k for k, good in zip(ks, ok.tolist()) if not good]
 
-
-def _quick_one(c: arb, v: float, k: int) -> bool:
-    """_quick for one entry, in Python floats."""
-    eps = 2.0 ** -52
-    f = float(math.factorial(k)) if k <= 170 else math.inf
-    scaled = v / f
-    size = abs(scaled)
-    if not 2.0 ** -1000 <= size <= 2.0 ** 1000:
-        return False
-    mid = float(c)
-    bits = c.rel_accuracy_bits()
-    if bits < 60:
-        return False
-    rad = abs(mid) * 2.0 ** (1 - min(bits, 1000))
-    return math.isfinite(mid) and \
-        abs(scaled - mid) + rad + 4 * eps * (size + abs(mid)) <= REL * (1 - 4 * eps) * size
+_EPS = 2.0 ** -52
 
 
 def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
@@ -450,15 +459,16 @@ def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
             for k in pending:
                 status[k] = "domain"
             return status
+        slow = _quick(cs, values, pending)
+        for k in pending:
+            status[k] = "ok"
+        if not slow:
+            break
         left = []
         with working(prec, len(cs)):
-            slow = _quick(cs, values, pending)
             balls = {k: cs[k] * _factorial(k) if k > 1 and cs[k].is_finite() else cs[k]
                      for k in slow}
-        for k in pending:
-            if k not in balls:
-                status[k] = "ok"
-                continue
+        for k in slow:
             decided = _check_entry(balls[k], values[k])
             if decided is None:
                 left.append(k)
