@@ -148,6 +148,25 @@ def log_scale(curves) -> bool:
         return bool(np.log10(positive.max() / positive.min()) > LOG_DECADES)
 
 
+SHIFT_FRACTION = 1e-3  # the curves show f - min f when |min f| is more than this part of the fall
+
+
+def loss_offset(curves) -> float:
+    """What the loss panel subtracts from every curve: the least finite value of any curve
+    (min f, the best found) when it is far from 0 against how far the curves fell
+    (|min f| > SHIFT_FRACTION x (start - min f)); else 0. On f itself such a curve (f = 5 +
+    a vanishing remainder) flattens at min f after a few steps and its progress is out of
+    sight; f - min f shows it (the best point itself is then 0: off a log axis)."""
+    finite = [np.asarray(v, dtype=float)[np.isfinite(v)] for _, _, v in curves]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    starts = [float(v[0]) for _, _, v in curves if len(v) and np.isfinite(v[0])]
+    if not values.size or not starts:
+        return 0.0
+    least, start = float(values.min()), max(starts)
+    fell = start - least
+    return least if fell > 0 and abs(least) > SHIFT_FRACTION * fell else 0.0
+
+
 def _legend(ax, entries: int) -> None:
     """The legend under the panel, outside the axes: it never covers the data."""
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16),
@@ -155,20 +174,29 @@ def _legend(ax, entries: int) -> None:
 
 
 def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
+    offset = loss_offset(curves)
+    if offset:
+        curves = [(label, x, np.asarray(v, dtype=float) - offset) for label, x, v in curves]
     positive = log_scale(curves)
     for label, x, v in curves:
+        if positive:  # 0 (the best point, after the shift) has no place on a log axis
+            v = np.where(np.asarray(v) > 0, v, np.nan)
         ax.plot(x, v, label=label, linewidth=1.5)
     top = _loss_top(curves)
     if positive:
         ax.set_yscale("log")
-        if top is not None:
-            ax.set_ylim(top=top)
+        if top is not None:  # the bottom from the data too (the margins of 1e300 reach 1e-15)
+            low = min(float(np.min(v[np.isfinite(v) & (v > 0)])) for _, _, v in curves
+                      if np.any(np.isfinite(v) & (v > 0)))
+            ax.set_ylim(bottom=low / 2, top=top)
     elif top is not None:  # a diverged curve: the others keep their shape, it runs off
         starts = [abs(float(v[0])) for _, _, v in curves if len(v) and np.isfinite(v[0])]
         ax.set_ylim(top=1.5 * max(starts, default=1.0))
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel + (" (log scale)" if positive else ""))
-    ax.set_title(f"{ylabel} by {xlabel}")
+    short = ylabel.split(" (")[0]  # "loss (MSE)": "min loss"
+    ax.set_ylabel((f"{ylabel} − min {short}" if offset else ylabel)
+                  + (" (log scale)" if positive else ""))
+    ax.set_title(f"{ylabel} by {xlabel}" + (f", min {short} = {offset:.6g}" if offset else ""))
     ax.grid(True, alpha=0.3)
     if len(curves) > 1:
         _legend(ax, len(curves))
