@@ -16,7 +16,8 @@ the one writer:
   ``epochs`` is the number performed and ``history`` holds the rows the table shows; lm adds
   ``stderr``, ``covariance``, ``rss``, ``dof``, ``iterations``, ``evaluations``
   (``training.api.record``). For lm an "epoch" is an iteration (an accepted step), the table
-  shows ``value ± stderr``.
+  shows ``value ± stderr``. With ``--bounds`` the record adds ``active_bounds`` (as
+  minimize's) and the lines under the table name them.
 
 Warnings: parameters that never moved from a zero gradient at the start (``stuck``), and
 R² below 0.5 in a run that converged.
@@ -52,6 +53,8 @@ EXAMPLES = [
     "--opt sgd,adam --lr 0.05 --plot fit.png",
     "printf 'x,y\\n0,1\\n1,3\\n2,5\\n3,7\\n4,9\\n5,11\\n' | gradcli fit \"w*x+b\" --data - "
     "--target y --opt sgd --batch-size 2 --seed 3",
+    "printf 't,y\\n0,2\\n1,0.74\\n2,0.27\\n3,0.1\\n' | gradcli fit \"a*exp(-k*t)\" --data - "
+    "--target y --init a=1,k=0.5 --bounds k=0:0.8,a=0:",
 ]
 
 
@@ -77,9 +80,13 @@ def _parse_init(ctx, param, value):
               help="Shuffled minibatches of B rows (default: the full batch).")
 @click.option("--seed", type=click.IntRange(min=0), metavar="S",
               help="Seed of the minibatch shuffle (default 0).")
+@click.option("--bounds", metavar="a=LO:HI,k=LO:",
+              help="Keep parameters in a box (a side may be empty): lm projects each trial "
+                   "point onto it, the gradient methods each update; the JSON names the bounds "
+                   "active at the end.")
 @optimizer_options(default_opt="lm", names=("lm", *STEP_NAMES))
 @format_option
-def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
+def fit(model, data, target, init, epochs, batch_size, seed, bounds, settings, format):
     """Fit the parameters of MODEL to CSV data by least squares.
 
     The variables of MODEL that are columns of the data are inputs; the others are the
@@ -103,9 +110,13 @@ def fit(model, data, target, init, epochs, batch_size, seed, settings, format):
         warn(f"the model reads no data column: its variables ({', '.join(params)}) are all "
              f"parameters (the columns: {', '.join(dataset.columns)})")
     start = _init_values(init, params)
+    if bounds is not None:
+        from ..training.api import parameter_bounds
+
+        bounds = parameter_bounds(bounds, params, inputs, "--bounds")
     selection = RowSelection(settings.every, epochs)
     runs = [_fitter(expression, dataset, target, opt, start, batch_size, seed, settings,
-                    selection.step) for opt in _optimizers(settings, batch_size, seed)]
+                    selection.step, bounds) for opt in _optimizers(settings, batch_size, seed)]
     compare = len(runs) > 1
     stride = max(1, epochs // 1000)  # at most ~1000 progress calls per run
 
@@ -183,7 +194,8 @@ def _init_values(init, params: list[str]) -> dict:
 
 
 # the library's errors name its arguments; the command line's are these flags
-FLAGS = {"init": "--init", "epochs": "--epochs", "batch_size": "--batch-size", "tol": "--tol"}
+FLAGS = {"init": "--init", "epochs": "--epochs", "batch_size": "--batch-size", "tol": "--tol",
+         "bounds": "--bounds"}
 
 
 def _optimizers(settings, batch_size, seed) -> list:
@@ -223,17 +235,17 @@ class _LeastSquares:
     tol = None
     interrupted = False
 
-    def __init__(self, expression, dataset, target, start):
+    def __init__(self, expression, dataset, target, start, bounds=None):
         self.optimizer, self.fit = _LM(), None
-        self._args = (expression, dataset, target, start)
+        self._args = (expression, dataset, target, start, bounds)
 
     def run(self, epochs, progress=None):
         from ..training.api import least_squares
 
-        expression, dataset, target, start = self._args
+        expression, dataset, target, start, bounds = self._args
         try:
             self.fit = least_squares(expression, dataset, target, init=start,
-                                     max_evaluations=epochs, names=FLAGS)
+                                     max_evaluations=epochs, names=FLAGS, bounds=bounds)
         except KeyboardInterrupt as stop:  # the best point so far (training.lm)
             self.fit = getattr(stop, "partial", None)
             if self.fit is None:
@@ -246,14 +258,14 @@ class _LeastSquares:
 
 
 def _fitter(expression, dataset, target, optimizer, start, batch_size, seed, settings,
-            keep_every):
+            keep_every, bounds=None):
     if optimizer.name == LM:
-        return _LeastSquares(expression, dataset, target, start)
+        return _LeastSquares(expression, dataset, target, start, bounds)
     from ..training.fit import Fitter
 
     fitter = Fitter(expression, dataset, target, optimizer, init=start, batch_size=batch_size,
                     seed=seed, tol=settings.tol, dtype=settings.dtype, keep_every=keep_every,
-                    names=FLAGS)
+                    names=FLAGS, bounds=bounds)
     fitter.interrupted = False
     return fitter
 
@@ -304,11 +316,25 @@ def fit_rows(fitter, selection, batch_size, rows: int, compare: bool, more: bool
                  for (name, v), e in zip(result.values().items(), result.stderr)]
     lines += [f"{'loss':>{width}} = {format_number(result.loss)}",
               f"{'R²':>{width}} = {format_number(result.r2)}",
+              *_bounds_line(result),
               _ending(result, fitter.tol, fitter.interrupted)]
     notes = "\n".join(lines) + ("\n" if more else "")
     out.append(Row(record=record, plain=f"{optimizer.name} {shown}" if compare else shown,
                    notes=notes))
     return out
+
+
+def _bounds_line(result) -> list[str]:
+    """With --bounds: the line naming the bounds the fitted parameters lie on."""
+    box = getattr(result, "bounds", None)
+    if box is None:
+        return []
+    active = result.active_bounds
+    if not active:
+        return [f"no bound active at the end (--bounds {box})"]
+    values = result.values()
+    return ["active bounds: " + ", ".join(f"{name} = {format_number(values[name])} ({side})"
+                                          for name, side in active.items())]
 
 
 def _ending(result, tol, interrupted: bool = False) -> str:

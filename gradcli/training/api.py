@@ -9,7 +9,10 @@
 ``opt="lm"`` (the default) is Levenberg-Marquardt (``training.lm``) and reports standard
 errors and the covariance; any optimizer name of ``gradcli.optimizers`` runs ``epochs`` epochs
 of it on the mean squared error (``training.fit``). Errors are GradcliError and name the
-argument (``init``, ``epochs``, ``batch_size``); the command line names its flags instead.
+argument (``init``, ``epochs``, ``batch_size``, ``bounds``); the command line names its flags
+instead. ``bounds`` keeps parameters in a box: ``{"k": (0, 0.5), "a": (0, None)}`` or the
+command line's text ``"k=0:0.5,a=0:"``; the result's ``active_bounds`` names the bounds the
+answer lies on.
 """
 from __future__ import annotations
 
@@ -49,13 +52,15 @@ def as_dataset(data) -> Dataset:
 def fit(model, data, target: str = "y", *, init: dict | None = None, opt: str = LM,
         epochs: int | None = None, tol: float = DEFAULT_TOL, batch_size: int | None = None,
         seed: int | None = None, max_evaluations: int | None = None, names: dict | None = None,
-        **optimizer_options):
+        bounds=None, **optimizer_options):
     """Fit the parameters of ``model`` (text or ``gc.parse`` result) to ``data``'s ``target``.
 
     Returns a ``training.lm.LeastSquaresFit`` for ``opt="lm"`` and a ``training.fit.Fit``
     otherwise; both have ``params``, ``values()``, ``loss`` (MSE), ``r2``, ``converged``,
     ``epochs``, ``stuck`` and ``opt``, and ``record(result)`` gives the JSON record the
     command line prints. ``optimizer_options`` go to ``gradcli.optimizers.make`` (``lr=...``).
+    ``bounds``: a mapping parameter -> (lo, hi), None for no bound, or ``"k=0:0.5,a=0:"``:
+    lm keeps every trial point in the box, the gradient methods project every update.
     """
     from ..expression import Expression, parse
 
@@ -71,22 +76,26 @@ def fit(model, data, target: str = "y", *, init: dict | None = None, opt: str = 
         if epochs is not None and max_evaluations is None:
             max_evaluations = epochs
         return least_squares(expression, dataset, target, init=init,
-                             max_evaluations=max_evaluations, names=names)
+                             max_evaluations=max_evaluations, names=names, bounds=bounds)
     from .. import optimizers
 
     try:
         optimizer = optimizers.make(opt, **optimizer_options)
     except (ValueError, TypeError) as e:
         raise GradcliError(f"opt {opt!r}: {e}") from None
+    box = None
+    if bounds is not None:
+        inputs, params = split_variables(list(expression.variables), dataset, target)
+        box = parameter_bounds(bounds, params, inputs, names["bounds"])
     fitter = Fitter(expression, dataset, target, optimizer, init=init, batch_size=batch_size,
-                    seed=seed, tol=tol, names=names)
+                    seed=seed, tol=tol, names=names, bounds=box)
     result = fitter.run(DEFAULT_EPOCHS if epochs is None else epochs)
     result.opt = opt
     return result
 
 
 def least_squares(expression, dataset: Dataset, target: str, *, init=None,
-                  max_evaluations: int | None = None, names: dict | None = None):
+                  max_evaluations: int | None = None, names: dict | None = None, bounds=None):
     """Levenberg-Marquardt on the rows of ``dataset`` (training.lm.fit_least_squares)."""
     from .lm import DEFAULT_MAX_EVALUATIONS, fit_least_squares
 
@@ -94,6 +103,13 @@ def least_squares(expression, dataset: Dataset, target: str, *, init=None,
     inputs, params = split_variables(list(expression.variables), dataset, target,
                                      constants=constants_used(expression))
     start = initial_values(params, inputs, init, label=names["init"])
+    box = None
+    if bounds is not None:
+        box = parameter_bounds(bounds, params, inputs, names["bounds"])
+        try:
+            box.check_start(start)
+        except ValueError as e:
+            raise GradcliError(f"{names['bounds']}: {e}") from None
     if max_evaluations is not None and (isinstance(max_evaluations, bool)
                                         or max_evaluations < 0):
         raise GradcliError(f"{names['epochs']} must be a whole number >= 0, "
@@ -103,7 +119,45 @@ def least_squares(expression, dataset: Dataset, target: str, *, init=None,
                              target_name=target,
                              max_evaluations=(DEFAULT_MAX_EVALUATIONS if max_evaluations is None
                                               else max_evaluations),
-                             init_label=names["init"])
+                             init_label=names["init"], bounds=box)
+
+
+def parameter_bounds(bounds, params: list[str], inputs: list[str], label: str = "bounds"):
+    """An optimizers.bounds.Bounds over ``params`` from the text ``"k=0:0.5,a=0:"`` (its parser)
+    or a mapping parameter -> (lo, hi) with None for no bound; GradcliError, starting with
+    ``label``, for a data column, a name the model does not have, lo > hi or a malformed bound."""
+    import math
+
+    from ..optimizers.bounds import Bounds
+
+    if isinstance(bounds, Bounds) and bounds.variables == list(params):
+        return bounds
+    try:
+        if isinstance(bounds, str):
+            named = [part.partition("=")[0].strip() for part in bounds.split(",")]
+        elif hasattr(bounds, "items"):
+            named = [str(name) for name in bounds]
+        else:
+            raise ValueError(f"expected a mapping parameter -> (lo, hi) or text such as "
+                             f"'k=0:1,a=0:', got {type(bounds).__name__}")
+        for name in named:
+            if name in inputs:
+                raise ValueError(f"'{name}' is a data column, not a parameter: only parameters "
+                                 f"have bounds (the parameters: {', '.join(params)})")
+            if name and name not in params:
+                raise ValueError(f"the model has no parameter '{name}' "
+                                 f"(its parameters: {', '.join(params)})")
+        if isinstance(bounds, str):
+            return Bounds.parse(bounds, params)
+        lower, upper = [-math.inf] * len(params), [math.inf] * len(params)
+        for name, pair in bounds.items():
+            lo, hi = pair
+            i = params.index(name)
+            lower[i] = -math.inf if lo is None else float(lo)
+            upper[i] = math.inf if hi is None else float(hi)
+        return Bounds(params, lower, upper)
+    except (ValueError, TypeError) as e:
+        raise GradcliError(f"{label}: {e}") from None
 
 
 def record(result, history: list[int] | None = None) -> dict:
@@ -118,6 +172,8 @@ def record(result, history: list[int] | None = None) -> dict:
             "stderr": result.named(result.stderr), "covariance": result.covariance.tolist(),
             "rss": result.rss, "dof": result.dof, "iterations": result.iterations,
             "evaluations": result.evaluations})
+    if getattr(result, "bounds", None) is not None:
+        out["active_bounds"] = result.active_bounds
     if getattr(result, "diverged_at", None) is not None:
         out["diverged_at"] = result.diverged_at
     out["stuck"] = list(result.stuck)

@@ -28,6 +28,10 @@ Epoch k's record is the parameters after k epochs and the full-batch loss there.
 Newton's method (``needs_hessian``) gets the exact Hessian of the loss (of the batch's
 loss with minibatches): (2/n) * sum_i (grad f_i grad f_i^T + (f_i - y_i) * Hessian f_i).
 
+Bounds (``bounds``, an optimizers.bounds.Bounds over the parameters): every update is
+projected onto the box, and the gradient norm is that of the projected gradient (0 at a
+minimum on the box), as ``gradcli minimize --bounds`` does.
+
 Stopping: after ``epochs`` epochs; earlier when the norm of the full-batch
 gradient at the current parameters is ``tol`` or less (``tol=0``: never), which
 is ``converged``; or when the loss or its gradient is not finite, which is
@@ -149,6 +153,7 @@ class Fit:
     keep_every: int = 1
     opt: str | None = None           # the optimizer's name, when known
     stuck: list[str] = field(default_factory=list)  # zero gradient at the start, never moved
+    bounds: object = None            # optimizers.bounds.Bounds, or None
     _path: np.ndarray | None = field(default=None, repr=False)
     _losses: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     _count: int = field(default=0, repr=False)
@@ -218,6 +223,13 @@ class Fit:
         """The parameters after epoch k (default: the last), by name."""
         return {name: float(v) for name, v in zip(self.params, self.params_at(k))}
 
+    @property
+    def active_bounds(self) -> dict:
+        """{parameter: "lower" | "upper"} for the bounds the last parameters lie on."""
+        if self.bounds is None or not self._count:
+            return {}
+        return self.bounds.active(self.params_at(-1))
+
     def record(self, k: int) -> dict:
         """The history record of epoch k: {"epoch": k, "loss": L, "params": {...}}."""
         return {"epoch": k, "loss": float(self.losses[k]), "params": self.values(k)}
@@ -246,7 +258,8 @@ def initial_values(params: list[str], inputs: list[str], init: dict | None, *,
 
 
 # the names the library's errors give its arguments; the CLI passes its flags instead
-ARGUMENT_NAMES = {"init": "init", "epochs": "epochs", "batch_size": "batch_size", "tol": "tol"}
+ARGUMENT_NAMES = {"init": "init", "epochs": "epochs", "batch_size": "batch_size", "tol": "tol",
+                  "bounds": "bounds"}
 
 
 class Fitter:
@@ -256,7 +269,7 @@ class Fitter:
     def __init__(self, expression, dataset: Dataset, target: str, optimizer, *,
                  init: dict | None = None, batch_size: int | None = None,
                  seed: int | None = None, tol: float = DEFAULT_TOL, dtype=None,
-                 keep_every: int = 1, names: dict | None = None):
+                 keep_every: int = 1, names: dict | None = None, bounds=None):
         self.names = names = {**ARGUMENT_NAMES, **(names or {})}
         inputs, params = split_variables(list(expression.variables), dataset, target)
         if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
@@ -265,6 +278,12 @@ class Fitter:
         if not (tol >= 0):
             raise GradcliError(f"{names['tol']} must be a number >= 0, got {tol}")
         start = initial_values(params, inputs, init, label=names["init"])
+        if bounds is not None:
+            try:
+                bounds.check_start(start)
+            except ValueError as e:
+                raise GradcliError(f"{names['bounds']}: {e}") from None
+        self.bounds = bounds
         self.mse = MeanSquaredError(expression, {c: dataset.data[c] for c in inputs},
                                     dataset.data[target], params, dtype)
         self.optimizer = optimizer
@@ -273,7 +292,7 @@ class Fitter:
         self.rng = np.random.default_rng(DEFAULT_SEED if seed is None else seed)
         self.tol = float(tol)
         self.fit = Fit(expression.text, params, inputs, target, keep_every=max(1, keep_every),
-                       opt=getattr(optimizer, "name", None))
+                       opt=getattr(optimizer, "name", None), bounds=bounds)
         with np.errstate(over="ignore"):  # beyond float32: inf, reported as divergence
             self._p = start.astype(self.mse.dtype)
         self._grad = None
@@ -333,7 +352,8 @@ class Fitter:
         if not fit.losses.size:
             self._zero_at_start = np.asarray(grad) == 0
         with np.errstate(all="ignore"):
-            fit.grad_norm = float(np.sqrt(np.dot(grad, grad)))
+            fit.grad_norm = float(np.sqrt(np.dot(grad, grad)) if self.bounds is None
+                                  else self.bounds.projected_norm(self._p, grad))
         fit.add(self._p, loss)
 
     def _epoch(self) -> None:
@@ -357,9 +377,36 @@ class Fitter:
         """The optimizer's step; Newton gets the Hessian of the loss over the same rows."""
         opt = self.optimizer
         if not opt.needs_hessian:
-            return opt.update(p, grad)
-        # a singular batch Hessian (fewer rows than parameters) is Newton's own damping case
-        return opt.update(p, grad, hessian=lambda q: self.mse.hessian(q, inputs, target))
+            p = opt.update(p, grad)
+        else:  # a singular batch Hessian (fewer rows than parameters): Newton's damping case
+            def hessian(q):
+                return self.mse.hessian(q, inputs, target)
+
+            if self.bounds is not None:
+                grad, hessian = _reduced_newton(self.bounds, p, grad, hessian)
+            p = opt.update(p, grad, hessian=hessian)
+        return p if self.bounds is None else self.bounds.project(p)
+
+
+def _reduced_newton(bounds, p, grad, hessian):
+    """Projected Newton (Bertsekas 1982): the parameters on a bound with the gradient pointing
+    out of the box are held (gradient 0, their Hessian rows and columns cut off the others'),
+    so the step is Newton's on the free ones, not a full step cut by the projection."""
+    lo, hi = bounds.lower.astype(p.dtype), bounds.upper.astype(p.dtype)
+    held = ((p <= lo) & (grad > 0)) | ((p >= hi) & (grad < 0))
+    if not held.any():
+        return grad, hessian
+    grad = np.where(held, 0.0, grad).astype(p.dtype)
+
+    def reduced(q):
+        h = np.array(hessian(q), copy=True)
+        diagonal = np.where(np.diagonal(h) > 0, np.diagonal(h), 1.0)
+        h[held, :] = 0.0
+        h[:, held] = 0.0
+        h[held, held] = diagonal[held]
+        return h
+
+    return grad, reduced
 
 
 def fit(expression, dataset: Dataset, target: str, optimizer, *, epochs: int = DEFAULT_EPOCHS,

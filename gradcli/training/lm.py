@@ -71,7 +71,8 @@ class LeastSquaresFit:
     # (mse, p) at the start and after each accepted step: the iterations
     history: list[tuple[float, np.ndarray]] = field(default_factory=list)
     engine: str = "lm"
-    grad_norm: float = math.nan      # |d MSE / d p| at the answer
+    grad_norm: float = math.nan      # |d MSE / d p| at the answer (projected: with bounds)
+    bounds: object = None            # optimizers.bounds.Bounds, or None
     diverged_at = None               # never: a step to a non-finite residual is refused
     opt = "lm"
 
@@ -111,6 +112,11 @@ class LeastSquaresFit:
     def loss(self) -> float:
         """The mean squared error (the loss the gradient methods report)."""
         return self.rss / self.rows if self.rows else math.nan
+
+    @property
+    def active_bounds(self) -> dict:
+        """{parameter: "lower" | "upper"} for the bounds the answer lies on."""
+        return {} if self.bounds is None else self.bounds.active(self.estimate)
 
     def named(self, array) -> dict[str, float]:
         return {name: float(v) for name, v in zip(self.params, array)}
@@ -227,9 +233,11 @@ CONVERGED = {1, 2, 3, 4, 6, 7, 8}  # 6-8: the tolerance met machine precision fi
 
 def levenberg_marquardt(residuals: Residuals, start: np.ndarray, *,
                         max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
-                        ftol: float = FTOL, xtol: float = XTOL, gtol: float = GTOL) -> dict:
+                        ftol: float = FTOL, xtol: float = XTOL, gtol: float = GTOL,
+                        bounds=None) -> dict:
     """Minimize sum(residuals(p)**2) from ``start``: {"x", "njev", "nfev", "converged",
-    "status", "message", "engine"} (MINPACK's lmder, training/minpack.py)."""
+    "status", "message", "engine"} (MINPACK's lmder, training/minpack.py); ``bounds``
+    (optimizers.bounds.Bounds) keeps every trial point in its box."""
     from .minpack import lmder
 
     def jacobian_columns(p):  # one parameter's column per row, as MINPACK stores J
@@ -239,7 +247,9 @@ def levenberg_marquardt(residuals: Residuals, start: np.ndarray, *,
         x, status, nfev, njev = lmder(residuals, jacobian_columns,
                                       np.asarray(start, dtype=np.float64),
                                       ftol=max(ftol, EPS), xtol=max(xtol, EPS),
-                                      gtol=max(gtol, 0.0), maxfev=max(max_evaluations, 1))
+                                      gtol=max(gtol, 0.0), maxfev=max(max_evaluations, 1),
+                                      lower=None if bounds is None else bounds.lower,
+                                      upper=None if bounds is None else bounds.upper)
     return {"x": np.asarray(x, dtype=np.float64), "njev": njev, "nfev": nfev,
             "converged": status in CONVERGED, "status": status,
             "message": MINPACK_MESSAGES.get(status, f"MINPACK status {status}"),
@@ -256,9 +266,10 @@ def zero_gradient_params(jac: np.ndarray, r: np.ndarray, params: list[str]) -> l
 def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndarray,
                       params: list[str], start: np.ndarray, *, model: str, target_name: str,
                       max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
-                      init_label: str = "init") -> LeastSquaresFit:
+                      init_label: str = "init", bounds=None) -> LeastSquaresFit:
     """Levenberg-Marquardt fit of ``params`` (from ``start``) to the rows; GradcliError, naming
-    the parameter or the row, for what makes the fit meaningless (see docs/fit.md)."""
+    the parameter or the row, for what makes the fit meaningless (see docs/fit.md).
+    ``bounds`` (optimizers.bounds.Bounds over ``params``, the start inside): the box."""
     from ..compiled.program import compile_expression
     from .fit import r_squared, sum_of_squares
 
@@ -310,7 +321,8 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
             out = {"x": start, "njev": 0, "nfev": 1, "converged": False, "engine": "lm",
                    "message": "no evaluation allowed: the start"}
         else:
-            out = levenberg_marquardt(res, start, max_evaluations=max_evaluations)
+            out = levenberg_marquardt(res, start, max_evaluations=max_evaluations,
+                                      bounds=bounds)
     except KeyboardInterrupt as interrupt:  # the best point so far, then the interrupt
         stopped = interrupt
         out = {"x": history[-1][1] if history else start, "njev": len(history), "nfev": 0,
@@ -329,12 +341,14 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
         history.append((rss / n, x.copy()))  # the answer is the last row
     fit = LeastSquaresFit(model, list(params), list(columns), target_name, x, rss, n,
                           out["njev"], out["nfev"], out["converged"], out["message"],
-                          history=history, engine=out["engine"])
+                          history=history, engine=out["engine"], bounds=bounds)
     fit.stuck = [params[j] for j in zero if x[j] == start[j]]
     fit.r2 = r_squared(r, res.target)
     jac = res.jacobian(x)
     with np.errstate(all="ignore"):
-        fit.grad_norm = float(np.linalg.norm(2.0 * (jac.T @ r) / n))
+        gradient = 2.0 * (jac.T @ r) / n
+        fit.grad_norm = float(np.linalg.norm(gradient) if bounds is None
+                              else bounds.projected_norm(x, gradient))
     cov, weak = covariance(jac, rss, n - k)
     fit.not_identifiable = [params[j] for j in weak]
     if stopped is not None:

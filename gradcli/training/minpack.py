@@ -202,11 +202,23 @@ def lmpar(r: np.ndarray, ipvt: np.ndarray, diag: np.ndarray, qtb: np.ndarray,
     return par, x
 
 
-def lmder(fcn, jac, x0, *, ftol: float, xtol: float, gtol: float, maxfev: int):
+def lmder(fcn, jac, x0, *, ftol: float, xtol: float, gtol: float, maxfev: int,
+          lower=None, upper=None):
     """Minimize sum(fcn(x)**2) from x0; ``jac(x)`` returns the Jacobian as a (k, n) array
-    (row j: d fcn / d x_j at every row), which lmder may overwrite. (x, info, nfev, njev)."""
+    (row j: d fcn / d x_j at every row), which lmder may overwrite. (x, info, nfev, njev).
+
+    ``lower``/``upper`` (arrays, +-inf for no bound; x0 inside): the box lower <= x <= upper,
+    by projection (not MINPACK's; docs/fit.md "Bounds"). At each Jacobian the parameters on a
+    bound whose gradient points out of the box are fixed (their columns zeroed, their step 0),
+    the trust-region step is MINPACK's on the others, and the trial point is projected onto
+    the box; a projected step's predicted reduction is that of the linear model at the
+    projected step. No clipping and no fixed parameter: MINPACK's iterations exactly."""
     x = np.array(x0, dtype=np.float64)
     k = len(x)
+    bounded = lower is not None and upper is not None
+    if bounded:
+        lower = np.asarray(lower, dtype=np.float64)
+        upper = np.asarray(upper, dtype=np.float64)
     fvec = np.asarray(fcn(x), dtype=np.float64)
     nfev, njev, info, it = 1, 0, 0, 1
     fnorm = enorm(fvec)
@@ -217,9 +229,22 @@ def lmder(fcn, jac, x0, *, ftol: float, xtol: float, gtol: float, maxfev: int):
     while True:
         a = jac(x)
         njev += 1
+        fixed = None
+        scale = None
+        if bounded:  # the scaling from every column; the fixed ones leave the QR
+            scale = np.array([enorm(a[j]) for j in range(k)])
+            with np.errstate(all="ignore"):
+                g = np.einsum("ji,i->j", a, fvec)  # J^T f: the RSS's gradient / 2
+            fixed = ((x <= lower) & (g > 0.0)) | ((x >= upper) & (g < 0.0))
+            if fixed.any():
+                a[fixed] = 0.0
+            else:
+                fixed = None
         ipvt, rdiag, acnorm = qrfac(a)
+        if scale is None:
+            scale = acnorm
         if it == 1:
-            diag = np.where(acnorm == 0.0, 1.0, acnorm)
+            diag = np.where(scale == 0.0, 1.0, scale)
             xnorm = enorm(diag * x)
             delta = FACTOR * xnorm
             if delta == 0.0:
@@ -245,14 +270,24 @@ def lmder(fcn, jac, x0, *, ftol: float, xtol: float, gtol: float, maxfev: int):
             info = 4
         if info:
             break
-        diag = np.maximum(diag, acnorm)
+        diag = np.maximum(diag, scale)
         while True:
             par, step = lmpar(r, ipvt, diag, qtf, delta, par)
             step = -step
+            if fixed is not None:
+                step[fixed] = 0.0
             trial = x + step
             pnorm = enorm(diag * step)
             if it == 1:
                 delta = min(delta, pnorm)
+            clipped = False
+            if bounded:
+                inside = np.minimum(np.maximum(trial, lower), upper)
+                if not np.array_equal(inside, trial):
+                    clipped = True
+                    trial = inside
+                    step = inside - x
+                    pnorm = enorm(diag * step)
             fnew = np.asarray(fcn(trial), dtype=np.float64)
             nfev += 1
             fnorm1 = enorm(fnew)
@@ -267,6 +302,10 @@ def lmder(fcn, jac, x0, *, ftol: float, xtol: float, gtol: float, maxfev: int):
             temp2 = math.sqrt(par) * pnorm / fnorm
             prered = temp1 * temp1 + temp2 * temp2 / 0.5
             dirder = -(temp1 * temp1 + temp2 * temp2)
+            if clipped:  # not the LM step: 1 - |f + J s|^2/|f|^2 with J s = Q R P^T s
+                slope = float(qtf @ wa3) / fnorm / fnorm
+                prered = -(2.0 * slope + temp1 * temp1)
+                dirder = slope
             ratio = actred / prered if prered != 0.0 else 0.0
             if ratio <= 0.25:
                 temp = 0.5 if actred >= 0.0 else 0.5 * dirder / (dirder + 0.5 * actred)
