@@ -420,3 +420,22 @@ def test_the_mpmath_reference_compares_a_variable_named_mpf():
         values.append(float(mpmath_function(f, symbol)(mpmath.mpf("0.7"))))
     exact = float(mpmath.exp(mpmath.sin(0.7)) / (1 + mpmath.mpf(0.7) ** 2) + 0.35)
     assert values == pytest.approx([exact] * 3, rel=1e-15)
+
+
+# -- deadlines -------------------------------------------------------------------------------------
+def test_check_timeout_bounds_a_huge_power():
+    """The reference's deadline was not enforced on a huge power: 1,421 s for --timeout 2."""
+    code, out, err, seconds = run("check", "((1.5E+10))*(616031.1006468816^616031.1006468816)",
+                                  "--order", "2", "--timeout", "2", "--format", "json",
+                                  timeout=120)
+    assert seconds < 15, seconds  # 2 s of reference work, the interpreter's start, a loaded machine
+    assert code in (0, 1, 2) and "Traceback" not in err
+    assert out.count("\n") == 1  # one record: checked, or said not to be
+
+
+def test_check_timeout_bounds_the_sympy_reference_too():
+    code, out, err, seconds = run("check", "tanh(tanh(tanh(tanh(tanh(x)))))", "--at", "0.3",
+                                  "--order", "14", "--timeout", "1", "--reference", "sympy",
+                                  "--format", "json", timeout=120)
+    assert seconds < 15, seconds
+    assert code in (0, 1) and "Traceback" not in err
