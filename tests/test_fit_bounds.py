@@ -90,6 +90,7 @@ def test_lm_with_two_active_bounds_is_trf():
     np.testing.assert_allclose(result.estimate, expected, rtol=1e-12)
     assert list(result.estimate) == [4.5, 0.75]
     assert result.active_bounds == {"a": "upper", "k": "lower"} and result.converged
+    assert result.message == "every parameter is on a bound, its gradient pointing out of the box"
 
 
 def test_lm_three_parameters_two_of_them_on_bounds_is_trf():

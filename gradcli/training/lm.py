@@ -342,6 +342,8 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
     fit = LeastSquaresFit(model, list(params), list(columns), target_name, x, rss, n,
                           out["njev"], out["nfev"], out["converged"], out["message"],
                           history=history, engine=out["engine"], bounds=bounds)
+    if out.get("status") == 4 and bounds is not None and len(fit.active_bounds) == k:
+        fit.message = "every parameter is on a bound, its gradient pointing out of the box"
     fit.stuck = [params[j] for j in zero if x[j] == start[j]]
     fit.r2 = r_squared(r, res.target)
     jac = res.jacobian(x)
