@@ -15,7 +15,14 @@ import pytest
 import gradcli as gc
 from gradcli.compiled.program import compile_expression
 
-mp.mp.dps = 40
+
+@pytest.fixture(autouse=True, scope="module")
+def _forty_digits():
+    """mpmath at 40 digits for these tests only (the global precision is every module's)."""
+    with mp.workdps(40):
+        yield
+
+
 REL = 1e-13
 ORDER = 10
 

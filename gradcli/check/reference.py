@@ -36,6 +36,7 @@ import math
 import os
 import select
 import signal
+import sys
 import time
 from dataclasses import dataclass
 
@@ -51,6 +52,11 @@ TIMED_OUT = "timeout"
 INTERRUPTED = "interrupted"  # why an order has no reference after Ctrl-C or SIGTERM
 NOT_COMPUTED = "not computed"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# Python frames SymPy and mpmath may use: they recurse through an expression tens of frames a
+# level (diff, evalf, xreplace, lambdify's printer), so 200 nested sines (the parser's
+# deepest) need more than Python's default 1000. Raised in the forked worker (a process of
+# its own) and, without fork, around the work in this process (then put back).
+DEEP_RECURSION = 20_000
 
 
 @dataclass
@@ -183,6 +189,8 @@ def within(messages, timeout: float) -> tuple[list[dict], str | None]:
 def _in_process(messages, timeout):
     deadline = time.monotonic() + timeout
     out = []
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, DEEP_RECURSION))
     try:
         for message in messages():
             out.append(message)
@@ -193,6 +201,8 @@ def _in_process(messages, timeout):
         raise
     except Exception as e:  # a SymPy (or mpmath) failure: the rest goes on without it
         return out, f"{type(e).__name__}: {e}"
+    finally:
+        sys.setrecursionlimit(limit)
     return out, None
 
 
@@ -243,6 +253,7 @@ def _worker(write_end, parent, messages):
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the worker at once
         _die_with(parent)
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), DEEP_RECURSION))
         with os.fdopen(write_end, "wb") as out:
             try:
                 for message in messages():
