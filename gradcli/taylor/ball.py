@@ -406,35 +406,50 @@ def coefficient_balls(nodes, wrt, point, n, prec, max_prec):
             prec *= 2
 
 
+QUICK_REL = REL / 2       # _quick's test, with room below REL for every rounding it makes
+
+
 def _quick(cs: list, values: list, ks: list) -> list:
     """The k of ks left to check one by one: the others' float64 values[k] are certainly
-    within REL of c_k * k!, shown on the coefficients in float64 with margins for every
-    rounding (values[k] / k! from k! = M 2**E, the ball's midpoint and radius as floats).
-    Plain floats: two cheap flint calls an entry (numpy's arrays cost more at these sizes)."""
-    from .engine import factorial_table
-
-    table = factorial_table(max(ks))
-    ldexp, isfinite = math.ldexp, math.isfinite
-    tolerance = REL * (1 - 4 * _EPS)
+    within REL of c_k * k!, shown in float64 on the coefficients: s = values[k] / k! (one
+    rounding from the correctly rounded 1/k!, or from k! = M 2**E past 170), m = the ball's
+    midpoint as a float, its radius below 2**-59 |m| (relative accuracy >= 60 bits), and
+    |s - m| <= QUICK_REL |s|: then |values[k] / k! - c_k| <= (QUICK_REL + 4 eps) |s| or so,
+    well inside REL. Plain floats, two cheap flint calls an entry (numpy's arrays cost more
+    at these sizes)."""
+    table = _reciprocals(max(ks))
     left = []
     for k in ks:
-        mant, exp2 = table[k]
-        scaled = ldexp(values[k] / mant, -exp2)
+        r = table[k]
+        if r:
+            scaled = values[k] * r
+        else:
+            mant, exp2 = _factorial_parts(k)
+            scaled = math.ldexp(values[k] / mant, -exp2)
         size = abs(scaled)
         c = cs[k]
-        bits = c.rel_accuracy_bits()
-        if bits < 60 or not 2.0 ** -1000 <= size <= 2.0 ** 1000:
-            left.append(k)
-            continue
-        mid = float(c)                                  # the midpoint, within an ulp
-        rad = ldexp(abs(mid), 1 - min(bits, 1000))    # radius <= 2**-(bits - 1) |mid|
-        if not (isfinite(mid) and abs(scaled - mid) + rad + 4 * _EPS * (size + abs(mid))
-                <= tolerance * size):
+        if not (2.0 ** -1000 <= size <= 2.0 ** 1000 and c.rel_accuracy_bits() >= 60
+                and abs(scaled - float(c)) <= QUICK_REL * size):   # nan, inf fail
             left.append(k)
     return left
 
 
-_EPS = 2.0 ** -52
+_RECIPROCALS: list[float] = []
+
+
+def _reciprocals(n: int) -> list[float]:
+    """1/k! correctly rounded for k = 0..n at least (0.0 past 170, where it is subnormal)."""
+    while len(_RECIPROCALS) <= n:
+        k = len(_RECIPROCALS)
+        _RECIPROCALS.append(1 / math.factorial(k) if k <= 170 else 0.0)
+    return _RECIPROCALS
+
+
+def _factorial_parts(k: int) -> tuple[float, int]:
+    """k! = M 2**E (the engine's table, one rounding) for k past 170."""
+    from .engine import factorial_table
+
+    return factorial_table(k)[k]
 
 
 def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
