@@ -135,6 +135,49 @@ def test_bad_stdin_lines_keep_their_row_in_csv_and_json(gradcli):
     assert records[1]["error"] == "a number cannot be followed by a name"
 
 
+def test_bad_stdin_lines_keep_their_row_in_a_table(gradcli):
+    """SPEC 6.4 in the fourth format: the bad line's row holds the line (or its point) and
+    "error" in the first value cell, in the table of its expression; the numbers' columns
+    stay right-justified. Values: x**3 and 3x**2, 6x at 1 and 2."""
+    result = gradcli("diff", "x**3", "--at", "-", "--order", "2", "--format", "table",
+                     input="x=abc\n1\nq=1\n2\n")
+    assert result.exit_code == 2 and result.stderr.count("gradcli: error: stdin line") == 2
+    assert result.stdout == (
+        "x**3  (along x)\n"
+        "┏━━━━━━━┳━━━━━━━┳━━━━━━━┳━━━━━━━━━┓\n"
+        "┃     x ┃     f ┃ df/dx ┃ d²f/dx² ┃\n"
+        "┡━━━━━━━╇━━━━━━━╇━━━━━━━╇━━━━━━━━━┩\n"
+        "│ x=abc │ error │       │         │\n"
+        "│   1.0 │   1.0 │   3.0 │     6.0 │\n"
+        "│ q=1.0 │ error │       │         │\n"
+        "│   2.0 │   8.0 │  12.0 │    12.0 │\n"
+        "└───────┴───────┴───────┴─────────┘\n")
+    # two variables: a point that lacks one keeps the value it gave, in its column
+    result = gradcli("grad", "x**2*y", "--at", "-", "--format", "table",
+                     input="x=1,y=2\ny=1\n")
+    assert result.exit_code == 2
+    assert result.stdout.splitlines()[4:6] == ["│ 1.0 │ 2.0 │   2.0 │   4.0 │   1.0 │",
+                                               "│     │ 1.0 │ error │       │       │"]
+
+
+def test_a_bad_stdin_expression_keeps_its_place_in_table_output(gradcli):
+    """A bad expression has no table of its own shape: a small one under its text, between
+    the tables of the expressions around it."""
+    result = gradcli("eval", "-", "--at", "x=2", "--format", "table", input="x**2\nsin(\nx+1\n")
+    assert result.exit_code == 2
+    assert result.stdout == (
+        "x**2\n┏━━━━━┳━━━━━━━┓\n┃   x ┃ value ┃\n┡━━━━━╇━━━━━━━┩\n│ 2.0 │   4.0 │\n"
+        "└─────┴───────┘\n"
+        "sin(\n┏━━━━━┳━━━━━━━━┓\n┃   x ┃ result ┃\n┡━━━━━╇━━━━━━━━┩\n│ 2.0 │ error  │\n"
+        "└─────┴────────┘\n"
+        "x+1\n┏━━━━━┳━━━━━━━┓\n┃   x ┃ value ┃\n┡━━━━━╇━━━━━━━┩\n│ 2.0 │   3.0 │\n"
+        "└─────┴───────┘\n")
+    only_bad = gradcli("eval", "x**2", "--at", "-", "--format", "table", input="x=abc\n")
+    assert only_bad.exit_code == 2 and only_bad.stdout == (
+        "x**2\n┏━━━━━━━┳━━━━━━━━┓\n┃ point ┃ result ┃\n┡━━━━━━━╇━━━━━━━━┩\n"
+        "│ x=abc │ error  │\n└───────┴────────┘\n")
+
+
 def test_a_utf8_bom_and_cr_line_endings_on_stdin_are_read(gradcli):
     """issue 23: an editor's byte-order mark before line 1, and CR-only line endings."""
     result = gradcli("eval", "x+1", "--at", "-", input="\ufeff1\r2\r\n3\r")

@@ -20,7 +20,9 @@ So a run of ``minimize`` is its history rows (CSV and table cells only) and one 
 run (record, plain line and, in a table, its summary as notes).
 
 ``Writer.error(...)`` keeps a bad input line's place (plain: an empty line, CSV: a row with
-empty value cells, JSON: ``{"expr", "point", "error"}``).
+empty value cells, JSON: ``{"expr", "point", "error"}``, table: a row of its expression's
+table with the point and ``error`` in the first value cell; a small table of its own where
+the expression gave no row, as a bad expression on stdin).
 
 Tables (SPEC 6.4) are never wider than the terminal (``COLUMNS`` in a pipe): numbers to
 TABLE_DIGITS significant digits (tables only), the title a line of its own; a table that
@@ -219,6 +221,31 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, file
                               [False] + [True] * (b - a)))
 
 
+def error_row(expr: str, given: dict, text: str | None, shape: Row | None) -> Row:
+    """A bad input's table row: in ``shape``'s table (a row of the same expression), its point
+    in the point's columns (the line's text in the first where it was not a point) and
+    ``error`` in the first value cell; without a shape, a table of its own (the point's
+    columns, or ``point``, and ``result``)."""
+    if text is None and given and not all(given):  # a bare value: the line as written
+        text = ",".join(f"{k}={cell(v)}" if k else cell(v) for k, v in given.items())
+    if shape is None:
+        names = list(given) if text is None else ["point"]
+        cells = list(given.values()) if text is None else [text]
+        return Row(title=expr, table_columns=[*names, "result"], table_values=[*cells, "error"],
+                   numeric=[text is None] * len(names) + [False], error=True)
+    headings = shape.table_cells()[0]
+    n = len(shape.record["point"])  # the point's columns come first
+    cells = [""] * len(headings)
+    if text is None and not set(given) <= set(headings[:n]):  # a name the table lacks
+        text = ",".join(f"{k}={cell(v)}" for k, v in given.items())
+    for i, name in enumerate(headings[:n]):
+        cells[i] = given.get(name, "") if text is None else (text if i == 0 else "")
+    if n < len(cells):
+        cells[n] = "error"
+    return Row(title=shape.title, table_columns=headings, table_values=cells,
+               caption=shape.caption, numeric=shape.numeric, error=True)
+
+
 def table_text(title: str | None, columns: list[str], rows: list[list], *,
                numeric: list[bool] | None = None, width: int | None = None) -> str:
     """print_table's output as a string (for a table drawn under another: a Hessian)."""
@@ -250,6 +277,7 @@ class Row:
     notes: str | None = None
     text: dict = field(default_factory=dict)
     numeric: list[bool] | None = None  # the table's right-justified columns (default: numbers)
+    error: bool = False  # a bad input's row (Writer.error): its texts justify no column
 
     def table_cells(self) -> tuple[list[str] | None, list | None]:
         """The table's headings and values (the CSV ones unless given)."""
@@ -273,6 +301,8 @@ class Writer:
     _csv: object = None
     _texts: int = 0  # multi-line texts written (a blank line goes between them)
     _errors: list = field(default_factory=list)  # CSV error rows waiting for a header
+    _shapes: dict = field(default_factory=dict)  # expr -> its last table row of one point
+    _table_errors: list = field(default_factory=list)  # (expr, given, text) waiting for a table
 
     def __post_init__(self):
         if self.out is None:
@@ -341,7 +371,7 @@ class Writer:
     def error(self, expr: str, point, error) -> None:
         """A result that could not be computed keeps its place (its message is on stderr):
         plain an empty line, CSV a row with empty value cells, JSON ``{"expr", "point",
-        "error"}``; a table shows nothing for it. ``point`` is a Point, or the text of a
+        "error"}``, a table a row (``error_row``). ``point`` is a Point, or the text of a
         line that was not one."""
         names = getattr(point, "names", None)  # None: a line that was not a point, or none
         given = dict(zip(names, point.values)) if names is not None else {}
@@ -355,6 +385,17 @@ class Writer:
             self._errors.append((expr, given))
             if self._header is not None:
                 self._write_errors()
+        elif self.format == "table":
+            self._table_errors.append((expr, given, point if isinstance(point, str) else None))
+            if expr in self._shapes:  # its table's shape is known: the row goes in now
+                self._place_errors()
+
+    def _place_errors(self) -> None:
+        """The waiting errors as table rows, in order: in the shape of their expression's
+        table when one was seen, else each a small table of its own."""
+        waiting, self._table_errors = self._table_errors, []
+        for expr, given, text in waiting:
+            self._table(error_row(expr, given, text, self._shapes.get(expr)))
 
     def _write_errors(self) -> None:
         header = self._header or ["expr"]
@@ -385,6 +426,13 @@ class Writer:
 
     def _table(self, row: Row) -> None:
         headings, _ = row.table_cells()
+        point = row.record.get("point") if isinstance(row.record, dict) else None
+        if headings and not row.error and isinstance(point, dict):  # a point's row: errors
+            expr = (row.values[row.columns.index("expr")]           # of its expression
+                    if row.columns and "expr" in row.columns else row.title)  # take its shape
+            self._shapes[expr] = row
+            if self._table_errors:
+                self._place_errors()
         if headings:  # None or []: not a line of a table
             first = self._pending[0] if self._pending else None
             if first is not None and (row.title, headings) != (first.title,
@@ -406,12 +454,19 @@ class Writer:
         if self._pending:
             rows, self._pending = self._pending, []
             first = rows[0]
+            numeric = first.numeric
+            good = [r.table_cells()[1] for r in rows if not r.error]
+            if numeric is None and good and len(good) < len(rows):  # the numbers' columns
+                numeric = [all(not isinstance(v[i], str) for v in good)  # stay right-justified
+                           for i in range(len(first.table_cells()[0]))]
             print_table(first.title, first.table_cells()[0], [r.table_cells()[1] for r in rows],
-                        file=self.out, caption=first.caption, numeric=first.numeric)
+                        file=self.out, caption=first.caption, numeric=numeric)
 
     def flush(self) -> None:
         """Draw the pending table (table format) and flush the stream."""
         with whole_record():
+            if self._table_errors:
+                self._place_errors()
             self._draw()
             self.out.flush()
 
