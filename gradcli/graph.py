@@ -53,8 +53,8 @@ class Builder:
     def const(self, value: float, name: str | None = None, text: str | None = None) -> Node:
         """The constant ``value``; ``text``, the literal written, is kept when it has more
         than 15 significant digits (float64 may not hold that decimal: --digits reads it)."""
-        if text is not None and not _long_decimal(text):
-            text = None
+        if text is not None and (len(text) <= 15 or not _long_decimal(text)):
+            text = None  # (15 characters cannot hold 16 significant digits)
         key = ("const", name or (value, math.copysign(1.0, value), text))
         node = self._nodes.get(key)
         if node is None:

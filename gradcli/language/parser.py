@@ -155,6 +155,15 @@ class Parser:
                         return node if node is not None else self.leaf_power(pos, pos + 2)
         if kind != OP or texts[pos] not in "+-":  # no sign
             return self.power(depth)
+        operand = kinds[pos + 1]
+        if (operand == NUMBER or operand == NAME) and depth < MAX_DEPTH:  # one sign: -3, -x
+            after, star = kinds[pos + 2], texts[pos + 2]
+            if after != LPAREN and (after != OP or (star != "**" and star != "^")):
+                self.pos = pos + 2
+                node = self.leaves.get(texts[pos + 1])
+                if node is None:
+                    node = self.leaf(pos + 1)
+                return self.b.apply("neg", node) if texts[pos] == "-" else node
         signs = []
         while self.tok.kind == OP and self.tok.text in "+-":
             signs.append(self.advance())
