@@ -439,3 +439,26 @@ def test_check_timeout_bounds_the_sympy_reference_too():
                                   "--format", "json", timeout=120)
     assert seconds < 15, seconds
     assert code in (0, 1) and "Traceback" not in err
+
+
+def test_running_out_of_memory_for_real_is_one_line():
+    """Under shrinking address-space limits (ulimit -v) a big gradient either answers or
+    says 'out of memory' in one line, exit 2; never a MemoryError traceback. (Below about
+    130 MB the interpreter and numpy's BLAS cannot start at all: not gradcli's to say.)"""
+    expression = "+".join(["sin(x)*x"] * 11000)
+    outcomes = set()
+    for megabytes in range(130, 260, 20):
+        code, out, err, _ = run("grad", expression, "--at", "1", "--format", "plain",
+                                memory_kb=megabytes * 1000)
+        if "OpenBLAS" in err or ("Error" in err and "gradcli:" not in err):
+            assert "import" in err or "OpenBLAS" in err, err  # the start itself failed
+            continue
+        assert "Traceback" not in err, err
+        if code == 0:
+            assert float(out) == pytest.approx(15199.506197436398, rel=1e-12)
+            outcomes.add("answer")
+        else:
+            one_error(code, err, "out of memory while running grad, try fewer points or a "
+                      "lower order")
+            outcomes.add("out of memory")
+    assert outcomes == {"answer", "out of memory"}, outcomes
