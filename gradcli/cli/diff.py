@@ -30,7 +30,9 @@ def diff(expr, at, order, wrt, digits, fast, format):
     """Derivatives of EXPR of orders 0..N along one variable, at each point.
 
     The other variables are held at their --at values. Plain output is the Nth
-    derivative alone, one line per point; json gives every order. Every number
+    derivative alone, one line per point; json gives every order. A --wrt variable
+    the expression lacks may be given in --at: its derivatives are 0 beyond order 0
+    (as grad --wrt). Every number
     is within 1e-13 relative of the exact derivative (entries float64 cannot
     vouch for are recomputed in ball arithmetic; --fast skips that); --digits D
     prints D certified digits at any magnitude.
@@ -38,7 +40,13 @@ def diff(expr, at, order, wrt, digits, fast, format):
     with Writer(format) as writer:
         for_each_point(expr, at, lambda e, names, env, points:
                        derivative_rows(e, names, env, points, order, wrt, digits, fast),
-                       writer)
+                       writer, extra=(wrt,) if wrt else ())
+
+
+def _own(point: dict, own) -> dict:
+    """The point's values of the expression's own variables (a --wrt variable it lacks is
+    only in the rows)."""
+    return {name: value for name, value in point.items() if name in own}
 
 
 def _heading(k: int, wrt: str) -> str:
@@ -57,23 +65,31 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
                     digits: int | None = None, fast: bool = False) -> list[Row]:
     import numpy as np
 
-    wrt = choose_wrt(expression, wrt)
+    own = expression.variables
+    if wrt is not None and wrt not in own:  # f does not depend on wrt (grad --wrt's rule):
+        along, computed = (own[0] if own else wrt), 0  # order 0 is f, the rest exact 0s
+        env = {name: env[name] for name in own}
+    else:
+        along, computed = wrt, order
+        wrt = choose_wrt(expression, wrt)
     n = len(points)
     if digits is not None:   # certified decimal strings, point by point
         from ..taylor.digits import Digits
 
         check_finite_points(points, names)
         notes = Digits()
-        table = [expression.derivatives(wrt, order, at=exact_values(p, names), digits=digits,
-                                        report=notes) for p in points]
+        table = [expression.derivatives(along, computed, at=_own(exact_values(p, names), own),
+                                        digits=digits, report=notes) + ["0"] * (order - computed)
+                 for p in points]
         zero_warning(expression, notes, warn)
     else:
         from ..taylor.engine import Refinement
 
         report = Refinement()
         with np.errstate(all="ignore"):
-            derivatives = expression.derivatives(wrt, order, at=env, fast=fast, report=report)
-        table = np.empty((n, order + 1))
+            derivatives = expression.derivatives(along, computed, at=env, fast=fast,
+                                                 report=report)
+        table = np.zeros((n, order + 1))
         for k, d in enumerate(derivatives):
             table[:, k] = np.broadcast_to(np.asarray(d, dtype=np.float64), (n,))
         refinement_warnings(expression, names, points, report, warn, table)
