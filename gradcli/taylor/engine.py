@@ -433,15 +433,31 @@ def at_risk(out: np.ndarray, risk: np.ndarray, top: int) -> np.ndarray:
     """(order+1, P) entries the float64 result cannot vouch for: not finite, 0 or near the
     ends of the float64 range, or with an estimated error above REL (orders <= top)."""
     sub = np.ascontiguousarray(out[: top + 1])
+    size = sub.shape[1]
     # 2**-1000 <= |x| <= 2**1000 on the bits (ordered as the magnitudes; nan above inf):
-    # one unsigned comparison after a shift by 2**-1000's bits (below wraps around)
-    bits = sub.view(np.uint64) & _MAGNITUDE
-    bits -= _LOW
-    flags = bits > _SPAN
+    # one unsigned comparison after a shift by 2**-1000's bits (below wraps around), in
+    # chunks of points that stay in the cache (whole-array temporaries cost page faults)
+    bits = sub.view(np.uint64)
+    flags = np.empty(sub.shape, dtype=bool)
+    buffer = np.empty((top + 1, min(size, CHUNK)), dtype=np.uint64)
     limit = REL / (EPS * SCREEN_FACTOR * (np.arange(top + 1) + 1.0))
-    if risk is not None and risk.max() > limit[-1]:
-        flags |= risk[None, :] > limit[:, None]
+    screen = risk is not None and risk.max() > limit[-1]
+    if screen:
+        over = np.empty(buffer.shape, dtype=bool)
+        limits = limit[:, None]
+    for lo in range(0, size, CHUNK):
+        hi = min(lo + CHUNK, size)
+        part = buffer[:, : hi - lo]
+        np.bitwise_and(bits[:, lo:hi], _MAGNITUDE, out=part)
+        np.subtract(part, _LOW, out=part)
+        np.greater(part, _SPAN, out=flags[:, lo:hi])
+        if screen:
+            np.greater(risk[None, lo:hi], limits, out=over[:, : hi - lo])
+            flags[:, lo:hi] |= over[:, : hi - lo]
     return flags
+
+
+CHUNK = 16384   # points at a time in at_risk
 
 
 def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast: bool = False,
