@@ -113,6 +113,77 @@ def test_lm_three_parameters_two_of_them_on_bounds_is_trf():
     assert list(expected[1:]) == pytest.approx([0.6, 0.05], rel=1e-12)  # trf's: the same
 
 
+@pytest.mark.parametrize("lower, upper, start", [
+    # boxes where clipped steps once went uphill: lm then cycled between two points (the
+    # first) or never shrank its trust region (the second) until the evaluation cap
+    ([3.6834, 0.2502, -0.8493], [6.0717, 0.8933, -0.4591], [6.0417, 0.5113, -0.7323]),
+    ([0.3215, 0.1973, -0.9023], [2.6116, 1.1379, -0.7407], [2.3532, 0.4943, -0.7816]),
+])
+def test_lm_clipped_steps_that_go_uphill_are_refused(lower, upper, start):
+    t, y = decay()
+
+    def residuals(p):
+        return p[0] * np.exp(-p[1] * t) + p[2] - y
+
+    def jac(p):
+        e = np.exp(-p[1] * t)
+        return np.stack([e, -p[0] * t * e, np.ones_like(t)], axis=1)
+
+    expected = least_squares(residuals, start, jac=jac, bounds=(lower, upper), method="trf",
+                             **TIGHT).x
+    result = gc.fit("a*exp(-k*t)+c", DECAY, target="y", init=dict(zip("akc", start)),
+                    bounds={n: (lo, hi) for n, lo, hi in zip("akc", lower, upper)})
+    assert result.converged and result.evaluations < 100
+    losses = [m for m, _ in result.history]
+    assert losses == sorted(losses, reverse=True)  # every accepted step lowered the RSS
+    rss = float(residuals(expected) @ residuals(expected))
+    assert result.rss <= rss * (1 + 1e-12)
+    got = [result.values()[n] for n in "akc"]
+    np.testing.assert_allclose(got, expected, rtol=1e-7)
+
+
+@settings(max_examples=40, deadline=None)
+@given(lower=st.tuples(st.floats(0, 6), st.floats(0, 1), st.floats(-1, 0.5)),
+       width=st.tuples(st.floats(0.01, 5), st.floats(0.01, 1), st.floats(0.01, 1)),
+       where=st.tuples(*[st.floats(0, 1)] * 3))
+def test_lm_in_random_boxes_is_no_worse_than_trf(lower, width, where):
+    t, y = decay()
+    # rounded: a start of 1e-38 is MINPACK's own trap (its first trust region is 100 |D x0|,
+    # about 1e-36: it stops at once), with or without bounds
+    lower = np.round(lower, 4)
+    upper = lower + np.round(width, 4)
+    start = np.round(lower + (upper - lower) * np.array(where), 4)
+
+    def residuals(p):
+        return p[0] * np.exp(-p[1] * t) + p[2] - y
+
+    def jac(p):
+        e = np.exp(-p[1] * t)
+        return np.stack([e, -p[0] * t * e, np.ones_like(t)], axis=1)
+
+    start = np.clip(start, lower, upper)
+    expected = least_squares(residuals, start, jac=jac, bounds=(lower, upper), method="trf",
+                             **TIGHT).x
+    result = gc.fit("a*exp(-k*t)+c", DECAY, target="y", init=dict(zip("akc", start)),
+                    bounds={n: (lo, hi) for n, lo, hi in zip("akc", lower, upper)})
+    rss = float(residuals(expected) @ residuals(expected))
+    assert result.converged and result.rss <= rss * (1 + 1e-9)
+    assert all(np.all((lower <= p[[0, 2, 1]]) & (p[[0, 2, 1]] <= upper))
+               for _, p in result.history)  # params are a, c, k
+
+
+def test_lm_parameters_held_by_bounds_need_not_be_identifiable():
+    # at k = 0, a*exp(-k*t)+c is a+c: a and c are not identifiable, but both are on bounds
+    result = gc.fit("a*exp(-k*t)+c", DECAY, target="y", init={"a": 0, "k": 0, "c": 0},
+                    bounds="a=0:0.25,k=0:1,c=0:0.25")
+    assert result.values() == {"a": 0.25, "c": 0.25, "k": 0.0}
+    assert result.active_bounds == {"a": "upper", "c": "upper", "k": "lower"}
+    assert result.not_identifiable == ["a", "c"] and np.all(np.isnan(result.stderr))
+    with pytest.raises(GradcliError, match="a, c are not identifiable"):  # no bounds: the error
+        gc.fit("a*exp(-k*t)+c", DECAY, target="y", init={"a": 0.25, "k": 0, "c": 0.25},
+               max_evaluations=0)
+
+
 def test_lm_no_bound_ever_reached_runs_minpacks_iterations_exactly():
     free = gc.fit("a*exp(-k*t)", DECAY, target="y", init={"a": 1, "k": 1})
     boxed = gc.fit("a*exp(-k*t)", DECAY, target="y", init={"a": 1, "k": 1},

@@ -359,7 +359,8 @@ def fit_least_squares(expression, inputs: dict[str, np.ndarray], target: np.ndar
             fit.stderr = np.sqrt(np.diag(fit.covariance))
         stopped.partial = fit  # for the caller that writes what was done
         raise stopped
-    if weak and not set(fit.not_identifiable) <= set(fit.stuck):
+    # held by a bound, a parameter is determined even where the Jacobian is singular
+    if weak and not set(fit.not_identifiable) <= set(fit.stuck) | set(fit.active_bounds):
         raise GradcliError(
             f"the parameters {', '.join(fit.not_identifiable)} are not identifiable: the "
             f"Jacobian of the residuals is singular at the fit {_named(params, x)} (some "

@@ -307,10 +307,12 @@ def lmder(fcn, jac, x0, *, ftol: float, xtol: float, gtol: float, maxfev: int,
                 prered = -(2.0 * slope + temp1 * temp1)
                 dirder = slope
             ratio = actred / prered if prered != 0.0 else 0.0
+            if clipped and prered <= 0.0:  # the projection undid the model's decrease
+                ratio = 0.0
             if ratio <= 0.25:
                 temp = 0.5 if actred >= 0.0 else 0.5 * dirder / (dirder + 0.5 * actred)
-                if 0.1 * fnorm1 >= fnorm or temp < 0.1:
-                    temp = 0.1
+                if 0.1 * fnorm1 >= fnorm or temp < 0.1 or clipped and dirder >= 0.0:
+                    temp = 0.1  # dirder >= 0: a clipped step uphill, no interpolation
                 delta = temp * min(delta, pnorm / 0.1)
                 par = par / temp
             elif par == 0.0 or ratio >= 0.75:
