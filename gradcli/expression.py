@@ -191,14 +191,16 @@ class Expression:
         """taylor.derivatives over blocks of the points (gradcli/blocks.py): each point's
         series is its own, so the blocks give the numbers of one pass; then the entries at
         risk refined (engine.refine), in this thread."""
-        from .taylor.engine import FEW_POINTS, derivatives, facts, refine
+        from .taylor.engine import FEW_POINTS, HIGH_ORDER, derivatives, facts, refine
 
         env = {k: np.asarray(v, dtype=np.float64) for k, v in env.items()}
         shape = np.broadcast_shapes(*(v.shape for v in env.values()))
         size = math.prod(shape)
         # the screen's measure of cancellation: not needed where every entry is checked
-        risk = np.ones(size) if fast or size > FEW_POINTS or facts(self.nodes, wrt)[1] \
-            else None
+        # (or, with fast, estimated in 53-bit balls): from order HIGH_ORDER on
+        degree, polynomial = facts(self.nodes, wrt)
+        risk = np.ones(size) if min(order, degree) < HIGH_ORDER and (
+            fast or size > FEW_POINTS or polynomial) else None
         start = time.perf_counter()
         parts = blocks.plan(shape)  # points, not coefficients: measured best
         if parts is None:
