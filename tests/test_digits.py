@@ -343,3 +343,21 @@ def test_arb_reference_names_why_an_order_is_singular():
     assert result.singular == [0, 1] and result.ok
     assert [r.text for r in result.references] == ["the logarithm of a negative number"] * 2
     assert all(r.why is None for r in result.references)   # (why is SymPy's failure)
+
+
+@pytest.mark.parametrize("k", [0, 3, 22, 170, 171, 200])
+def test_certify_keeps_what_is_within_1e13_and_replaces_the_rest(k):
+    # f^(j) of exp(10*x) at 0.5 is 10**j e**5 (mpmath, 60 digits); certify's quick float test
+    # (1/k! up to 170, k! as mantissa and exponent past it: c_200 ~ 2e-173 takes that path)
+    # and the ball test must keep an entry off by 1e-15 or 6e-14 and replace one off by 2e-13
+    # (or by its sign)
+    exact = [mp.mpf(10) ** j * mp.exp(5) for j in range(201)]
+    nodes = gc.parse("exp(10*x)").nodes
+    for error, kept in ((1e-15, True), (6e-14, True), (2e-13, False), (-2.0, False)):
+        values = [float(v) for v in exact]
+        values[k] = float(exact[k] * (1 + mp.mpf(error)))
+        given_value = values[k]
+        status = B.certify(nodes, "x", {"x": 0.5}, values, 200)
+        assert status[k] == ("ok" if kept else "replaced"), (error, status[k])
+        assert values[k] == (given_value if kept else float(exact[k]))
+        assert status.count("ok") == 200 + kept
