@@ -37,10 +37,21 @@ def diff(expr, at, order, wrt, digits, fast, format):
     vouch for are recomputed in ball arithmetic; --fast skips that); --digits D
     prints D certified digits at any magnitude.
     """
+    if wrt is not None:
+        _variable_name(wrt)
     with Writer(format) as writer:
         for_each_point(expr, at, lambda e, names, env, points:
                        derivative_rows(e, names, env, points, order, wrt, digits, fast),
                        writer, extra=(wrt,) if wrt else ())
+
+
+def _variable_name(wrt: str) -> None:
+    """--wrt names one variable (it may be one the expression lacks: grad --wrt's rule)."""
+    from ..errors import GradcliError
+    from ..graph import NAMED_CONSTANTS
+
+    if not wrt.isidentifier() or not wrt.isascii() or wrt in NAMED_CONSTANTS:
+        raise GradcliError(f"--wrt {wrt}: {wrt!r} is not a variable name")
 
 
 def _own(point: dict, own) -> dict:
