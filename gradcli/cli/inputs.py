@@ -309,7 +309,9 @@ def for_each_point(expr: str, at: tuple, compute, writer, extra: tuple = ()) -> 
 
     ``compute(expression, names, env, points)`` gets one group of points that give the
     same variables (``names``, sorted; ``env`` maps each to a numpy array of its values,
-    one entry per point) and returns a list of Rows, one per point, in order. Errors that
+    one entry per point; ``points`` may be a ``columns.NumberLines``) and returns a list
+    of Rows, one per point, in order, or a ``columns.Rows`` (made when asked for; the
+    plain format writes its lines in one pass, ``Writer.write_rows``). Errors that
     concern one expression or one point are reported, keep their row
     (``writer.error``), and the rest goes on (exit 2 at the end); with a single
     expression on the command line they end the run. ``extra``: names a point may give

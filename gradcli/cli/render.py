@@ -32,7 +32,8 @@ waits for its end (``app.whole_record``), and a long JSON record goes to the des
 unbuffered.
 
 To add a command: build Rows (its record, plain line, CSV and table cells, notes) and hand
-them to ``Writer(format)``; nothing else writes stdout.
+them to ``Writer(format)``; nothing else writes stdout. Many rows of one command may come
+as a ``columns.Rows``: ``Writer.write_rows`` writes their plain lines in one pass.
 
 The module imports the standard library and click (through ``app``); rich loads when a
 table is drawn.
