@@ -361,3 +361,13 @@ def test_certify_keeps_what_is_within_1e13_and_replaces_the_rest(k):
         assert status[k] == ("ok" if kept else "replaced"), (error, status[k])
         assert values[k] == (given_value if kept else float(exact[k]))
         assert status.count("ok") == 200 + kept
+
+
+def test_estimated_digits_of_an_infinite_or_nan_risk_is_zero_not_an_overflow():
+    # a 10,000-term polynomial's screen measured an infinite risk and --fast raised
+    # OverflowError (floor of -inf) while estimating its digits
+    from gradcli.taylor.engine import estimated_digits
+
+    assert estimated_digits(float("inf"), 3) == 0
+    assert estimated_digits(float("nan"), 3) == 0
+    assert estimated_digits(1.0, 0) == 15

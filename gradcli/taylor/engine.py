@@ -421,6 +421,8 @@ def screened(nodes) -> bool:
 def estimated_digits(risk: float, k: int) -> int:
     """The screen's estimate of the correct significant digits of order k."""
     error = EPS * SCREEN_FACTOR * (k + 1) * max(float(risk), 1.0)
+    if not error < 1.0:  # a risk of inf or nan (a huge sum's cancellation): no digit vouched for
+        return 0
     return int(min(max(math.floor(-math.log10(error)), 0), 15))
 
 
