@@ -83,7 +83,7 @@ class working:
     threads must not see each other's). A class, not a generator: it is entered for every
     point a refinement checks."""
 
-    __slots__ = ("prec", "length", "old")
+    __slots__ = ("length", "old", "prec")
 
     def __init__(self, prec: int, length: int):
         self.prec, self.length = prec, length
