@@ -104,6 +104,7 @@ def assert_agree(text: str, x: float) -> None:
 @settings(max_examples=1000, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(expressions(), st.sampled_from(AWKWARD))
+@pytest.mark.slow
 def test_every_engine_gives_one_answer(text, x):
     try:
         assume(list(gc.parse(text).variables) == ["x"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +27,8 @@ import gradcli as gc
 from gradcli.errors import GradcliError
 
 from .test_fuzz import grammar_expressions, hostile_text, mutated, parse_or_error, run
+
+pytestmark = pytest.mark.slow  # bulk runs: `pytest -m "not slow"` leaves them out
 
 HANG = 10.0  # seconds: an example slower than this is a hang (the slowest take ~0.1 s)
 AWKWARD = st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, np.pi, -np.pi / 2, 1e-300, 1e300,

@@ -349,6 +349,7 @@ def test_polygamma_and_sinc_derivative_taylor_rules_match_mpmath(n):
 @pytest.mark.parametrize("text, x", [("sinc(x)", 3.0), ("sinc(x)", 0.5), ("gamma(x)", 2.5),
                                      ("digamma(x)", 1.3), ("lgamma(x)", 30.0),
                                      ("digamma(x)", -2.5), ("erf(x)", 0.7), ("sinc(x**2)", 1.5)])
+@pytest.mark.slow
 def test_orders_to_400_match_ball_arithmetic_or_overflow_with_it(text, x):
     """Orders 100..400 (1/k! underflows past 170; r**k and zeta(k, x) leave the range)."""
     from gradcli.taylor import ball as B
