@@ -54,11 +54,12 @@ cancellations it meets, (|u_k| + |v_k|) / |u_k + v_k| at a sum and the product o
 absolute values against the product at a Cauchy product (every one for up to FEW_POINTS
 points or a polynomial, else the root's). ``refine`` then checks in ball arithmetic
 (ball.py ``certify``) the entries float64 cannot vouch for and replaces the wrong ones:
-every entry of up to FEW_POINTS points unless the graph is a polynomial (whose every
-cancellation the screen sees), every point from order HIGH_ORDER on, and otherwise the
-entries the screen flags (estimated error EPS * SCREEN_FACTOR * (k + 1) * risk above 1e-13;
-not finite, 0, or near the ends of the float64 range) -- beyond NO_DEADLINE points within
-BUDGET of the float64 time, the rest reported. ``fast`` only estimates the digits.
+for a polynomial (whose every cancellation the screen sees) the entries the screen flags
+(estimated error EPS * SCREEN_FACTOR * (k + 1) * risk above 1e-13; not finite, 0, or near
+the ends of the float64 range); for any other graph, and from order HIGH_ORDER on, every
+entry (cancellation inside an op's own recurrence, as sigmoid'' near 0, is invisible to the
+screen), the flagged ones first -- beyond NO_DEADLINE points within BUDGET of the float64
+time, the rest reported. ``fast`` only estimates the digits.
 
 The series arithmetic itself is in series.py.
 """
@@ -478,7 +479,10 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     size = out.shape[1]
     if fast and top >= HIGH_ORDER:
         return _estimate_high_orders(nodes, wrt, flat, out, top, report)
-    every = top >= HIGH_ORDER or (size <= FEW_POINTS and not polynomial)
+    # the screen sees every cancellation of a polynomial only: any other graph (sigmoid''
+    # near 0 cancels inside its op's recurrence) has every entry checked, the entries the
+    # screen flags first, within the time budget beyond NO_DEADLINE points, the rest reported
+    every = top >= HIGH_ORDER or not polynomial
     flags = None if every and not fast else at_risk(out, risk, top)
     if fast:   # the screen's estimate for the worst entry at risk
         columns = np.flatnonzero(flags.any(axis=0))
@@ -496,6 +500,9 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     if every:
         flags = np.ones((top + 1, size), dtype=bool) if size > NO_DEADLINE else None
         points = np.arange(size)
+        if risk is not None and size > FEW_POINTS:   # the screen's suspects first
+            suspect = at_risk(out, risk, top).any(axis=0)
+            points = np.concatenate([np.flatnonzero(suspect), np.flatnonzero(~suspect)])
     else:
         points = np.flatnonzero(flags.any(axis=0))
         if not len(points):
