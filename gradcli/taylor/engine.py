@@ -403,6 +403,9 @@ class Refinement:
         """(point, order) of every entry not certified: undecided balls, and the entries a
         large batch's time budget did not reach (kept as arrays until asked for)."""
         for points, orders in self._unreached:
+            if isinstance(orders, int):   # every order 0..orders of these points
+                points, orders = (np.repeat(points, orders + 1),
+                                  np.tile(np.arange(orders + 1), len(points)))
             self._uncertified.extend(zip(points.tolist(), orders.tolist()))
         self._unreached = []
         return self._uncertified
@@ -498,7 +501,6 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
             report.estimated_count += len(ks)
         return report
     if every:
-        flags = np.ones((top + 1, size), dtype=bool) if size > NO_DEADLINE else None
         points = np.arange(size)
         if risk is not None and size > FEW_POINTS:   # the screen's suspects first
             suspect = at_risk(out, risk, top).any(axis=0)
@@ -511,10 +513,15 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
 
     names = sorted(flat)
     deadline = None if size <= NO_DEADLINE else time.perf_counter() + BUDGET * seconds
-    for i, p in enumerate(points.tolist()):
+    for i in range(len(points)):   # (not points.tolist(): a million ints cost 40 ms)
+        p = int(points[i])
         if deadline is not None and time.perf_counter() > deadline:
-            ks, qs = np.nonzero(flags[:, points[i:]])
-            report._unreached.append((points[i:][qs], ks))
+            rest = points[i:]
+            if every:      # every order of every point left: no mask to search
+                report._unreached.append((rest, top))   # orders 0..top, expanded if asked
+            else:
+                ks, qs = np.nonzero(flags[:, rest])
+                report._unreached.append((rest[qs], ks))
             break
         point = {name: float(flat[name][p]) for name in names}
         if not all(map(math.isfinite, point.values())):
