@@ -17,8 +17,9 @@ a Python float meeting a float32 tensor is a weak type and becomes float32):
   arithmetic (unlike Adam's).
 Powers here are correctly rounded float32 (exact rationals rounded to nearest even), an
 implementation independent of numpy's powf. (TF's pow kernel is Eigen's; that it rounds
-these particular powers as well is an assumption, and
-``test_float32_powers_correctly_rounded_and_how_close_to_ties`` measures how close to a rounding tie each one is.)
+these particular powers as well is an assumption; the test
+``test_float32_powers_correctly_rounded_and_how_close_to_ties`` measures how close to a
+rounding tie each one is.)
 
 Published TF number: issue 18, TF 2.21, tf.keras Adam(learning_rate=1.0) from 3 on
 (x-50)**2 in float32 gives 3.999993324279785 after one step (also in test_keras_api.py).
@@ -66,8 +67,9 @@ def pow32(base: np.float32, step: int) -> np.float32:
 class KerasOracle:
     """One Keras 3 optimizer on float32 numpy arrays, as its source computes it."""
 
-    def __init__(self, kind, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None):
-        self.kind = kind
+    def __init__(self, kind, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
+                 amsgrad=False):
+        self.kind, self.amsgrad = kind, amsgrad
         self.lr = F(lr)  # base_optimizer: a float32 variable
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon  # Python floats
         self.weight_decay = weight_decay
@@ -78,7 +80,7 @@ class KerasOracle:
     def apply(self, x, g):
         x, g = np.asarray(x, F), np.asarray(g, F)
         if self.m is None:
-            self.m, self.v, self.u = (np.zeros_like(x) for _ in range(3))
+            self.m, self.v, self.u, self.v_hat = (np.zeros_like(x) for _ in range(4))
         if self.weight_decay is not None:  # tensorflow/optimizer.py _apply_weight_decay
             wd = F(self.weight_decay)
             x = x - (x * wd) * self.lr
@@ -96,7 +98,10 @@ class KerasOracle:
         alpha = (lr * np.sqrt(F(1) - beta_2_power)) / (F(1) - beta_1_power)
         self.m = self.m + (g - self.m) * F(1 - self.beta_1)
         self.v = self.v + (np.square(g) - self.v) * F(1 - self.beta_2)
-        return x - (self.m * alpha) / (np.sqrt(self.v) + F(self.epsilon))
+        v = self.v
+        if self.amsgrad:
+            self.v_hat = v = np.maximum(self.v_hat, self.v)
+        return x - (self.m * alpha) / (np.sqrt(v) + F(self.epsilon))
 
     _adamw = _adam
 
@@ -149,8 +154,9 @@ CASES = [  # (--opt, Keras kind, gradcli keyword arguments, oracle keyword argum
     ("adamw", "adamw", {"weight_decay": 0.1}, {"weight_decay": 0.1}),
     ("adamax", "adamax", {}, {}),
     ("nadam", "nadam", {}, {}),
+    ("adam", "adam", {"amsgrad": True}, {"amsgrad": True}),
 ]
-IDS = ["adam", "adamw", "adamw-wd0.1", "adamax", "nadam"]
+IDS = ["adam", "adamw", "adamw-wd0.1", "adamax", "nadam", "amsgrad"]
 
 
 def bits(a):
