@@ -8,8 +8,9 @@ its value by continuity, else the smallest subgradient, else nan); the cases fou
 listed in DISAGREEMENTS, each an xfail(strict) so that a fix is noticed. They come in
 kinds, and the property leaves each kind out (``assume``) until it is fixed:
 
-- 0**0 in a general power (x**x at 0): the tape masks d/dy to 0, Taylor mode gives nan,
-  SPEC 4 says -inf (the value by continuity of (log y + 1) y**y).
+- 0**0 in a general power: fixed (ONE_ANSWER: d/dy = -inf, SPEC 4's value by continuity
+  of (log y + 1) y**y); left out of the property only for x**(x-x) at 0 (-inf * 0 = nan on
+  the tape, 0 in Taylor mode, which knows x-x is the zero series).
 - a general power of a base <= 0: the tape's d/dy is log(base) times the exponent's
   derivative, nan * 0 even where the exponent is constant in effect (x**(x-x)).
 - an inf or nan inside (an overflow, a pole, a masked min/max branch, 0 * inf in a
@@ -17,7 +18,9 @@ kinds, and the property leaves each kind out (``assume``) until it is fixed:
   whole series (x - x is the zero series) and refines its results, gives the derivative
   that exists. The property compares only points where every node's value and first
   derivative are finite; the named cases pin down poles, domain errors and ties.
-- -0.0: Taylor mode seeds the point as +0.0 (2/x at -0.0: +inf against -inf).
+- -0.0: fixed for powers and quotients (ONE_ANSWER: IEEE's limit from the left, 2/x at
+  -0.0 is -inf in every engine); log'(-0.0) and sqrt'(-0.0) still differ in sign (Taylor
+  mode +inf, the tape -inf), so the property skips Taylor mode's derivative at -0.0.
 
 At huge and tiny points (|x| >= 1e8, 0 < |x| <= 1e-8) the finite values may differ by
 cancellation (1 + 1e300 - 1e300; d(x/x) = 1/x - x/x**2): there only nan and inf of the
@@ -94,9 +97,9 @@ def assert_agree(text: str, x: float) -> None:
     results = engines(text, x)
     first = results["tape"]
     for name, pair in results.items():
-        if name == "taylor" and math.copysign(1.0, x) < 0 and x == 0.0:
-            continue  # Taylor mode reads -0.0 as 0.0: test_known_disagreements
         assert same(pair[0], first[0], x), (text, x, results)
+        if name == "taylor" and math.copysign(1.0, x) < 0 and x == 0.0:
+            continue  # log'(-0.0): Taylor mode +inf (SPEC 4), the tape -inf (module doc)
         if not extreme(x):  # huge/tiny: derivatives after an overflow differ (DISAGREEMENTS)
             assert same(pair[1], first[1], x), (text, x, results)
 
@@ -183,14 +186,9 @@ def power_of_a_base_at_most_0(text: str, x: float) -> bool:
 
 # The disagreements the issue named (and those the property finds), with SPEC 4's answer.
 DISAGREEMENTS = [
-    # y**y at 0: d/dy = y**y*(log(y)+1) -> -inf as y -> 0+ (the value by continuity);
-    # the tape gives 0 (its base-0 mask), Taylor nan
-    ("x**x", 0.0, "tape 0.0, Taylor nan; SPEC 4: -inf by continuity"),
-    ("cosh(x**x)", 0.0, "tape 0.0, Taylor nan (through x**x)"),
-    # Taylor mode seeds x = -0.0 as +0.0: 2/x is +inf there, -inf in IEEE and every other
-    # engine; log'(-0.0) is +inf in Taylor mode (SPEC 4: log'(0) = inf), -inf on the tape
-    ("2/x", -0.0, "Taylor +inf, the others -inf (the sign of the zero point is lost)"),
-    ("x", -0.0, "Taylor's value 0.0, the others -0.0"),
+    # x**(x-x) is 1 everywhere: at 0 the tape's d/dy of 0**0 is -inf (SPEC 4, ONE_ANSWER),
+    # times the exponent's derivative 0 = nan; Taylor mode knows x-x is the zero series
+    ("x**(x-x)", 0.0, "Taylor 0.0, the others nan (-inf * 0)"),
     # after an overflow: x**min(x, 2) at 1e300 is inf, its derivative 2x = 2e300 (Taylor);
     # the tape's product rule meets inf * 0 = nan
     ("x**min(x, 2)", 1e300, "Taylor 2e300, tape nan (inf * 0)"),
@@ -217,6 +215,41 @@ def test_known_disagreements(text, x, why):
         assert [math.copysign(1.0, v) if v == 0 else v for v in pair] == \
             [math.copysign(1.0, v) if v == 0 else v for v in first] or \
             all(math.isnan(a) and math.isnan(b) for a, b in zip(pair, first)), results
+
+
+# Disagreements fixed (issue 21 item 5), each engine's value and first derivative bit for
+# bit (-0.0 apart from 0.0), with SPEC 4's answer: at 0**0 in a general power d/dy is the
+# one-sided derivative lim (0**y - 1)/y = -inf of y -> 0+ (y**y: (log y + 1) y**y -> -inf
+# as y -> 0+, sympy: limit(diff(y**y, y), y, 0, '+') = -oo), d/dx = 0 (x**0 is constant);
+# at -0.0, IEEE's one-sided limit from the left (2/x: -inf, -2/x**2: -inf; x: -0.0).
+ONE_ANSWER = [
+    ("x**x", 0.0, (1.0, -math.inf)),
+    ("cosh(x**x)", 0.0, (math.cosh(1.0), -math.inf)),
+    ("x**(2*x)", 0.0, (1.0, -math.inf)),
+    ("x**(-x)", 0.0, (1.0, math.inf)),    # y = -x: -inf * -1
+    ("0**x", 0.0, (1.0, -math.inf)),
+    ("2/x", -0.0, (-math.inf, -math.inf)),
+    ("x**-3", -0.0, (-math.inf, -math.inf)),
+    ("x", -0.0, (-0.0, 1.0)),
+]
+
+
+@pytest.mark.parametrize("text, x, expected", ONE_ANSWER)
+def test_fixed_disagreements_give_one_answer(text, x, expected):
+    def bits(pair):
+        return [math.copysign(1.0, v) if v == 0 else v for v in pair]
+
+    for name, pair in engines(text, x).items():
+        assert bits(pair) == bits(expected), (name, text, x, pair)
+
+
+def test_zero_to_the_zero_against_sympy_limit():
+    """SPEC 4's value by continuity of d/dy y**y at 0, from SymPy (independent of gradcli)."""
+    import sympy as sp
+
+    y = sp.Symbol("y", positive=True)
+    assert sp.limit(sp.diff(y ** y, y), y, 0, "+") == -sp.oo
+    assert engines("x**x", 0.0)["taylor"][1] == -math.inf
 
 
 @pytest.mark.parametrize("text, x", [

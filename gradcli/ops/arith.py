@@ -203,12 +203,15 @@ class Pow:
         return np.power(x, y)
 
     def grad(g, ans, x, y):
-        """(g * y * x ** (y - 1), g * ans * log(x)), with 0 where y = 0 or x = 0 respectively"""
+        """(g * y * x ** (y - 1), g * ans * log(x)), with 0 where y = 0 or x = 0 != y
+        respectively; at 0 ** 0, d/dy = log(0) = -inf (SPEC 4: the value by continuity)"""
         # x ** 0 is constant: the exponent 0 - 1 + 1 keeps 0 * x ** -1 from being nan at x = 0
-        # (y - 1 + 0 = y - 1 elsewhere); d/dy 0 ** y = 0: log(0) never reaches the product
-        # (x + 0 = x and * 1 elsewhere, bit for bit)
-        gx = g * y * F.pow(x, (y - 1.0) + F.apply("mask_zero", y))
-        x_zero = F.apply("mask_zero", x)
+        # (y - 1 + 0 = y - 1 elsewhere); d/dy 0 ** y = 0 for y != 0: log(0) never reaches the
+        # product (x + 0 = x and * 1 elsewhere, bit for bit); at 0 ** 0 it does: 1 * -inf, the
+        # one-sided derivative (0 ** y - 1) / y of y -> 0+ (y ** y: (log y + 1) y ** y -> -inf)
+        y_zero = F.apply("mask_zero", y)
+        gx = g * y * F.pow(x, (y - 1.0) + y_zero)
+        x_zero = F.apply("mask_zero", x) * (1.0 - y_zero)
         gy = g * ans * F.log(x + x_zero) * (1.0 - x_zero)
         return gx, gy
 

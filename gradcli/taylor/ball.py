@@ -461,6 +461,7 @@ def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
     MAX_BITS: float64's value stands)."""
     n = len(values) - 1
     status = ["exact"] * (n + 1)
+    signed_zero = any(v == 0 and math.copysign(1.0, v) < 0 for v in point.values())
     pending = list(range(min(top, n) + 1))
     prec = START_BITS
     while pending:
@@ -485,6 +486,8 @@ def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
                      for k in slow}
         for k in slow:
             decided = _check_entry(balls[k], values[k])
+            if decided is not None and decided[1] == 0 == values[k] and signed_zero:
+                decided = ("ok", values[k])   # IEEE's sign at a -0.0 point (x at -0.0)
             if decided is None:
                 left.append(k)
             else:

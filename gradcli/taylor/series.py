@@ -290,14 +290,20 @@ def leading(u: np.ndarray):
 
 def power_at_zero(u: np.ndarray, a, lead_power) -> np.ndarray:
     """u**a where u_0 = 0 and u = c t**v + ...: 0 below order a*v, sign(falling(a*v, k)) *
-    lead_power(c) * inf above (the one-sided limit), nan at order a*v itself."""
+    lead_power(c) * inf above (the one-sided limit), nan at order a*v itself. At u_0 = -0.0
+    and an integer a the limit from the left, as IEEE's 1/-0.0 = -inf: u(-t)'s series
+    (c_k (-1)**k) there."""
     n = u.shape[0] - 1
+    k = np.arange(n + 1, dtype=np.float64).reshape((-1,) + (1,) * (u.ndim - 1))
+    integer = np.asarray(a) == np.round(a)   # C's pow reads -0.0 as 0.0 for other a
+    flip = np.where(np.signbit(u[0]) & integer & (k % 2 == 1), -1.0, 1.0)
+    u0 = u[0]
+    u = u * flip
     nonzero = u[1:] != 0
     v = (np.argmax(nonzero, axis=0) + 1).astype(np.float64)
     some = np.any(nonzero, axis=0)
     e = np.asarray(a, dtype=np.float64) * v
     c = leading(u)
-    k = np.arange(n + 1, dtype=np.float64).reshape((-1,) + (1,) * (u.ndim - 1))
     negatives = np.clip(k - np.floor(e) - 1.0, 0.0, k)   # factors e - i < 0 for i < k
     sign = np.where(negatives % 2 == 1, -1.0, 1.0)
     with np.errstate(all="ignore"):
@@ -305,7 +311,8 @@ def power_at_zero(u: np.ndarray, a, lead_power) -> np.ndarray:
         integer_e = (e == np.floor(e)) & (e >= 0)
         out = np.where(integer_e & (k >= e), np.nan, out)
         out = np.where(some, out, np.where(k == 0, 0.0, np.where(np.asarray(a) > 0, 0.0, np.nan)))
-    out[0] = np.power(0.0, a)
+        out = out * flip
+        out[0] = np.power(np.where(u0 == 0, u0, 0.0), a)
     return out
 
 
@@ -362,6 +369,12 @@ def general_power(u: np.ndarray, v: np.ndarray) -> np.ndarray:
         else:
             p = exp(mul(full(v, n), log(u)), value0=value)
             p[1:] = np.where(u[0] == 0, np.nan, p[1:])
+        # 0 ** 0 (y ** y at 0): d/dv = log(0) = -inf (SPEC 4, the value by continuity), d/du
+        # = v u ** (v - 1) = 0 (u ** 0 is constant), as the tape's; the higher orders nan
+        zero_zero = (u[0] == 0) & (v[0] == 0)
+        if np.any(zero_zero):
+            p[1] = np.where(zero_zero, -np.inf * v[1], p[1])
+            p[2:] = np.where(zero_zero, np.nan, p[2:])
     return p
 
 
