@@ -158,6 +158,10 @@ def warn_non_finite(expression, names, points, results) -> None:
     warned = ctx.find_root().meta.setdefault(_WARNED_KEY, set()) if ctx is not None else set()
     if expression.text in warned:
         return
+    base = _log_base(expression, names, points)
+    if base:  # log(x, 0): a finite limit, flagged (issue 23); a nan or inf below as well
+        warn(f"{expression.text}: {base}")
+        warned.add(expression.text)
     for what, array in results:
         flat = np.asarray(array, dtype=np.float64).reshape(-1)
         bad = np.flatnonzero(~np.isfinite(flat))
@@ -184,6 +188,23 @@ def warn_non_finite(expression, names, points, results) -> None:
         warn(message)
         warned.add(expression.text)
         return
+
+
+def _log_base(expression, names, points) -> str | None:
+    """A base 0 or inf of a logarithm at one of the points (gradcli.nonfinite)."""
+    if not points or not any(n.op == "div" and n.inputs[1].op == "log"
+                             for n in expression.nodes):
+        return None
+    import numpy as np
+
+    from ..nonfinite import log_base_origin
+
+    try:
+        env = {n: np.array([p.values[j] for p in points], dtype=np.float64)
+               for j, n in enumerate(names)}
+        return log_base_origin(expression, env)
+    except (GradcliError, KeyError, ValueError, TypeError, ArithmeticError, IndexError):
+        return None  # a diagnostic only
 
 
 def _origin(expression, env: dict) -> str | None:
