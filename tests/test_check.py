@@ -181,7 +181,10 @@ def test_check_agrees_on_smooth_expressions_orders_0_to_4(text, x):
     expression = gradcli.parse(text)
     record = check(expression, {"x": x} if expression.variables else None, order=4)
     assert record["ok"] is True, record
-    assert record["reference"] == ["sympy"] * 5
+    # SymPy's own, or mpmath's where SymPy leaves a derivative unevaluated (cbrt's
+    # sign(u)*|u|**(1/3) form: Derivative(sign(...)) for a symbol not declared real)
+    assert record["reference"][0] == "sympy"
+    assert set(record["reference"]) <= {"sympy", "mpmath"}, record
 
 
 # -- a broken rule must fail the check ---------------------------------------------------------
