@@ -210,7 +210,8 @@ class Expression:
 
             def block(part, lo, hi):
                 out[:, lo:hi] = derivatives(self.nodes, wrt, part, order, None if risk is None
-                                            else risk.reshape(shape)[lo:hi].reshape(-1))
+                                            else risk.reshape(shape)[lo:hi].reshape(-1),
+                                            few=size <= FEW_POINTS)
 
             blocks.over(block, env, shape, parts)
         flat_out = out.reshape(order + 1, size)

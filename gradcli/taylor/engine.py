@@ -58,8 +58,9 @@ for a polynomial (whose every cancellation the screen sees) the entries the scre
 (estimated error EPS * SCREEN_FACTOR * (k + 1) * risk above 1e-13; not finite, 0, or near
 the ends of the float64 range); for any other graph, and from order HIGH_ORDER on, every
 entry (cancellation inside an op's own recurrence, as sigmoid'' near 0, is invisible to the
-screen), the flagged ones first -- beyond NO_DEADLINE points within BUDGET of the float64
-time, the rest reported. ``fast`` only estimates the digits.
+screen), the flagged ones first -- beyond NO_DEADLINE points, CHECK_SHARE of the further
+points (about a tenth of the float64 pass's time, counted so that a run is repeatable to the
+bit), the rest reported. ``fast`` only estimates the digits.
 
 The series arithmetic itself is in series.py.
 """
@@ -133,11 +134,14 @@ def _by_rule(node, ins: list[np.ndarray]) -> np.ndarray:
     return rule.taylor(*ins, **node.attrs)
 
 
-def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.ndarray:
+def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None,
+                few: bool | None = None) -> np.ndarray:
     """The scaled coefficients (n+1, P) of the root along x0 + 2**m t (P points, 1-D).
 
     ``risk`` (an array of P ones, or None): multiplied in place by the cancellation of the
-    sums (see ``cancellation``): at every add/sub for a few points, at the root's for many."""
+    sums (see ``cancellation``): at every add/sub for a few points, at the root's for many.
+    ``few``: whether the call's points are few (FEW_POINTS), when ``env`` is one block of
+    them (else its own size decides), so that blocks screen as one pass does."""
     size = len(next(iter(env.values()))) if env else 1
     series: dict[int, np.ndarray] = {}
     # a series no later node reads is freed, so memory is reused (unless all fit anyway)
@@ -145,7 +149,8 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None) -> np.nda
         i.id: position for position, node in enumerate(nodes) for i in node.inputs}
     # the screen (risk) measures every sum and product for a few points or a polynomial,
     # else the root's alone
-    every = risk is not None and (size <= FEW_POINTS or facts(nodes, wrt)[1])
+    few = size <= FEW_POINTS if few is None else few
+    every = risk is not None and (few or facts(nodes, wrt)[1])
     last = len(nodes) - 1
     with np.errstate(all="ignore"):
         for position, node in enumerate(nodes):
@@ -285,18 +290,19 @@ def _accepted(c: np.ndarray) -> np.ndarray:
     return ok
 
 
-def derivatives(nodes, wrt: str, env: dict, order: int, risk=None) -> np.ndarray:
+def derivatives(nodes, wrt: str, env: dict, order: int, risk=None,
+                few: bool | None = None) -> np.ndarray:
     """[f, f', ..., f^(order)] along wrt at the points of env: shape (order+1, *points).
 
     ``risk``: an array of ones, one per point (flat), that the r = 1 pass multiplies by the
-    cancellation it meets (for ``refine``)."""
+    cancellation it meets (for ``refine``); ``few`` as in ``taylor_pass``."""
     names = sorted(env)
     arrays = np.broadcast_arrays(*(np.asarray(env[k], dtype=np.float64) for k in names))
     shape = arrays[0].shape if arrays else ()
     flat = {k: a.reshape(-1) for k, a in zip(names, arrays)}
     degree = facts(nodes, wrt)[0]
     n = int(min(order, degree))
-    c = taylor_pass(nodes, wrt, flat, n, 0, risk)
+    c = taylor_pass(nodes, wrt, flat, n, 0, risk, few)
     ok = _accepted(c) if n >= 1 else None
     out = to_derivatives(c.copy() if ok is not None and not ok.all() else c, 0)
     if ok is not None and not ok.all():
@@ -379,7 +385,11 @@ REL = 1e-13
 EPS = 2.0 ** -52
 HIGH_ORDER = 8        # from this order on, every point is checked in ball arithmetic
 SCREEN_FACTOR = 4.0   # the screen's error model: EPS * SCREEN_FACTOR * (k + 1) * risk
-BUDGET = 0.10         # many points: ball checks stop after this fraction of the float64 time
+# Beyond NO_DEADLINE points, ball checks are made for this share of the further points: a
+# check costs 50-150 times a point of the vectorized float64 pass (measured: W3 and
+# exp(x)*sin(x)/(1+x**2) at orders 1-4, 15-30 us against 0.1-0.6 us), so 1/4000 of them is
+# about a twentieth of that pass. A count, not a clock: the same call checks the same entries.
+CHECK_SHARE = 1 / 4000
 NO_DEADLINE = 256     # up to this many points every check is made, whatever it costs
 
 
@@ -471,9 +481,9 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     """Check the entries of ``out`` (order+1, P) at risk in ball arithmetic and replace those
     float64 got wrong (gradcli/taylor/ball.py ``certify``); with ``fast`` only estimate their
     digits. High orders (>= HIGH_ORDER) check every point. Up to NO_DEADLINE points every
-    check is made; beyond, they stop after BUDGET * ``seconds`` (the float64 pass's time)
-    and the rest is reported not certified."""
-    import time
+    check is made; beyond, CHECK_SHARE of the further points are (the suspects first) and
+    the rest is reported not certified. ``seconds`` (the float64 pass's time) is not used:
+    a count keeps the result repeatable."""
 
     report = report if report is not None else Refinement()
     order = out.shape[0] - 1
@@ -512,10 +522,10 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     from . import ball
 
     names = sorted(flat)
-    deadline = None if size <= NO_DEADLINE else time.perf_counter() + BUDGET * seconds
+    limit = None if size <= NO_DEADLINE else NO_DEADLINE + int((size - NO_DEADLINE) * CHECK_SHARE)
     for i in range(len(points)):   # (not points.tolist(): a million ints cost 40 ms)
         p = int(points[i])
-        if deadline is not None and time.perf_counter() > deadline:
+        if limit is not None and i >= limit:
             rest = points[i:]
             if every:      # every order of every point left: no mask to search
                 report._unreached.append((rest, top))   # orders 0..top, expanded if asked
