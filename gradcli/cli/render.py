@@ -128,22 +128,6 @@ def table_cell(value) -> str:
     return cell(value)
 
 
-TABLE_DIGITS = 10  # significant digits of a number in a table (plain, CSV, JSON: all of them)
-
-
-def table_cell(value) -> str:
-    """Text of a table cell: a float to TABLE_DIGITS significant digits (its shortest repr
-    when that is as short), integers and text as they are."""
-    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                                and not isinstance(value, numbers.Integral)):
-        x = float(value)
-        short = f"{x:.{TABLE_DIGITS}g}"
-        if not math.isfinite(x) or float(short) == x:
-            return repr(x)
-        return short if any(c in short for c in ".e") else short + ".0"  # 1.0000000000049
-    return cell(value)
-
-
 # -- tables --------------------------------------------------------------------------------
 def console(out=None, width: int | None = None):
     """A rich Console on ``out`` (default stdout) whose width is the terminal's (COLUMNS in a

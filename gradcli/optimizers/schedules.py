@@ -166,26 +166,35 @@ def _finite(cls, name, value):
     return value
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """initial_learning_rate * decay_rate ** (step / decay_steps) (the exponent floored with
-    staircase), as keras.optimizers.schedules.ExponentialDecay."""
+class _DecayEverySteps(LearningRateSchedule):
+    """The shared form of ExponentialDecay and InverseTimeDecay: Keras's four arguments and
+    p = step / decay_steps (floored with staircase); ``_rate(initial, decay_rate, p)``."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay", dtype="float32"):
-        _positive("ExponentialDecay", "decay_steps", decay_steps)
-        self._setup(dtype, initial_learning_rate=_finite("ExponentialDecay",
-                                                         "initial_learning_rate",
+                 name=None, dtype="float32"):
+        cls = type(self).__name__
+        _positive(cls, "decay_steps", decay_steps)
+        self._setup(dtype, initial_learning_rate=_finite(cls, "initial_learning_rate",
                                                          initial_learning_rate),
                     decay_steps=decay_steps,
-                    decay_rate=_finite("ExponentialDecay", "decay_rate", decay_rate),
-                    staircase=bool(staircase), name=name)
+                    decay_rate=_finite(cls, "decay_rate", decay_rate),
+                    staircase=bool(staircase), name=name or cls)
 
     def __call__(self, step) -> float:
         f, c = self._f, self._config
         p = self._step(step) / f(c["decay_steps"])
         if c["staircase"]:
             p = np.floor(p)
-        return float(f(c["initial_learning_rate"]) * np.power(f(c["decay_rate"]), p))
+        return float(self._rate(f(c["initial_learning_rate"]), f(c["decay_rate"]), p))
+
+
+class ExponentialDecay(_DecayEverySteps):
+    """initial_learning_rate * decay_rate ** (step / decay_steps) (the exponent floored with
+    staircase), as keras.optimizers.schedules.ExponentialDecay."""
+
+    @staticmethod
+    def _rate(initial, decay_rate, p):
+        return initial * np.power(decay_rate, p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -242,26 +251,12 @@ class PolynomialDecay(LearningRateSchedule):
         return float((initial - end) * np.power(f(1.0) - p, f(c["power"])) + end)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayEverySteps):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps) (the quotient floored
     with staircase), as Keras's InverseTimeDecay."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay", dtype="float32"):
-        _positive("InverseTimeDecay", "decay_steps", decay_steps)
-        self._setup(dtype, initial_learning_rate=_finite("InverseTimeDecay",
-                                                         "initial_learning_rate",
-                                                         initial_learning_rate),
-                    decay_steps=decay_steps,
-                    decay_rate=_finite("InverseTimeDecay", "decay_rate", decay_rate),
-                    staircase=bool(staircase), name=name)
-
-    def __call__(self, step) -> float:
-        f, c = self._f, self._config
-        p = self._step(step) / f(c["decay_steps"])
-        if c["staircase"]:
-            p = np.floor(p)
-        return float(f(c["initial_learning_rate"]) / (f(1.0) + f(c["decay_rate"]) * p))
+    def _rate(self, initial, decay_rate, p):
+        return initial / (self._f(1.0) + decay_rate * p)
 
 
 class CosineDecay(LearningRateSchedule):
