@@ -36,25 +36,21 @@ class Expression:
     # -- points ---------------------------------------------------------------
     def point(self, at=None, **kwargs) -> dict:
         """Normalize a point: a dict, a number (one variable), or keyword values."""
+        from .names import BARE, names_problem
+
         if at is None:
             at = {}
-        elif isinstance(at, numbers.Real | np.ndarray | list | tuple | str) \
-                and not isinstance(at, dict):
-            if len(self.variables) != 1:
-                raise EvaluationError(
-                    f"a bare value needs an expression of one variable; this one has "
-                    f"{len(self.variables)} ({', '.join(self.variables) or 'none'}): name them, "
-                    f"as x=1,y=2")
+        bare = isinstance(at, numbers.Real | np.ndarray | list | tuple | str) \
+            and not isinstance(at, dict)
+        if bare:
+            problem = names_problem(self.variables, (BARE,))
+            if problem is not None:
+                raise EvaluationError(problem)
             at = {self.variables[0]: at}
         env = {**dict(at), **kwargs}
-        missing = [v for v in self.variables if v not in env]
-        if missing:
-            raise EvaluationError(f"no value given for variable {', '.join(repr(m) for m in missing)}")
-        extra = [k for k in env if k not in self.variables]
-        if extra:
-            known = ", ".join(self.variables) or "none"
-            raise EvaluationError(f"the expression has no variable {', '.join(repr(e) for e in extra)}"
-                                  f" (its variables: {known})")
+        problem = names_problem(self.variables, tuple(env))
+        if problem is not None:
+            raise EvaluationError(problem)
         return env
 
     # -- values ---------------------------------------------------------------------

@@ -52,7 +52,7 @@ def test_missing_and_unknown_variables_are_named():
         f.evaluate({"x": 1})
     with pytest.raises(EvaluationError, match=r"the expression has no variable 'z' \(its variables: x, y\)"):
         f.evaluate({"x": 1, "y": 2, "z": 3})
-    with pytest.raises(EvaluationError, match="a bare value needs an expression of one variable"):
+    with pytest.raises(EvaluationError, match="a value without a name needs an expression of one variable"):
         f.evaluate(2)
 
 

@@ -5,9 +5,9 @@
 - ``point_batches(at)``: lists of Points in input order, stdin read in batches; a bad line
   is reported and keeps its place as a ``BadLine``.
 - ``for_each_point(expr, at, compute, writer)``: the loop of a row-per-point command.
-- ``names_problem`` / ``start_values`` / ``choose_wrt``: THE check of a point's names
-  against an expression's variables (--at, --from, --init) and the choice of --wrt; every
-  command asks these, so a mistake gets the same words everywhere.
+- ``start_values`` / ``choose_wrt``: --from/--init and --wrt, through the library's one
+  check of a point's names (gradcli/names.py) and its choice of wrt; every command asks
+  these, so a mistake gets the same words everywhere.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from ..errors import GradcliError
 from ..limits import MAX_EXPRESSION_LENGTH, LimitError
 from .app import report_error
 from .columns import NumberLines, number_lines
+from ..names import names_problem
 from .points import BARE, Point, PointError, batches, parse_point
 
 STDIN = "-"
@@ -37,37 +38,6 @@ BOM = "\ufeff"
 
 
 # -- variables: the one check ----------------------------------------------------------------
-def names_problem(variables, names, *, partial: bool = False, noun: str = "variable",
-                  kind: str = "expression", example: str = "1") -> str | None:
-    """Why values given for ``names`` do not fit ``variables`` (None: they fit).
-
-    ``names`` ``(BARE,)`` is a value without a name: it fits one variable. ``partial``: the
-    names may leave variables out (--from, --init: the others start at 0). ``noun`` and
-    ``kind`` name them: a "variable" of an "expression", a "parameter" of a "model".
-    """
-    variables, names = tuple(variables), tuple(names)
-    if names == variables:
-        return None
-    if not variables:
-        return f"the {kind} has no {noun}s" + ("" if partial else ": leave out --at")
-    if names == (BARE,):
-        if len(variables) == 1:
-            return None
-        article = "an" if kind[:1] in "aeiou" else "a"
-        return (f"a value without a name needs {article} {kind} of one {noun}; this one has "
-                f"{len(variables)} ({', '.join(variables)}): name them, as "
-                f"{','.join(f'{v}={example}' for v in variables)}")
-    extra = [n for n in names if n not in variables]
-    if extra:
-        return (f"the {kind} has no {noun} {', '.join(repr(e) for e in extra)} "
-                f"(its {noun}s: {', '.join(variables)})")
-    missing = [v for v in variables if v not in names]
-    if missing and not partial:
-        given = "" if names else " (give it with --at)"
-        return f"no value given for {noun} {', '.join(repr(m) for m in missing)}{given}"
-    return None
-
-
 def start_values(variables, point: Point | None, flag: str, **words) -> dict[str, float]:
     """--from / --init: {variable: value} for every variable, 0 where the point says nothing
     (``words``: names_problem's noun, kind and example)."""
@@ -431,7 +401,7 @@ def rows_at(expression, points: list, compute, extra: tuple = ()) -> list:
         names = batch.names
         if names == (BARE,):
             names = tuple(variables) if len(variables) == 1 else names
-        problem = names_problem(variables, names)
+        problem = names_problem(variables, names, flag="--at")
         if problem is not None and extra and set(variables) <= set(names) <= {*variables, *extra}:
             problem = None
         if problem is not None:

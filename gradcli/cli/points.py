@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..errors import GradcliError
 from ..limits import MAX_EXPRESSION_LENGTH, exceeded
 
-BARE = ""  # the name of a value written without one (`--at 2`)
+from ..names import BARE  # the name of a value written without one (`--at 2`)
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")  # ASCII digits (as CSV cells)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")

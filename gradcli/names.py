@@ -1,0 +1,40 @@
+"""The one check of the names a point gives against an expression's variables, with its
+messages: the library (``Expression.point``) and every command (--at, --from, --init) ask it,
+so a mistake gets the same words everywhere; the command line adds its flag."""
+from __future__ import annotations
+
+BARE = ""  # the name of a value given without one (`--at 2`, `e.evaluate(2.0)`)
+
+
+def names_problem(variables, names, *, partial: bool = False, noun: str = "variable",
+                  kind: str = "expression", example: str = "1",
+                  flag: str | None = None) -> str | None:
+    """Why values given for ``names`` do not fit ``variables`` (None: they fit).
+
+    ``names`` ``(BARE,)`` is a value without a name: it fits one variable. ``partial``: the
+    names may leave variables out (--from, --init: the others start at 0). ``noun`` and
+    ``kind`` name them: a "variable" of an "expression", a "parameter" of a "model".
+    ``flag``: the command-line option that gives the values (--at), named in the hints.
+    """
+    variables, names = tuple(variables), tuple(names)
+    if names == variables:
+        return None
+    if not variables:
+        return f"the {kind} has no {noun}s" + (f": leave out {flag}" if flag and not partial
+                                                else "")
+    if names == (BARE,):
+        if len(variables) == 1:
+            return None
+        article = "an" if kind[:1] in "aeiou" else "a"
+        return (f"a value without a name needs {article} {kind} of one {noun}; this one has "
+                f"{len(variables)} ({', '.join(variables)}): name them, as "
+                f"{','.join(f'{v}={example}' for v in variables)}")
+    extra = [n for n in names if n not in variables]
+    if extra:
+        return (f"the {kind} has no {noun} {', '.join(repr(e) for e in extra)} "
+                f"(its {noun}s: {', '.join(variables)})")
+    missing = [v for v in variables if v not in names]
+    if missing and not partial:
+        given = f" (give it with {flag})" if flag and not names else ""
+        return f"no value given for {noun} {', '.join(repr(m) for m in missing)}{given}"
+    return None
