@@ -130,7 +130,7 @@ class Expression:
         graph (gradcli/taylor/engine.py: about order**2 work per op, any order), and every
         number is within 1e-13 relative of the exact derivative: entries float64 cannot
         vouch for are checked, and replaced where needed, in ball arithmetic (SPEC 6.1;
-        ``fast=True`` skips that; ``report``, a gradcli.taylor.engine.Refinement, receives
+        ``fast=True`` skips that; ``report``, a gradcli.taylor.refine.Refinement, receives
         what was replaced, what overflowed and, with ``fast``, the estimated digits).
         ``digits=D``: decimal strings with D correct significant digits (ball arithmetic;
         numbers given as str are the exact decimals they write; ``report``, a
@@ -169,7 +169,7 @@ class Expression:
 
             return derivatives_to_digits(self, wrt, order, self.point(at, **kwargs), digits,
                                          notes=report, coefficients=True)
-        from .taylor.engine import Refinement, to_coefficients
+        from .taylor.refine import Refinement, to_coefficients
 
         report = report if report is not None else Refinement()
         env = self.point(at, **kwargs)
@@ -186,8 +186,9 @@ class Expression:
                        report=None) -> np.ndarray:
         """taylor.derivatives over blocks of the points (gradcli/blocks.py): each point's
         series is its own, so the blocks give the numbers of one pass; then the entries at
-        risk refined (engine.refine), in this thread."""
-        from .taylor.engine import FEW_POINTS, HIGH_ORDER, derivatives, facts, refine
+        risk refined (taylor/refine.py), in this thread."""
+        from .taylor.engine import FEW_POINTS, derivatives, facts
+        from .taylor.refine import HIGH_ORDER, refine
 
         env = {k: np.asarray(v, dtype=np.float64) for k, v in env.items()}
         shape = np.broadcast_shapes(*(v.shape for v in env.values()))

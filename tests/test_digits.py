@@ -17,7 +17,7 @@ import gradcli as gc
 from gradcli.errors import EvaluationError
 from gradcli.registry import OPS, language_functions
 from gradcli.taylor import ball as B
-from gradcli.taylor.engine import Refinement
+from gradcli.taylor.refine import Refinement
 
 from .strategies import smooth_expressions
 
@@ -366,7 +366,7 @@ def test_certify_keeps_what_is_within_1e13_and_replaces_the_rest(k):
 def test_estimated_digits_of_an_infinite_or_nan_risk_is_zero_not_an_overflow():
     # a 10,000-term polynomial's screen measured an infinite risk and --fast raised
     # OverflowError (floor of -inf) while estimating its digits
-    from gradcli.taylor.engine import estimated_digits
+    from gradcli.taylor.refine import estimated_digits
 
     assert estimated_digits(float("inf"), 3) == 0
     assert estimated_digits(float("nan"), 3) == 0
@@ -389,7 +389,7 @@ def test_cancellation_inside_an_op_is_caught_in_a_batch_of_many_points():
 
 
 def test_entries_a_large_batch_cannot_check_in_time_are_reported_not_silent():
-    from gradcli.taylor.engine import Refinement
+    from gradcli.taylor.refine import Refinement
 
     xs = np.linspace(0.5, 1.5, 300_000)
     report = Refinement()

@@ -94,7 +94,7 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
                  for p in points]
         zero_warning(expression, notes, warn)
     else:
-        from ..taylor.engine import Refinement
+        from ..taylor.refine import Refinement
 
         report = Refinement()
         with np.errstate(all="ignore"):

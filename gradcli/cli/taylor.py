@@ -87,7 +87,7 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
             ds = expression.derivatives(wrt, order, at=exact, digits=digits)
             rows_of_numbers.append((ds, cs, exact.get(wrt, "0")))
     else:
-        from ..taylor.engine import Refinement
+        from ..taylor.refine import Refinement
 
         report = Refinement()
         with np.errstate(all="ignore"):
