@@ -54,3 +54,29 @@ def test_a_short_run_draws_nothing():
     with progress.progress_bar(10, "adam", delay=1.0, stream=out) as advance:
         advance(10, 0.0)
     assert out.getvalue() == ""
+
+
+def test_a_long_taylor_run_is_announced_with_its_estimate_before_the_work():
+    # issue 23: order 2000 of a 1,000-term sum took 84 s with no progress and no estimate
+    import subprocess
+    import sys
+
+    text = "+".join(f"sin({i}*x)" for i in range(1, 1001))
+    proc = subprocess.Popen([sys.executable, "-m", "gradcli", "diff", text, "--at", "0.5",
+                             "--order", "2000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()   # said before the work, not after it
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert "order 2000 over 4,0" in first and "takes about" in first and "--order" in first, first
+
+
+def test_short_taylor_work_is_not_announced():
+    from gradcli.cli.progress import announce_long_taylor
+    import gradcli as gc
+
+    said = []
+    announce_long_taylor(gc.parse("exp(sin(x))/(1+x**2)"), "x", 1000, said.append)
+    assert said == []

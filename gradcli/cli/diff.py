@@ -95,7 +95,9 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
         zero_warning(expression, notes, warn)
     else:
         from ..taylor.refine import Refinement
+        from .progress import announce_long_taylor
 
+        announce_long_taylor(expression, along or wrt, computed, warn)
         report = Refinement()
         with np.errstate(all="ignore"):
             derivatives = expression.derivatives(along, computed, at=env, fast=fast,

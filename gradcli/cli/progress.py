@@ -126,3 +126,25 @@ def erase_line() -> None:
     """Erase the progress line (it comes back at its next redraw): before a message."""
     for erase in _ACTIVE:
         erase()
+
+
+LONG_SECONDS = 5.0   # work estimated longer than this is announced before it starts
+_ANNOUNCED: set = set()
+
+
+def announce_long_taylor(expression, wrt: str, order: int, warn) -> None:
+    """Say on stderr, once per expression, that its Taylor work of this order will take
+    about N seconds (whatever stderr is: a script waiting on it learns why), and how to make
+    it shorter."""
+    from ..taylor.engine import seconds_estimate
+
+    key = (expression.text, wrt, order)
+    if key in _ANNOUNCED:
+        return
+    seconds = seconds_estimate(expression.nodes, wrt, order)
+    if seconds > LONG_SECONDS:
+        _ANNOUNCED.add(key)
+        warn(f"{expression.text if len(expression.text) <= 60 else expression.text[:57] + '...'}"
+             f": order {order} over {len(expression.nodes):,} nodes takes about "
+             f"{seconds:,.0f} s a point (the work grows as nodes x order^2): a lower "
+             f"--order is faster")

@@ -88,7 +88,9 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
             rows_of_numbers.append((ds, cs, exact.get(wrt, "0")))
     else:
         from ..taylor.refine import Refinement
+        from .progress import announce_long_taylor
 
+        announce_long_taylor(expression, wrt, order, warn)
         report = Refinement()
         with np.errstate(all="ignore"):
             cs_all = expression.taylor(wrt, order, at=env, fast=fast, report=report)
