@@ -74,8 +74,8 @@ class TracedProgram:
         kept = [*self.outputs, *(s for s, _ in self.guards), *(s for _, s in self.writes)]
         return [instr[1] for instr in self.code.needed(kept)]
 
-    def replay(self, tensors: dict):
-        """The outputs, or _MISS where a guard does not hold for these values."""
+    def run(self, tensors: dict) -> list:
+        """The slots after one run of the program on these values (guards not looked at)."""
         slots = [None] * self.code.size
         for s, v in self.code.consts.items():
             slots[s] = v
@@ -84,6 +84,11 @@ class TracedProgram:
         for var, s in self.variables:
             slots[s] = var.value
         run(self.bound, slots)
+        return slots
+
+    def replay(self, tensors: dict):
+        """The outputs, or _MISS where a guard does not hold for these values."""
+        slots = self.run(tensors)
         for s, want in self.guards:
             if bool(slots[s]) != want:
                 return _MISS
@@ -251,14 +256,7 @@ def _program(tape, trace: _Trace, standins: dict, result) -> TracedProgram:
 
 
 def _guard_values(program: TracedProgram, tensors):
-    slots = [None] * program.code.size
-    for s, v in program.code.consts.items():
-        slots[s] = v
-    for key, s in program.arg_slots:
-        slots[s] = tensors[key]
-    for var, s in program.variables:
-        slots[s] = var.value
-    run(program.bound, slots)
+    slots = program.run(tensors)
     return [(slots[s], want) for s, want in program.guards]
 
 

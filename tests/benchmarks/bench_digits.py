@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
 
 import numpy as np
@@ -25,24 +24,10 @@ import numpy as np
 import gradcli as gc
 from gradcli.compiled import parallel as blocks
 from gradcli.taylor.engine import derivatives as engine_derivatives
+from bench_peers import median_time  # (this folder is on sys.path when run as a script)
 
 W2 = "exp(sin(x))/(1+x**2)"
 W3 = "sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2)*cos(3*x)"
-
-
-def median_time(fn, repeats: int, min_seconds: float = 0.05) -> float:
-    fn()
-    start = time.perf_counter()
-    fn()
-    once = time.perf_counter() - start
-    number = max(1, int(min_seconds / max(once, 1e-9)))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
 
 
 def interleaved(fns, repeats: int, min_seconds: float = 0.05,

@@ -18,7 +18,6 @@ size is skipped with a note and the issue's "up to 1e6 terms" cannot be run as w
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import time

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
 from scipy import special
 
 import gradcli as gc
 from gradcli.compiled.program import compile_expression
+from bench_peers import median_time  # (this folder is on sys.path when run as a script)
 
 TEXT = "erf(x)*gamma(x/3+2)"
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -36,20 +36,6 @@ def hand_second(x):
     g, p, p1 = special.gamma(u), special.psi(u), special.polygamma(1, u)
     d = TWO_OVER_SQRT_PI * np.exp(-x * x)
     return g * (-2 * x * d + 2 * d * p / 3 + special.erf(x) * (p * p + p1) / 9)
-
-
-def median_time(fn, repeats: int, min_seconds: float = 0.2) -> float:
-    fn()
-    start = time.perf_counter()
-    fn()
-    number = max(1, int(min_seconds / max(time.perf_counter() - start, 1e-9)))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
-    return sorted(times)[len(times) // 2]
 
 
 def interleaved(fns, repeats):
