@@ -80,11 +80,11 @@ def refinement_warnings(expression, names, points, report, warn, table=None,
         warn(f"{text}: the {what} of order {k} is {value} at {where(p)}{also}: beyond the "
              f"float64 range, with the right sign; --digits D prints the number"
              + _more(report.overflow, p))
-    if report.uncertified:
-        p, k = report.uncertified[0]
-        orders = sorted({k for q, k in report.uncertified if q == p})
+    first = report.first_uncertified()
+    if first is not None:
+        p, orders, others = first
         warn(f"{text}: {_orders(orders)} at {where(p)} not certified to 1e-13: float64's value "
-             f"printed; --digits D certifies" + _more(report.uncertified, p))
+             f"printed; --digits D certifies" + _others(others))
     if report.estimated:
         worst = min(report.estimated, key=lambda e: e[2])
         p, k, d = worst
@@ -121,7 +121,10 @@ def _orders(orders: list[int]) -> str:
 
 
 def _more(entries, p) -> str:
-    others = len({q for q, _ in entries if q != p})
+    return _others(len({q for q, _ in entries if q != p}))
+
+
+def _others(others: int) -> str:
     return f"; and at {others} other point{'s' if others > 1 else ''}" if others else ""
 
 

@@ -62,6 +62,23 @@ class Refinement:
         self._unreached = []
         return self._uncertified
 
+    def first_uncertified(self) -> tuple[int, list[int], int] | None:
+        """The first entry not certified as (point, every order of that point not certified,
+        how many other points have one), or None: what a warning says, without making a
+        Python pair of each of a large stream's entries (100,000 points: 50 ms)."""
+        points = [np.asarray([p for p, _ in self._uncertified], dtype=np.intp)]
+        orders = [np.asarray([k for _, k in self._uncertified], dtype=np.intp)]
+        for ps, ks in self._unreached:
+            if isinstance(ks, int):
+                ps, ks = np.repeat(ps, ks + 1), np.tile(np.arange(ks + 1), len(ps))
+            points.append(np.asarray(ps, dtype=np.intp))
+            orders.append(np.asarray(ks, dtype=np.intp))
+        points, orders = np.concatenate(points), np.concatenate(orders)
+        if not len(points):
+            return None
+        p = int(points[0])
+        return p, sorted(set(orders[points == p].tolist())), len(np.unique(points)) - 1
+
 
 def estimated_digits(risk: float, k: int) -> int:
     """The screen's estimate of the correct significant digits of order k."""
