@@ -99,8 +99,14 @@ class Expression:
             y = self.to_tensor(xs)
         grads = tape.gradient(y, list(xs.values()), unconnected_gradients="zero")
         shape = np.broadcast_shapes(y.shape, *(g.shape for g in grads))
-        return np.stack([np.broadcast_to(g.value, shape) for g in grads], axis=-1) \
-            if grads else np.zeros(shape + (0,))
+        if not grads:
+            return np.zeros(shape + (0,))
+        out = np.stack([np.broadcast_to(g.value, shape) for g in grads], axis=-1)
+        # a nan from 0 * inf inside the chain rule: Taylor mode's checked derivative
+        from .taylor.partials import refine_nan_partials
+
+        return refine_nan_partials(self, {n: t.value for n, t in xs.items()}, y.value, out,
+                                   self.variables)
 
     def hessian(self, at=None, dtype=None, **kwargs) -> np.ndarray:
         """The matrix of second partial derivatives (last two axes)."""

@@ -43,6 +43,7 @@ from .code import Code, NotTraceable, add_expression, add_gradient
 from .replay import bind, fuse_sums, run
 from .scalar import compile_floats, scalar_source
 from .tuning import building
+from ..taylor.partials import refine_nan_partials
 from ..tensor import as_dtype
 
 
@@ -170,15 +171,18 @@ class Program:
         program = self._program("all")  # first: building it adds slots
         env, shape, parts = self._blocks(env, "all")
         if parts is None:
-            return self._value_and_grad(program, env)
-        value = np.empty(shape, dtype=self.dtype)
-        grads = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
+            value, grads = self._value_and_grad(program, env)
+        else:
+            value = np.empty(shape, dtype=self.dtype)
+            grads = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
 
-        def block(part, lo, hi):
-            self._value_and_grad(program, part, value[lo:hi], grads[lo:hi])
+            def block(part, lo, hi):
+                self._value_and_grad(program, part, value[lo:hi], grads[lo:hi])
 
-        blocks.over(block, env, shape, parts)
-        return value, grads
+            blocks.over(block, env, shape, parts)
+        # a nan from 0 * inf inside the chain rule: Taylor mode's checked derivative, as the
+        # tape's (gradcli/taylor/partials.py; one sum over grads when there is none)
+        return value, refine_nan_partials(self.expression, env, value, grads, self.wrt)
 
     def _value_and_grad(self, program, env, value_out=None, grads_out=None):
         slots = self._slots(env)

@@ -1,0 +1,59 @@
+"""First partial derivatives where float64's chain rule met 0*inf: Taylor mode's checked derivative instead.
+
+A gradient built by the chain rule in float64 (the tape, a compiled program, the one-point
+function) multiplies and adds local derivatives; where one of them is inf or nan (sqrt'(0),
+asin'(1), log of a base <= 0, an overflow) and the other factor is 0 (x - x, a min/max
+branch not taken) or the other term its opposite, IEEE gives nan although the derivative
+exists: ``(x-x)*sqrt(x)`` at 0, ``min(x, asin(x))`` at 1, ``x**(x-x)`` at -30,
+``x**min(x, 2)`` at 1e300. Taylor mode (SPEC 6.1) checks such entries in ball arithmetic
+and gives the derivative (0, 1, 0, 2e300). So that one expression at one point has one
+answer in every engine (issue 21), a nan partial derivative at a point whose value is not
+nan is replaced by Taylor mode's derivative along that variable at that point
+(docs/semantics.md, "0 * inf in a derivative"). Where Taylor mode cannot decide either,
+the nan stays. The fast paths pay one sum over the gradients (nan only if some entry is).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: distinct points refined per call (a ball check costs about a millisecond); beyond, the
+#: nan stays, as it is (and is warned about by the command line)
+LIMIT = 256
+
+
+def refine_nan_partials(expression, env, value, grads, wrt):
+    """Replace, in place, each nan of ``grads[..., i]`` (d value / d wrt[i] per point) where
+    ``value`` is not nan by Taylor mode's checked derivative along wrt[i] at that point.
+    ``env`` maps every variable of ``expression`` to a float or an array of points."""
+    if grads.size == 0:
+        return grads
+    with np.errstate(all="ignore"):
+        if not np.isnan(grads.sum()):  # the fast path: no nan (inf - inf sums to nan too)
+            return grads
+        shape = grads.shape[:-1]
+        bad = np.isnan(grads) & ~np.isnan(np.broadcast_to(value, shape))[..., None]
+    if not bad.any():
+        return grads
+    from ..errors import GradcliError
+
+    names = expression.variables
+    rows = bad.any(axis=-1)
+    coords = np.stack([np.broadcast_to(np.asarray(env[n], dtype=np.float64), shape)[rows]
+                       for n in names], axis=-1)
+    # distinct points by their bits (-0.0 apart from 0.0)
+    unique, inverse = np.unique(coords.view(np.uint64), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    found = np.full((len(unique), len(wrt)), np.nan)
+    need = bad[rows]
+    for u in range(min(len(unique), LIMIT)):
+        point = dict(zip(names, unique[u].view(np.float64).tolist()))
+        for i in np.nonzero(need[inverse == u].any(axis=0))[0]:
+            try:
+                with np.errstate(all="ignore"):
+                    found[u, i] = float(expression.derivatives(wrt[i], order=1, at=point)[1])
+            except (GradcliError, ArithmeticError, ValueError):
+                pass
+    sub = grads[rows]
+    sub[need] = found[inverse][need]
+    grads[rows] = sub
+    return grads
