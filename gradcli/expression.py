@@ -16,6 +16,7 @@ from .compiled import parallel as blocks
 from . import graph as G
 from .errors import EvaluationError
 from .language.parser import parse_graph
+from .limits import MAX_LIBRARY_EXPRESSION_LENGTH
 from .tape import GradientTape
 from .tensor import Tensor, apply, as_dtype, constant
 
@@ -24,11 +25,34 @@ class Expression:
     """A parsed expression: ``variables``, ``evaluate``, ``gradient``, ``hessian``,
     ``derivatives`` and ``to_sympy``."""
 
-    def __init__(self, text: str, root: G.Node):
+    def __init__(self, text: str, root: G.Node | None, polynomial=None):
         self.text = text
-        self.root = root
-        self.nodes = G.topological(root)
-        self.variables: list[str] = sorted({n.name for n in self.nodes if n.op == "var"})
+        # a polynomial read as columns (gradcli/language/polynomial.py) has its graph built
+        # from the text when something asks for it (root, nodes); its first order does not
+        self._polynomial = polynomial
+        self._root = root
+        self._nodes = None
+        if root is not None:
+            self._nodes = G.topological(root)
+            self.variables: list[str] = sorted({n.name for n in self._nodes if n.op == "var"})
+        else:
+            self.variables = [polynomial.name]
+
+    @property
+    def root(self) -> G.Node:
+        """The root of the op graph (built from the text on first use for a polynomial
+        read as columns)."""
+        if self._root is None:
+            self._root = parse_graph(self.text)
+            self._nodes = G.topological(self._root)
+        return self._root
+
+    @property
+    def nodes(self) -> list[G.Node]:
+        """The graph's nodes, inputs before users."""
+        if self._nodes is None:
+            self.root
+        return self._nodes
 
     def __repr__(self) -> str:
         return f"gradcli.parse({self.text!r})"
@@ -159,6 +183,10 @@ class Expression:
             raise EvaluationError(f"unknown engine {engine!r} (choose 'taylor' or 'tape')")
         env = self.point(at, **kwargs)
         dt = as_dtype(dtype)
+        if self._polynomial is not None and order <= 1 and dt == np.float64:
+            found = self._polynomial_derivatives(wrt, order, env)
+            if found is not None:
+                return found
         out = self._taylor_blocks(wrt, env, order, fast, report)
         if dt != np.float64:
             out = out.astype(dt)
@@ -187,6 +215,20 @@ class Expression:
                   for p in range(flat.shape[1])] if report.overflow else []
         coefficients = to_coefficients(self.nodes, wrt, flat, report.overflow, points)
         return [c[()] for c in coefficients.reshape(out.shape)]
+
+    def _polynomial_derivatives(self, wrt: str, order: int, env: dict):
+        """[f] or [f, f'] of a polynomial read as columns at one point, over all its terms
+        at once (gradcli/taylor/polynomial.py), each within 1e-13 by a rigorous bound; None
+        where the bound cannot vouch (then the graph's Taylor mode and ball arithmetic)."""
+        poly = self._polynomial
+        value = env.get(poly.name)
+        if wrt != poly.name or len(env) != 1 or not isinstance(value, _ONE_NUMBER) \
+                or isinstance(value, bool | np.bool_) or np.ndim(value) != 0:
+            return None
+        from .taylor.polynomial import value_and_slope
+
+        found = value_and_slope(poly.coefficients, poly.exponents, float(value), order)
+        return None if found is None else [np.float64(v) for v in found]
 
     def _taylor_blocks(self, wrt: str, env: dict, order: int, fast: bool = False,
                        report=None) -> np.ndarray:
@@ -281,8 +323,20 @@ def _check_order(order) -> int:
     return int(order)
 
 
+_ONE_NUMBER = (int, float, np.integer, np.floating, np.ndarray)
+# from this length on, parse first tries to read a plain sum of c*x**k terms as columns
+# (gradcli/language/polynomial.py); shorter text's graph costs microseconds
+POLYNOMIAL_FROM = 64
+
+
 def parse(text: str) -> Expression:
     """Parse expression text (SPEC section 1) into an Expression."""
     if not isinstance(text, str):
         raise TypeError(f"parse() takes the expression as a string, got {type(text).__name__}")
+    if POLYNOMIAL_FROM <= len(text) <= MAX_LIBRARY_EXPRESSION_LENGTH:
+        from .language.polynomial import recognize
+
+        polynomial = recognize(text)   # a long plain sum of c*x**k: columns, no graph yet
+        if polynomial is not None:
+            return Expression(text, None, polynomial)
     return Expression(text, parse_graph(text))
