@@ -38,7 +38,7 @@ import math
 import numpy as np
 
 from . import parallel as blocks
-from . import peephole
+from . import peephole, vector
 from .code import Code, NotTraceable, add_expression, add_gradient
 from .replay import bind, fuse_sums, run
 from .scalar import compile_floats, scalar_source
@@ -341,6 +341,11 @@ class Program:
 
     def _make_point_function(self):
         slow = self._array_point_function()
+        if self.dtype == np.float64 and len(self.wrt) >= vector.MIN_VARIABLES:
+            # a sum of repeated terms over many variables: its templates on numpy vectors
+            fg = vector.vector_point_function(self.expression, self.wrt)
+            if fg is not None:
+                return fg
         made = self.scalar_source()
         if made is None or self.dtype != np.float64:
             return slow

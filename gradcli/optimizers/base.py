@@ -204,6 +204,31 @@ class Optimizer:
 
         return float_stepper(self, n)
 
+    def array_stepper(self, shape):
+        """``step(p, g, norm) -> new p`` on float64 arrays of ``shape``, or None where ``update``
+        is needed (a Hessian, per-variable clipping, another dtype, state already in use): the
+        same ``_element``/``_step`` code as ``update``, bit for bit, without its per-call checks,
+        copy and error-state context (the run loop's, once per step, on vectors of many
+        variables). ``norm`` is ``global_norm([g])``. The optimizer is taken, as by update."""
+        if (self.needs_hessian or self.clip_each is not None or self._variables
+                or self._shape is not None or self.dtype != np.float64):
+            return None
+        from ..tensor import quiet
+
+        self._shape = tuple(shape)
+        state = self._state = self._new_state(self._shape)
+        element, begin = self._element, self._begin
+
+        def step(p, g, norm):
+            lr, scale = begin(norm)
+            with quiet():  # divergence shows as inf/nan; the caller reports it
+                p = element(ARRAYS, p, g, lr, self.iterations + 1, state, scale)
+            self.iterations += 1
+            self.last_lr = lr
+            return p
+
+        return step
+
     def _new_state(self, shape) -> dict:
         """name -> initial array of the given shape (the optimizer's buffers)."""
         return {}

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..optimizers import DEFAULT_TOL
+from ..tensor import quiet
 
 PROGRESS_EVERY = 4096  # steps between two calls of the progress callback
 
@@ -150,9 +151,10 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = DEFAULT_TOL, h
     else:
         with np.errstate(over="ignore"):  # beyond float32: inf, reported as divergence
             p, dtype = np.array(start, dtype=optimizer.dtype), optimizer.dtype
-
-        def step(p, g, norm):
-            return optimizer.update(p, g, hessian)
+        step = optimizer.array_stepper(p.shape) if not optimizer.needs_hessian else None
+        if step is None:
+            def step(p, g, norm):
+                return optimizer.update(p, g, hessian)
 
         def gradient_and_norm(g):
             g = np.asarray(g, dtype=dtype).reshape(n)
@@ -237,9 +239,10 @@ def _list_and_norm(g) -> tuple[list, float]:
 
 
 def _array_norm(g) -> float:
-    """sqrt(sum of g_i**2), as gradcli.clipping.global_norm computes it."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sqrt(np.sum(np.square(g))))
+    """sqrt(sum of g_i**2), as gradcli.clipping.global_norm computes it (numpy's pairwise
+    sum of the squares; quiet: an overflow to inf is reported as divergence)."""
+    with quiet():
+        return float(np.sqrt(np.add.reduce(g * g)))
 
 
 def _finite(f, norm, g) -> bool:
