@@ -41,6 +41,11 @@ def value_and_slope(coefficients: np.ndarray, exponents: np.ndarray, x: float,
     graph, which knows every signed zero)."""
     if order > 1 or not math.isfinite(x) or x == 0.0:
         return None
+    with np.errstate(all="ignore"):   # (what leaves the range is found and refused)
+        return _value_and_slope(coefficients, exponents, x, order)
+
+
+def _value_and_slope(coefficients, exponents, x, order):
     c = coefficients
     k = exponents
     if len(c) == 0:
