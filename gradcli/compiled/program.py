@@ -40,7 +40,7 @@ import numpy as np
 from . import parallel as blocks
 from . import peephole, vector
 from .code import Code, NotTraceable, add_expression, add_gradient
-from .replay import bind, fuse_sums, run
+from .replay import Registers, bind, chunk_rows, fuse_sums, run, run_chunks
 from .scalar import compile_floats, scalar_source
 from .tuning import building
 from ..taylor.partials import refine_nan_partials
@@ -74,6 +74,7 @@ class Program:
         self._hvp = None
         self._hess = None
         self._fg = None
+        self._registers: dict[tuple, Registers | None] = {}
 
     @property
     def grad_slots(self) -> list[int]:
@@ -163,8 +164,45 @@ class Program:
 
     def _value(self, env):
         slots = self._slots(env)
-        run(self._program("value"), slots)
+        program = self._program("value")
+        chunks = self._chunks("value", program, slots)
+        if chunks is not None:
+            registers, inputs, shape, rows = chunks
+            out = np.empty(shape, dtype=self.dtype)
+            run_chunks(registers, slots, inputs, [(self.output, out)], rows, self.dtype)
+            return out
+        run(program, slots)
         return np.asarray(slots[self.output], dtype=self.dtype)[()]
+
+    def _chunks(self, part: str, program, slots):
+        """(Registers, the slots holding a value per point, their shape, rows per chunk)
+        to replay ``program`` over ``slots`` in chunks (replay.py), or None for one pass:
+        fewer than two chunks of points, or arrays other than one shape of points beside
+        0-d values, or a program that a chunk cannot run (a run-time rule)."""
+        code = self.code
+        inputs, shape = [], None
+        for s in code.inputs.values():
+            v = slots[s]
+            if v is None or not v.ndim:
+                continue
+            if shape is not None and v.shape != shape:
+                return None
+            inputs.append(s)
+            shape = v.shape
+        if shape is None:
+            return None
+        rows = chunk_rows(shape, self.dtype.itemsize)
+        if shape[0] < 2 * rows:
+            return None
+        key = (part, tuple(inputs))
+        if key not in self._registers:
+            plain = all(v.shape == () and v.dtype == self.dtype for v in code.consts.values())
+            try:
+                self._registers[key] = Registers(program, inputs) if plain else None
+            except ValueError:
+                self._registers[key] = None
+        registers = self._registers[key]
+        return None if registers is None else (registers, inputs, shape, rows)
 
     def value_and_grad(self, env):
         """The value and the per-point gradient along ``wrt`` (last axis)."""
@@ -187,6 +225,16 @@ class Program:
     def _value_and_grad(self, program, env, value_out=None, grads_out=None):
         slots = self._slots(env)
         slots[self.seed] = np.ones((), dtype=self.dtype)
+        chunks = self._chunks("all", program, slots)
+        if chunks is not None:
+            registers, inputs, shape, rows = chunks
+            if value_out is None:
+                value_out = np.empty(shape, dtype=self.dtype)
+                grads_out = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
+            sinks = [(self.output, value_out)] + [(g, grads_out[..., i])
+                                                  for i, g in enumerate(self.grad_slots)]
+            run_chunks(registers, slots, inputs, sinks, rows, self.dtype)
+            return value_out, grads_out
         run(program, slots)
         return self._per_point(slots[self.output], [slots[s] for s in self.grad_slots], env,
                                value_out, grads_out)
@@ -276,6 +324,13 @@ class Program:
         slots[self.seed] = np.ones((), dtype=self.dtype)
         for i, d in enumerate(directions):
             slots[d] = v[..., i]
+        chunks = self._chunks("hvp", bound, slots)
+        if chunks is not None and chunks[2] == shape:
+            registers, inputs, _, rows = chunks
+            out = np.empty(shape + (len(results),), dtype=self.dtype)
+            run_chunks(registers, slots, inputs, [(r, out[..., i]) for i, r in enumerate(results)],
+                       rows, self.dtype)
+            return out
         run(bound, slots)
         return np.stack([np.broadcast_to(slots[r], shape) for r in results], axis=-1)
 
@@ -313,9 +368,16 @@ class Program:
         n = len(self.wrt)
         slots = self._slots(env)
         slots[self.seed] = np.ones((), dtype=self.dtype)
-        run(bound, slots)
         if out is None:
             out = np.empty(lead + (n, n), dtype=self.dtype)
+        chunks = self._chunks("hessian", bound, slots)
+        if chunks is not None and chunks[2] == lead:
+            registers, inputs, _, rows = chunks
+            run_chunks(registers, slots, inputs, [(results[k * n + j], out[..., k, j])
+                                                  for k in range(n) for j in range(n)],
+                       rows, self.dtype)
+            return out
+        run(bound, slots)
         for k in range(n):
             for j in range(n):
                 out[..., k, j] = np.broadcast_to(slots[results[k * n + j]], lead)

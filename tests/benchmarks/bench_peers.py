@@ -46,7 +46,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see W3 abov
 
 import numpy as np
 
-import gradcli as gc
+_START = time.perf_counter()
+import gradcli as gc  # noqa: E402
+_GRADCLI_IMPORT = time.perf_counter() - _START  # numpy loaded already, as for JAX below
 from gradcli.compiled.program import compile_expression
 from gradcli.compiled.tuning import tune_process
 
@@ -352,21 +354,74 @@ def w3(repeats: int) -> None:
                 None if out is None else err(out, want), note)
 
 
-W3_CHILD_SYSTEMS = ("floor", "gradcli", "torch")
+W3_CHILD_SYSTEMS = ("floor", "gradcli", "torch", "jax")
 
 
 def w3_child(system: str) -> None:
-    """One system's f' and f'' at W3's points in this process alone: prints two medians."""
+    """One system's f' and f'' at W3's points in this process alone: prints two medians,
+    then the first calls of f' and f'' (each made from the text or the Python function:
+    parse, trace, compile, run once; the import excluded) and the import's time (numpy
+    loaded before; 0 for the floor)."""
     xs = np.linspace(-5.0, 5.0, 1_000_000)
+    imported, firsts = 0.0, []
     if system == "floor":
         first, second = (lambda: floor_first(xs)), (lambda: floor_second(xs))
+        firsts = [once_time(first), once_time(second)]
     elif system == "gradcli":
+        imported = _GRADCLI_IMPORT
+        for call in ("value_and_grad", "hessian"):
+            start = time.perf_counter()
+            getattr(compile_expression(gc.parse(W3_TEXT)), call)({"x": xs})
+            firsts.append(time.perf_counter() - start)
         program = compile_expression(gc.parse(W3_TEXT))
         first = lambda: program.value_and_grad({"x": xs})  # noqa: E731
         second = lambda: program.hessian({"x": xs})  # noqa: E731
-    else:
+    elif system == "torch":
+        start = time.perf_counter()
+        import torch  # noqa: F401
+        imported = time.perf_counter() - start
         first, second = torch_w3(xs)
-    print(*interleaved([first, second], 15))
+        firsts = [once_time(first), once_time(second)]
+    else:
+        start = time.perf_counter()
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        imported = time.perf_counter() - start
+        for make in jax_w3:
+            start = time.perf_counter()
+            np.asarray(make()(xs))
+            firsts.append(time.perf_counter() - start)
+        j1, j2 = (make() for make in jax_w3)
+        jx = jax.numpy.asarray(xs)
+        first = lambda: j1(jx).block_until_ready()  # noqa: E731
+        second = lambda: j2(jx).block_until_ready()  # noqa: E731
+    print(*interleaved([first, second], 15), *firsts, imported)
+
+
+def _jax_function():
+    import jax.numpy as jnp
+
+    def jf(x):
+        return (jnp.sin(x) * jnp.exp(-x ** 2 / 10) + jnp.log(1 + x ** 2)
+                - jnp.sqrt(1 + x ** 2) * jnp.cos(3 * x))
+
+    return jf
+
+
+def _jax_first():
+    import jax
+
+    return jax.jit(jax.vmap(jax.grad(_jax_function())))
+
+
+def _jax_second():
+    import jax
+
+    return jax.jit(jax.vmap(jax.grad(jax.grad(_jax_function()))))
+
+
+jax_w3 = (_jax_first, _jax_second)  # each makes a new jitted function (compiled on its first call)
 
 
 def torch_w3(xs):
@@ -396,29 +451,47 @@ def w3_processes(rounds: int) -> None:
     turning each round), torch with its default OpenMP settings: nothing one system
     leaves running (torch's spinning threads) can slow another, and nothing set for
     the one-process table (OMP_WAIT_POLICY=PASSIVE) slows torch."""
-    if not have("torch"):
-        return
+    systems = [s for s in W3_CHILD_SYSTEMS if s in ("floor", "gradcli") or have(s)]
     print(f"\nW3  again, each system in its own process, {rounds} rounds", flush=True)
     env = dict(os.environ)
     if _OMP_OURS:
         env.pop("OMP_WAIT_POLICY", None)
-    times = {name: ([], []) for name in W3_CHILD_SYSTEMS}
+    times = {name: [] for name in systems}  # per round: f', f'', first f', first f'', import
     for r in range(rounds):
-        order = W3_CHILD_SYSTEMS[r % 3:] + W3_CHILD_SYSTEMS[:r % 3]
+        order = systems[r % len(systems):] + systems[:r % len(systems)]
         for name in order:
             out = subprocess.run([sys.executable, __file__, "--w3-child", name], env=env,
                                  capture_output=True, text=True, check=True).stdout.split()
-            times[name][0].append(float(out[0]))
-            times[name][1].append(float(out[1]))
+            times[name].append([float(v) for v in out])
+    names = {"floor": "hand-written numpy (floor)", "gradcli": "gradcli compiled program",
+             "torch": "torch autograd.grad (default threads)",
+             "jax": "jax jit(vmap(grad)) (steady state)"}
+    median = {name: [statistics.median(t[k] for t in times[name]) for k in range(5)]
+              for name in systems}
     for k, label in ((0, "W3 first (own)"), (1, "W3 second (own)")):
-        floor = statistics.median(times["floor"][k])
-        wins = sum(g < t for g, t in zip(times["gradcli"][k], times["torch"][k]))
-        for name, system in (("floor", "hand-written numpy (floor)"),
-                             ("gradcli", "gradcli compiled program"),
-                             ("torch", "torch autograd.grad (default threads)")):
-            note = f"faster than torch in {wins} of {rounds} rounds" if name == "gradcli" else ""
-            t = statistics.median(times[name][k])
-            row(label, system, t, None if name == "floor" else floor, None, note)
+        floor = median["floor"][k]
+        for name in systems:
+            note = ""
+            for peer in ("torch", "jax"):
+                if name == "gradcli" and peer in times:
+                    wins = sum(g[k] < t[k] for g, t in zip(times["gradcli"], times[peer]))
+                    note += f"faster than {peer} in {wins} of {rounds} rounds; "
+            if name == "jax" and "gradcli" in median:
+                ratio = median["gradcli"][k] / median["jax"][k]
+                note = f"gradcli / jax = {ratio:.2f} (target <= 1.5)"
+            row(label, names[name], median[name][k], None if name == "floor" else floor,
+                None, note.rstrip("; "))
+    for k, label in ((2, "W3 first call f'"), (3, "W3 first call f''")):
+        for name in systems:
+            if name == "floor":
+                continue
+            note = f"import {median[name][4] * 1e3:.0f} ms more"
+            if name != "gradcli" and "gradcli" in median:
+                note += (f"; gradcli / {name} = {median['gradcli'][k] / median[name][k]:.2f},"
+                         f" import included "
+                         f"{sum(median['gradcli'][i] for i in (k, 4)) / sum(median[name][i] for i in (k, 4)):.2f}")
+            row(label, names[name].replace(" (steady state)", "").replace(
+                " (default threads)", ""), median[name][k], None, None, note)
 
 
 def interleaved(fns, repeats: int) -> list[float]:
