@@ -21,11 +21,13 @@ from ..optimizers import DEFAULT_OPT, DEFAULT_TOL
 
 
 def minimize(expression, start=None, *, opt: str = DEFAULT_OPT, steps: int = 1000,
-             tol: float = DEFAULT_TOL, bounds=None, dtype="float64", **optimizer_options):
+             tol: float = DEFAULT_TOL, bounds=None, dtype="float64", jit: bool = False,
+             **optimizer_options):
     """Minimize ``expression`` from ``start`` (a mapping variable -> value, variables not
     named starting at 0; a sequence in the order of ``expression.variables``; or None: every
     variable 0). ``bounds``: a mapping variable -> (lo, hi) with None for no bound, or the
-    command line's text ``"x=0:1,y=0:"``. Returns the ``training.descend.Run``."""
+    command line's text ``"x=0:1,y=0:"``. ``jit=True``: the whole loop fused and compiled by
+    numba (the ``jit`` extra; training/fused.py), for long runs. Returns the ``training.descend.Run``."""
     import numpy as np
 
     from .. import optimizers
@@ -48,6 +50,15 @@ def minimize(expression, start=None, *, opt: str = DEFAULT_OPT, steps: int = 100
         raise GradcliError(f"opt {opt!r}: {e}") from None
     dtype = np.dtype(optimizer.dtype)
     program = compile_expression(expression, variables, dtype=dtype)
+    if jit:
+        from .fused import FusedUnavailable, descend_fused
+
+        if bounds is not None:
+            raise GradcliError("jit: bounds are not fused (run without jit)")
+        try:
+            return descend_fused(program, x0, optimizer, steps, tol, variables=variables)
+        except FusedUnavailable as e:
+            raise GradcliError(f"jit: {e}") from None
     hessian = None
     if optimizer.needs_hessian:
         def hessian(p):

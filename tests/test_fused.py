@@ -1,0 +1,98 @@
+"""The fused run loop (gradcli/training/fused.py, ``jit=True``): its generated text run as plain
+Python and compiled by numba, against ``descend`` (the oracle: the same rows bit for bit, which
+test_many_variables.py ties to the published Adam rule) and numpy's own pairwise sum."""
+import math
+
+import numpy as np
+import pytest
+
+import gradcli as gc
+from gradcli import optimizers as O
+from gradcli.compiled.program import compile_expression
+from gradcli.training.descend import descend
+from gradcli.training.fused import FusedUnavailable, descend_fused, pairwise_sum
+
+
+def rosenbrock(dim):
+    names = [f"x{i:02d}" for i in range(dim)]
+    text = "+".join(f"100*({names[i + 1]}-{names[i]}**2)**2+(1-{names[i]})**2"
+                    for i in range(dim - 1))
+    return text, names
+
+
+def start(dim):
+    return [-1.2 if i % 2 == 0 else 1.0 for i in range(dim)]
+
+
+@pytest.mark.parametrize("n", [*range(1, 40), 100, 127, 128, 129, 136, 200, 257, 300, 1000])
+def test_pairwise_sum_is_numpys_order(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n) * 10.0 ** rng.uniform(-8, 8, size=n)
+    total = eval(pairwise_sum([f"x[{i}]" for i in range(n)]), {"x": x.tolist()})  # noqa: S307
+    assert total == np.add.reduce(x)
+
+
+def same_rows(a, b):
+    assert len(a.rows) == len(b.rows)
+    assert a.kept_steps == b.kept_steps
+    for r, s in zip(a.rows, b.rows):
+        assert np.asarray(r[0]).tolist() == np.asarray(s[0]).tolist()
+        assert (r[1], r[2], r[3]) == (s[1], s[2], s[3])
+    assert (a.converged, a.diverged_at) == (b.converged, b.diverged_at)
+
+
+@pytest.mark.parametrize("dim", [3, 12])
+@pytest.mark.parametrize("name, options", [
+    ("adam", {"lr": 1e-3}), ("momentum", {"lr": 1e-4}), ("adagrad", {"lr": 0.05, "weight_decay": 0.01}),
+    ("adamw", {"lr": 1e-3, "amsgrad": True}), ("lion", {"lr": 1e-4, "maximize": False}),
+    ("sgd", {"lr": 1e-4, "clip_value": 0.5})])
+def test_generated_loop_as_python_is_descend_bit_for_bit(dim, name, options):
+    text, names = rosenbrock(dim)
+    program = compile_expression(gc.parse(text), names)
+    ref = descend(program.point_function(), start(dim), O.make(name, **options), 300, tol=0.0,
+                  variables=names)
+    run = descend_fused(program, start(dim), O.make(name, **options), 300, tol=0.0,
+                        variables=names, native=False)
+    same_rows(ref, run)
+
+
+def test_kept_rows_convergence_and_divergence_as_descend():
+    text = "+".join(f"(x{i:02d}-{i % 3})**2" for i in range(10))
+    program = compile_expression(gc.parse(text))
+    keep = lambda k: k % 7 == 0  # noqa: E731
+    for opt, steps, tol in [(("sgd", 0.1), 500, 1e-10), (("sgd", 1.5), 2000, 1e-10),
+                            (("adam", 0.1), 5000, 1e-6)]:
+        runs = [f(program, [0.5] * 10, O.make(opt[0], lr=opt[1]), steps, tol, keep=keep)
+                for f in (lambda p, *a, **k: descend(p.point_function(), *a, **k),
+                          lambda p, *a, **k: descend_fused(p, *a, native=False, **k))]
+        same_rows(*runs)
+    assert runs[0].converged
+    assert runs[1].steps == runs[0].steps
+
+
+def test_what_is_not_fused_says_why():
+    program = compile_expression(gc.parse("(x-1)**2+(y-2)**2"))
+    for optimizer, words in [(O.make("nadam"), "branches"), (O.make("adam", schedule="exp:0.9"),
+                                                              "schedule"),
+                             (O.make("adam", clip_norm=1.0), "clipping"),
+                             (O.make("newton"), "element-wise")]:
+        with pytest.raises(FusedUnavailable, match=words):
+            descend_fused(program, [0.0, 0.0], optimizer, 10, 0.0, native=False)
+    with pytest.raises(FusedUnavailable, match="cannot compile"):
+        descend_fused(compile_expression(gc.parse("erf(x)+y**2")), [0.0, 0.0], O.make("adam"),
+                      10, 0.0, native=False)
+    with pytest.raises(gc.GradcliError, match="jit: bounds"):
+        gc.minimize("(x-1)**2", {"x": 0}, opt="adam", jit=True, bounds={"x": (0, 1)})
+
+
+@pytest.mark.slow
+def test_numba_loop_is_descend_bit_for_bit():
+    """numba's compiled loop (no fast-math: IEEE + - * / and sqrt, libm's pow): the rows of
+    descend, through gc.minimize as a user calls it; numba is the `jit` extra (in `test`)."""
+    text, names = rosenbrock(6)
+    begin = dict(zip(names, start(6)))
+    fused = gc.minimize(text, begin, opt="adam", lr=1e-3, steps=3000, tol=0.0, jit=True)
+    plain = gc.minimize(text, begin, opt="adam", lr=1e-3, steps=3000, tol=0.0)
+    assert fused.compile_seconds > 0
+    same_rows(plain, fused)
+    assert math.isfinite(fused.final[1])
