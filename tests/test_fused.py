@@ -10,7 +10,8 @@ import gradcli as gc
 from gradcli import optimizers as O
 from gradcli.compiled.program import compile_expression
 from gradcli.training.descend import descend
-from gradcli.training.fused import FusedUnavailable, descend_fused, pairwise_sum
+from gradcli.training.fused import (FusedUnavailable, descend_fused, pairwise_loops,
+                                   pairwise_sum)
 
 
 def rosenbrock(dim):
@@ -32,6 +33,15 @@ def test_pairwise_sum_is_numpys_order(n):
     assert total == np.add.reduce(x)
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 100, 128, 129, 300, 1000])
+def test_pairwise_loops_are_numpys_order(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n) * 10.0 ** rng.uniform(-8, 8, size=n)
+    scope = {"Q": x.tolist(), "range": range}
+    exec("\n".join(pairwise_loops("Q", n, "total")), scope)  # noqa: S102
+    assert scope["total"] == np.add.reduce(x)
+
+
 def same_rows(a, b):
     assert len(a.rows) == len(b.rows)
     assert a.kept_steps == b.kept_steps
@@ -41,7 +51,7 @@ def same_rows(a, b):
     assert (a.converged, a.diverged_at) == (b.converged, b.diverged_at)
 
 
-@pytest.mark.parametrize("dim", [3, 12])
+@pytest.mark.parametrize("dim", [3, 12, 40])  # 40: the loops over terms and coordinates
 @pytest.mark.parametrize("name, options", [
     ("adam", {"lr": 1e-3}), ("momentum", {"lr": 1e-4}), ("adagrad", {"lr": 0.05, "weight_decay": 0.01}),
     ("adamw", {"lr": 1e-3, "amsgrad": True}), ("lion", {"lr": 1e-4, "maximize": False}),
@@ -89,10 +99,11 @@ def test_what_is_not_fused_says_why():
 def test_numba_loop_is_descend_bit_for_bit():
     """numba's compiled loop (no fast-math: IEEE + - * / and sqrt, libm's pow): the rows of
     descend, through gc.minimize as a user calls it; numba is the `jit` extra (in `test`)."""
-    text, names = rosenbrock(6)
-    begin = dict(zip(names, start(6)))
-    fused = gc.minimize(text, begin, opt="adam", lr=1e-3, steps=3000, tol=0.0, jit=True)
-    plain = gc.minimize(text, begin, opt="adam", lr=1e-3, steps=3000, tol=0.0)
-    assert fused.compile_seconds > 0
-    same_rows(plain, fused)
-    assert math.isfinite(fused.final[1])
+    for dim in (5, 20):  # every statement written out; loops over terms and coordinates
+        text, names = rosenbrock(dim)
+        begin = dict(zip(names, start(dim)))
+        fused = gc.minimize(text, begin, opt="adam", lr=1e-3, steps=3000, tol=0.0, jit=True)
+        plain = gc.minimize(text, begin, opt="adam", lr=1e-3, steps=3000, tol=0.0)
+        assert fused.compile_seconds > 0
+        same_rows(plain, fused)
+        assert math.isfinite(fused.final[1])

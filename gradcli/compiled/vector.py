@@ -160,6 +160,25 @@ def vector_point_function(expression, wrt, estimate_only=False):
     n = len(wrt)
     if n < MIN_VARIABLES:
         return None
+    made = plan(expression, wrt)
+    if made is None:
+        return None
+    terms, pairs, made = made
+    float_us = FLOAT_STATEMENT_US * sum(len(t.positions) * len(i) for t, _, i, *_ in made)
+    array_us = ARRAY_FIXED_US + sum(
+        (ARRAY_CALL_US + ARRAY_ENTRY_US * len(t.positions)) * (len(i) + t.arity + 1)
+        for t, _, i, *_ in made)
+    if estimate_only:
+        return float_us, array_us
+    if array_us >= float_us:
+        return None
+    return _compile(n, terms, pairs, made)
+
+
+def plan(expression, wrt):
+    """(terms, the sum's pairs, per template (template, code, instructions, value slot,
+    gradient slots, input slots)) of a sum of repeated terms, or None (also used by the fused
+    loop, training/fused.py, which runs each template in a loop over its terms)."""
     terms, pairs = terms_of(expression.root)
     if len(terms) < 2:
         return None
@@ -180,15 +199,7 @@ def vector_point_function(expression, wrt, estimate_only=False):
         if any(kind == "op" and OPS[name].scalar is None for kind, name, *_ in instrs):
             return None
         made.append((template, code, instrs, output, grads, inputs))
-    float_us = FLOAT_STATEMENT_US * sum(len(t.positions) * len(i) for t, _, i, *_ in made)
-    array_us = ARRAY_FIXED_US + sum(
-        (ARRAY_CALL_US + ARRAY_ENTRY_US * len(t.positions)) * (len(i) + t.arity + 1)
-        for t, _, i, *_ in made)
-    if estimate_only:
-        return float_us, array_us
-    if array_us >= float_us:
-        return None
-    return _compile(n, terms, pairs, made)
+    return terms, pairs, made
 
 
 def _compile(n, terms, pairs, made):

@@ -24,6 +24,7 @@ says why. Rows are kept as ``descend`` keeps them (``keep``); the loop runs in c
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import numpy as np
@@ -63,6 +64,41 @@ def pairwise_sum(terms: list[str]) -> str:
     return f"({pairwise_sum(terms[:half])} + {pairwise_sum(terms[half:])})"
 
 
+def pairwise_loops(array: str, n: int, out: str) -> list[str]:
+    """Statements setting ``out`` to numpy's pairwise sum of ``array[0:n]`` (pairwise_sum's
+    order, as loops over its blocks of at most 128 entries: the text does not grow with n)."""
+    lines, count = [], [0]
+
+    def block(lo, m):
+        name = f"s{count[0]}"
+        count[0] += 1
+        if m < 8:
+            lines.append(f"{name} = -0.0")
+            lines.append(f"for i in range({lo}, {lo + m}):")
+            lines.append(f"    {name} = {name} + {array}[i]")
+        elif m <= 128:
+            r = [f"{name}r{j}" for j in range(8)]
+            lines.extend(f"{r[j]} = {array}[{lo + j}]" for j in range(8))
+            lines.append(f"for i in range({lo + 8}, {lo + m - m % 8}, 8):")
+            lines.extend(f"    {r[j]} = {r[j]} + {array}[i + {j}]" for j in range(8))
+            lines.append(f"{name} = ((({r[0]} + {r[1]}) + ({r[2]} + {r[3]})) + "
+                         f"(({r[4]} + {r[5]}) + ({r[6]} + {r[7]})))")
+            lines.append(f"for i in range({lo + m - m % 8}, {lo + m}):")
+            lines.append(f"    {name} = {name} + {array}[i]")
+        else:
+            half = m // 2
+            half -= half % 8
+            a, b = block(lo, half), block(lo + half, m - half)
+            lines.append(f"{name} = {a} + {b}")
+        return name
+
+    if n == 0:
+        return [f"{out} = 0.0"]
+    if n == 1:
+        return [f"{out} = {array}[0]"]
+    return lines + [f"{out} = {block(0, n)}"]
+
+
 def _norm_source(n: int) -> list[str]:
     """Statements setting ``norm`` from g0 ... g{n-1}: sqrt of the pairwise sum of squares (the
     squares as locals: the sum's text stays one line per block)."""
@@ -73,6 +109,23 @@ def _norm_source(n: int) -> list[str]:
 
 
 _MATH = {name: getattr(math, name) for name in dir(math) if callable(getattr(math, name))}
+
+
+def _check_optimizer(optimizer):
+    if optimizer.needs_hessian or not optimizer.elementwise:
+        raise FusedUnavailable(f"{optimizer.name} is not an element-wise rule")
+    if optimizer.schedule is not None:
+        raise FusedUnavailable("a learning-rate schedule is not fused (run without jit)")
+    if optimizer.clip_norm is not None or getattr(optimizer, "clip_each", None) is not None:
+        raise FusedUnavailable("norm clipping is not fused (run without jit)")
+    if optimizer.dtype is not None and optimizer.dtype != np.float64:
+        raise FusedUnavailable("the fused loop runs float64 only")
+
+
+# From this many variables a sum of repeated terms is fused as loops over its terms and
+# coordinates (numba's compile time grows faster than the text: 100 variables written out
+# took 7-12 s to compile, as loops about 1 s); below, every statement written out.
+LOOPS_FROM = 16
 
 
 def loop_source(program, optimizer, n: int):
@@ -92,14 +145,7 @@ def loop_source(program, optimizer, n: int):
                 or fn in _MATH.values()):
             raise FusedUnavailable(f"the expression's float form calls {name.lstrip('_')}, which "
                                    f"the fused loop cannot compile")
-    if optimizer.needs_hessian or not optimizer.elementwise:
-        raise FusedUnavailable(f"{optimizer.name} is not an element-wise rule")
-    if optimizer.schedule is not None:
-        raise FusedUnavailable("a learning-rate schedule is not fused (run without jit)")
-    if optimizer.clip_norm is not None or getattr(optimizer, "clip_each", None) is not None:
-        raise FusedUnavailable("norm clipping is not fused (run without jit)")
-    if optimizer.dtype is not None and optimizer.dtype != np.float64:
-        raise FusedUnavailable("the fused loop runs float64 only")
+    _check_optimizer(optimizer)
     states = [{k: float(v) for k, v in optimizer._new_state(()).items()} for _ in range(n)]
     names = [list(s) for s in states]
     try:
@@ -149,10 +195,149 @@ def loop_source(program, optimizer, n: int):
     return "\n".join(out) + "\n", scope
 
 
+def _step_loops(optimizer, names):
+    """(lines before the loop over coordinates, lines of its body on coordinate i) of the
+    optimizer's traced float step: the per-step scalars (lr / (1 - b1**t), ...) made once,
+    the rest on P[i], G[i] and the coordinate's buffers S[i * m + j]."""
+    from ..optimizers import float_step as FS
+
+    m = len(names[0])
+    lines, asked = FS._traced_body(optimizer, 1, False, names[:1], first=False)
+    first = FS._traced_body(optimizer, 1, False, names[:1], first=True)[0] if asked else None
+
+    def split(lines):
+        *body, last = lines
+        new = last[len("new = ["):-1]
+        per, before, local = [], [], {"p0", "g0"}
+        for line in body:
+            target, _, expr = line.partition(" = ")
+            used = set(re.findall(r"\b[_a-zA-Z][_a-zA-Z0-9]*\b", expr))
+            if target.startswith("S[") or "S[" in expr or used & local:
+                local.add(target)
+                per.append(line)
+            else:
+                before.append(line)
+        per.append(f"P[i] = {new}")
+        per = [re.sub(r"S\[(\d+)\]", lambda mt: f"S[i * {m} + {mt.group(1)}]", line)
+               for line in per]
+        per = [re.sub(r"\bp0\b", "pi_", re.sub(r"\bg0\b", "gi_", line)) for line in per]
+        return before, ["pi_ = P[i]", "gi_ = G[i]", *per]
+
+    return split(lines), (split(first) if first is not None else None)
+
+
+def loop_source_terms(program, optimizer, n: int):
+    """``loop_source`` for a sum of repeated terms (compiled/vector.py's plan): each template
+    a loop over its terms, the contributions added in the vector function's order, the step a
+    loop over the coordinates; (source, namespace), or None where the plan does not apply."""
+    from ..compiled import vector
+    from ..compiled.scalar import CONSTANTS, scalar_source
+
+    made = vector.plan(program.expression, program.wrt)
+    if made is None:
+        return None
+    terms, pairs, made = made
+    t_count = len(terms)
+    if not all(pair == ((t_count + j - 1) if j else 0, j + 1) for j, pair in enumerate(pairs)):
+        return None  # not a left chain: the written-out loop adds in the expression's order
+    scope = {**_MATH, **CONSTANTS, "abs": abs, "min": min, "max": max}
+    body, scatter = [], {}
+    for t, (template, code, instrs, output, grads, inputs) in enumerate(made):
+        live = [(j, g) for j, g in enumerate(grads) if g is not None]
+        src = scalar_source(code, instrs, inputs, [output, *(g for _, g in live)])
+        if src is None:
+            return None
+        source, namespace = src
+        _check_math(namespace)
+        scope.update(namespace)
+        lines = [re.sub(r"\bv(\d+)\b", rf"t{t}v\1", line) for line in source.splitlines()]
+        unpack = lines[1].strip()[:-len(", = p")].split(", ") if inputs else []
+        results = lines[-1].strip()[len("return ("):-len(",)")].split(", ")
+        idx = np.array(template.indices, dtype=np.int64).reshape(len(template.positions),
+                                                                 template.arity)
+        k = len(template.positions)
+        scope[f"POS{t}"] = np.array(template.positions, dtype=np.int64)
+        body.append(f"for k in range({k}):")
+        for j, slot in enumerate(unpack):
+            scope[f"I{t}_{j}"] = idx[:, j].copy()
+            body.append(f"    {slot} = P[I{t}_{j}[k]]")
+        body += ["    " + line.strip() for line in lines[2 if inputs else 1:-1]]
+        body.append(f"    TV[POS{t}[k]] = {results[0]}")
+        for (j, _), r in zip(live, results[1:]):
+            body.append(f"    C{t}_{j}[k] = {r}")
+            scatter[(t, j)] = (f"C{t}_{j}", idx[:, j], template.positions)
+    order, _ = vector._scatter_order(scatter, n)
+    work = [f"TV = WORK({t_count})", f"Q = WORK({n})"]
+    work += [f"{name} = WORK({len(index)})" for name, index, _ in scatter.values()]
+    body += [f"for i in range({n}):", "    G[i] = -0.0"]
+    touched = np.zeros(n, dtype=bool)
+    for key in order:
+        name, index, _ = scatter[key]
+        touched[index] = True
+        t, j = key
+        down = len(set(index.tolist())) != len(index)  # one variable several times: later first
+        body.append(f"for k in range({len(index) - 1}, -1, -1):" if down
+                    else f"for k in range({len(index)}):")
+        body.append(f"    G[I{t}_{j}[k]] = G[I{t}_{j}[k]] + {name}[k]")
+    untouched = np.flatnonzero(~touched)
+    if len(untouched):
+        scope["UNTOUCHED"] = untouched.astype(np.int64)
+        body += ["for k in range(len(UNTOUCHED)):", "    G[UNTOUCHED[k]] = 0.0"]
+    body += ["f = TV[0]", f"for k in range(1, {t_count}):", "    f = f + TV[k]"]
+    body += [f"for i in range({n}):", "    Q[i] = G[i] * G[i]"]
+    body += pairwise_loops("Q", n, "total") + ["norm = sqrt(total)"]
+    states = [{k: float(v) for k, v in optimizer._new_state(()).items()} for _ in range(n)]
+    try:
+        (before, per), first = _step_loops(optimizer, [list(s) for s in states])
+    except Exception as e:  # noqa: BLE001 (the tracer's refusal)
+        if type(e).__name__ == "_Untraceable":
+            raise FusedUnavailable(f"{optimizer.name}'s rule branches on values: it is not "
+                                   f"fused (run without jit)") from None
+        raise
+
+    def step(pre, per, indent):
+        return ([indent + line for line in pre] + [indent + f"for i in range({n}):"]
+                + [indent + "    " + line for line in per])
+
+    out = ["def chunk(P, G, S, lr, k0, count, stop, marks, rows_p, rows_f, rows_norm):"]
+    out += ["    " + line for line in work]
+    out += ["    f = 0.0", "    norm = 0.0", "    r = 0", "    k0_ = k0", "    status = 0",
+            "    for j in range(count):", "        t = k0_ + 1.0"]
+    if first is not None:
+        out.append("        if t == 1.0:")
+        out += step(*first, "            ")
+        out.append("        else:")
+        out += step(before, per, "            ")
+    else:
+        out += step(before, per, "        ")
+    out += ["        " + line for line in body]
+    out += ["        k0_ += 1", "        if marks[j]:", f"            for i in range({n}):",
+            "                rows_p[r, i] = P[i]",
+            "            rows_f[r] = f", "            rows_norm[r] = norm", "            r += 1",
+            "        if f - f != 0.0 or norm - norm != 0.0:", "            status = 1",
+            "            break", "        if norm <= stop:", "            status = 2",
+            "            break"]
+    out.append("    return k0_, f, norm, r, status")
+    return "\n".join(out) + "\n", scope
+
+
+def _check_math(namespace):
+    for name, fn in namespace.items():
+        if not (callable(fn) and getattr(fn, "__module__", None) == "math"
+                or fn in _MATH.values()):
+            raise FusedUnavailable(f"the expression's float form calls {name.lstrip('_')}, which "
+                                   f"the fused loop cannot compile")
+
+
 def compile_loop(program, optimizer, n: int, native: bool = True):
     """The fused ``chunk`` function: compiled by numba (native), or as plain Python."""
-    source, scope = loop_source(program, optimizer, n)
-    scope = {"__builtins__": {"range": range}, **scope}
+    made = None
+    if n >= LOOPS_FROM:
+        _check_optimizer(optimizer)
+        made = loop_source_terms(program, optimizer, n)
+    source, scope = made if made is not None else loop_source(program, optimizer, n)
+    scope = {"__builtins__": {"range": range, "len": len}, **scope,
+             "WORK": np.empty if native else (lambda m: [0.0] * m)}
     exec(compile(source, "<gradcli fused loop>", "exec"), scope)  # noqa: S102 (generated text)
     chunk = scope["chunk"]
     if not native:  # Python floats, as the float path has them (not numpy scalars)

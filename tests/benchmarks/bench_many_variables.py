@@ -1,18 +1,24 @@
 """Many variables (issue 22, item 3): 10,000 Adam steps on the 100-dimensional Rosenbrock
-function written out with 100 named variables, gradcli's run loop against optax and numpy.
+function written out with 100 named variables, gradcli's run loop against optax, torch and numpy.
 
-    python tests/benchmarks/bench_many_variables.py [--steps 10000] [--repeats 3] [--dim 100]
+    python tests/benchmarks/bench_many_variables.py [--steps 10000] [--repeats 5] [--dim 100]
 
 Systems (each run from the same start, lr 1e-3, the same Adam constants):
-- gradcli: parse + compile + ``training.descend.descend`` (the compiled one-point function
-  on Python floats and the optimizer's float step), what `gradcli minimize` runs;
+- gradcli descend: parse + compile + ``training.descend.descend`` (the vector point function:
+  the sum's repeated terms as numpy slices, compiled/vector.py; Adam on the vector);
+- gradcli minimize: ``gc.minimize(text, start, opt="adam", ...)``, what a user calls (and what
+  `gradcli minimize` runs);
+- gradcli jit: ``gc.minimize(..., jit=True)``, the loop fused and compiled by numba (the `jit`
+  extra); its compile time is printed apart and excluded, as optax's is;
 - optax, jitted step in a Python loop (``jax.jit`` of value_and_grad + update +
   apply_updates), float64, compile excluded (one warm-up step);
 - optax, the whole loop in one ``jax.lax.fori_loop`` under jit, compile excluded;
+- torch.optim.Adam with autograd on a float64 tensor, one thread (with --torch);
 - numpy by hand: the vectorized gradient and Adam formulas, a Python loop of steps.
-optax/jax are optional (`pip install jax optax`); without them those rows say so. Each time
-is the median of interleaved repeats; ratio = peer / gradcli (above 1: gradcli is faster).
-The final losses are printed to show the runs agree.
+optax/jax, torch and numba are optional; without them those rows say so. Each time is the
+median of interleaved repeats (a, b, c, a, b, c, ...), CPU time of this process (the machine
+is shared); ratio = peer / gradcli descend (above 1: gradcli is faster). The final losses are
+printed to show the runs agree.
 """
 from __future__ import annotations
 
@@ -60,6 +66,30 @@ def numpy_run(dim, steps, lr):
     return float(np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
 
 
+def minimize_run(dim, steps, lr, jit=False):
+    import gradcli as gc
+
+    text, names = rosenbrock_text(dim)
+    run = gc.minimize(text, dict(zip(names, start(dim))), opt="adam", lr=lr, steps=steps, tol=0.0,
+                      jit=jit)
+    return float(run.final[1]), getattr(run, "compile_seconds", 0.0), run.seconds
+
+
+def torch_run(dim, steps, lr):
+    import torch
+
+    torch.set_num_threads(1)
+    x = torch.tensor(start(dim), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return float(torch.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
+
+
 def optax_runs(dim, steps, lr):
     """(jitted step in a Python loop, whole loop jitted): callables returning the loss."""
     import jax
@@ -105,13 +135,30 @@ def optax_runs(dim, steps, lr):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--torch", action="store_true", help="add torch.optim (slow: ~1.5 s a run)")
     args = parser.parse_args()
     d, n, lr = args.dim, args.steps, args.lr
-    systems = {"gradcli descend (parse+compile+run)": lambda: gradcli_run(d, n, lr),
+    base = "gradcli descend (parse+compile+run)"
+    systems = {base: lambda: gradcli_run(d, n, lr),
+               "gradcli gc.minimize (the user's call)": lambda: minimize_run(d, n, lr)[0],
                "numpy by hand, Python loop": lambda: numpy_run(d, n, lr)}
+    try:
+        import numba  # noqa: F401
+
+        compiled = []
+
+        def fused():
+            loss, compile_seconds, run_seconds = minimize_run(d, n, lr, jit=True)
+            compiled.append(compile_seconds)
+            return loss, run_seconds
+
+        systems["gradcli jit=True (numba), run only"] = fused
+    except ImportError:
+        compiled = None
+        print("numba not installed (pip install 'gradcli[jit]'): no fused row")
     try:
         loop, whole = optax_runs(d, n, lr)
         systems["optax, jitted step in a Python loop"] = loop
@@ -119,19 +166,28 @@ def main() -> None:
     except ImportError:
         print("jax/optax not installed (pip install jax optax): no optax rows; the issue's "
               "figures were 177 ms (jitted step) and 7.2 ms (whole loop) against 432 ms")
+    if args.torch:
+        systems["torch.optim.Adam + autograd, 1 thread"] = lambda: torch_run(d, n, lr)
     times = {name: [] for name in systems}
     losses = {}
     for _ in range(args.repeats):
         for name, fn in systems.items():
-            t = time.perf_counter()
-            losses[name] = fn()
-            times[name].append(time.perf_counter() - t)
-    base = statistics.median(times["gradcli descend (parse+compile+run)"])
+            t = time.process_time()
+            out = fn()
+            spent = time.process_time() - t
+            if isinstance(out, tuple):  # (loss, the run's own wall time, compile excluded)
+                out, spent = out
+            losses[name] = out
+            times[name].append(spent)
+    reference = statistics.median(times[base])
     print(f"{n:,} Adam steps, {d}-dimensional Rosenbrock, {d} named variables; median of "
-          f"{args.repeats} interleaved repeats; ratio = peer / gradcli")
+          f"{args.repeats} interleaved repeats (CPU time); ratio = peer / gradcli descend")
     for name in systems:
         t = statistics.median(times[name])
-        print(f"  {name:40s} {t * 1000:9.1f} ms {t / base:7.2f}x   final loss {losses[name]:.6g}")
+        print(f"  {name:42s} {t * 1000:9.1f} ms {t / reference:7.3f}x   final loss {losses[name]:.6g}")
+    if compiled:
+        print(f"  (numba's compile of the fused loop: median {statistics.median(compiled):.2f} s, "
+              f"once per expression and optimizer)")
 
 
 if __name__ == "__main__":
