@@ -152,7 +152,8 @@ def test_buffers_are_few_and_taken_again_in_place():
 
 
 @pytest.mark.parametrize("text, wrt", [("x", None), ("2*x + 1", None), ("x*y", ["x"]),
-                                       ("y + 0*x", None), ("sin(x)*sin(x)", None)])
+                                       ("y + 0*x", None), ("sin(x)*sin(x)", None),
+                                       ("exp(x) + 0", None), ("exp(x)*y", None)])
 def test_outputs_that_are_inputs_constants_or_shared_buffers(small_chunks, monkeypatch,
                                                              text, wrt):
     prog = compile_expression(gc.parse(text), wrt=wrt)

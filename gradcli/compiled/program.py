@@ -120,7 +120,7 @@ class Program:
             return instrs
         ones = {self.seed, *ones, *(s for s, v in code.consts.items()
                                     if v.shape == () and v == 1)}
-        return peephole.simplify(instrs, ones, outputs, code._slot)
+        return peephole.simplify(instrs, ones, outputs, code._slot, code.consts)
 
     def _slots(self, env) -> list:
         slots = [None] * self.code.size
