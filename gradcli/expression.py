@@ -16,7 +16,7 @@ from .compiled import parallel as blocks
 from . import graph as G
 from .errors import EvaluationError
 from .language.parser import parse_graph
-from .limits import MAX_LIBRARY_EXPRESSION_LENGTH
+from .limits import MAX_LIBRARY_EXPRESSION_LENGTH, MAX_POLYNOMIAL_LENGTH
 from .tape import GradientTape
 from .tensor import Tensor, apply, as_dtype, constant
 
@@ -43,6 +43,14 @@ class Expression:
         """The root of the op graph (built from the text on first use for a polynomial
         read as columns)."""
         if self._root is None:
+            if len(self.text) > MAX_LIBRARY_EXPRESSION_LENGTH:
+                from .limits import exceeded
+
+                raise exceeded("the graph of an expression of", len(self.text),
+                               MAX_LIBRARY_EXPRESSION_LENGTH, unit=" characters",
+                               hint="a polynomial this long is read as columns: its value "
+                                    "and first derivative at one point (derivatives with "
+                                    "order 0 or 1) need no graph")
             self._root = parse_graph(self.text)
             self._nodes = G.topological(self._root)
         return self._root
@@ -333,7 +341,7 @@ def parse(text: str) -> Expression:
     """Parse expression text (SPEC section 1) into an Expression."""
     if not isinstance(text, str):
         raise TypeError(f"parse() takes the expression as a string, got {type(text).__name__}")
-    if POLYNOMIAL_FROM <= len(text) <= MAX_LIBRARY_EXPRESSION_LENGTH:
+    if POLYNOMIAL_FROM <= len(text) <= MAX_POLYNOMIAL_LENGTH:
         from .language.polynomial import recognize
 
         polynomial = recognize(text)   # a long plain sum of c*x**k: columns, no graph yet

@@ -34,6 +34,15 @@ MAX_EXPRESSION_LENGTH = 100_000
 # characters, parsing takes seconds and the graph hundreds of megabytes.
 MAX_LIBRARY_EXPRESSION_LENGTH = 1_000_000
 
+# Characters of a polynomial in one variable written as a plain sum of c*x**k terms, given
+# to the library: such text is read as columns of coefficients and exponents, without a
+# graph (gradcli/language/polynomial.py), and its value and first derivative at one point
+# come from the columns (gradcli/taylor/polynomial.py). Measured on a 2-core machine: a
+# million terms (14 million characters) are read in about 1 s and differentiated in
+# 0.3 s, with about 270 MB at the peak. What needs the graph (other orders, many points,
+# gradients) still stops at MAX_LIBRARY_EXPRESSION_LENGTH.
+MAX_POLYNOMIAL_LENGTH = 20_000_000
+
 # Levels of nesting: parentheses, calls, unary signs and powers. The parser is
 # recursive descent and spends a few Python frames per level; 200 levels is
 # deeper than any formula written by hand, and stays far below Python's recursion
@@ -84,6 +93,7 @@ MAX_HESSIAN_WORK = 300_000
 LIMITS = {
     "expression length": MAX_EXPRESSION_LENGTH,
     "expression length (library)": MAX_LIBRARY_EXPRESSION_LENGTH,
+    "polynomial length (library)": MAX_POLYNOMIAL_LENGTH,
     "nesting depth": MAX_NESTING_DEPTH,
     "order": MAX_ORDER,
     "steps": MAX_STEPS,

@@ -154,13 +154,14 @@ def test_errors_are_the_parsers(text, message):
 
 @pytest.mark.parametrize("terms, x", [(100, 0.999), (1000, 0.999), (10_000, 0.999),
                                       (300, -0.999), (50, 1.7), (50, -1.3), (200, 0.5),
-                                      (1000, 1.0), (100, -1.0), (64, 3.25)])
+                                      (1000, 1.0), (100, -1.0), (64, 3.25),
+                                      (3000, 0.5), (5000, -0.7)])   # terms below 2**-880
 def test_w5_value_and_slope_against_mpmath(terms, x):
     text = w5(terms)
     expression = gc.parse(text)
     assert expression._root is None          # read as columns
     value, slope = expression.derivatives("x", 1, at=x)
-    want_value, want_slope = oracle(text, x) if terms <= 1000 else _horner(terms, x)
+    want_value, want_slope = _horner(terms, x)
     assert abs(value - want_value) <= 1e-15 * abs(want_value)
     assert abs(slope - want_slope) <= 1e-15 * abs(want_slope)
     assert isinstance(value, np.float64)
@@ -239,8 +240,35 @@ def test_the_graph_is_built_when_asked_for_and_is_the_parsers():
     assert expression.derivatives("x", 1, at=0.5, dtype="float32")[1].dtype == np.float32
 
 
-def test_the_library_length_limit_still_stands():
+def test_a_polynomial_longer_than_a_graph_may_be_is_read_as_columns():
+    """Up to MAX_POLYNOMIAL_LENGTH characters a plain sum is read as columns; its graph, and
+    any other long expression, stop at MAX_LIBRARY_EXPRESSION_LENGTH."""
+    from gradcli.limits import (MAX_LIBRARY_EXPRESSION_LENGTH, MAX_POLYNOMIAL_LENGTH,
+                                LimitError)
+
     text = w5(80_000)
-    assert len(text) > 1_000_000
-    with pytest.raises(ParseError, match="beyond the limit"):
-        gc.parse(text)
+    assert MAX_LIBRARY_EXPRESSION_LENGTH < len(text) <= MAX_POLYNOMIAL_LENGTH
+    expression = gc.parse(text)
+    value, slope = expression.derivatives("x", 1, at=0.999)
+    want_value, want_slope = _horner(80_000, 0.999)
+    assert abs(value - want_value) <= 1e-15 * abs(want_value)
+    assert abs(slope - want_slope) <= 1e-15 * abs(want_slope)
+    with pytest.raises(LimitError, match="the graph of an expression of .* beyond the limit"):
+        expression.evaluate(0.5)
+    with pytest.raises(ParseError, match="beyond the limit of 1000000 characters"):
+        gc.parse(text + " + sin(x)")
+    with pytest.raises(ParseError, match="beyond the limit of 1000000 characters"):
+        gc.parse("x + " * (MAX_POLYNOMIAL_LENGTH // 4) + "x")
+
+
+@pytest.mark.parametrize("text", [" " * 200_000 + "%", "x + " + " " * 200_000 + "%",
+                                  "x +" + " -" * 100_000 + "%", "3" + " " * 200_000 + "*%"],
+                         ids=["spaces", "after a term", "signs", "after a number"])
+def test_a_long_run_that_no_term_reads_is_scanned_in_linear_time(text):
+    """A pattern that begins with spaces, retried from every space of a run no term follows,
+    is quadratic (200,000 spaces: minutes); the term pattern never begins with a space."""
+    import time
+
+    start = time.process_time()
+    assert recognize(text) is None
+    assert time.process_time() - start < 2.0

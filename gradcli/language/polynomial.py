@@ -18,7 +18,6 @@ powers) is left to the parser: ``recognize`` returns None and never raises.
 """
 from __future__ import annotations
 
-import operator
 import re
 from typing import NamedTuple
 
@@ -28,13 +27,18 @@ import numpy as np
 _SPACE = r"[ \t\r\n]*"
 _NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)"
 _NAME = r"[A-Za-z_][A-Za-z_0-9]*"
-# one term with what precedes it: (the whole term, its signs, coefficient, name, exponent,
-# constant); the coefficient's form first, so that a number followed by '*' is one
+# one term with the operator before it: (operator, sign, coefficient, name, exponent,
+# constant); the coefficient's form first, so that a number followed by '*' is one. Spaces
+# only after a token, never first: a match tried at a space fails at once, so a long run
+# of spaces is scanned a bounded number of times (a leading space pattern, retried from
+# every space of a run that no term follows, was quadratic: test_hostile_input). Read by
+# re.split, which gives a flat list of strings (no tuple per term for the cycle collector
+# to walk): the text before each match, then its groups
 _TERM = re.compile(
-    rf"((?:{_SPACE}([+-]?){_SPACE}([+-]?){_SPACE})"
+    rf"(?:([+-]){_SPACE})?(?:([+-]){_SPACE})?"
     rf"(?:(?:({_NUMBER}){_SPACE}\*(?!\*){_SPACE})?({_NAME})"
-    rf"(?:{_SPACE}(?:\*\*|\^){_SPACE}([0-9]{{1,9}}))?|({_NUMBER})){_SPACE})")
-_WHOLE, _OPERATOR, _SIGN, _COEFFICIENT, _VARIABLE, _EXPONENT, _CONSTANT = range(7)
+    rf"(?:{_SPACE}(?:\*\*|\^){_SPACE}([0-9]{{1,9}}))?|({_NUMBER})){_SPACE}")
+_STRIDE = 7   # per term in re.split's list: the text before it, then its 6 groups
 
 
 class Polynomial(NamedTuple):
@@ -46,18 +50,17 @@ class Polynomial(NamedTuple):
 
 def recognize(text: str) -> Polynomial | None:
     """The polynomial the text writes, or None when the parser must read it."""
-    terms = _TERM.findall(text)
-    if not terms:
-        return None
-    column = [list(map(operator.itemgetter(k), terms)) for k in range(1, 7)]
-    wholes = list(map(operator.itemgetter(_WHOLE), terms))
-    if sum(map(len, wholes)) != len(text):   # findall skipped something: not a plain sum
-        return None
-    operators, signs, coefficients, names, exponents, constants = column
-    if "" in operators[1:]:                   # two terms side by side ('x y', '3 .5')
+    pieces = _TERM.split(text)
+    between = pieces[::_STRIDE]
+    if between.count("") + (between[0] != "") != len(between) or between[0].strip(" \t\r\n"):
+        return None                           # text no term reads: not a plain sum
+    operators, signs, coefficients, names, exponents, constants = (
+        pieces[k::_STRIDE] for k in range(1, _STRIDE))
+    count = len(operators)
+    if not count or None in operators[1:]:   # two terms side by side ('x y', '3 .5')
         return None
     distinct = set(names)
-    distinct.discard("")
+    distinct.discard(None)
     if len(distinct) != 1:                    # a constant, or several variables
         return None
     name = distinct.pop()
@@ -67,26 +70,21 @@ def recognize(text: str) -> Polynomial | None:
     if name in NAMED_CONSTANTS or name in language_functions() or name == "pow":
         return None                           # pi, e, tau; sin without its call (an error)
     # each distinct literal converted once, by float() as the lexer does
-    values = {text: float(text) for text in set(coefficients) | set(constants) if text}
-    values[""] = 1.0
+    values = {literal: float(literal) for literal in set(coefficients) | set(constants)
+              if literal is not None}
+    values[None] = 1.0
     magnitude = np.array(list(map(values.__getitem__, coefficients)))
-    is_constant = np.array(list(map(bool, constants)))
-    if is_constant.any():
-        magnitude[is_constant] = [values[c] for c in constants if c]
+    constant = np.flatnonzero(np.array(names, dtype=object) == None)  # noqa: E711
+    if len(constant):
+        magnitude[constant] = [values[constants[i]] for i in constant.tolist()]
     if not np.isfinite(magnitude).all():     # '1e999': the parser's error
         return None
-    negative = np.fromiter(map(_odd_minus, operators, signs), dtype=bool, count=len(terms))
-    coefficients_ = np.where(negative, -magnitude, magnitude)
-    exponent = np.fromiter(map(_exponent, exponents), dtype=np.int64, count=len(terms))
-    exponent[is_constant] = 0
-    return Polynomial(name, coefficients_, exponent)
+    negative = (np.array(operators, dtype=object) == "-") != (np.array(signs, dtype=object) == "-")
+    exponent = np.array(list(map(_exponent, exponents)), dtype=np.int64)
+    exponent[constant] = 0
+    return Polynomial(name, np.where(negative, -magnitude, magnitude), exponent)
 
 
-def _exponent(text: str) -> int:
+def _exponent(text: str | None) -> int:
     """x**k's k, or 1 for a bare x (a constant's 0 is set apart)."""
-    return int(text) if text else 1
-
-
-def _odd_minus(operator_: str, sign: str) -> bool:
-    """Whether a term's binary operator and own sign make it negative."""
-    return (operator_ == "-") != (sign == "-")
+    return 1 if text is None else int(text)

@@ -53,6 +53,20 @@ def _value_and_slope(coefficients, exponents, x, order):
     magnitudes = np.abs(c)
     if not np.all((magnitudes >= TINY) & (magnitudes <= HUGE) | (c == 0.0)):
         return None
+    # |x| < 1: the terms whose power is below 2**-880 (k log2|x| < -890, with room for
+    # log2's rounding) are left out, their sum bounded: |c x**k| <= |c| 2**-880 and
+    # |c k x**(k-1)| <= |c| k 2**-880 / |x| (float64 would have them underflow)
+    dropped_value = dropped_slope = 0.0
+    if abs(x) < 1.0:
+        drop = k * math.log2(abs(x)) < -890.0
+        if drop.any():
+            size, kd = magnitudes[drop], k[drop]
+            dropped_value = float(size.sum()) * 2.0 ** -880 * 1.01
+            dropped_slope = float((size * kd).sum()) * 2.0 ** -880 / abs(x) * 1.01
+            keep = ~drop
+            c, k = c[keep], k[keep]
+            if len(c) == 0:
+                return None
     top = int(k.max())
     powers = _power_table(x, top) if top + 1 <= 2 * len(k) + 64 else None
     if powers is not None:
@@ -76,23 +90,25 @@ def _value_and_slope(coefficients, exponents, x, order):
     bits = max(top.bit_length(), 1)
     eps = ((bits + 2) ** 2 + 4) * DD_ERROR
     vh, vl = _dd_times_float(ph, pl, c)
-    value = _certified_sum(vh, vl, c != 0.0, eps)
+    value = _certified_sum(vh, vl, c != 0.0, eps, dropped_value)
     if value is None or order == 0:
         return None if value is None else [value]
     kh, kl = _two_product(c, k.astype(np.float64))   # c * k exactly
     sh, sl = _dd_times(qh, ql, kh, kl)
-    slope = _certified_sum(sh, sl, (c != 0.0) & (k != 0), eps)
+    slope = _certified_sum(sh, sl, (c != 0.0) & (k != 0), eps, dropped_slope)
     return None if slope is None else [value, slope]
 
 
-def _certified_sum(hi: np.ndarray, lo: np.ndarray, nonzero: np.ndarray, eps: float):
-    """fsum of the double-double terms, or None unless within REL / 2 by the bound."""
+def _certified_sum(hi: np.ndarray, lo: np.ndarray, nonzero: np.ndarray, eps: float,
+                   dropped: float = 0.0):
+    """fsum of the double-double terms, or None unless within REL / 2 by the bound
+    (``dropped``: a bound on the terms left out)."""
     size = np.abs(hi)
     if not np.all((size >= TINY) & (size <= HUGE) | ~nonzero):
         return None                      # a term near the ends of the range: no bound
     total = math.fsum(np.concatenate((hi, lo)).tolist())
     majorant = (float(size.sum()) + float(np.abs(lo).sum())) * 1.001
-    bound = 2 * U * abs(total) + eps * majorant
+    bound = 2 * U * abs(total) + eps * majorant + dropped
     if total == 0.0 or not math.isfinite(total) or not bound <= 0.5 * REL * abs(total):
         return None
     return total
