@@ -110,8 +110,8 @@ class Log:
         return np.log(x)
 
     def grad(g, ans, x):
-        """g / x"""
-        return (g / x,)
+        """g / x   (x + 0.0: +inf at -0.0 as at 0, the value by continuity from x > 0)"""
+        return (g / (x + 0.0),)
 
     def taylor(x):
         """log(x_0) + integral of D(x) / x"""
@@ -172,8 +172,8 @@ class Log2:
         return np.log2(x)
 
     def grad(g, ans, x):
-        """g / (x * ln 2)"""
-        return (g / (x * LN2),)
+        """g / (x * ln 2)   (+inf at -0.0, as log's)"""
+        return (g / ((x + 0.0) * LN2),)
 
     def taylor(x):
         """log(x) / ln 2"""
@@ -205,8 +205,8 @@ class Log10:
         return np.log10(x)
 
     def grad(g, ans, x):
-        """g / (x * ln 10)"""
-        return (g / (x * LN10),)
+        """g / (x * ln 10)   (+inf at -0.0, as log's)"""
+        return (g / ((x + 0.0) * LN10),)
 
     def taylor(x):
         """log(x) / ln 10"""
@@ -238,8 +238,9 @@ class Sqrt:
         return np.sqrt(x)
 
     def grad(g, ans, x):
-        """g / (2 * sqrt(x))"""
-        return (g / (ans * 2.0),)
+        """g / (2 * sqrt(x))   (+ 0.0: +inf at -0.0, whose sqrt is -0.0, as at 0 and as
+        x ** 0.5's: the value by continuity from x > 0)"""
+        return (g / (ans * 2.0 + 0.0),)
 
     def taylor(x):
         """q_k = (x_k - sum_{j=1..k-1} q_j q_{k-j}) / (2 q_0)"""

@@ -256,7 +256,8 @@ def sqrt(u: np.ndarray, value0=None, floor=0.0) -> np.ndarray:
         np.sqrt(u[0], out=q[0])
     else:
         q[0] = value0
-    two_q0 = 2.0 * (q[0] + floor) if np.any(floor) else 2.0 * q[0]
+    # + 0.0: at u_0 = -0.0 (sqrt -0.0) the one-sided +inf of sqrt' at 0, as the tape's
+    two_q0 = 2.0 * (q[0] + floor) + 0.0 if np.any(floor) else 2.0 * q[0] + 0.0
     for k in range(1, u.shape[0]):
         if k > 1:
             _dot_into(q[k], q[1:k], q[k - 1:0:-1])
@@ -368,7 +369,14 @@ def general_power(u: np.ndarray, v: np.ndarray) -> np.ndarray:
             p[1:] = np.where(base == 0, higher, p[1:])
         else:
             p = exp(mul(full(v, n), log(u)), value0=value)
-            p[1:] = np.where(u[0] == 0, np.nan, p[1:])
+            at_zero = u[0] == 0
+            p[1:] = np.where(at_zero, np.nan, p[1:])
+            if np.any(at_zero & (v[0] != 0)):
+                # base 0, exponent v_0 != 0: d/dv 0 ** v = 0 and d/du = v_0 u_0 ** (v_0 - 1)
+                # (inf, 1 or 0 by v_0), as the tape's rule (its value by continuity from the
+                # side u comes from); the higher orders nan
+                first = v[0] * np.power(u[0], v[0] - 1.0) * full(u, n)[1]
+                p[1] = np.where(at_zero & (v[0] != 0), first, p[1])
         # 0 ** 0 (y ** y at 0): d/dv = log(0) = -inf (SPEC 4, the value by continuity), d/du
         # = v u ** (v - 1) = 0 (u ** 0 is constant), as the tape's; the higher orders nan
         zero_zero = (u[0] == 0) & (v[0] == 0)
