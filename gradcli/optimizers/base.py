@@ -206,14 +206,16 @@ class Optimizer:
 
     def array_stepper(self, shape):
         """``step(p, g, norm) -> new p`` on float64 arrays of ``shape``, or None where ``update``
-        is needed (a Hessian, per-variable clipping, another dtype, state already in use): the
+        is needed (a Hessian, per-variable clipping, float32, state already in use): the
         same ``_element``/``_step`` code as ``update``, bit for bit, without its per-call checks,
         copy and error-state context (the run loop's, once per step, on vectors of many
         variables). ``norm`` is ``global_norm([g])``. The optimizer is taken, as by update."""
         if (self.needs_hessian or self.clip_each is not None or self._variables
-                or self._shape is not None or self.dtype != np.float64):
+                or self._shape is not None or self.dtype not in (None, np.float64)):
             return None
         from ..tensor import quiet
+
+        self.dtype = np.dtype(np.float64)
 
         self._shape = tuple(shape)
         state = self._state = self._new_state(self._shape)

@@ -406,12 +406,11 @@ def descend_fused(program, start, optimizer, steps: int, tol: float, variables=N
                 rows_p, rows_f, rows_norm = np.empty((m, n)), np.empty(m), np.empty(m)
                 k, f, norm, r, status = chunk(P, G, state, optimizer.lr, done, count, stop,
                                               marks, rows_p, rows_f, rows_norm)
-                steps_made = np.flatnonzero(marks)[:r] + done + 1
-                for i in range(r):
-                    rows.append((rows_p[i].copy(), float(rows_f[i]), float(rows_norm[i]),
-                                 optimizer.lr))
-                    if keep is not None:
-                        kept.append(int(steps_made[i]))
+                lr = optimizer.lr  # rows: views of this chunk's own array of points
+                rows.extend(zip(rows_p[:r], rows_f[:r].tolist(), rows_norm[:r].tolist(),
+                                [lr] * r))
+                if keep is not None:
+                    kept.extend((np.flatnonzero(marks)[:r] + done + 1).tolist())
                 done = int(k)
                 last = (P.copy(), float(f), float(norm), optimizer.lr)
                 if status == 1 and not _finite(f, norm, G):
