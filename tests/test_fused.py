@@ -107,3 +107,22 @@ def test_numba_loop_is_descend_bit_for_bit():
         assert fused.compile_seconds > 0
         same_rows(plain, fused)
         assert math.isfinite(fused.final[1])
+
+
+def test_cli_jit_says_what_it_cannot_fuse(gradcli):
+    result = gradcli("minimize", "(x-50)**2", "--opt", "nadam", "--jit")
+    assert result.exit_code == 2
+    assert result.stderr == ("gradcli: error: --jit: nadam's rule branches on values: it is not "
+                             "fused (run without jit)\n")
+    result = gradcli("minimize", "(x-50)**2", "--opt", "adam", "--jit", "--bounds", "x=0:60")
+    assert result.exit_code == 2 and "--jit: --bounds is not fused" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_jit_prints_what_the_default_loop_prints(gradcli):
+    text, _ = rosenbrock(20)
+    args = ["minimize", text, "--opt", "adam", "--lr", "1e-3", "--steps", "5000", "--tol", "0",
+            "--format", "json", "--every", "1000"]
+    fused, plain = gradcli(*args, "--jit"), gradcli(*args)
+    assert fused.exit_code == plain.exit_code == 0
+    assert fused.stdout == plain.stdout

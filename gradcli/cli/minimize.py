@@ -54,10 +54,14 @@ EXAMPLES = [
 @click.option("--bounds", metavar="x=LO:HI,y=LO:",
               help="Keep variables in a box (a side may be empty): every update is projected "
                    "onto it; the JSON names the bounds active at the end.")
+@click.option("--jit", is_flag=True,
+              help="Fuse the whole loop into one function compiled by numba (the jit extra: "
+                   "pip install 'gradcli[jit]'): about a second to compile, then no Python per "
+                   "step; for long runs. The same iterates.")
 @optimizer_options(default_opt=DEFAULT_OPT)
 @quasi_newton_options
 @format_option
-def minimize(expr, steps, start, bounds, settings, quasi_newton, format):
+def minimize(expr, steps, start, bounds, jit, settings, quasi_newton, format):
     """Minimize EXPR from --from (default: every variable 0) with the optimizer(s) of --opt
     (default: lbfgs, torch.optim.LBFGS's algorithm with a strong-Wolfe line search).
 
@@ -78,7 +82,7 @@ def minimize(expr, steps, start, bounds, settings, quasi_newton, format):
             for source in sources:
                 try:
                     failed |= minimize_one(parse_expression(source), steps, start, settings,
-                                           writer, bounds)
+                                           writer, bounds, jit)
                 except GradcliError as e:
                     if source.where is None:  # the command line's expression: the run ends
                         raise
@@ -88,7 +92,21 @@ def minimize(expr, steps, start, bounds, settings, quasi_newton, format):
         click.get_current_context().exit(EXIT_FAILED)
 
 
-def minimize_one(expression, steps, start, settings, writer, bounds_text=None) -> bool:
+def _fused(program, x0, optimizer, steps, tol, variables, progress, keep, bounds):
+    """--jit: the run through training/fused.py (numba), or a one-line error (exit 2)."""
+    from ..training.fused import FusedUnavailable, descend_fused
+
+    if bounds is not None:
+        raise GradcliError("--jit: --bounds is not fused (run without --jit)")
+    try:
+        return descend_fused(program, x0, optimizer, steps, tol, variables=variables,
+                             progress=progress, keep=keep)
+    except FusedUnavailable as e:
+        raise GradcliError(f"--jit: {e}") from None
+
+
+def minimize_one(expression, steps, start, settings, writer, bounds_text=None,
+                 jit=False) -> bool:
     """Run every optimizer of settings on expression and write the results; True if one diverged."""
     import numpy as np
 
@@ -119,9 +137,14 @@ def minimize_one(expression, steps, start, settings, writer, bounds_text=None) -
                 def hessian(p, program=program):
                     return program.hessian(dict(zip(variables, p)))
             with progress_bar(steps, optimizer.name) as advance:
-                run = descend(fg, x0, optimizer, steps, settings.tol, hessian=hessian,
-                              variables=variables, progress=advance, bounds=bounds,
-                              keep=row_keeper(settings.every, steps, settings.plot))
+                keep = row_keeper(settings.every, steps, settings.plot)
+                if jit:
+                    run = _fused(program, x0, optimizer, steps, settings.tol, variables,
+                                 advance, keep, bounds)
+                else:
+                    run = descend(fg, x0, optimizer, steps, settings.tol, hessian=hessian,
+                                  variables=variables, progress=advance, bounds=bounds,
+                                  keep=keep)
             run.planned = steps
             runs.append(run)
             for row in run_rows(expression, run, settings.every, compare):
