@@ -298,6 +298,30 @@ def test_zero_times_inf_on_many_points_and_one_point():
     assert fg.floats([0.0, 5.0])[1] == (5.0, 0.0)
 
 
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(expressions(), st.lists(st.sampled_from(AWKWARD), min_size=2, max_size=6),
+       st.lists(st.sampled_from([0.0, -0.0, 1.0, -2.0]), min_size=6, max_size=6))
+@pytest.mark.slow
+def test_replacements_are_per_point(text, xs, ys):
+    """On arrays of points (two variables, repeated points, -0.0 beside 0.0) the tape and
+    the compiled program give, entry for entry, what each point gives alone: the nan
+    entries replaced are those of their own points, with their own derivative."""
+    try:
+        e = gc.parse(f"({text}) + x*y")
+        assume(e.variables == ["x", "y"])
+    except GradcliError:
+        assume(False)
+    ys = ys[:len(xs)]
+    program = compile_expression(e)
+    with np.errstate(all="ignore"):
+        _, grads = program.value_and_grad({"x": np.array(xs), "y": np.array(ys)})
+        tape = e.gradient({"x": np.array(xs), "y": np.array(ys)})
+        alone = [e.gradient({"x": x, "y": y}) for x, y in zip(xs, ys)]
+    for i, g in enumerate(alone):
+        assert bits(grads[i]) == bits(g) == bits(tape[i]), (text, xs[i], ys[i], grads[i], g)
+
+
 def test_a_nan_value_keeps_its_nan_derivative():
     """Outside the domain the value is nan and so is the derivative (no ball arithmetic is
     spent there): sqrt(x)*x at -1 in every float64 engine."""

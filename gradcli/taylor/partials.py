@@ -41,7 +41,12 @@ def refine_nan_partials(expression, env, value, grads, wrt):
     coords = np.stack([np.broadcast_to(np.asarray(env[n], dtype=np.float64), shape)[rows]
                        for n in names], axis=-1)
     # distinct points by their bits (-0.0 apart from 0.0)
-    unique, inverse = np.unique(coords.view(np.uint64), axis=0, return_inverse=True)
+    keys = coords.view(np.uint64)
+    if keys.shape[1] == 1:   # one variable: a plain sort (axis=0 sorts rows as bytes, slower)
+        unique, inverse = np.unique(keys[:, 0], return_inverse=True)
+        unique = unique[:, None]
+    else:
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     found = np.full((len(unique), len(wrt)), np.nan)
     need = bad[rows]
