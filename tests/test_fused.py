@@ -126,3 +126,15 @@ def test_cli_jit_prints_what_the_default_loop_prints(gradcli):
     fused, plain = gradcli(*args, "--jit"), gradcli(*args)
     assert fused.exit_code == plain.exit_code == 0
     assert fused.stdout == plain.stdout
+
+
+def test_numba_is_imported_by_a_fused_run_only():
+    import subprocess
+    import sys
+
+    text, names = rosenbrock(40)
+    code = ("import sys, gradcli as gc\n"
+            f"run = gc.minimize({text!r}, opt='adam', steps=50, tol=0)\n"
+            "print('numba' in sys.modules, 'llvmlite' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "False False\n"
