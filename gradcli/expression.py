@@ -231,12 +231,14 @@ class Expression:
         poly = self._polynomial
         value = env.get(poly.name)
         if wrt != poly.name or len(env) != 1 or not isinstance(value, _ONE_NUMBER) \
-                or isinstance(value, bool | np.bool_) or np.ndim(value) != 0:
+                or isinstance(value, bool | np.bool_) or np.size(value) != 1:
             return None
         from .taylor.polynomial import value_and_slope
 
-        found = value_and_slope(poly.coefficients, poly.exponents, float(value), order)
-        return None if found is None else [np.float64(v) for v in found]
+        shape = np.shape(value)   # one point, perhaps as an array of one (the command line)
+        found = value_and_slope(poly.coefficients, poly.exponents,
+                                float(np.reshape(value, ())), order)
+        return None if found is None else [np.full(shape, v)[()] for v in found]
 
     def _taylor_blocks(self, wrt: str, env: dict, order: int, fast: bool = False,
                        report=None) -> np.ndarray:

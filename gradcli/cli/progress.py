@@ -139,8 +139,8 @@ def announce_long_taylor(expression, wrt: str, order: int, warn) -> None:
     from ..taylor.engine import seconds_estimate
 
     key = (expression.text, wrt, order)
-    if key in _ANNOUNCED:
-        return
+    if key in _ANNOUNCED or order <= 1:   # (orders 0 and 1 are ~3 nodes' work: never long;
+        return                            # and a polynomial read as columns has no graph yet)
     seconds = seconds_estimate(expression.nodes, wrt, order)
     if seconds > LONG_SECONDS:
         _ANNOUNCED.add(key)
