@@ -272,3 +272,24 @@ def test_a_long_run_that_no_term_reads_is_scanned_in_linear_time(text):
     start = time.process_time()
     assert recognize(text) is None
     assert time.process_time() - start < 2.0
+
+
+@pytest.mark.parametrize("x", [1.0 + 2.0 ** -40, 1.0 - 2.0 ** -38, -(1.0 + 2.0 ** -41)])
+def test_sparse_huge_exponents_by_binary_powering(x):
+    """Few terms with exponents near 10**9 take binary powering per term (30 squarings: each
+    doubles the relative error, which the bound counts); mpmath at 80 digits is the oracle."""
+    exponents = [0, 3, 999_999_937, 123_456_789, 987_654_321, 5]
+    coefficients = ["2.5", "3", "1.25", "7", "0.5", "11"]
+    text = " - ".join(f"{c}*x**{k}" for c, k in zip(coefficients, exponents))
+    expression = gc.parse(text)
+    assert expression._root is None
+    value, slope = expression.derivatives("x", 1, at=x)
+    with mpmath.workdps(80):
+        t = mpmath.mpf(x)
+        signs = [1] + [-1] * (len(exponents) - 1)
+        want_value = sum(s * mpmath.mpf(c) * t ** k
+                         for s, c, k in zip(signs, coefficients, exponents))
+        want_slope = sum(s * mpmath.mpf(c) * k * t ** (k - 1)
+                         for s, c, k in zip(signs, coefficients, exponents) if k)
+    assert abs(value - float(want_value)) <= 1e-15 * abs(float(want_value))
+    assert abs(slope - float(want_slope)) <= 1e-15 * abs(float(want_slope))
