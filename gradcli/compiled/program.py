@@ -34,6 +34,7 @@ holding a run-time rule instruction (code.py) cannot be traced again, and its
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from . import parallel as blocks
 from . import peephole, vector
 from .code import Code, NotTraceable, add_expression, add_gradient
 from .replay import Registers, bind, chunk_rows, fuse_sums, run, run_chunks
+from . import native
 from .scalar import compile_floats, scalar_source
 from .tuning import building
 from ..taylor.partials import refine_nan_partials
@@ -75,6 +77,8 @@ class Program:
         self._hess = None
         self._fg = None
         self._registers: dict[tuple, Registers | None] = {}
+        self._fused: dict[tuple, object] = {}  # key -> native.Fused, or None: not to be had
+        self._chunk_seconds: dict[tuple, float] = {}  # key -> time spent in chunks so far
 
     @property
     def grad_slots(self) -> list[int]:
@@ -167,9 +171,8 @@ class Program:
         program = self._program("value")
         chunks = self._chunks("value", program, slots)
         if chunks is not None:
-            registers, inputs, shape, rows = chunks
-            out = np.empty(shape, dtype=self.dtype)
-            run_chunks(registers, slots, inputs, [(self.output, out)], rows, self.dtype)
+            out = np.empty(chunks[2], dtype=self.dtype)
+            self._run_chunks(chunks, program, slots, [(self.output, out)])
             return out
         run(program, slots)
         return np.asarray(slots[self.output], dtype=self.dtype)[()]
@@ -202,7 +205,34 @@ class Program:
             except ValueError:
                 self._registers[key] = None
         registers = self._registers[key]
-        return None if registers is None else (registers, inputs, shape, rows)
+        return None if registers is None else (key, inputs, shape, rows)
+
+    def _run_chunks(self, chunks, program, slots, sinks) -> None:
+        """``program`` over ``slots`` in chunks: the numpy calls of replay.py, or, once
+        this program part has spent native.NATIVE_AFTER seconds in them and numba is
+        there, its arithmetic fused into native loops (native.py; float64, one axis)."""
+        key, inputs, shape, rows = chunks
+        fused = self._fused.get(key)
+        if fused is None and key not in self._fused and (
+                self._chunk_seconds.get(key, 0.0) >= native.NATIVE_AFTER):
+            with native.BUILDING:
+                if key not in self._fused:
+                    usable = (self.dtype == np.float64 and len(shape) == 1
+                              and native.available())
+                    try:
+                        made = native.Fused(program, inputs, [s for s, _ in sinks]) \
+                            if usable else None
+                    except ValueError:
+                        made = None
+                    self._fused[key] = made
+            fused = self._fused[key]
+        if fused is not None:
+            native.run_chunks(fused, slots, inputs, sinks, rows)
+            return
+        start = time.perf_counter()
+        run_chunks(self._registers[key], slots, inputs, sinks, rows, self.dtype)
+        self._chunk_seconds[key] = self._chunk_seconds.get(key, 0.0) + (
+            time.perf_counter() - start)
 
     def value_and_grad(self, env):
         """The value and the per-point gradient along ``wrt`` (last axis)."""
@@ -227,13 +257,13 @@ class Program:
         slots[self.seed] = np.ones((), dtype=self.dtype)
         chunks = self._chunks("all", program, slots)
         if chunks is not None:
-            registers, inputs, shape, rows = chunks
+            shape = chunks[2]
             if value_out is None:
                 value_out = np.empty(shape, dtype=self.dtype)
                 grads_out = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
             sinks = [(self.output, value_out)] + [(g, grads_out[..., i])
                                                   for i, g in enumerate(self.grad_slots)]
-            run_chunks(registers, slots, inputs, sinks, rows, self.dtype)
+            self._run_chunks(chunks, program, slots, sinks)
             return value_out, grads_out
         run(program, slots)
         return self._per_point(slots[self.output], [slots[s] for s in self.grad_slots], env,
@@ -326,10 +356,9 @@ class Program:
             slots[d] = v[..., i]
         chunks = self._chunks("hvp", bound, slots)
         if chunks is not None and chunks[2] == shape:
-            registers, inputs, _, rows = chunks
             out = np.empty(shape + (len(results),), dtype=self.dtype)
-            run_chunks(registers, slots, inputs, [(r, out[..., i]) for i, r in enumerate(results)],
-                       rows, self.dtype)
+            self._run_chunks(chunks, bound, slots, [(r, out[..., i])
+                                                    for i, r in enumerate(results)])
             return out
         run(bound, slots)
         return np.stack([np.broadcast_to(slots[r], shape) for r in results], axis=-1)
@@ -372,10 +401,8 @@ class Program:
             out = np.empty(lead + (n, n), dtype=self.dtype)
         chunks = self._chunks("hessian", bound, slots)
         if chunks is not None and chunks[2] == lead:
-            registers, inputs, _, rows = chunks
-            run_chunks(registers, slots, inputs, [(results[k * n + j], out[..., k, j])
-                                                  for k in range(n) for j in range(n)],
-                       rows, self.dtype)
+            self._run_chunks(chunks, bound, slots, [(results[k * n + j], out[..., k, j])
+                                                    for k in range(n) for j in range(n)])
             return out
         run(bound, slots)
         for k in range(n):
