@@ -50,6 +50,8 @@ class Polynomial(NamedTuple):
 
 def recognize(text: str) -> Polynomial | None:
     """The polynomial the text writes, or None when the parser must read it."""
+    if "(" in text or "/" in text or "," in text:   # a call, parentheses, a quotient: at
+        return None                                 # once, before a pass of the pattern
     pieces = _TERM.split(text)
     between = pieces[::_STRIDE]
     if between.count("") + (between[0] != "") != len(between) or between[0].strip(" \t\r\n"):
