@@ -138,3 +138,13 @@ def test_numba_is_imported_by_a_fused_run_only():
             "print('numba' in sys.modules, 'llvmlite' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "False False\n"
+
+
+def test_generated_loops_with_subtracted_terms_are_descend_bit_for_bit():
+    # arithmetic only: numba's cos is libm's, the vector function's numpy's (an ulp apart)
+    text = "".join(f"+100*(x{i + 1:02d}-x{i:02d}**2)**2-(x{i:02d}/10-1)**2" for i in range(40))[1:]
+    program = compile_expression(gc.parse(text))
+    begin = [0.3 * (i % 5) for i in range(41)]
+    ref = descend(program.point_function(), begin, O.make("adam", lr=1e-3), 200, tol=0.0)
+    run = descend_fused(program, begin, O.make("adam", lr=1e-3), 200, tol=0.0, native=False)
+    same_rows(ref, run)

@@ -51,28 +51,36 @@ MAX_TEMPLATES = 64   # more distinct term shapes than this: not a repeated sum
 
 
 def terms_of(root):
-    """(the terms of the sum at the top of the graph, left to right; the sum's shape as a
-    list of (left, right) pairs of operand indices: term k is k, pair j is len(terms) + j)."""
-    terms, pairs = [], []
-    stack = [(root, False)]
+    """(the terms of the sums and differences at the top of the graph, left to right; each
+    term's sign, -1 where it is subtracted an odd number of times; the shape as a list of
+    (left, right, "+" or "-") of operand indices: term k is k, pair j is len(terms) + j)."""
+    terms, signs, pairs = [], [], []
+    stack = [(root, False, 1)]
     results = []
     while stack:
-        node, expanded = stack.pop()
-        if node.op != "add":
+        node, expanded, sign = stack.pop()
+        if node.op not in ("add", "sub"):
             results.append(len(terms))
             terms.append(node)
+            signs.append(sign)
         elif expanded:
             right = results.pop()
             left = results.pop()
             results.append(-1 - len(pairs))
-            pairs.append((left, right))
+            pairs.append((left, right, "+" if node.op == "add" else "-"))
         else:
-            stack.append((node, True))
-            stack.append((node.inputs[1], False))
-            stack.append((node.inputs[0], False))
+            stack.append((node, True, sign))
+            stack.append((node.inputs[1], False, sign if node.op == "add" else -sign))
+            stack.append((node.inputs[0], False, sign))
     t = len(terms)
-    pairs = [tuple(i if i >= 0 else t + (-1 - i) for i in pair) for pair in pairs]
-    return terms, pairs
+    pairs = [(*(i if i >= 0 else t + (-1 - i) for i in pair[:2]), pair[2]) for pair in pairs]
+    return terms, signs, pairs
+
+
+def is_chain(pairs) -> bool:
+    """Whether the sum is ((t0 +- t1) +- t2) +- ... (the parser's reading of a + b - c + d)."""
+    t = len(pairs) + 1
+    return all(pair[:2] == ((t + j - 1) if j else 0, j + 1) for j, pair in enumerate(pairs))
 
 
 def shape_of(term):
@@ -111,9 +119,11 @@ class _Template:
     """One shape of term: its program (value and gradient along its placeholders) and the
     variable index of each placeholder in each of its terms."""
 
-    def __init__(self, order, arity):
+    def __init__(self, order, arity, sign):
         self.order = order          # the first term's local nodes
         self.arity = arity
+        self.sign = sign            # -1: the term is subtracted (its gradient's seed is -1)
+        self.shared = False         # an operation of a term is also in another term
         self.positions = []         # the terms' places in the sum
         self.indices = []           # per term: the variable index of each placeholder
 
@@ -131,7 +141,10 @@ class _Template:
                 slots[node.id] = code.op(node.op, [slots[i.id] for i in node.inputs], node.attrs)
         output = slots[self.order[-1].id]
         seed = code.input("<seed>")
-        grads = add_gradient(code, output, seed, inputs)
+        # a subtracted term's seed is -1 as sub's rule makes it (-g), so that every rule
+        # meets the values the whole program's reverse pass gives them
+        grads = add_gradient(code, output, seed if self.sign > 0 else code.op("neg", [seed]),
+                             inputs)
         outputs = [output, *(g for g in grads if g is not None)]
         ones = {seed, *(s for s, v in code.consts.items() if v.shape == () and v == 1)}
         instrs = peephole.simplify(code.needed(outputs), ones, outputs, code._slot)
@@ -179,18 +192,24 @@ def plan(expression, wrt):
     """(terms, the sum's pairs, per template (template, code, instructions, value slot,
     gradient slots, input slots)) of a sum of repeated terms, or None (also used by the fused
     loop, training/fused.py, which runs each template in a loop over its terms)."""
-    terms, pairs = terms_of(expression.root)
+    terms, signs, pairs = terms_of(expression.root)
     if len(terms) < 2:
         return None
     where = {name: i for i, name in enumerate(wrt)}
     templates: dict[tuple, _Template] = {}
+    owner: dict[int, int] = {}  # operation node -> the first term holding it
+    shared = False  # a node in two terms: the program sums its adjoint before going on
     for k, term in enumerate(terms):
         key, order, names = shape_of(term)
+        for node in order:
+            if node.inputs and owner.setdefault(node.id, k) != k:
+                shared = True
+        key = (key, signs[k])
         template = templates.get(key)
         if template is None:
             if len(templates) >= MAX_TEMPLATES:
                 return None
-            template = templates[key] = _Template(order, len(names))
+            template = templates[key] = _Template(order, len(names), signs[k])
         template.positions.append(k)
         template.indices.append([where[name] for name in names])
     made = []
@@ -199,11 +218,15 @@ def plan(expression, wrt):
         if any(kind == "op" and OPS[name].scalar is None for kind, name, *_ in instrs):
             return None
         made.append((template, code, instrs, output, grads, inputs))
+    if shared:
+        for template in templates.values():
+            template.shared = True
     return terms, pairs, made
 
 
 def _compile(n, terms, pairs, made):
     lines, namespace = [], {"QUIET": quiet, "np": np, **CONSTANTS}
+    chain = is_chain(pairs)
     gather, scatter = [], {}
     constant_counter = [0]
 
@@ -257,7 +280,8 @@ def _compile(n, terms, pairs, made):
         positions = _index(template.positions, len(terms))
         ptext = (f"{positions.start}:{'' if positions.stop is None else positions.stop}:"
                  f"{positions.step}" if isinstance(positions, slice) else keep(positions, "P"))
-        body.append(f"TV[{ptext}] = {names[output]}")
+        negated = chain and template.sign < 0  # accumulated: a - b is a + (-b), bit for bit
+        body.append(f"TV[{ptext}] = {'-' if negated else ''}{names[output]}")
         for j, g in enumerate(grads):
             if g is not None:
                 scatter[(t, j)] = (names[g], idx[:, j], template.positions)
@@ -291,20 +315,20 @@ def _compile(n, terms, pairs, made):
     exec(compile(source, "<gradcli vector program>", "exec"), scope)  # noqa: S102 (generated)
     fg = scope["fg"]
     fg.source = source
-    fg.exact_order = exact
+    fg.exact_order = exact and not any(template.shared for template, *_ in made)
     return fg
 
 
 def _total(terms, pairs, namespace) -> str:
-    """The value's expression: the term values added in the order of the expression's sum."""
+    """The value's expression: the term values added in the order of the expression's sum
+    (a chain's subtracted terms are stored negated: a - b is a + (-b) in IEEE arithmetic)."""
     t = len(terms)
-    chain = all(pair == ((t + j - 1) if j else 0, j + 1) for j, pair in enumerate(pairs))
-    if chain:  # ((t0 + t1) + t2) + ...: numpy's accumulate adds in that order
+    if is_chain(pairs):  # ((t0 + t1) - t2) + ...: numpy's accumulate adds in that order
         namespace["ACCUMULATE"] = np.add.accumulate
         return "float(ACCUMULATE(TV)[-1])"
     lines = ["def total(v):"]
-    for j, (a, b) in enumerate(pairs):
-        lines.append(f"    v{t + j} = v{a} + v{b}")
+    for j, (a, b, op) in enumerate(pairs):
+        lines.append(f"    v{t + j} = v{a} {op} v{b}")
     lines.append(f"    return v{t + len(pairs) - 1}")
     unpack = ", ".join(f"v{k}" for k in range(t))
     lines.insert(1, f"    {unpack}, = v")

@@ -238,7 +238,7 @@ def loop_source_terms(program, optimizer, n: int):
         return None
     terms, pairs, made = made
     t_count = len(terms)
-    if not all(pair == ((t_count + j - 1) if j else 0, j + 1) for j, pair in enumerate(pairs)):
+    if not vector.is_chain(pairs):
         return None  # not a left chain: the written-out loop adds in the expression's order
     scope = {**_MATH, **CONSTANTS, "abs": abs, "min": min, "max": max}
     body, scatter = [], {}
@@ -262,7 +262,7 @@ def loop_source_terms(program, optimizer, n: int):
             scope[f"I{t}_{j}"] = idx[:, j].copy()
             body.append(f"    {slot} = P[I{t}_{j}[k]]")
         body += ["    " + line.strip() for line in lines[2 if inputs else 1:-1]]
-        body.append(f"    TV[POS{t}[k]] = {results[0]}")
+        body.append(f"    TV[POS{t}[k]] = {'-' if template.sign < 0 else ''}{results[0]}")
         for (j, _), r in zip(live, results[1:]):
             body.append(f"    C{t}_{j}[k] = {r}")
             scatter[(t, j)] = (f"C{t}_{j}", idx[:, j], template.positions)
