@@ -3,15 +3,19 @@
 A sum written out over many variables (``100*(x001-x000**2)**2+(1-x000)**2+...``) repeats
 a few terms over shifted variables. Written out on floats (scalar.py) its gradient is one
 Python statement per operation and term, about 2,000 for Rosenbrock's 100 variables; here
-the terms of the sum at the top of the expression are grouped by their shape (the same ops
+the terms of the sums and differences at the top of the expression (a subtracted term is a
+term of its own shape, its gradient seeded with -1 as sub's rule seeds it) are grouped by
+their shape (the same ops
 and constants, the variables in the same places: a *template*), each template is compiled
 once (code.py's traced gradient, peephole.py's exact rewrites) and run on numpy vectors that
 hold its variables for every term at once, ``p[0:99]`` and ``p[1:100]`` (a slice where the
 variables of the terms are evenly spaced, a gather otherwise). The term values go to their
 places in the sum and are added in the expression's order; the gradient contributions are
 added into one vector, per variable in the order the full program adds them where one
-order of the templates' slots gives that for every variable (then every bit is that of the
-float function, the tests check it), in the templates' order otherwise (within a few ulps).
+order of the templates' slots gives that for every variable and no operation is shared by
+two terms (``fg.exact_order``: then every bit is that of the whole program on numpy, and of
+the float function where the ops are arithmetic; the tests check both), in the templates'
+order otherwise (the rounding of a sum of a few contributions: a few ulps of the largest).
 
 ``vector_point_function(expression, wrt)`` gives ``fg(p) -> (value, gradient array)`` or
 None where the expression is not such a sum, or where the estimated cost of the numpy calls
@@ -22,6 +26,7 @@ text reaches the generated source: slots are ``v0, v1, ...``, numbers are writte
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -236,7 +241,7 @@ def _compile(n, terms, pairs, made):
         namespace[name] = value
         return name
 
-    body = []
+    body, gathered = [], {}
     for t, (template, code, instrs, output, grads, inputs) in enumerate(made):
         idx = np.array(template.indices, dtype=np.intp).reshape(len(template.positions),
                                                                  template.arity)
@@ -245,7 +250,10 @@ def _compile(n, terms, pairs, made):
             index = _index(idx[:, j], n)
             text = (f"p[{index.start}:{'' if index.stop is None else index.stop}:{index.step}]"
                     if isinstance(index, slice) else f"p[{keep(index, 'I')}]")
-            names[slot] = f"t{t}u{j}"
+            if text in gathered:  # the same variables in another template: one slice
+                names[slot] = gathered[text]
+                continue
+            names[slot] = gathered[text] = f"t{t}u{j}"
             body.append(f"t{t}u{j} = {text}")
         known = dict(code.consts)
         for s, v in code.consts.items():
@@ -286,6 +294,7 @@ def _compile(n, terms, pairs, made):
             if g is not None:
                 scatter[(t, j)] = (names[g], idx[:, j], template.positions)
     order, exact = _scatter_order(scatter, n)
+    negations = _negations(body, scatter)
     body.append("G = NEGZERO.copy()")
     touched = np.zeros(n, dtype=bool)
     for key in order:
@@ -295,7 +304,10 @@ def _compile(n, terms, pairs, made):
             where = _index(index, n)
             wtext = (f"{where.start}:{'' if where.stop is None else where.stop}:{where.step}"
                      if isinstance(where, slice) else keep(where, "I"))
-            body.append(f"G[{wtext}] += {text}")
+            if text in negations:  # G + (-y) is G - y, bit for bit: one call fewer
+                body.append(f"G[{wtext}] -= {negations[text]}")
+            else:
+                body.append(f"G[{wtext}] += {text}")
         else:  # a variable in several terms at one place: added one by one, later terms first
             name = keep(index[::-1].copy(), "I")
             body.append(f"ADD_AT(G, {name}, np.broadcast_to({text}, ({len(index)},))[::-1])")
@@ -317,6 +329,31 @@ def _compile(n, terms, pairs, made):
     fg.source = source
     fg.exact_order = exact and not any(template.shared for template, *_ in made)
     return fg
+
+
+def _negations(body, scatter) -> dict:
+    """{x: y} for the lines ``x = -y`` whose x only a gradient contribution added without
+    repeated indices reads; those lines are taken out of ``body`` (the caller subtracts y)."""
+    found = {}
+    for k, line in enumerate(body):
+        m = re.fullmatch(r"(t\d+v\d+) = -(t\d+v\d+)", line)
+        if m:
+            found[m.group(1)] = (k, m.group(2))
+    if not found:
+        return {}
+    text = "\n".join(body)
+    counts = {}
+    for name in re.findall(r"\bt\d+v\d+\b", text):
+        counts[name] = counts.get(name, 0) + 1
+    out = {}
+    for x, (k, y) in found.items():
+        readers = [v for v in scatter.values() if v[0] == x]
+        if counts.get(x) == 1 and readers and all(
+                len(set(v[1].tolist())) == len(v[1]) for v in readers):
+            out[x] = y
+            body[k] = None
+    body[:] = [line for line in body if line is not None]
+    return out
 
 
 def _total(terms, pairs, namespace) -> str:
