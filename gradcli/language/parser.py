@@ -193,8 +193,14 @@ class Parser:
         """base**exponent for a number or a name each, at those positions (kept in
         ``powers`` by their texts)."""
         leaves = self.leaves
-        node = self.make_power(leaves.get(self.texts[base]) or self.leaf(base),
-                               leaves.get(self.texts[exponent]) or self.leaf(exponent))
+        base_node = leaves.get(self.texts[base]) or self.leaf(base)
+        digits = self.texts[exponent]
+        if self.kinds[exponent] == NUMBER and len(digits) <= 9 and digits.isdigit():
+            # x**7: the exponent is the op's attribute, not a node (its const node was
+            # built and never used: a node, a key and a dict entry a term)
+            node = self.b.apply("powi", base_node, n=int(digits))
+        else:
+            node = self.make_power(base_node, leaves.get(digits) or self.leaf(exponent))
         self.powers[self.texts[base], self.texts[exponent]] = node
         return node
 
