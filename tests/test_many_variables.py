@@ -207,7 +207,7 @@ def test_array_stepper_is_update_bit_for_bit(name, compat, variant):
         assert same_bits(p, q), f"step {k + 1}"
     assert lean.iterations == 40 and lean.last_lr == arrays.last_lr
     with pytest.raises(ValueError):  # the optimizer is taken by its stepper
-        lean.update(np.zeros(3), np.zeros(3))
+        lean.update(np.zeros(12), np.zeros(12))
 
 
 def test_array_stepper_is_not_made_where_update_is_needed():

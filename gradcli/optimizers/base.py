@@ -217,8 +217,13 @@ class Optimizer:
 
         self.dtype = np.dtype(np.float64)
 
-        self._shape = tuple(shape)
-        state = self._state = self._new_state(self._shape)
+        state = self._state = self._new_state(tuple(shape))
+        self._shape = ("array_stepper", tuple(shape))  # update() and apply_gradients refuse
+        from .float_step import array_step
+
+        generated = array_step(self, state)  # the rule traced once, run on the vectors
+        if generated is not None:
+            return generated
         element, begin = self._element, self._begin
 
         def step(p, g, norm):

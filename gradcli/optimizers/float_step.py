@@ -287,3 +287,63 @@ class _TracedBuffers(dict):
     def __setitem__(self, key, value):
         self.source.lines.append(f"S[{self.slot[key]}] = {self.source.operand(value)}")
         super().__setitem__(key, value)
+
+
+# -- the same traced rule on numpy vectors ------------------------------------------------------
+_NOT_ARRAY = ("if ", "min(", "max(", " > ", " < ", " != ", " == ")  # float-only templates
+
+
+def array_step(optimizer, state: dict):
+    """``step(p, g, norm) -> new p`` on float64 vectors: the rule traced for one coordinate
+    (``_traced_body``) and run on whole vectors, the per-step scalars (lr / (1 - b1**t), ...)
+    as Python floats, the buffers in ``state`` (name -> array, rebound each step as the rule
+    rebinds them): the operations ``update`` makes through ``_element`` on arrays, in the same
+    order, without its Python calls per step. None where the traced rule uses a float-only
+    template (maximum, clip, sign: their text branches on a float) or branches on a value."""
+    from ..tensor import quiet
+
+    names = [list(state)]
+    clip_by_norm = optimizer.clip_norm is not None and optimizer.clip_value is None
+    try:
+        body, asked = _traced_body(optimizer, 1, clip_by_norm, names, first=False)
+        first = (_traced_body(optimizer, 1, clip_by_norm, names, first=True)[0]
+                 if asked else None)
+    except _Untraceable:
+        return None
+    if any(bad in line for lines in (body, first or []) for line in lines for bad in _NOT_ARRAY):
+        return None
+    plain = (optimizer.clip_value is None and optimizer.clip_norm is None
+             and not optimizer.maximize and not optimizer.weight_decay
+             and optimizer.schedule is None)
+    lines = ["def step(p, g, norm):", "    t = opt.iterations + 1"]
+    if plain:
+        lines += ["    opt.last_grad_norm = FLOAT(norm)", "    lr = opt.lr", "    scale = None"]
+    else:
+        lines.append("    lr, scale = BEGIN(norm)")
+    lines += ["    token = QUIET()", "    token.__enter__()", "    try:",
+              "        p0, g0 = p, g"]
+
+    def written(body):
+        *head, last = body
+        return head + [f"new = {last[len('new = ['):-1]}"]
+
+    if first is not None:
+        lines.append("        if t == 1:")
+        lines += ["            " + line for line in written(first)]
+        lines.append("        else:")
+        lines += ["            " + line for line in written(body)]
+    else:
+        lines += ["        " + line for line in written(body)]
+    lines += ["    finally:", "        token.__exit__(None, None, None)",
+              "    opt.iterations = t", "    opt.last_lr = lr", "    return new"]
+    source = "\n".join(lines) + "\n"
+    buffers = [state[k] for k in names[0]]
+    from .base import ARRAYS
+
+    scope = {"__builtins__": {}, "sqrt": ARRAYS.sqrt, "abs": abs, "opt": optimizer,
+             "BEGIN": optimizer._begin, "FLOAT": float, "QUIET": quiet, "S": buffers}
+    exec(compile(source, "<gradcli array step>", "exec"), scope)  # noqa: S102 (generated text)
+    step = scope["step"]
+    step.source = source
+    step.buffers = dict(zip(names[0], range(len(buffers))))
+    return step
