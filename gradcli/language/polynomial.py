@@ -76,17 +76,31 @@ def recognize(text: str) -> Polynomial | None:
               if literal is not None}
     values[None] = 1.0
     magnitude = np.array(list(map(values.__getitem__, coefficients)))
-    constant = np.flatnonzero(np.array(names, dtype=object) == None)  # noqa: E711
-    if len(constant):
-        magnitude[constant] = [values[constants[i]] for i in constant.tolist()]
+    constant = _positions_of_none(names)
+    if constant:
+        magnitude[constant] = [values[constants[i]] for i in constant]
     if not np.isfinite(magnitude).all():     # '1e999': the parser's error
         return None
     negative = (np.array(operators, dtype=object) == "-") != (np.array(signs, dtype=object) == "-")
-    exponent = np.array(list(map(_exponent, exponents)), dtype=np.int64)
+    # the exponents (digits alone) read by numpy in one call; a bare x's is 1, a constant's 0
+    bare = _positions_of_none(exponents)
+    if bare:
+        exponents = exponents.copy()
+        for i in bare:
+            exponents[i] = "1"
+    exponent = np.fromstring(" ".join(exponents), dtype=np.int64, sep=" ")
+    if len(exponent) != count:
+        return None
     exponent[constant] = 0
     return Polynomial(name, np.where(negative, -magnitude, magnitude), exponent)
 
 
-def _exponent(text: str | None) -> int:
-    """x**k's k, or 1 for a bare x (a constant's 0 is set apart)."""
-    return 1 if text is None else int(text)
+def _positions_of_none(items: list) -> list[int]:
+    """Where None is in the list (list.index scans in C: the loop runs once per None)."""
+    found = []
+    start = 0
+    for _ in range(items.count(None)):
+        start = items.index(None, start)
+        found.append(start)
+        start += 1
+    return found
