@@ -156,9 +156,15 @@ def descend(fg, start, optimizer, steps: int = 1000, tol: float = DEFAULT_TOL, h
             def step(p, g, norm):
                 return optimizer.update(p, g, hessian)
 
+        shape, ndarray, add, sqrt = (n,), np.ndarray, np.add.reduce, math.sqrt
+
         def gradient_and_norm(g):
-            g = np.asarray(g, dtype=dtype).reshape(n)
-            return g, _array_norm(g)
+            if type(g) is not ndarray or g.dtype != dtype or g.shape != shape:
+                g = np.asarray(g, dtype=dtype).reshape(n)
+            if dtype != np.float64:
+                return g, _array_norm(g)
+            with quiet():  # as _array_norm: math's sqrt is float64's (one rounding, IEEE)
+                return g, sqrt(add(g * g))
 
     if bounds is not None:  # projection after every update; the projected gradient's norm
         unbounded_step, full_norm, at = step, gradient_and_norm, [p]
