@@ -4,13 +4,14 @@ For a polynomial read as columns (gradcli/language/polynomial.py), sum(c_i x**k_
 sum(c_i k_i x**(k_i - 1)) are computed without a graph: every power x**k_i as a
 double-double (a float64 pair hi + lo, about 106 bits) from a table of x**0 ... x**K made
 by doubling (or, for sparse exponents, by binary powering per term), each term as a
-double-double, and the sum of all the terms' hi and lo parts by ``math.fsum`` (the
-correctly rounded sum of the floats it is given). Error-free transformations (Dekker's
-TwoProduct with Veltkamp's split) make every double-double product accurate to a small
-multiple of u**2 (u = 2**-53) as long as nothing leaves [2**-900, 2**900], which is
-checked. So
+double-double, and the sum of the terms' hi parts, with the lo parts' sum, by
+``math.fsum`` (the correctly rounded sum of the floats it is given). Error-free
+transformations (Dekker's TwoProduct with Veltkamp's split) make every double-double
+product accurate to a small multiple of u**2 (u = 2**-53) as long as nothing leaves
+[2**-900, 2**900], which is checked. So
 
-    |printed - exact| <= 2u |printed| + eps * sum |terms|,  eps = (K + L + 4) * 16 u**2
+    |printed - exact| <= 2u |printed| + eps * sum |terms| + n u sum |lo parts|,
+    eps = (K + L + 4) * 16 u**2
 
 (K the largest exponent, L its bits: a squaring doubles the relative error of what it
 squares, so x**K made of the powers x**(2**j) carries at most about K + L products'
@@ -106,13 +107,18 @@ def _value_and_slope(coefficients, exponents, x, order):
 def _certified_sum(hi: np.ndarray, lo: np.ndarray, nonzero: np.ndarray, eps: float,
                    dropped: float = 0.0):
     """fsum of the double-double terms, or None unless within REL / 2 by the bound
-    (``dropped``: a bound on the terms left out)."""
+    (``dropped``: a bound on the terms left out). The hi parts go to fsum; the lo parts,
+    each below u |hi|, are summed by numpy with an error below len * u * sum|lo| (about
+    len * u**2 * sum|hi|: counted in the bound), and that sum joins fsum's."""
     size = np.abs(hi)
     if not np.all((size >= TINY) & (size <= HUGE) | ~nonzero):
         return None                      # a term near the ends of the range: no bound
-    total = math.fsum(np.concatenate((hi, lo)).tolist())
-    majorant = (float(size.sum()) + float(np.abs(lo).sum())) * 1.001
-    bound = 2 * U * abs(total) + eps * majorant + dropped
+    small = float(np.abs(lo).sum())
+    parts = hi.tolist()
+    parts.append(float(lo.sum()))
+    total = math.fsum(parts)
+    majorant = (float(size.sum()) + small) * 1.001
+    bound = 2 * U * abs(total) + eps * majorant + len(lo) * U * small * 1.001 + dropped
     if total == 0.0 or not math.isfinite(total) or not bound <= 0.5 * REL * abs(total):
         return None
     return total
