@@ -125,6 +125,7 @@ class Fused:
         ready = set(full) - {s for _, _, s, _, _ in steps}  # the inputs
         keep = set(outputs)
         self.rounds, self.buffers = [], []
+        self.into = set()  # the slots written into their buffer (by a loop or a ufunc)
         remaining = list(range(len(steps)))
         table = inplace()
         while remaining:
@@ -150,6 +151,8 @@ class Fused:
                                 [(table.get(steps[k][1]), steps[k]) for k in calls]))
             self.buffers.extend(written)
             self.buffers.extend(steps[k][2] for k in calls)
+            self.into.update(written)
+            self.into.update(steps[k][2] for k in calls if table.get(steps[k][1]) is not None)
             done = set(loop) | set(calls)
             remaining = [k for k in remaining if k not in done]
         if max((len(r[0][3]) for r in self.rounds if r[0]), default=0) < 2:
@@ -202,14 +205,21 @@ def run_chunks(fused: Fused, slots: list, inputs, sinks, rows: int) -> None:
     receives its chunk of the slot."""
     n = slots[inputs[0]].shape[0]
     rows = min(rows, n)
-    whole = {s: np.empty(rows) for s in fused.buffers}
+    # a result the loops or calls compute is written where the caller wants it, not copied
+    direct = {}
+    for slot, dest in sinks:
+        if slot in fused.into and slot not in direct and dest.shape == (n,):
+            direct[slot] = dest
+    whole = {s: np.empty(rows) for s in fused.buffers if s not in direct}
     with np.errstate(all="ignore"):
         for lo in range(0, n, rows):
             hi = min(lo + rows, n)
             chunk = list(slots)
             for i in inputs:
                 chunk[i] = slots[i][lo:hi]
-            buffers = whole if hi - lo == rows else {s: b[:hi - lo] for s, b in whole.items()}
+            buffers = {s: b[:hi - lo] for s, b in whole.items()}
+            buffers.update({s: dest[lo:hi] for s, dest in direct.items()})
             fused.run(chunk, buffers, hi - lo)
             for slot, dest in sinks:
-                dest[lo:hi] = chunk[slot]
+                if direct.get(slot) is not dest:
+                    dest[lo:hi] = chunk[slot]
