@@ -123,12 +123,13 @@ def seconds_estimate(nodes, wrt: str, order: int) -> float:
 KEEP_ALL_BYTES = 64 << 20   # a pass whose series all fit keeps them: freeing costs more
 
 
-def _by_rule(node, ins: list[np.ndarray]) -> np.ndarray:
+def _by_rule(node, ins: list[np.ndarray], ops=None) -> np.ndarray:
     """The series of node from its inputs' series: the op's forward rule on values alone,
-    else its taylor rule."""
-    from ..registry import OPS
+    else its taylor rule (``ops``: the registry, when the caller has it at hand)."""
+    if ops is None:
+        from ..registry import OPS as ops
 
-    rule = OPS[node.op]
+    rule = ops[node.op]
     if all(i.shape[0] == 1 for i in ins):
         return np.asarray(rule.forward(*(i[0] for i in ins), **node.attrs), dtype=np.float64)[None]
     return rule.taylor(*ins, **node.attrs)
@@ -152,6 +153,8 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None,
     few = size <= FEW_POINTS if few is None else few
     every = risk is not None and (few or facts(nodes, wrt)[1])
     last = len(nodes) - 1
+    from ..registry import OPS   # (once a pass, not once a node)
+    from .series import integer_power
     with np.errstate(all="ignore"):
         for position, node in enumerate(nodes):
             op, inputs = node.op, node.inputs
@@ -170,7 +173,7 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None,
                 elif op == "mul" and (len(u) == 1 or len(v) == 1):
                     s = u * v
                 else:
-                    s = _by_rule(node, [u, v])
+                    s = _by_rule(node, [u, v], OPS)
                     if op == "mul" and risk is not None and (every
                                                               or position == last):
                         risk *= _ratio(mul(np.abs(u), np.abs(v)), s)
@@ -188,11 +191,9 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None,
             elif op == "neg":
                 s = -series[inputs[0].id]
             else:
-                s = _by_rule(node, [series[i.id] for i in inputs])
+                s = _by_rule(node, [series[i.id] for i in inputs], OPS)
                 if op == "powi" and risk is not None and node.attrs["n"] > 1 and len(s) > 2 \
                         and (every or position == last):
-                    from .series import integer_power
-
                     risk *= _ratio(integer_power(np.abs(series[inputs[0].id]), node.attrs["n"]), s)
             if last_use is not None:
                 for i in inputs:
