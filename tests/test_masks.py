@@ -17,9 +17,9 @@ XS = np.array([-np.inf, -2.5, -1e-300, -0.0, 0.0, 1e-300, 0.5, 3.0, np.inf, np.n
 YS = np.array([-np.inf, 0.5, -1e-300, 0.0, -0.0, 2.0, 0.5, -3.0, np.inf, 1.0])
 EXPECTED = {  # op -> (inputs, expected forward)
     "mask_sign": ((XS,), [-1, -1, -1, -0.0, 0, 1, 1, 1, 1, np.nan]),
-    "mask_positive": ((XS,), [0, 0, 0, 0, 0, 1, 1, 1, 1, 0]),
+    "mask_positive": ((XS,), [0, 0, 0, 0, 0, 1, 1, 1, 1, np.nan]),
     "mask_zero": ((XS,), [0, 0, 0, 1, 1, 0, 0, 0, 0, 0]),
-    "mask_tie": ((XS, YS), [0.5, 0, 0.5, 0.5, 0.5, 0, 0.5, 1, 0.5, 0]),
+    "mask_tie": ((XS, YS), [0.5, 0, 0.5, 0.5, 0.5, 0, 0.5, 1, 0.5, np.nan]),
 }
 
 

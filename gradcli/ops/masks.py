@@ -11,6 +11,8 @@ its value with zeros above. None of them is in the expression language.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..taylor import series as T
@@ -23,8 +25,10 @@ def _float_dtype(*arrays):
 
 
 def tie_weight(x, y):
-    """1 where x > y, 1/2 where x == y, 0 where x < y (or either is nan)."""
-    return np.where(x > y, 1.0, np.where(x == y, 0.5, 0.0)).astype(_float_dtype(x, y))
+    """1 where x > y, 1/2 where x == y, 0 where x < y, nan where either is nan (so that
+    max and min of a nan, whose value is nan, have a nan derivative in every engine)."""
+    return np.where(x > y, 1.0, np.where(x == y, 0.5, np.where(x < y, 0.0, np.nan))).astype(
+        _float_dtype(x, y))
 
 
 def float_sign(x):
@@ -32,8 +36,13 @@ def float_sign(x):
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else (0.0 if x == 0.0 else x))
 
 
+def positive_weight(x):
+    """1 where x > 0, 0 where x <= 0, nan where x is nan (relu of a nan: a nan derivative)."""
+    return np.where(x > 0, 1.0, np.where(x <= 0, 0.0, np.nan)).astype(_float_dtype(x))
+
+
 def _float_positive(x):
-    return 1.0 if x > 0.0 else 0.0
+    return 1.0 if x > 0.0 else (0.0 if x <= 0.0 else math.nan)
 
 
 def _float_zero(x):
@@ -41,7 +50,7 @@ def _float_zero(x):
 
 
 def _float_tie(x, y):
-    return 1.0 if x > y else (0.5 if x == y else 0.0)
+    return 1.0 if x > y else (0.5 if x == y else (0.0 if x < y else math.nan))
 
 
 def _constant_series(value, *series):
@@ -77,12 +86,12 @@ class SignMask:
 
 @op("mask_positive", 1)
 class PositiveMask:
-    """1 where x > 0, else 0"""
+    """1 where x > 0, 0 where x <= 0, nan where x is nan"""
 
     scalar = _float_positive
 
     def forward(x):
-        return np.asarray(x > 0, dtype=_float_dtype(x))
+        return positive_weight(x)
 
     def grad(g, ans, x):
         """None (a mask is constant)"""
@@ -90,7 +99,7 @@ class PositiveMask:
 
     def taylor(x):
         """[x_0 > 0]; 0 above"""
-        return _constant_series(np.asarray(x[0] > 0, dtype=float), x)
+        return _constant_series(positive_weight(x[0]), x)
 
     def sympy(sp, x):
         return sp.Piecewise((1, x > 0), (0, True))
@@ -131,7 +140,7 @@ class ZeroMask:
 
 @op("mask_tie", 2)
 class TieMask:
-    """1 where x > y, 1/2 at a tie, 0 where x < y"""
+    """1 where x > y, 1/2 at a tie, 0 where x < y, nan where either is nan"""
 
     scalar = _float_tie
 

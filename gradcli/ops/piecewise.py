@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import functions as F
 from ..taylor import series as T
-from .masks import float_sign, tie_weight
+from .masks import float_sign, positive_weight, tie_weight
 from ..registry import op
 
 
@@ -114,7 +114,7 @@ class Relu:
 
     def taylor(x):
         """value max(x_0, 0); x_k * (x_0 > 0) above"""
-        return T.piecewise(np.maximum(x[0], 0.0), ((x[0] > 0) * 1.0, x))
+        return T.piecewise(np.maximum(x[0], 0.0), (positive_weight(x[0]), x))
 
     def sympy(sp, x):
         return sp.Piecewise((x, x > 0), (0, True))
