@@ -166,3 +166,16 @@ def test_calls_over_few_points_never_import_numba():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "GRADCLI_THREADS": "1"})
     assert done.stdout.split() == ["True", "False"], done.stderr  # chunks, and no numba
+
+
+def test_a_compile_that_fails_leaves_numpys_chunks(monkeypatch, at_once):
+    def broken(source):
+        raise RuntimeError("numba could not compile")
+
+    monkeypatch.setattr(native, "jit", broken)
+    monkeypatch.setattr(native, "_AGREE", {"done": set(native._PROBED)})
+    prog = compile_expression(gc.parse(W3))
+    xs = np.linspace(-5.0, 5.0, 1000)
+    _, grad = prog.value_and_grad({"x": xs})
+    assert prog._fused == {("all", (0,)): None}
+    np.testing.assert_array_equal(grad, plain(W3, {"x": xs})[2])

@@ -157,6 +157,11 @@ class Fused:
             remaining = [k for k in remaining if k not in done]
         if max((len(r[0][3]) for r in self.rounds if r[0]), default=0) < 2:
             raise ValueError("nothing to fuse")
+        one = np.zeros(1)
+        for loop_part, _ in self.rounds:  # compiled now: a failure leaves numpy's path
+            if loop_part is not None:
+                loop, reads, written, _, scalars = loop_part
+                loop(0, *[one] * (len(reads) + len(written)), *[0.0] * len(scalars))
         self.buffers = list(dict.fromkeys(self.buffers))
 
     @staticmethod

@@ -222,8 +222,8 @@ class Program:
                     try:
                         made = native.Fused(program, inputs, [s for s, _ in sinks]) \
                             if usable else None
-                    except ValueError:
-                        made = None
+                    except Exception:  # noqa: BLE001 (nothing to fuse, or numba failed:
+                        made = None    # numpy's chunks, as before)
                     self._fused[key] = made
             fused = self._fused[key]
         if fused is not None:
