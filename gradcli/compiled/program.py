@@ -22,8 +22,10 @@ forward pass serves both the loss and its gradient.
 
 The wing, in the order the data flows: code.py builds the instruction list (the
 forward pass and the gradient traced from the tape's rules), peephole.py simplifies
-it, replay.py runs it on arrays, parallel.py cuts many points into blocks over the
-cores, scalar.py writes it out as a Python function on floats for one point; this
+it, replay.py runs it on arrays (many points in chunks that stay in cache), native.py
+fuses its arithmetic into compiled loops once a program has replayed long enough,
+parallel.py cuts many points into blocks over the cores, scalar.py writes it out as a
+Python function on floats for one point; this
 module holds the Program that ties them together, and builds each part on first use.
 Hessian-vector products trace the gradient part once more (reverse over reverse),
 and so does the Hessian, one reverse pass per gradient component

@@ -24,9 +24,14 @@ W3  first and second derivatives of sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2
     its calls, and the next system in the interleaved repeats (gradcli, numpy) runs on
     what is left (measured: gradcli's f' 45 ms after torch, 35 ms with PASSIVE). PASSIVE
     slows torch itself on some machines (54-61 ms against 47 ms), and JAX's thread pool
-    stays beside everything, so W3 is run again with each of the floor, gradcli and
-    torch in a process of its own (torch with its default OpenMP settings), in turn for
-    --rounds rounds: the "(own)" rows, which count the rounds gradcli won.
+    stays beside everything, so W3 is run again with each of the floor, gradcli, torch
+    and JAX in a process of its own (torch with its default OpenMP settings), in turn for
+    --rounds rounds: the "(own)" rows, which count the rounds gradcli won and give
+    gradcli / JAX (issue 22's target: at most 1.5). Each child also times its first f'
+    and f'' (from the text or the Python function: parse, trace, compile, run; the
+    import apart) and its import. gradcli's steady state is timed after each call has
+    been repeated for W3_WARM_SECONDS (past NATIVE_AFTER: its fused loops, where numba
+    is installed), as JAX's is after its compile.
 W5  parse and differentiate polynomials of 100 ... 100,000 terms: growth exponent.
 """
 from __future__ import annotations
