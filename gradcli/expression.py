@@ -231,7 +231,8 @@ class Expression:
         poly = self._polynomial
         value = env.get(poly.name)
         if wrt != poly.name or len(env) != 1 or not isinstance(value, _ONE_NUMBER) \
-                or isinstance(value, bool | np.bool_) or np.size(value) != 1:
+                or isinstance(value, bool | np.bool_) or np.size(value) != 1 \
+                or np.asarray(value).dtype.kind not in "fiu":   # (not a str, complex, bool)
             return None
         from .taylor.polynomial import value_and_slope
 
