@@ -293,3 +293,23 @@ def test_sparse_huge_exponents_by_binary_powering(x):
                          for s, c, k in zip(signs, coefficients, exponents) if k)
     assert abs(value - float(want_value)) <= 1e-15 * abs(float(want_value))
     assert abs(slope - float(want_slope)) <= 1e-15 * abs(float(want_slope))
+
+
+def test_the_command_line_diff_of_a_long_polynomial(gradcli):
+    """`gradcli diff POLY --at 0.999` takes the columns (one point, order 1) and prints the
+    mpmath value within an ulp; --order 2 takes the graph's way."""
+    import math
+
+    text = w5(3000)
+    result = gradcli("diff", text, "--at", "0.999", "--format", "plain")
+    assert result.exit_code == 0, result.stderr
+    want_value, want_slope = _horner(3000, 0.999)
+    assert abs(float(result.stdout) - want_slope) <= math.ulp(want_slope)
+    result = gradcli("diff", text, "--at", "0.999", "--order", "0", "--format", "plain")
+    assert abs(float(result.stdout) - want_value) <= math.ulp(want_value)
+    second = gradcli("diff", text, "--at", "0.999", "--order", "2", "--format", "json")
+    assert second.exit_code == 0, second.stderr
+    import json
+
+    record = json.loads(second.stdout)
+    assert abs(record["derivatives"][1] - want_slope) <= 1e-13 * abs(want_slope)
