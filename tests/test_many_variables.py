@@ -56,6 +56,8 @@ def test_rosenbrock_100_takes_the_vector_path_with_the_float_functions_bits():
         assert same_bits(grad, want_grad)  # signed zeros too
     p = np.zeros(100)  # -0.0 contributions: the sum starts at -0.0, not 0.0
     assert same_bits(fg(p)[1], reference(p)[1])
+    p = [float(i % 3) for i in range(100)]  # a list of floats, as the float function takes
+    assert fg(p)[0] == reference(p)[0] and same_bits(fg(p)[1], reference(p)[1])
 
 
 def test_rosenbrock_gradient_is_the_hand_written_one():

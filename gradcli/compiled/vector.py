@@ -315,13 +315,14 @@ def _compile(n, terms, pairs, made):
     if len(untouched):
         body.append(f"G[{keep(untouched, 'I')}] = 0.0")
     body.append(f"value = {_total(terms, pairs, namespace)}")
-    lines = ["def fg(p):", "    TV = EMPTY(TERMS)", "    token = QUIET()", "    token.__enter__()",
-             "    try:"]
+    lines = ["def fg(p):", "    p = ASARRAY(p, FLOAT64)", "    TV = EMPTY(TERMS)",
+             "    token = QUIET()", "    token.__enter__()", "    try:"]
     lines += ["        " + line for line in body]
     lines += ["    finally:", "        token.__exit__(None, None, None)",
               "    return value, G"]
     source = "\n".join(lines) + "\n"
-    namespace.update({"EMPTY": np.empty, "TERMS": len(terms), "NEGZERO": np.full(n, -0.0),
+    namespace.update({"ASARRAY": np.asarray, "FLOAT64": np.float64,
+                      "EMPTY": np.empty, "TERMS": len(terms), "NEGZERO": np.full(n, -0.0),
                       "ADD_AT": np.add.at, "float": float})
     scope = {"__builtins__": {}, **namespace}
     exec(compile(source, "<gradcli vector program>", "exec"), scope)  # noqa: S102 (generated)
