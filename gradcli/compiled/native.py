@@ -13,11 +13,12 @@ x**2 are the C library's and x*x in the numpy at hand on this machine (``probe``
 are checked on special and random points when a loop is first built, and left to numpy
 where they differ).
 
-Compiling costs about a second (numba's import, 0.4 s, and LLVM), so a Program takes this
-path only once its chunked replays have taken NATIVE_AFTER seconds (program.py): a
-program evaluated once or a few times never pays for it, and one replayed for longer
-spends at most about as long compiling as it had spent replaying. The generated source
-holds slot numbers and ``repr(float)`` of nothing: constants are passed as arguments.
+Compiling costs about a second (numba's import, 0.2-0.4 s; the probe, 0.3-0.7 s once a
+process; LLVM, 0.3-0.5 s a program part), so a Program takes this path only once its
+chunked replays have taken NATIVE_AFTER seconds (program.py): a program evaluated once or
+a few times never pays for it, and one replayed for longer spends at most about as long
+compiling as it had spent replaying. The generated source names slots only (``v12``,
+``a3``, ``o7``): constants are passed as arguments, and no user text reaches it.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from ..registry import OPS
 from .replay import _same, inplace
 
 # Seconds of chunked replay of one program part after which its loops are compiled:
-# numba's import and the compile of W3's two loops took 1.0-1.4 s (this machine).
+# numba's import, the probe and the compile of W3's f' took 0.8-1.6 s (this machine).
 NATIVE_AFTER = 1.5
 
 NATIVE = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
