@@ -10,8 +10,8 @@ this process, the cycle collector as Python leaves it (the library never pauses 
 text is read as columns (gradcli/language/polynomial.py) and differentiated from them
 (gradcli/taylor/polynomial.py); the "graph's way" column times the same text through the
 parser's graph and Taylor mode (what a polynomial written otherwise, say with x*x, takes),
-up to --graph-up-to terms. Every time is the median of interleaved repeats (each repeat
-loops for >= 50 ms); ratios are peer / gradcli (above 1: gradcli is faster). torch is
+up to --graph-up-to terms. Every time is CPU time (each system runs on one thread), the
+median of interleaved repeats (each repeat loops for >= 50 ms); ratios are peer / gradcli (above 1: gradcli is faster). torch is
 optional (`pip install torch==2.13.0`); without it the torch column says "not installed".
 The growth exponent is the slope of log(time) against log(terms) over the sizes from 1,000
 up (target <= 1.05). Python's compiler recurses once per '+' (a RecursionError at the
@@ -80,14 +80,16 @@ def torch_w5(text):
 
 
 def per_call(fn, text, min_seconds=0.05) -> float:
-    start = time.perf_counter()
+    """CPU seconds of one call (every system here runs on one thread; on a shared machine
+    the wall clock measures the neighbours too)."""
+    start = time.process_time()
     fn(text)
-    once = time.perf_counter() - start
+    once = time.process_time() - start
     number = max(1, int(min_seconds / max(once, 1e-9)))
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(number):
         fn(text)
-    return (time.perf_counter() - start) / number
+    return (time.process_time() - start) / number
 
 
 def main() -> None:
