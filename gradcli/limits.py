@@ -38,8 +38,8 @@ MAX_LIBRARY_EXPRESSION_LENGTH = 1_000_000
 # to the library: such text is read as columns of coefficients and exponents, without a
 # graph (gradcli/language/polynomial.py), and its value and first derivative at one point
 # come from the columns (gradcli/taylor/polynomial.py). Measured on a 2-core machine: a
-# million terms (14 million characters) are read in about 1 s and differentiated in
-# 0.3 s, with about 270 MB at the peak. What needs the graph (other orders, many points,
+# million terms (14 million characters) are read and differentiated in about a second
+# (0.85 s of CPU), with about 250 MB at the peak. What needs the graph (other orders, many points,
 # gradients) still stops at MAX_LIBRARY_EXPRESSION_LENGTH.
 MAX_POLYNOMIAL_LENGTH = 20_000_000
 
