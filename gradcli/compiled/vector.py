@@ -217,6 +217,12 @@ def plan(expression, wrt):
             template = templates[key] = _Template(order, len(names), signs[k])
         template.positions.append(k)
         template.indices.append([where[name] for name in names])
+        template.nodes = len(order)
+    # before compiling the templates, the same estimate on node counts: few repeats, no gain
+    nodes = sum(t.nodes * len(t.positions) for t in templates.values())
+    if (ARRAY_CALL_US * sum(t.nodes for t in templates.values())
+            >= FLOAT_STATEMENT_US * nodes * 2):
+        return None
     made = []
     for template in templates.values():
         code, instrs, output, grads, inputs = template.program()
