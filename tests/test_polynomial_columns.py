@@ -313,3 +313,29 @@ def test_the_command_line_diff_of_a_long_polynomial(gradcli):
 
     record = json.loads(second.stdout)
     assert abs(record["derivatives"][1] - want_slope) <= 1e-13 * abs(want_slope)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_mutated_text_is_read_as_columns_only_when_the_parser_reads_the_same(seed):
+    """Characters inserted, deleted or doubled at random in a plain sum: whenever the
+    columns take the text, the parser reads it too, as the same polynomial."""
+    rng = random.Random(5000 + seed)
+    taken = 0
+    for _ in range(40):
+        text = list(random_polynomial(rng, rng.randrange(12, 30)))
+        for _ in range(rng.randrange(1, 4)):
+            i = rng.randrange(len(text))
+            change = rng.choice(["insert", "delete", "double"])
+            if change == "insert":
+                text.insert(i, rng.choice(list("*^(.e-+ xy1_0E\t")))
+            elif change == "delete":
+                del text[i]
+            else:
+                text.insert(i, text[i])
+        text = "".join(text)
+        if recognize(text) is None:
+            continue
+        taken += 1
+        for x in (Fraction(3, 7), Fraction(-5, 4)):
+            assert exact_columns(text, x) == exact_graph(text, x), text
+    assert taken > 0
