@@ -179,3 +179,16 @@ def test_a_compile_that_fails_leaves_numpys_chunks(monkeypatch, at_once):
     _, grad = prog.value_and_grad({"x": xs})
     assert prog._fused == {("all", (0,)): None}
     np.testing.assert_array_equal(grad, plain(W3, {"x": xs})[2])
+
+
+def test_two_variables_write_strided_gradients_without_a_second_compile(at_once):
+    text = "sin(x)*cos(y) + x*y/(1 + y*y)"
+    rng = np.random.default_rng(9)
+    env = {"x": rng.uniform(-3, 3, 700), "y": rng.uniform(-3, 3, 700)}
+    prog = compile_expression(gc.parse(text))
+    value, grad = prog.value_and_grad(env)
+    fused = next(f for key, f in prog._fused.items() if key[0] == "all")
+    loops = [lp[0] for lp, _ in fused.rounds if lp]
+    assert all(len(loop.signatures) == 1 for loop in loops)  # the contiguous one only
+    want = plain(text, env)
+    assert_same_bits([value, grad], want[1:3])

@@ -214,7 +214,8 @@ def run_chunks(fused: Fused, slots: list, inputs, sinks, rows: int) -> None:
     # a result the loops or calls compute is written where the caller wants it, not copied
     direct = {}
     for slot, dest in sinks:
-        if slot in fused.into and slot not in direct and dest.shape == (n,):
+        if (slot in fused.into and slot not in direct and dest.shape == (n,)
+                and dest.flags.c_contiguous):  # the loops were compiled for such arrays
             direct[slot] = dest
     whole = {s: np.empty(rows) for s in fused.buffers if s not in direct}
     with np.errstate(all="ignore"):
