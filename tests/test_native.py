@@ -187,8 +187,11 @@ def test_two_variables_write_strided_gradients_without_a_second_compile(at_once)
     env = {"x": rng.uniform(-3, 3, 700), "y": rng.uniform(-3, 3, 700)}
     prog = compile_expression(gc.parse(text))
     value, grad = prog.value_and_grad(env)
+    columns = np.stack([env["x"], env["y"]], axis=1)  # strided inputs: copied per chunk
+    value2, grad2 = prog.value_and_grad({"x": columns[:, 0], "y": columns[:, 1]})
     fused = next(f for key, f in prog._fused.items() if key[0] == "all")
     loops = [lp[0] for lp, _ in fused.rounds if lp]
     assert all(len(loop.signatures) == 1 for loop in loops)  # the contiguous one only
     want = plain(text, env)
     assert_same_bits([value, grad], want[1:3])
+    assert_same_bits([value2, grad2], want[1:3])

@@ -222,8 +222,8 @@ def run_chunks(fused: Fused, slots: list, inputs, sinks, rows: int) -> None:
         for lo in range(0, n, rows):
             hi = min(lo + rows, n)
             chunk = list(slots)
-            for i in inputs:
-                chunk[i] = slots[i][lo:hi]
+            for i in inputs:  # contiguous, as the loops were compiled for (a copy if not)
+                chunk[i] = np.ascontiguousarray(slots[i][lo:hi])
             buffers = {s: b[:hi - lo] for s, b in whole.items()}
             buffers.update({s: dest[lo:hi] for s, dest in direct.items()})
             fused.run(chunk, buffers, hi - lo)
