@@ -672,10 +672,10 @@ def test_epochs_beyond_the_limit_are_refused(gradcli, data_dir):
 def test_a_point_beyond_the_length_limit_is_refused_at_once():
     from gradcli.cli.points import parse_point
 
-    start = time.perf_counter()
+    start = time.process_time()   # CPU time: a busy machine's clock measures the neighbours
     with pytest.raises(limits.LimitError, match="beyond the limit of 100000 characters"):
         parse_point("x=1," * 30_000)
-    assert time.perf_counter() - start < 0.1
+    assert time.process_time() - start < 0.1
 
 
 def test_a_point_with_many_names_is_read_in_linear_time():
