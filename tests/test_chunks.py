@@ -164,7 +164,22 @@ def test_outputs_that_are_inputs_constants_or_shared_buffers(small_chunks, monke
     assert_same_bits(results, every_result(prog, env, np.ones(len(prog.wrt))))
 
 
-def test_fewer_than_two_chunks_a_grid_or_float32_take_one_pass(small_chunks):
+def test_float32_programs_in_chunks_are_the_plain_replay_to_the_bit(small_chunks,
+                                                                    monkeypatch):
+    prog = compile_expression(gc.parse(W3), dtype="float32")
+    xs = np.random.default_rng(6).uniform(-6, 6, 700)
+    value, grad = prog.value_and_grad({"x": xs})
+    hessian = prog.hessian({"x": xs})
+    assert value.dtype == grad.dtype == hessian.dtype == np.float32
+    assert any(r is not None for r in prog._registers.values())
+    one_pass(monkeypatch)
+    plain_value, plain_grad = prog.value_and_grad({"x": xs})
+    np.testing.assert_array_equal(value.view(np.int32), plain_value.view(np.int32))
+    np.testing.assert_array_equal(grad.view(np.int32), plain_grad.view(np.int32))
+    np.testing.assert_array_equal(hessian.view(np.int32), prog.hessian({"x": xs}).view(np.int32))
+
+
+def test_fewer_than_two_chunks_or_a_grid_take_one_pass(small_chunks):
     prog = compile_expression(gc.parse("x*y + sin(x)"))
     prog.value_and_grad({"x": np.linspace(0, 1, 95), "y": 2.0})    # under 2 chunks of 48
     prog.value_and_grad({"x": np.linspace(0, 1, 400)[:, None], "y": np.ones(7)})  # a grid
