@@ -49,7 +49,8 @@ def one_pass(monkeypatch):
 
 def every_result(prog, env, direction):
     value, grad = prog.value_and_grad(env)
-    return [prog.value(env), value, grad, prog.hessian(env), prog.hvp(env, direction)]
+    return [prog.value(env), value, grad, prog.hessian(env), prog.hvp(env, direction),
+            prog.grad(env)]
 
 
 def assert_same_bits(chunked, plain):
@@ -68,7 +69,8 @@ def test_w3_in_chunks_is_the_plain_replay_to_the_bit_at_many_random_points(small
     env, direction = {"x": xs}, np.linspace(-1.0, 1.0, len(xs))[:, None]
     chunked = every_result(prog, env, direction)
     assert {key[0] for key, r in prog._registers.items() if r is not None} == {
-        "value", "all", "hessian", "hvp"}  # every call took chunks
+        "value", "all", "hessian", "hvp", "grad"}  # every call took chunks
+    assert ulps(chunked[5], chunked[2]).max() == 0  # grad: value_and_grad's, to the bit
     one_pass(monkeypatch)
     assert_same_bits(chunked, every_result(prog, env, direction))
 
@@ -99,6 +101,7 @@ def test_every_function_in_chunks_is_the_plain_replay_to_the_bit(fn, small_chunk
             plain = every_result(prog, prog_env, direction)
         monkeypatch.setattr(replay, "CHUNK_BYTES", 48 * 8)
         assert_same_bits(chunked, plain)
+        assert_same_bits([chunked[5], plain[5]], [chunked[2], plain[2]])  # grad alone
 
 
 @pytest.mark.parametrize("name, ufunc", sorted(
@@ -200,3 +203,17 @@ def test_chunks_inside_blocks_on_two_threads_are_one_pass_to_the_bit(small_chunk
     one_pass(monkeypatch)
     monkeypatch.setattr(parallel, "BLOCK", 1 << 40)
     assert_same_bits(results, every_result(prog, {"x": xs}, np.ones(1)))
+
+
+@pytest.mark.parametrize("text, env", [
+    ("x*y + sin(x)", {"x": np.linspace(-1, 1, 5), "y": 2.0}),
+    ("x*y**2 + z", {"x": np.linspace(-1, 1, 4)[:, None], "y": np.arange(3.0), "z": 1.0}),
+    ("(x-x)*sqrt(x) + x", {"x": np.array([0.0, 1.0, 0.0, 4.0])}),  # nan refined, as there
+    ("log(x)*y", {"x": 0.5, "y": -0.0}),
+])
+def test_grad_is_value_and_grads_second_result_in_one_pass(text, env):
+    prog = compile_expression(gc.parse(text))
+    with np.errstate(all="ignore"):
+        grad, (_, want) = prog.grad(env), prog.value_and_grad(env)
+    assert grad.shape == want.shape and ulps(grad, want).max() == 0
+    np.testing.assert_array_equal(np.signbit(grad), np.signbit(want))

@@ -29,7 +29,7 @@ def at_once(monkeypatch):
 def results(prog, env):
     value, grad = prog.value_and_grad(env)
     return [prog.value(env), value, grad, prog.hessian(env),
-            prog.hvp(env, np.ones(len(prog.wrt)))]
+            prog.hvp(env, np.ones(len(prog.wrt))), prog.grad(env)]
 
 
 def plain(text, env, wrt=None):
@@ -74,7 +74,8 @@ def test_w3_fused_is_the_numpy_replay_to_the_bit_at_many_random_points(at_once):
     with np.errstate(all="ignore"):
         got = results(prog, {"x": xs})
     parts = {key[0] for key, fused in prog._fused.items() if fused is not None}
-    assert parts == {"value", "all", "hessian", "hvp"}
+    assert parts == {"value", "all", "hessian", "hvp", "grad"}
+    assert ulps(got[5], got[2]).max() == 0  # grad: value_and_grad's second result
     loops = [lp for lp, _ in prog._fused[("all", (0,))].rounds if lp]
     assert sum(len(lp[3]) for lp in loops) >= 20  # most of the gradient's 29 calls fused
     assert_same_bits(got, plain(W3, {"x": xs}))

@@ -6,6 +6,7 @@ The hot paths (many points, minimize, fit) call this interface:
     prog.value(env)                    # env: name -> float or numpy array (broadcast)
     prog.value_and_grad(env)           # (value, grads): grads[..., i] = d value / d wrt[i],
                                        #   per point, shape broadcast(values) + (len(wrt),)
+    prog.grad(env)                     # grads alone (the same bits), without the value's ops
     prog.value_and_vjp(env, seed)      # (value, v): v[i] = sum over points of
                                        #   seed(value) * d value / d wrt[i]  (shape (len(wrt),))
     prog.hvp(env, v)                   # Hessian times v (len(wrt),), per point
@@ -106,6 +107,9 @@ class Program:
         code = self.code
         if part == "value":
             return bind(code.needed([self.output]), [self.output])
+        if part == "grad":
+            return bind(self._simplified(code.needed(self.grad_slots), self.grad_slots),
+                        self.grad_slots)
         outputs = [self.output, *self.grad_slots]
         everything = code.needed(outputs)
         if part == "all":
@@ -149,6 +153,7 @@ class Program:
         cost = self._block_cost.get(part)
         if cost is None:
             outputs = {"value": [self.output], "all": [self.output, *self.grad_slots],
+                       "grad": self.grad_slots,
                        "hvp": self._hvp[2] if self._hvp else [],
                        "hessian": self._hess[1] if self._hess else []}[part]
             cost = self._block_cost[part] = blocks.cost(
@@ -253,6 +258,47 @@ class Program:
         # a nan from 0 * inf inside the chain rule: Taylor mode's checked derivative, as the
         # tape's (gradcli/taylor/partials.py; one sum over grads when there is none)
         return value, refine_nan_partials(self.expression, env, value, grads, self.wrt)
+
+    def grad(self, env):
+        """The per-point gradient along ``wrt`` (last axis) without the value: the second
+        result of value_and_grad, bit for bit, without the ops only the value needs (W3:
+        its log and the last three; JAX's ``grad`` computes no value either)."""
+        program = self._program("grad")  # first: building it adds slots
+        env, shape, parts = self._blocks(env, "grad")
+        if parts is None:
+            grads = self._grad(program, env)
+        else:
+            grads = np.empty(shape + (len(self.wrt),), dtype=self.dtype)
+
+            def block(part, lo, hi):
+                self._grad(program, part, grads[lo:hi])
+
+            blocks.over(block, env, shape, parts)
+        with np.errstate(all="ignore"):
+            if grads.size == 0 or not np.isnan(grads.sum()):
+                return grads
+        # a nan: refined as value_and_grad refines it, which needs the value
+        return refine_nan_partials(self.expression, env, self.value(env), grads, self.wrt)
+
+    def _grad(self, program, env, out=None):
+        slots = self._slots(env)
+        slots[self.seed] = np.ones((), dtype=self.dtype)
+        sinks = lambda out: [(g, out[..., i]) for i, g in enumerate(self.grad_slots)]  # noqa: E731
+        chunks = self._chunks("grad", program, slots)
+        if chunks is not None:
+            if out is None:
+                out = np.empty(chunks[2] + (len(self.wrt),), dtype=self.dtype)
+            self._run_chunks(chunks, program, slots, sinks(out))
+            return out
+        run(program, slots)
+        grads = [slots[s] for s in self.grad_slots]
+        shape = np.broadcast_shapes(*(np.shape(env[v]) for v in self.expression.variables),
+                                    *(np.shape(g) for g in grads))
+        if out is None:
+            out = np.empty(shape + (len(grads),), dtype=self.dtype)
+        for slot, dest in sinks(out):
+            dest[...] = slots[slot]
+        return out
 
     def _value_and_grad(self, program, env, value_out=None, grads_out=None):
         slots = self._slots(env)
