@@ -145,8 +145,9 @@ def assert_agree_beyond_float64(text: str, x: float) -> None:
     (docs/semantics.md): without that rule this property fails (max(x, log(x)) at 0)."""
     results = engines(text, x)
     first = results["tape"]
-    # the derivative where the value is inf (a pole, an overflow) is not compared here: the
-    # named cases pin those down (1/x at 0, x**min(x, 2) at 1e300)
+    # the derivative at huge and tiny points and where the value is inf (a pole, an
+    # overflow) is not compared here (forward and reverse mode over- and underflow at
+    # different places): the named cases pin those down (1/x at 0, x**min(x, 2) at 1e300)
     orders = [0, 1] if not math.isinf(first[0]) and not extreme(x) else [0]
     for name in ("compiled", "point"):
         for k in (0, 1):
@@ -302,6 +303,40 @@ def test_a_nan_value_keeps_its_nan_derivative():
             assert bits(pair) == ["nan", "nan"], (name, text, x, pair)
     with np.errstate(all="ignore"):
         assert gc.parse("log(x)").gradient({"x": -1.0}).tolist() == [-1.0]  # 1/x, as peers
+
+
+def _exact_first(text, x):
+    """mpmath at 30 digits: 1.5 x**0.5 and 2a (2x)**(a - 1), a = pi/2."""
+    import mpmath
+
+    with mpmath.workdps(30):
+        x = mpmath.mpf(x)
+        if text == "x**1.5":
+            return float(1.5 * mpmath.sqrt(x))
+        a = mpmath.asin(1)
+        return float(2 * a * (2 * x) ** (a - 1))
+
+
+@pytest.mark.parametrize("text, x, expected", [
+    ("x**1.5", 1e300, (math.inf, None)),    # 1e450
+    ("(x+x)**asin(1)", 1e300, (math.inf, None)),
+    ("x**x", 200.0, (math.inf, math.inf)),
+    ("(0.5**x)**(0.5**x)", -1e300, (math.inf, -math.inf)),
+])
+def test_a_power_beyond_the_float64_range(text, x, expected):
+    """A power whose value overflows has its first derivative in every engine, finite
+    where it is (SPEC 6.1: beyond the range, inf with its sign, never nan): Taylor mode's
+    recurrence met inf - inf there and gave nan, the tape the derivative."""
+    results = engines(text, x)
+    first = results["tape"]
+    for name, pair in results.items():
+        assert bits(pair) == bits(first), (name, results)
+    assert first[0] == expected[0]
+    if expected[1] is not None:
+        assert first[1] == expected[1]
+    else:
+        exact = _exact_first(text, x)
+        assert abs(first[1] - exact) <= 1e-13 * exact
 
 
 # Flagged, not matched: an intermediate beyond the float64 range makes the value nan

@@ -331,6 +331,11 @@ def power(u: np.ndarray, a, value0=None, lead_power=None) -> np.ndarray:
             weighted = _dot(du[:k], p[k - 1::-1])        # sum j u_j p_{k-j}
             plain = _dot(u[k:0:-1], p[:k])                # sum u_j p_{k-j}
             p[k] = ((a + 1.0) * weighted - k * plain) / (k * u0)
+        # u0 ** a beyond the float64 range (1e300 ** 1.57) with a finite first derivative
+        # (a u0 ** (a - 1) u1: 8e171), which the recurrence meets as inf - inf: the tape's
+        over = np.isinf(p[0]) & (u0 != 0)
+        if n >= 1 and np.any(over):
+            p[1] = np.where(over, a * np.power(u0, a - 1.0) * u[1], p[1])
     at_zero = u[0] == 0
     if np.any(at_zero):
         lead_power = lead_power or (lambda c: np.power(c, a))
@@ -369,6 +374,11 @@ def general_power(u: np.ndarray, v: np.ndarray) -> np.ndarray:
             p[1:] = np.where(base == 0, higher, p[1:])
         else:
             p = exp(mul(full(v, n), log(u)), value0=value)
+            over = np.isinf(value) & (u[0] != 0)
+            if np.any(over):  # beyond the float64 range: the first order as the tape's
+                u1, v1 = full(u, n)[1], full(v, n)[1]
+                first = v[0] * np.power(u[0], v[0] - 1.0) * u1 + value * np.log(u[0]) * v1
+                p[1] = np.where(over, first, p[1])
             at_zero = u[0] == 0
             p[1:] = np.where(at_zero, np.nan, p[1:])
             if np.any(at_zero & (v[0] != 0)):
