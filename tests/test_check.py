@@ -252,7 +252,7 @@ def test_timeout_hands_the_remaining_orders_to_mpmath():
     assert methods[-1] == "mpmath"
     assert methods == sorted(methods, key=["sympy", "mpmath"].index)  # sympy first, then mpmath
     assert record["ok"] is True and record["max_rel_error"] < 1e-12
-    assert elapsed < 3.0
+    assert elapsed < 5.0  # well short of SymPy's 7 s, with room for a busy machine
     with pytest.raises(ChildProcessError):  # the SymPy worker is gone (killed and reaped)
         os.waitpid(-1, os.WNOHANG)
 
