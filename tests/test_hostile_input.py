@@ -740,6 +740,11 @@ DOMAIN = [  # (args, stdout, the one warning)
     # a derivative beyond the float64 range names the order (151! * 2**152 overflows)
     (["diff", "1/(1-x)", "--at", "0.5", "--order", "160"], "inf\n",
      "1/(1-x): the derivative of order 151 is inf at x=0.5"),
+    # the order a plain line prints is named first (order 1 is -inf here, order 2 nan)
+    (["diff", "y**y", "--at", "0", "--order", "2"], "nan\n",
+     "y**y: the derivative of order 2 is nan at y=0.0"),
+    (["taylor", "y**y", "--at", "0", "--order", "2", "--format", "csv"], None,
+     "y**y: the coefficient of order 2 is nan at y=0.0"),
 ]
 
 

@@ -462,3 +462,9 @@ def command(name: str | None = None, *, examples: list[str] | tuple[str, ...] = 
         kwargs.setdefault("epilog", f"\b\nExamples:\n{lines}")
     kwargs.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
     return click.command(name, cls=GradcliCommand, **kwargs)
+
+
+def orders_to_warn(order: int) -> list[int]:
+    """The orders in the order a non-finite one is warned about: the value (whose nan names
+    the function that left its domain), then the order a plain line prints, then the rest."""
+    return [0, *([order] if order else []), *range(1, order)]

@@ -1,7 +1,7 @@
 """``gradcli diff``: the derivatives of orders 0..N along one variable."""
 from __future__ import annotations
 
-from .app import command, warn, warn_non_finite
+from .app import orders_to_warn, command, warn, warn_non_finite
 from .certified import (check_finite_points, digits_option, exact_values, fast_option,
                         refinement_warnings, zero_warning)
 from .columns import Rows
@@ -109,7 +109,7 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
         if not report.overflow:   # (those are warned about above)
             warn_non_finite(expression, names, points,
                             [("the value" if k == 0 else f"the derivative of order {k}",
-                              table[:, k]) for k in range(order + 1)])
+                              table[:, k]) for k in orders_to_warn(order)])
     text = expression.text
     point_columns = [name if name not in ("expr", "wrt", "order", "value") else f"point[{name}]"
                      for name in names]

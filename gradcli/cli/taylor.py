@@ -1,7 +1,7 @@
 """``gradcli taylor``: the Taylor coefficients f^(k)(a)/k! and the polynomial, along one variable."""
 from __future__ import annotations
 
-from .app import command, warn, warn_non_finite
+from .app import orders_to_warn, command, warn, warn_non_finite
 from .certified import (check_finite_points, digits_option, exact_values, fast_option,
                         refinement_warnings)
 from .inputs import choose_wrt, for_each_point
@@ -103,7 +103,7 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
         if not report.overflow:   # (those are warned about above)
             warn_non_finite(expression, names, points,
                             [("the value" if k == 0 else f"the coefficient of order {k}",
-                              ctab[:, k]) for k in range(order + 1)])
+                              ctab[:, k]) for k in orders_to_warn(order)])
         rows_of_numbers = []
         for i, point in enumerate(points):
             values = dict(zip(names, point.values))
