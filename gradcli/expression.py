@@ -215,6 +215,10 @@ class Expression:
 
         report = report if report is not None else Refinement()
         env = self.point(at, **kwargs)
+        if self._polynomial is not None and order <= 1:   # c_0 = f, c_1 = f': as derivatives
+            found = self._polynomial_derivatives(wrt, order, env)
+            if found is not None:
+                return found
         out = self._taylor_blocks(wrt, env, order, fast, report)
         flat = out.reshape(order + 1, -1)
         names = sorted(env)

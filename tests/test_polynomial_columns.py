@@ -339,3 +339,14 @@ def test_mutated_text_is_read_as_columns_only_when_the_parser_reads_the_same(see
         for x in (Fraction(3, 7), Fraction(-5, 4)):
             assert exact_columns(text, x) == exact_graph(text, x), text
     assert taken > 0
+
+
+def test_taylor_coefficients_of_order_one_are_the_derivatives():
+    """taylor() and derivatives() print the same first order (c_1 = f'), as diff and taylor
+    do on the command line."""
+    text = w5(500)
+    expression = gc.parse(text)
+    assert expression.taylor("x", 1, at=0.7) == expression.derivatives("x", 1, at=0.7)
+    want = _horner(500, 0.7)
+    for got, exact in zip(expression.taylor("x", 1, at=0.7), want):
+        assert abs(got - exact) <= 1e-15 * abs(exact)
