@@ -17,6 +17,8 @@ def _powi_template(n):
         return "{0}"
     if n == 2:
         return "{0} * {0}"
+    if n == -2:  # 1.0 / np.power(x, 2) is 1 / (x * x); Python's x ** 2 is pow, not always
+        return "1.0 / ({0} * {0})"
     return f"{{0}} ** {n!r}" if n >= 0 else f"1.0 / {{0}} ** {-n!r}"
 
 
