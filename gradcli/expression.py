@@ -195,6 +195,10 @@ class Expression:
             found = self._polynomial_derivatives(wrt, order, env)
             if found is not None:
                 return found
+        if order <= 1 and dt == np.float64 and not fast:
+            found = self._first_order(wrt, order, env, report)
+            if found is not None:
+                return found
         out = self._taylor_blocks(wrt, env, order, fast, report)
         if dt != np.float64:
             out = out.astype(dt)
@@ -244,6 +248,47 @@ class Expression:
         found = value_and_slope(poly.coefficients, poly.exponents,
                                 float(np.reshape(value, ())), order)
         return None if found is None else [np.full(shape, v)[()] for v in found]
+
+    def _first_order(self, wrt: str, order: int, env: dict, report):
+        """[f] or [f, f'] at one point on Python floats with a rigorous error bound
+        (gradcli/taylor/dual.py); the entries the bound cannot vouch for checked in ball
+        arithmetic as refine.py checks them. None where that pass has no rule (an op, a
+        value not finite): then the numpy Taylor pass and refine.py."""
+        shape = None
+        point = {}
+        for name, value in env.items():
+            if not isinstance(value, _ONE_NUMBER) or isinstance(value, bool | np.bool_) \
+                    or np.size(value) != 1 or np.asarray(value).dtype.kind not in "fiu":
+                return None
+            here = np.shape(value)
+            if shape is not None and here != shape:
+                return None
+            shape = here
+            point[name] = float(np.reshape(value, ()))
+        if shape is None:
+            shape = ()
+        from .taylor.dual import first_order, vouched
+
+        found = first_order(self.nodes, wrt, point)
+        if found is None:
+            return None
+        v, d, ev, ed = found
+        values = [v, d][: order + 1]
+        if not (vouched(v, ev) and (order == 0 or vouched(d, ed))):
+            from .taylor import ball
+            from .taylor.refine import Refinement
+
+            report = report if report is not None else Refinement()
+            status = ball.certify(self.nodes, wrt, point, values, order)
+            report.checked += 1
+            for k, s in enumerate(status):
+                if s == "replaced":
+                    report.replaced.append((0, k))
+                elif s == "overflow":
+                    report.overflow.append((0, k))
+                elif s == "uncertified":
+                    report._uncertified.append((0, k))
+        return [np.full(shape, v)[()] for v in values]
 
     def _taylor_blocks(self, wrt: str, env: dict, order: int, fast: bool = False,
                        report=None) -> np.ndarray:

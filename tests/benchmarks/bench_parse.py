@@ -33,6 +33,7 @@ import numpy as np
 import gradcli as gc
 
 X = 0.999
+GRAPH = "graph's way"
 STACK = 2**31 - 2**16   # bytes of the thread the run is made in (Python's compiler recursion)
 
 
@@ -64,6 +65,21 @@ def graph_way(text):
     from gradcli.language.parser import parse_graph
 
     return Expression(text, parse_graph(text)).derivatives("x", 1, at=X)
+
+
+def parenthesised(terms: int) -> str:
+    """The same polynomial with every coefficient in parentheses: not read as columns (the
+    graph's way, parsed, Taylor mode's first order at one point, checked as any graph is)."""
+    return " + ".join(f"({(i % 7) - 3})" if i == 0 else f"({(i % 7) - 3})*x**{i}"
+                      for i in range(terms))
+
+
+def gradcli_parenthesised(text):
+    return gc.parse(text).derivatives("x", 1, at=X)
+
+
+def torch_parenthesised(text):
+    return torch_w5(text)
 
 
 def python_eval(text):
@@ -129,6 +145,10 @@ def run(args) -> None:
                "python compile+eval": python_eval}
     if torch_note:
         systems["eval + torch autograd"] = torch_w5
+        # the parenthesised text, gradcli's graph way against eval + torch of the same text:
+        # its ratio is torch / gradcli of that text (printed in its own column)
+        systems["(c)*x**k: gradcli"] = gradcli_parenthesised
+        systems["(c)*x**k: torch"] = torch_parenthesised
     gradcli_w5(polynomial(10))  # imports
     print(f"W5 at x = {X}: median of {args.repeats} interleaved repeats; ratio = other / gradcli")
     print(f"  {'terms':>9s} {'gradcli':>10s} {'rel err':>8s}   " + "   ".join(
@@ -138,6 +158,7 @@ def run(args) -> None:
 
     for n in list(sizes):
         text = polynomial(n)
+        texts = {name: parenthesised(n) if name.startswith("(c)") else text for name in systems}
         if len(text) > LIMIT:
             print(f"  {n:>9,d} skipped: {len(text):,} characters, beyond the library's limit of "
                   f"{LIMIT:,} for a polynomial")
@@ -148,12 +169,13 @@ def run(args) -> None:
         err = max(abs(float(got[0]) - value) / abs(value), abs(float(got[1]) - slope) / abs(slope))
         usable = {}
         for name, fn in systems.items():
-            up_to = args.graph_up_to if name == "graph's way" else args.peers_up_to
+            up_to = args.graph_up_to if name in ("graph's way", "(c)*x**k: gradcli") \
+                else args.peers_up_to
             if name != "gradcli" and n > up_to:
                 usable[name] = "(not run)"
                 continue
             try:
-                fn(text)
+                fn(texts[name])
                 usable[name] = fn
             except (RecursionError, MemoryError, SyntaxError) as e:
                 usable[name] = type(e).__name__
@@ -162,15 +184,18 @@ def run(args) -> None:
         for _ in range(reps):
             for name, fn in usable.items():
                 if callable(fn):
-                    samples[name].append(per_call(fn, text))
+                    samples[name].append(per_call(fn, texts[name]))
         med = {name: statistics.median(s) for name, s in samples.items() if s}
         times.append(med["gradcli"])
         cells = []
         for name in list(systems)[1:]:
-            if name in med:
-                cells.append(f"{_ms(med[name]):>22s} {med[name] / med['gradcli']:5.2f}x")
+            base = "(c)*x**k: gradcli" if name == "(c)*x**k: torch" else "gradcli"
+            if name in med and base in med:
+                cells.append(f"{_ms(med[name]):>22s} {med[name] / med[base]:5.2f}x")
             else:
                 cells.append(f"{usable[name]:>22s} {'':>6s}")
+        if "graph's way" in med and "eval + torch autograd" in med:   # the graph's way's target
+            cells.append(f"torch/graph {med['eval + torch autograd'] / med[GRAPH]:5.2f}x")
         print(f"  {n:>9,d} {_ms(med['gradcli']):>10s} {err:8.1e}   " + "   ".join(cells),
               flush=True)
     big = [(n, t) for n, t in zip(sizes, times) if n >= 1000]

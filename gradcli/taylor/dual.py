@@ -1,0 +1,198 @@
+r"""The value and first derivative of a graph at one point on Python floats, with a rigorous running error bound.
+
+Taylor mode's order-1 pass at one point carries two numbers per node; as numpy arrays that
+is a few microseconds of overhead per node for nanoseconds of arithmetic. This pass carries,
+per node, the float pair (v, d) = (f, df/dx) and two bounds (ev, ed) on their distance from
+the exact value and derivative of the node at the point (constants are the float64 values
+they denote, as in ball.py's check). Each rule adds to the bounds what its inputs' errors
+can become (first order and the rest: |ab - a'b'| <= |a| eb + |b| ea + ea eb) and its own
+roundings (u = 2**-53 relative per operation, bounded by EPS = 2u times the rounded result,
+plus 2**-1074 for a product or power that may underflow). Sums are n-ary: a chain of
+``+``/``-`` whose partial sums nothing else reads is summed once by ``math.fsum``
+(correctly rounded), so a sum of N terms adds one rounding, not N. Powers ``x**n`` come
+from the C library's ``pow``, taken within one ulp (glibc and musl document 0.52 ulp).
+
+The bounds themselves are computed in floats; every step adds or multiplies nonnegative
+numbers, so a chain of L steps underestimates by at most a relative (1 + u)**(c L) - 1,
+far below the factor SAFETY applied at the end for any graph the limits allow.
+
+``first_order`` returns (v, d, ev, ed), or None for an op without a rule here, a value
+beyond float64, or anything not finite: the caller then takes the general way (the numpy
+Taylor pass, the screen and refine.py). An entry is vouched for when SAFETY * e <= REL_OK *
+|value| (REL_OK a margin below gradcli's 1e-13, SPEC 6.1), or it is exactly 0 with e = 0;
+the others are checked in ball arithmetic (ball.py ``certify``) by the caller.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+EPS = 2.0 ** -52            # |fl(a op b) - (a op b)| <= EPS |fl(a op b)| (normal range)
+TINY = 2.0 ** -1074         # what one product or power may lose to underflow
+SAFETY = 1.001              # the bounds' own roundings (see the module docstring)
+REL_OK = 0.99e-13           # vouched for: the bound within this of the value (1e-13 with margin)
+UP = 1.0 + 4 * EPS          # rounds a bound's base upwards before a power
+OPS = frozenset({"var", "const", "add", "sub", "neg", "mul", "powi"})
+
+_fsum, _abs, _copysign = math.fsum, abs, math.copysign
+
+
+class _Sum:
+    """A sum not yet rounded: its terms' values and derivatives (times ``sign``), with the
+    sum of their error bounds."""
+    __slots__ = ("vs", "ds", "ev", "ed", "sign")
+
+    def __init__(self, vs, ds, ev, ed, sign):
+        self.vs, self.ds, self.ev, self.ed, self.sign = vs, ds, ev, ed, sign
+
+
+def _neg_zero(v: float) -> bool:
+    return v == 0.0 and _copysign(1.0, v) < 0.0
+
+
+def _close(s: _Sum) -> tuple:
+    """(v, d, ev, ed) of a sum: one correct rounding each (IEEE's sign of an exact 0: -0.0
+    when every term is -0.0, as a sequence of additions gives)."""
+    v, d = _fsum(s.vs), _fsum(s.ds)
+    if v == 0.0 and all(map(_neg_zero, s.vs)):
+        v = -0.0
+    if d == 0.0 and all(map(_neg_zero, s.ds)):
+        d = -0.0
+    if s.sign < 0:
+        v, d = -v, -d
+    return v, d, s.ev + EPS * _abs(v), s.ed + EPS * _abs(d)
+
+
+def first_order(nodes, wrt: str, point: dict):
+    """(f, f', bound on |f - exact|, bound on |f' - exact|) at ``point`` (name -> float)
+    along ``wrt``, or None (see the module docstring)."""
+    for node in nodes:
+        if node.op not in OPS or (node.op == "powi" and node.attrs["n"] < 0):
+            return None
+    try:
+        return _pass(nodes, wrt, point)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _pass(nodes, wrt, point):
+    uses = Counter(i.id for node in nodes for i in node.inputs)
+    val: dict = {}          # node id -> (v, d, ev, ed) or an open _Sum
+    get = val.get
+
+    def closed(node):
+        x = val[node.id]
+        if type(x) is _Sum:
+            x = val[node.id] = _close(x)
+        return x
+
+    for node in nodes:
+        op = node.op
+        if op == "add" or op == "sub":
+            a, b = node.inputs
+            xa, xb = get(a.id), get(b.id)
+            t = 1.0 if op == "add" else -1.0
+            open_a = type(xa) is _Sum and uses[a.id] == 1 and a is not b
+            open_b = type(xb) is _Sum and uses[b.id] == 1 and a is not b
+            if open_a and open_b:
+                if len(xa.vs) >= len(xb.vs):
+                    base, other, sign = xa, xb, xa.sign
+                else:
+                    base, other, sign = xb, xa, t * xb.sign
+                factor = xa.sign * xb.sign * t
+                if factor > 0:
+                    base.vs.extend(other.vs)
+                    base.ds.extend(other.ds)
+                else:
+                    base.vs.extend([-z for z in other.vs])
+                    base.ds.extend([-z for z in other.ds])
+                base.ev += other.ev
+                base.ed += other.ed
+                base.sign = sign
+                val[node.id] = base
+            elif open_a:
+                v, d, ev, ed = closed(b)
+                if xa.sign * t < 0:
+                    v, d = -v, -d
+                xa.vs.append(v)
+                xa.ds.append(d)
+                xa.ev += ev
+                xa.ed += ed
+                val[node.id] = xa
+            elif open_b:
+                v, d, ev, ed = closed(a)
+                if xb.sign * t < 0:   # a - s*S = -s * (S - s*a)
+                    v, d = -v, -d
+                xb.vs.append(v)
+                xb.ds.append(d)
+                xb.ev += ev
+                xb.ed += ed
+                xb.sign *= t
+                val[node.id] = xb
+            else:
+                va, da, eva, eda = closed(a)
+                vb, db, evb, edb = closed(b)
+                if t < 0:
+                    vb, db = -vb, -db
+                val[node.id] = _Sum([va, vb], [da, db], eva + evb, eda + edb, 1.0)
+        elif op == "mul":
+            a, b = node.inputs
+            va, da, eva, eda = closed(a)
+            vb, db, evb, edb = closed(b)
+            v = va * vb
+            p1 = da * vb
+            p2 = va * db
+            d = p1 + p2
+            if eva == 0.0 and evb == 0.0 and eda == 0.0 and edb == 0.0:
+                ev = EPS * _abs(v) + TINY
+                ed = EPS * (_abs(p1) + _abs(p2) + _abs(d)) + 2 * TINY
+            else:
+                aa, ab, ada, adb = _abs(va), _abs(vb), _abs(da), _abs(db)
+                ev = ab * eva + aa * evb + eva * evb + EPS * _abs(v) + TINY
+                ed = (ada * evb + ab * eda + eda * evb + aa * edb + adb * eva + eva * edb
+                      + EPS * (_abs(p1) + _abs(p2) + _abs(d)) + 2 * TINY)
+            val[node.id] = (v, d, ev, ed)
+        elif op == "powi":
+            n = node.attrs["n"]
+            va, da, eva, eda = closed(node.inputs[0])
+            if n == 0:
+                val[node.id] = (1.0, 0.0, 0.0, 0.0)
+                continue
+            if n == 1:
+                val[node.id] = (va, da, eva, eda)
+                continue
+            p = va ** (n - 1)
+            v = va ** n
+            d = n * p * da
+            ev = EPS * _abs(v) + TINY
+            ed = 4 * EPS * _abs(d) + 3 * TINY
+            if eva != 0.0 or eda != 0.0:
+                m = (_abs(va) + eva) * UP           # |a|, |exact a| <= m
+                m1 = m ** (n - 1) * UP              # bounds |a|**(n-1) and |exact a|**(n-1)
+                m2 = m ** (n - 2) * UP
+                ev += n * m1 * eva
+                ed += n * ((n - 1) * m2 * eva * _abs(da) + m1 * eda)
+            val[node.id] = (v, d, ev, ed)
+        elif op == "neg":
+            a = node.inputs[0]
+            x = val[a.id]
+            if type(x) is _Sum and uses[a.id] == 1:
+                x.sign = -x.sign
+                val[node.id] = x
+            else:
+                v, d, ev, ed = closed(a)
+                val[node.id] = (-v, -d, ev, ed)
+        elif op == "const":
+            val[node.id] = (node.value, 0.0, 0.0, 0.0)
+        else:   # var
+            x0 = float(point.get(node.name, 0.0))
+            val[node.id] = (x0, 1.0 if node.name == wrt else 0.0, 0.0, 0.0)
+    v, d, ev, ed = closed(nodes[-1])
+    if not all(map(math.isfinite, (v, d, ev, ed))):
+        return None
+    return v, d, ev * SAFETY, ed * SAFETY
+
+
+def vouched(value: float, bound: float) -> bool:
+    """Whether the bound keeps the value within gradcli's 1e-13 of the exact one."""
+    return bound <= REL_OK * _abs(value) if value != 0.0 else bound == 0.0

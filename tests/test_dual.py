@@ -1,0 +1,108 @@
+"""taylor/dual.py: the one-point first order on floats, its bound checked against flint balls
+(the bound must hold: |float - exact| <= bound), and what derivatives() returns through it
+against mpmath."""
+from __future__ import annotations
+
+import math
+import random
+
+import flint
+import mpmath
+import pytest
+
+import gradcli as gc
+from gradcli.expression import Expression
+from gradcli.language.parser import parse_graph
+from gradcli.taylor.dual import first_order, vouched
+from gradcli.taylor.refine import Refinement
+
+
+def _graph(text):
+    return Expression(text, parse_graph(text))
+
+
+def _exact(text, x):
+    """f and f' at the float x in 200-bit flint balls, constants as their float64 values."""
+    from gradcli.taylor import ball
+
+    e = _graph(text)
+    cs, _ = ball.coefficient_balls(e.nodes, "x", {"x": x}, 1, 200, 400)
+    return [cs[0], cs[1]]
+
+
+def _random_polynomial(rng, terms):
+    parts = []
+    for i in range(terms):
+        c = rng.choice([-3, -2, -1, 1, 2, 3, 0.1, -0.7, 1e-3])
+        form = rng.randrange(4)
+        k = rng.randrange(0, 40)
+        if form == 0:
+            parts.append(f"({c})*x**{k}")
+        elif form == 1:
+            parts.append(f"-({c}*x**{k} - x)")
+        elif form == 2:
+            parts.append(f"x*({c} + x**{k})")
+        else:
+            parts.append(f"({c})")
+    return " + ".join(parts)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_bound_holds_against_balls(seed):
+    rng = random.Random(seed)
+    text = _random_polynomial(rng, rng.randrange(1, 60))
+    x = rng.choice([0.999, -1.3, 0.5, 2.0, 1e-3, -0.0, 0.0, 1.0 / 3.0])
+    found = first_order(_graph(text).nodes, "x", {"x": x})
+    assert found is not None
+    v, d, ev, ed = found
+    exact_v, exact_d = _exact(text, x)
+    assert abs(flint.arb(v) - exact_v) <= ev + 1e-300 or exact_v.rad() > ev
+    assert abs(flint.arb(d) - exact_d) <= ed + 1e-300 or exact_d.rad() > ed
+
+
+def test_a_long_sum_with_cancellation_is_checked_and_right():
+    """W5's form through the graph at 3,000 terms: the float derivative is off past 1e-13
+    (a cancellation of 10**6), so the bound does not vouch and the ball check replaces it."""
+    terms = 3000
+    text = " + ".join(f"({(i % 7) - 3})*x**{i}" for i in range(terms))
+    x = 0.999
+    with mpmath.workdps(60):
+        X = mpmath.mpf(x)
+        value = slope = mpmath.mpf(0)
+        for i in reversed(range(terms)):
+            slope = slope * X + value
+            value = value * X + ((i % 7) - 3)
+    report = Refinement()
+    f, df = gc.parse(text).derivatives("x", 1, at=x, report=report)
+    assert abs(f - float(value)) <= 1e-13 * abs(float(value))
+    assert abs(df - float(slope)) <= 1e-13 * abs(float(slope))
+    assert report.checked == 1
+
+
+def test_a_well_conditioned_sum_needs_no_ball():
+    text = " + ".join(f"({k % 5 + 1})*x**{k}" for k in range(200))
+    report = Refinement()
+    f, df = gc.parse(text).derivatives("x", 1, at=0.5, report=report)
+    assert report.checked == 0
+    exact_f = math.fsum((k % 5 + 1) * mpmath.mpf(0.5) ** k for k in range(200))
+    exact_d = math.fsum(k * (k % 5 + 1) * mpmath.mpf(0.5) ** (k - 1) for k in range(1, 200))
+    assert abs(f - exact_f) <= 1e-15 * exact_f and abs(df - exact_d) <= 1e-15 * exact_d
+
+
+def test_other_ops_and_non_finite_values_take_the_general_way():
+    assert first_order(_graph("sin(x) + x").nodes, "x", {"x": 1.0}) is None
+    assert first_order(_graph("x**-1").nodes, "x", {"x": 1.0}) is None
+    assert first_order(_graph("x**2 * 1e300").nodes, "x", {"x": 1e10}) is None   # inf
+    assert first_order(_graph("x*y + x").nodes, "x", {"x": float("nan"), "y": 1.0}) is None
+
+
+def test_exact_zeros_and_their_signs():
+    v, d, ev, ed = first_order(_graph("x - x").nodes, "x", {"x": 0.0})
+    assert (v, d, ev, ed) == (0.0, 0.0, 0.0, 0.0) and math.copysign(1, v) == 1
+    v, d, ev, ed = first_order(_graph("-x + -x").nodes, "x", {"x": 0.0})
+    assert v == 0 and math.copysign(1, v) == -1 and d == -2
+    assert vouched(0.0, 0.0) and not vouched(0.0, 1e-300) and vouched(1.0, 9e-14)
+    # the same numbers as the numpy Taylor pass (fast=True skips this path)
+    for text, x in [("3*x**2 - 2*x + 1", 0.25), ("x*(x*(x + 1) - 2)", -1.5), ("-(x - 2)**3", 4.0)]:
+        e = gc.parse(text)
+        assert e.derivatives("x", 1, at=x) == e.derivatives("x", 1, at=x, fast=True)
