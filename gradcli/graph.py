@@ -38,6 +38,7 @@ class Builder:
 
     def __init__(self):
         self._nodes: dict[tuple, Node] = {}
+        self._bases: dict[int, tuple] = {}   # node id -> (node,), the inputs of its powers
         self.count = 0
 
     def _add(self, key, node: Node) -> Node:
@@ -68,6 +69,19 @@ class Builder:
         node = self._nodes.get(key)
         if node is None:
             node = self._nodes[key] = Node(self.count, op, (x, y))
+            self.count += 1
+        return node
+
+    def powi(self, x: Node, n: int) -> Node:
+        """apply("powi", x, n=n) with less work (the key apply makes; one inputs tuple per
+        base, shared by its powers: one object fewer a term for the cycle collector)."""
+        key = ("powi", x.id, ("n", n))
+        node = self._nodes.get(key)
+        if node is None:
+            inputs = self._bases.get(x.id)
+            if inputs is None:
+                inputs = self._bases[x.id] = (x,)
+            node = self._nodes[key] = Node(self.count, "powi", inputs, {"n": n})
             self.count += 1
         return node
 

@@ -198,7 +198,7 @@ class Parser:
         if self.kinds[exponent] == NUMBER and len(digits) <= 9 and digits.isdigit():
             # x**7: the exponent is the op's attribute, not a node (its const node was
             # built and never used: a node, a key and a dict entry a term)
-            node = self.b.apply("powi", base_node, n=int(digits))
+            node = self.b.powi(base_node, int(digits))
         else:
             node = self.make_power(base_node, leaves.get(digits) or self.leaf(exponent))
         self.powers[self.texts[base], self.texts[exponent]] = node
@@ -206,8 +206,9 @@ class Parser:
 
     def power(self, depth: int) -> Node:
         base = self.atom(depth)
-        star = self.tok
-        if star.kind == OP and (star.text == "**" or star.text == "^"):
+        pos = self.pos
+        if self.kinds[pos] == OP and (self.texts[pos] == "**" or self.texts[pos] == "^"):
+            star = self.token(pos)
             self.pos += 1
             if depth + 1 > MAX_DEPTH:
                 raise self.error(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)", star)
@@ -216,25 +217,31 @@ class Parser:
         return base
 
     def atom(self, depth: int) -> Node:
-        tok = self.tok
-        kind = tok.kind
+        # the usual kinds read from the token lists (no Token object), the rest as before
+        pos = self.pos
+        kind = self.kinds[pos]
         if kind == NUMBER:
-            self.pos += 1
-            return self.leaves.get(tok.text) or self.leaf(self.pos - 1)
+            self.pos = pos + 1
+            return self.leaves.get(self.texts[pos]) or self.leaf(pos)
         if kind == NAME:
-            self.pos += 1
-            if self.kinds[self.pos] == LPAREN:
-                return self.call(tok, depth)
-            return self.leaves.get(tok.text) or self.leaf(self.pos - 1)
+            self.pos = pos + 1
+            if self.kinds[pos + 1] == LPAREN:
+                return self.call(self.token(pos), depth)
+            return self.leaves.get(self.texts[pos]) or self.leaf(pos)
         if kind == LPAREN:
-            self.advance()
+            self.pos = pos + 1
             if depth + 1 > MAX_DEPTH:
-                raise self.error(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)", tok)
-            if self.tok.kind == lexer.RPAREN:
+                raise self.error(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)",
+                                 self.token(pos))
+            if self.kinds[pos + 1] == lexer.RPAREN:
                 raise self.error("empty parentheses")
             node = self.expr(depth + 1)
-            self.expect(lexer.RPAREN, "')'", opener=tok)
+            if self.kinds[self.pos] == lexer.RPAREN:
+                self.pos += 1
+                return node
+            self.expect(lexer.RPAREN, "')'", opener=self.token(pos))   # raises
             return node
+        tok = self.token(pos)
         if tok.kind == lexer.END:
             raise self.error("unexpected end of expression")
         if tok.kind == lexer.OP and tok.text in ("**", "^") and self.pos > 0 \
@@ -289,7 +296,7 @@ class Parser:
     def make_power(self, base: Node, exponent: Node) -> Node:
         n = constant_integer(exponent)
         if n is not None:
-            return self.b.apply("powi", base, n=n)
+            return self.b.powi(base, n)
         return self.b.apply("pow", base, exponent)
 
 

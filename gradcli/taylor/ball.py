@@ -225,7 +225,7 @@ def root_series(nodes, wrt, point: dict, n: int, prec: int, exact: bool = False)
     (and pi, e the real numbers), else the float64 values they denote."""
     with working(prec, n + 1):
         values: dict[int, arb_series] = {}
-        for node, rule, inputs, attrs in _plan(nodes):
+        for node, rule, inputs, attrs in zip(*_plan(nodes)):
             if rule is None:
                 if node.op in ("var", "const"):
                     values[node.id] = _leaf(node, wrt, point, exact)
@@ -239,16 +239,19 @@ def root_series(nodes, wrt, point: dict, n: int, prec: int, exact: bool = False)
 _PLANS: list = []   # the last 4 (nodes, ops, plan): a refinement interprets one graph point by point
 
 
-def _plan(nodes) -> list:
-    """(node, ball rule or None, input ids, attrs) per node of a graph, remembered for the
-    last few graphs (while the registry holds the same ops: tests replace some)."""
+def _plan(nodes) -> tuple:
+    """(nodes, ball rules or None, input ids, attrs): four lists, one entry per node of a
+    graph, remembered for the last few graphs (while the registry holds the same ops: tests
+    replace some)."""
     from ..registry import OPS
 
     for entry in _PLANS:
         if entry[0] is nodes and all(OPS.get(name) is op for name, op in entry[1]):
             return entry[2]
-    plan = [(node, None if node.op in ("var", "const") else OPS[node.op].ball,
-             [i.id for i in node.inputs], node.attrs) for node in nodes]
+    # four parallel lists, the input ids as tuples of ints: no container per node for the
+    # cycle collector to scan again and again while the plan is remembered
+    plan = (nodes, [None if node.op in ("var", "const") else OPS[node.op].ball for node in nodes],
+            [tuple([i.id for i in node.inputs]) for node in nodes], [node.attrs for node in nodes])
     ops = [(name, OPS.get(name)) for name in {node.op for node in nodes}]
     _PLANS.insert(0, (nodes, ops, plan))
     del _PLANS[4:]
