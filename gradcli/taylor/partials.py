@@ -8,9 +8,12 @@ exists: ``(x-x)*sqrt(x)`` at 0, ``min(x, asin(x))`` at 1, ``x**(x-x)`` at -30,
 ``x**min(x, 2)`` at 1e300. Taylor mode (SPEC 6.1) checks such entries in ball arithmetic
 and gives the derivative (0, 1, 0, 2e300). So that one expression at one point has one
 answer in every engine (issue 21), a nan partial derivative at a point whose value is not
-nan is replaced by Taylor mode's derivative along that variable at that point
+nan is replaced by Taylor mode's derivative along that variable at that point, and so is
+an inf partial derivative where the value is inf (an overflow inside: x/(2/x) at 1e300
+has derivative 1e300, float64's chain rule meets 1/(2e-300)**2 = inf)
 (docs/semantics.md, "0 * inf in a derivative"). Where Taylor mode cannot decide either,
-the nan stays. The fast paths pay one sum over the gradients (nan only if some entry is).
+the nan stays. The fast paths pay one sum over the gradients (finite unless some entry
+is not).
 """
 from __future__ import annotations
 
@@ -23,15 +26,21 @@ LIMIT = 256
 
 def refine_nan_partials(expression, env, value, grads, wrt):
     """Replace, in place, each nan of ``grads[..., i]`` (d value / d wrt[i] per point) where
-    ``value`` is not nan by Taylor mode's checked derivative along wrt[i] at that point.
+    ``value`` is not nan, and each inf where ``value`` is inf, by Taylor mode's checked
+    derivative along wrt[i] at that point (an inf stays where Taylor mode gives nan).
     ``env`` maps every variable of ``expression`` to a float or an array of points."""
     if grads.size == 0:
         return grads
     with np.errstate(all="ignore"):
-        if not np.isnan(grads.sum()):  # the fast path: no nan (inf - inf sums to nan too)
+        if np.isfinite(grads.sum()):  # the fast path: no nan, no inf (inf - inf sums to nan)
             return grads
         shape = grads.shape[:-1]
-        bad = np.isnan(grads) & ~np.isnan(np.broadcast_to(value, shape))[..., None]
+        value = np.broadcast_to(value, shape)[..., None]
+        # nan where the value is not; inf where the value is inf too: a value beyond the
+        # float64 range (x/(2/x) at 1e300, 5e599: derivative 1e300) whose chain rule met the
+        # overflow (1/v**2 with v = 2e-300 is inf); at a pole (1/x at 0) Taylor mode's
+        # derivative is the same inf
+        bad = (np.isnan(grads) & ~np.isnan(value)) | (np.isinf(grads) & np.isinf(value))
     if not bad.any():
         return grads
     from ..errors import GradcliError
@@ -59,6 +68,7 @@ def refine_nan_partials(expression, env, value, grads, wrt):
             except (GradcliError, ArithmeticError, ValueError):
                 pass
     sub = grads[rows]
-    sub[need] = found[inverse][need]
+    new = found[inverse]
+    sub[need] = np.where(np.isnan(new) & np.isinf(sub), sub, new)[need]
     grads[rows] = sub
     return grads

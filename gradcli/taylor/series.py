@@ -299,6 +299,7 @@ def power_at_zero(u: np.ndarray, a, lead_power) -> np.ndarray:
     integer = np.asarray(a) == np.round(a)   # C's pow reads -0.0 as 0.0 for other a
     flip = np.where(np.signbit(u[0]) & integer & (k % 2 == 1), -1.0, 1.0)
     u0 = u[0]
+    c0 = u[1] if n >= 1 else u[0]
     u = u * flip
     nonzero = u[1:] != 0
     v = (np.argmax(nonzero, axis=0) + 1).astype(np.float64)
@@ -314,6 +315,15 @@ def power_at_zero(u: np.ndarray, a, lead_power) -> np.ndarray:
         out = np.where(some, out, np.where(k == 0, 0.0, np.where(np.asarray(a) > 0, 0.0, np.nan)))
         out = out * flip
         out[0] = np.power(np.where(u0 == 0, u0, 0.0), a)
+        # an infinite leading coefficient (u = sqrt(x) at 0: u_1 = inf, u grows as t**alpha,
+        # alpha < 1 unknown): the first order as the tape's a u_0 ** (a - 1) u_1 (1/sqrt(x)
+        # at 0: -inf, the one-sided limit; 0 * inf = nan for a > 1, where alpha decides), the
+        # higher orders nan
+        infinite = np.isinf(c) & some
+        if n >= 1 and np.any(infinite):
+            first = np.asarray(a) * np.power(np.where(u0 == 0, u0, 0.0), np.asarray(a) - 1.0) * c0
+            out[1] = np.where(infinite, first, out[1])
+            out[2:] = np.where(infinite, np.nan, out[2:])
     return out
 
 
@@ -341,6 +351,8 @@ def power(u: np.ndarray, a, value0=None, lead_power=None) -> np.ndarray:
         lead_power = lead_power or (lambda c: np.power(c, a))
         p = np.where(at_zero, power_at_zero(u, a, lead_power), p)
         p = _integer_exponents_at_zero(u, a, at_zero, p)
+        if value0 is not None:  # the op's own value: cbrt(-0.0) and -0.0 ** 0.5 are -0.0
+            p[0] = np.where(at_zero, value0, p[0])
     return np.where(a == 0, np.where(np.arange(n + 1).reshape((-1,) + (1,) * len(shape)) == 0,
                                      1.0, 0.0), p)
 
@@ -362,7 +374,9 @@ def _integer_exponents_at_zero(u: np.ndarray, a: np.ndarray, at_zero, p: np.ndar
 def general_power(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """u**v: the constant-exponent recurrence when v does not vary, else exp(v log u);
     base 0: d/dv = 0 for v > 0; negative base: the value, nan above."""
-    value = np.power(u[0], v[0])
+    with np.errstate(all="ignore"):
+        # as the op's forward (numpy takes x ** 0.5 as sqrt: -0.0 ** 0.5 is -0.0, IEEE's sqrt)
+        value = np.where(v[0] == 0.5, np.sqrt(u[0]), np.power(u[0], v[0]))
     if v.shape[0] == 1:
         return power(u, v[0], value0=value)
     n = order(u, v)
