@@ -225,7 +225,20 @@ def root_series(nodes, wrt, point: dict, n: int, prec: int, exact: bool = False)
     (and pi, e the real numbers), else the float64 values they denote."""
     with working(prec, n + 1):
         values: dict[int, arb_series] = {}
-        for node, rule, inputs, attrs in zip(*_plan(nodes)):
+        for node, rule, inputs, attrs, inline in zip(*_plan(nodes)):
+            if inline is not None:   # arith's own rules, without the calls (same operations)
+                if inline == 1:
+                    values[node.id] = values[inputs[0]] + values[inputs[1]]
+                elif inline == 2:
+                    values[node.id] = values[inputs[0]] * values[inputs[1]]
+                elif inline == 3:
+                    values[node.id] = values[inputs[0]] - values[inputs[1]]
+                elif inline == 4:
+                    values[node.id] = -values[inputs[0]]
+                else:   # powi, n >= 0: integer_power's first case
+                    values[node.id] = values[inputs[0]] ** attrs["n"] if attrs["n"] \
+                        else constant(1)
+                continue
             if rule is None:
                 if node.op in ("var", "const"):
                     values[node.id] = _leaf(node, wrt, point, exact)
@@ -240,9 +253,9 @@ _PLANS: list = []   # the last 4 (nodes, ops, plan): a refinement interprets one
 
 
 def _plan(nodes) -> tuple:
-    """(nodes, ball rules or None, input ids, attrs): four lists, one entry per node of a
-    graph, remembered for the last few graphs (while the registry holds the same ops: tests
-    replace some)."""
+    """(nodes, ball rules or None, input ids, attrs, inline codes): five lists, one entry
+    per node of a graph, remembered for the last few graphs (while the registry holds the
+    same ops: tests replace some)."""
     from ..registry import OPS
 
     for entry in _PLANS:
@@ -250,8 +263,16 @@ def _plan(nodes) -> tuple:
             return entry[2]
     # four parallel lists, the input ids as tuples of ints: no container per node for the
     # cycle collector to scan again and again while the plan is remembered
+    from ..ops import arith
+
+    # add, mul, sub, neg and powi (n >= 0) run inline where the registry holds arith's own
+    own = {name: code for code, (name, declared) in enumerate(
+        [("add", arith.Add), ("mul", arith.Mul), ("sub", arith.Sub), ("neg", arith.Neg),
+         ("powi", arith.PowInt)], start=1) if OPS.get(name) is declared}
     plan = (nodes, [None if node.op in ("var", "const") else OPS[node.op].ball for node in nodes],
-            [tuple([i.id for i in node.inputs]) for node in nodes], [node.attrs for node in nodes])
+            [tuple([i.id for i in node.inputs]) for node in nodes], [node.attrs for node in nodes],
+            [None if node.op == "powi" and node.attrs["n"] < 0 else own.get(node.op)
+             for node in nodes])
     ops = [(name, OPS.get(name)) for name in {node.op for node in nodes}]
     _PLANS.insert(0, (nodes, ops, plan))
     del _PLANS[4:]
