@@ -44,6 +44,8 @@ SYMBOLS = {v: k for k, v in BINARY.items()}
 # the binary operators of each binding power in PRECEDENCE, loosest first: [('+', '-'), ('*', '/')]
 INFIX_LEVELS = [tuple(s for s, o in BINARY.items() if PRECEDENCE[o][0] == power)
                 for power in sorted({PRECEDENCE[o][0] for o in BINARY.values()})]
+# the parser's two levels (expr, term) from that table: symbol -> op
+_LOOSE, _TIGHT = ({s: BINARY[s] for s in symbols} for symbols in INFIX_LEVELS)
 
 
 def _describe(tok: lexer.Token) -> str:
@@ -118,19 +120,37 @@ class Parser:
             return f"write {self.texts[before]}.{self.texts[after]} for a decimal number"
         return "',' separates the arguments of a function call, as in max(x, y)"
 
-    def expr(self, depth: int, level: int = 0) -> Node:
-        """Left-associative operators of INFIX_LEVELS[level] (+ -, then * /), over tighter ones:
-        a loop along the chain (a + b - c ...), one call per operand."""
-        tighter = level + 1 < len(INFIX_LEVELS)
-        symbols = INFIX_LEVELS[level]
+    def expr(self, depth: int) -> Node:
+        """The loosest operators, INFIX_LEVELS[0] (+ -), over terms: a loop along the chain
+        (a + b - c ...), one call per operand."""
         kinds, texts = self.kinds, self.texts
-        binary = self.b.binary
-        left = self.expr(depth, level + 1) if tighter else self.unary(depth)
+        binary, term, loose = self.b.binary, self.term, _LOOSE.get
+        left = term(depth)
         pos = self.pos
-        while kinds[pos] == OP and texts[pos] in symbols:
+        while kinds[pos] == OP:
+            op = loose(texts[pos])
+            if op is None:
+                break
             self.pos = pos + 1
-            right = self.expr(depth, level + 1) if tighter else self.unary(depth)
-            left = binary(BINARY[texts[pos]], left, right)
+            left = binary(op, left, term(depth))
+            pos = self.pos
+        return left
+
+    def term(self, depth: int) -> Node:
+        """INFIX_LEVELS[1] (* /) over unary operands, as ``expr``."""
+        kinds, texts = self.kinds, self.texts
+        unary = self.unary
+        left = unary(depth)
+        pos = self.pos
+        if kinds[pos] != OP:
+            return left
+        binary, tight = self.b.binary, _TIGHT.get
+        while kinds[pos] == OP:
+            op = tight(texts[pos])
+            if op is None:
+                break
+            self.pos = pos + 1
+            left = binary(op, left, unary(depth))
             pos = self.pos
         return left
 
