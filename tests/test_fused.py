@@ -187,3 +187,41 @@ def test_float_form_of_x_to_the_minus_2_is_numpys():
     form = OPS["powi"].scalar.choose(n=-2)
     fn = eval(f"lambda x: {form.format('x')}")  # noqa: S307 (the op's own template)
     assert [fn(x) for x in xs.tolist()] == (1.0 / np.power(xs, 2)).tolist()
+
+
+def test_cli_jit_with_the_default_optimizer_names_what_it_fuses(gradcli):
+    result = gradcli("minimize", "x**2", "--jit")   # lbfgs, the default
+    assert result.exit_code == 2
+    assert result.stderr == ("gradcli: error: --jit: lbfgs is not an element-wise rule (the fused "
+                             "loop runs first-order rules such as adam; or run without jit)\n")
+
+
+@pytest.mark.slow
+def test_without_an_importable_numba_jit_is_one_line_and_long_replays_stay_numpy(tmp_path):
+    """A real process where ``import numba`` fails (a broken install shadowing it): --jit is
+    an error line with exit status 2, never a traceback; a program replayed past NATIVE_AFTER
+    keeps numpy's chunks (the same numbers)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "numba").mkdir()
+    (tmp_path / "numba" / "__init__.py").write_text("raise ImportError('numba is broken here')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.getcwd()}"}
+    for opts in (["--opt", "adam"], ["--opt", "sgd,adam", "--format", "json"]):
+        done = subprocess.run([sys.executable, "-m", "gradcli", "minimize", "(1-x)**2+(y-x)**2",
+                               "--jit", *opts], capture_output=True, text=True, env=env)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == "gradcli: error: --jit: jit needs numba: pip install 'gradcli[jit]'\n"
+        assert done.stdout == ""
+    code = ("import sys, numpy as np, gradcli as gc\n"
+            "from gradcli.compiled import native\n"
+            "from gradcli.compiled.program import compile_expression\n"
+            "native.NATIVE_AFTER = 0.0\n"
+            "p = compile_expression(gc.parse('sin(x)*cos(y)+x*x/y'))\n"
+            "env = {'x': np.linspace(0.1, 3, 70_000), 'y': np.linspace(1, 2, 70_000)}\n"
+            "a = p.value_and_grad(env); b = p.value_and_grad(env)\n"
+            "print(list(p._fused.values()), all(np.array_equal(u, v) for u, v in zip(a, b)))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[None] True\n"

@@ -1,5 +1,6 @@
-"""The run loop fused into one native loop (``jit=True``, the ``jit`` extra: numba): gradient,
-norm and optimizer step of every step written out on float locals and compiled once.
+"""The run loop fused into one function compiled by numba (``jit=True``, the ``jit`` extra).
+
+Gradient, norm and optimizer step of every step are written out on float locals and compiled once.
 
     run = descend_fused(program, start, optimizer, steps, tol, variables=names)
 
@@ -113,7 +114,8 @@ _MATH = {name: getattr(math, name) for name in dir(math) if callable(getattr(mat
 
 def _check_optimizer(optimizer):
     if optimizer.needs_hessian or not optimizer.elementwise:
-        raise FusedUnavailable(f"{optimizer.name} is not an element-wise rule")
+        raise FusedUnavailable(f"{optimizer.name} is not an element-wise rule (the fused loop "
+                               f"runs first-order rules such as adam; or run without jit)")
     if optimizer.schedule is not None:
         raise FusedUnavailable("a learning-rate schedule is not fused (run without jit)")
     if optimizer.clip_norm is not None or getattr(optimizer, "clip_each", None) is not None:
