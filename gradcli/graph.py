@@ -18,16 +18,33 @@ NAMED_CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
 
 
 class Node:
-    __slots__ = ("id", "op", "inputs", "attrs", "value", "name", "text")
+    # the inputs are held in the node itself (a, b; a tuple only for three or more): a long
+    # expression's nodes are kept for the life of its Expression, and a tuple per node was
+    # as many more objects for the cycle collector to scan at each full collection
+    __slots__ = ("id", "op", "_a", "_b", "_more", "attrs", "value", "name", "text")
 
     def __init__(self, id, op, inputs=(), attrs=None, value=None, name=None, text=None):
         self.id = id
         self.op = op            # registry op name, 'var' or 'const'
-        self.inputs = inputs    # tuple of Nodes
+        count = len(inputs)
+        self._a = inputs[0] if count else None
+        self._b = inputs[1] if count > 1 else None
+        self._more = tuple(inputs) if count > 2 else None
         self.attrs = attrs or {}  # op attributes, e.g. {'n': 3} for powi
         self.value = value      # float, for const
         self.name = name        # variable name, or 'pi'/'e' for a named const
         self.text = text        # a literal's text when float64 cannot hold its decimal value
+
+    @property
+    def inputs(self) -> tuple:
+        """The input nodes, in order (a tuple made on each access)."""
+        if self._more is not None:
+            return self._more
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        return (a,) if b is None else (a, b)
 
     def __repr__(self) -> str:
         return f"Node({sexpr(self)})"
@@ -38,7 +55,6 @@ class Builder:
 
     def __init__(self):
         self._nodes: dict[tuple, Node] = {}
-        self._bases: dict[int, tuple] = {}   # node id -> (node,), the inputs of its powers
         self.count = 0
 
     def _add(self, key, node: Node) -> Node:
@@ -73,15 +89,11 @@ class Builder:
         return node
 
     def powi(self, x: Node, n: int) -> Node:
-        """apply("powi", x, n=n) with less work (the key apply makes; one inputs tuple per
-        base, shared by its powers: one object fewer a term for the cycle collector)."""
+        """apply("powi", x, n=n) with less work (the key apply makes)."""
         key = ("powi", x.id, ("n", n))
         node = self._nodes.get(key)
         if node is None:
-            inputs = self._bases.get(x.id)
-            if inputs is None:
-                inputs = self._bases[x.id] = (x,)
-            node = self._nodes[key] = Node(self.count, "powi", inputs, {"n": n})
+            node = self._nodes[key] = Node(self.count, "powi", (x,), {"n": n})
             self.count += 1
         return node
 
