@@ -78,6 +78,15 @@ def op_source(name: str, args: list[str], attrs: dict, namespace: dict) -> str |
     return f"_{name}({', '.join(args + [written[a] for a in entry.attrs if a in written])})"
 
 
+def folded(kind, name, ins, attrs, known: dict, dtype):
+    """The value numpy's forward rule gives an op whose inputs are all ``known`` constants
+    (constant folding, here and in vector.py), or None where one is not."""
+    if kind != "op" or not all(i in known for i in ins):
+        return None
+    with np.errstate(all="ignore"):
+        return np.asarray(OPS[name].forward(*[known[i] for i in ins], **attrs), dtype=dtype)
+
+
 def scalar_source(code, instrs, point_slots: list[int], outputs: list[int]):
     """The source of ``fg(p)`` on floats and the functions it calls (by generated name).
 
@@ -91,10 +100,8 @@ def scalar_source(code, instrs, point_slots: list[int], outputs: list[int]):
     known = {s: v for s, v in code.consts.items()}
     body = []
     for idx, (kind, name, outs, ins, attrs) in enumerate(instrs):
-        if kind == "op" and all(i in known for i in ins):  # constant folding, by numpy
-            with np.errstate(all="ignore"):
-                value = np.asarray(OPS[name].forward(*[known[i] for i in ins], **attrs),
-                                   dtype=code.dtype)
+        value = folded(kind, name, ins, attrs, known, code.dtype)  # constant folding
+        if value is not None:
             if value.shape != ():
                 return None
             known[outs[0]] = value

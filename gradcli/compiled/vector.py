@@ -35,7 +35,7 @@ from ..tensor import quiet
 from . import peephole
 from .code import Code, add_gradient
 from .replay import rule_runner
-from .scalar import CONSTANTS, _number, op_source
+from .scalar import CONSTANTS, _number, folded, op_source
 
 # Operators whose scalar template (written with + - * / ** only) is numpy's forward rule
 # on arrays, bit for bit; every other op calls its numpy forward rule.
@@ -265,10 +265,8 @@ def _compile(n, terms, pairs, made):
         for s, v in code.consts.items():
             names[s] = _number(v)
         for idx_i, (kind, name, outs, ins, attrs) in enumerate(instrs):
-            if kind == "op" and all(i in known for i in ins):
-                with np.errstate(all="ignore"):
-                    value = np.asarray(OPS[name].forward(*[known[i] for i in ins], **attrs),
-                                       dtype=np.float64)
+            value = folded(kind, name, ins, attrs, known, np.float64)
+            if value is not None:
                 known[outs[0]] = value
                 names[outs[0]] = _number(value)
                 continue
