@@ -63,11 +63,6 @@ def expressions():
     return st.recursive(leaf, extend, max_leaves=5)
 
 
-def extreme(x: float) -> bool:
-    """A huge or tiny point (the named points and the property's AWKWARD list)."""
-    return abs(x) >= 1e8 or 0.0 < abs(x) <= 1e-8
-
-
 def same(a: float, b: float, scale: float = 0.0) -> bool:
     """Equal as results: both nan, the same infinity, or (finite) within 1e-9 relative
     plus 1e-12 (sums that cancel at moderate points, as softplus(x) - x at 30) plus the
@@ -79,40 +74,60 @@ def same(a: float, b: float, scale: float = 0.0) -> bool:
     return abs(a - b) <= 1e-9 * max(abs(a), abs(b)) + 1e-12 + scale
 
 
-def rounding_scale(text: str, x: float) -> float:
-    """A bound on how far two float64 chain rules over the graph of text at x may differ
-    by rounding alone: 64 eps (n + 1) S, where S is the sum over the graph's paths from x
-    to the result of the products of |local derivative| (a reverse sweep in absolute
-    values, each local derivative from the tape's own rule) and n the number of nodes.
-    Each local derivative is within a few ulp in every engine and each of the at most n
-    additions and multiplications on a path adds eps of the terms it meets (the classic
-    bound for a sum is (n - 1) eps times the sum of the |terms|); 64 leaves room for
-    pow's and the special functions' few ulp. 0 where S is not finite (an inf or nan
-    local derivative: there the engines' nan and inf must agree exactly)."""
-    from gradcli.graph import evaluate
-    from gradcli.tape import GradientTape
-    from gradcli.tensor import apply, constant
+class Rounding:
+    """How far two float64 passes over the graph of text at x may differ by rounding
+    alone, from a reverse sweep in absolute values (each local derivative from the tape's
+    own rule): size[n] is the sum over the paths from node n to the result of the
+    products of |local derivative|. ``derivative``: 64 eps (m + 1) size[x] (m nodes):
+    each local derivative is within a few ulp in every engine, and each of the at most m
+    products and sums on a path adds eps of the terms it meets (the classic bound for a
+    sum is (m - 1) eps times the sum of the |terms|); 64 leaves room for pow's and the
+    special functions' few ulp. ``value``: 64 eps (m + 1) sum of size[n] |value of n|,
+    each node's rounding carried to the result (Taylor mode may evaluate a polynomial
+    otherwise: (2-x)+(x+1) at 1e300 is 0 on the tape, 3 in Taylor mode). Both 0 where
+    the sweep is not finite (an inf or nan local derivative: there nan and inf must agree
+    exactly). ``edge``: a node's value or local derivative lies beyond 1e290 or within
+    1e-290 of 0 (not 0), or is inf from finite inputs: float64's chain rule may over- or
+    underflow there, forward and reverse mode at different places (pow's d/du of
+    (0.5/x)**min(1, x) at 1e-300 is 1e-300 * 2e-300 = 0, and the exact 2e-600 times
+    -5e599 is the -1 the tape loses: 690.08 where the derivative is 689.08)."""
 
-    e = gc.parse(text)
-    with np.errstate(all="ignore"):
-        values = evaluate(e.root, {"x": x})
-        size = {e.root.id: 1.0}
-        for node in reversed(e.nodes):
-            s = size.get(node.id, 0.0)
-            if not node.inputs or s == 0.0:
-                continue
-            ins = [constant(np.float64(values[i.id])) for i in node.inputs]
-            with GradientTape() as tape:
-                tape.watch(ins)
-                out = apply(node.op, *ins, **node.attrs)
-            local = tape.gradient(out, ins, unconnected_gradients="zero")
-            for i, g in zip(node.inputs, local):
-                size[i.id] = size.get(i.id, 0.0) + abs(float(np.asarray(g.value))) * s
-        total = sum(v for n, v in size.items()
-                    if any(m.id == n and m.op == "var" for m in e.nodes))
-    if not math.isfinite(total):
-        return 0.0
-    return 64 * np.finfo(np.float64).eps * (len(e.nodes) + 1) * total
+    def __init__(self, text: str, x: float):
+        from gradcli.graph import evaluate
+        from gradcli.tape import GradientTape
+        from gradcli.tensor import apply, constant
+
+        e = gc.parse(text)
+        self.edge = False
+        with np.errstate(all="ignore"):
+            values = evaluate(e.root, {"x": x})
+            size = {e.root.id: 1.0}
+            for node in reversed(e.nodes):
+                if not node.inputs:
+                    continue
+                ins = [constant(np.float64(values[i.id])) for i in node.inputs]
+                with GradientTape() as tape:
+                    tape.watch(ins)
+                    out = apply(node.op, *ins, **node.attrs)
+                local = tape.gradient(out, ins, unconnected_gradients="zero")
+                local = [abs(float(np.asarray(g.value))) for g in local]
+                inputs_finite = all(math.isfinite(float(values[i.id])) for i in node.inputs)
+                self.edge |= inputs_finite and any(
+                    _near_the_edge(v) for v in local + [abs(float(values[node.id]))])
+                s = size.get(node.id, 0.0)
+                for i, g in zip(node.inputs, local):
+                    size[i.id] = size.get(i.id, 0.0) + (g * s if s else 0.0)
+            var = [n.id for n in e.nodes if n.op == "var"]
+            total = sum(size.get(n, 0.0) for n in var)
+            spread = sum(size.get(n.id, 0.0) * abs(float(values[n.id])) for n in e.nodes
+                         if n.op not in ("var", "const"))
+        unit = 64 * np.finfo(np.float64).eps * (len(e.nodes) + 1)
+        self.derivative = unit * total if math.isfinite(total) else 0.0
+        self.value = unit * spread if math.isfinite(spread) else 0.0
+
+
+def _near_the_edge(v: float) -> bool:
+    return math.isinf(v) or v > 1e290 or 0.0 < v < 1e-290
 
 
 def engines(text: str, x: float) -> dict[str, tuple[float, float]]:
@@ -134,24 +149,27 @@ def engines(text: str, x: float) -> dict[str, tuple[float, float]]:
 def assert_agree(text: str, x: float) -> None:
     """The float64 engines (tape, compiled program, one-point function) give one answer,
     value and first derivative, in kind (nan, the sign of an inf) and within rounding
-    (rounding_scale); Taylor mode gives it too, or differs only by its ball check
+    (Rounding); Taylor mode gives it too, or differs only by its ball check
     (taylor_by_its_check)."""
     results = engines(text, x)
     first = results["tape"]
-    scale = rounding_scale(text, x)
+    bound = Rounding(text, x)
+    scales = (bound.value, bound.derivative)
     for name in ("compiled", "point"):
         for k in (0, 1):
-            assert same(results[name][k], first[k], scale * k), (text, x, results, scale)
-    taylor_by_its_check(text, x, results, scale)
+            assert same(results[name][k], first[k], scales[k]), (text, x, results, scales)
+    taylor_by_its_check(text, x, results, bound)
 
 
-def taylor_by_its_check(text: str, x: float, results: dict, scale: float) -> None:
+def taylor_by_its_check(text: str, x: float, results: dict, bound) -> None:
     """Taylor mode's value and derivative are the float64 engines' (in kind; finite within
-    rounding, ``scale`` for the derivative), or differ only by Taylor mode's ball check of
-    what float64 cannot hold (SPEC 6.1: sin(x**x) at 30 is sin of 30**30 exactly, not of
-    its float64 rounding; an overflow inside): its own float64 pass gives the float64
-    engines' answer, and the check replaced that entry (or found it beyond the float64
-    range)."""
+    rounding), or differ only by Taylor mode's ball check of what float64 cannot hold
+    (SPEC 6.1: sin(x**x) at 30 is sin of 30**30 exactly, not of its float64 rounding; an
+    overflow inside): its own float64 pass gives the float64 engines' answer, and the
+    check replaced that entry (or found it beyond the float64 range). Near the edge of
+    the float64 range (Rounding.edge) forward and reverse mode over- and underflow at
+    different places: there the check must have replaced the entry, and its float64 pass
+    may differ."""
     from gradcli.taylor.refine import Refinement
 
     first = results["tape"]
@@ -161,12 +179,15 @@ def taylor_by_its_check(text: str, x: float, results: dict, scale: float) -> Non
         fast = [float(v) for v in e.derivatives("x", order=1, at={"x": x}, fast=True)]
         checked = [float(v) for v in e.derivatives("x", order=1, at={"x": x}, report=report)]
     assert bits(checked) == bits(results["taylor"]), (text, x, checked, results)
+    scales = (bound.value, bound.derivative)
     for k in (0, 1):
-        if same(checked[k], first[k], scale * k):
+        if same(checked[k], first[k], scales[k]):
             continue
+        if k == 1 and math.isinf(first[k]) and math.isnan(fast[k]) and math.isnan(checked[k]):
+            continue   # inf - inf in forward mode only: INF_MINUS_INF below, documented
         refined = (0, k) in report.replaced or (0, k) in report.overflow
-        assert refined and same(fast[k], first[k], scale * k), (
-            text, x, k, fast, results, report.__dict__, scale)
+        assert refined and (bound.edge or same(fast[k], first[k], scales[k])), (
+            text, x, k, fast, results, report.__dict__, scales)
 
 
 @settings(max_examples=1000, deadline=None, derandomize=True, database=None,
@@ -202,9 +223,6 @@ def test_one_answer_with_inf_or_nan_inside(text, x):
     except GradcliError:
         assume(False)
     assume(not intermediates_finite(text, x))
-    # 0**0 inside: its d/dy = -inf times a derivative whose value is 0 (x**x as an exponent
-    # or base of a power): forward and reverse mode meet 0 * -inf at different places
-    assume(not zero_to_the_zero(text, x))
     assert_agree_beyond_float64(text, x)
 
 
@@ -225,16 +243,6 @@ def intermediates_finite(text: str, x: float) -> bool:
                     float(sub.derivatives("x", order=1, at={"x": x})[1])):
                 return False
     return True
-
-
-def zero_to_the_zero(text: str, x: float) -> bool:
-    """True when a general power of the expression has base 0 and exponent 0 at x."""
-    from gradcli.graph import evaluate
-
-    e = gc.parse(text)
-    values = evaluate(e.root, {"x": x})
-    return any(node.op == "pow" and values[node.inputs[0].id] == 0
-               and values[node.inputs[1].id] == 0 for node in e.nodes)
 
 
 def bits(pair):
@@ -433,7 +441,34 @@ ONE_ANSWER = [
     ("1/cbrt(x)", 0.0, (math.inf, -math.inf)),
     ("sqrt(x)**cos(2)", -0.0, (math.inf, -math.inf)),
     ("sqrt(x)**2", 0.0, (0.0, math.nan)),    # x**(alpha a - 1): alpha unknown, nan
+    # 0**0 inside a power whose base is 1 there (u = x**x at 0: u = 1, u' = -inf): the
+    # exponent's term v' log u is 0 * inf in forward mode (Taylor mode gave nan), its limit
+    # 0; the tape sums the adjoints first and gives the limit, -inf (SymPy: test below)
+    ("(x**x)**(x**x)", 0.0, (1.0, -math.inf)),
+    ("(x**x)**(x**x)", -0.0, (1.0, -math.inf)),
+    ("(x**x)**(2*x**x)", 0.0, (1.0, -math.inf)),
+    ("(1+x)**sqrt(x)", 0.0, (1.0, 0.0)),
+    # a constant exponent: Taylor mode's recurrence met inf - inf ((a+1) u' p - u' p)
+    ("(x**x)**0.5", 0.0, (1.0, -math.inf)),
+    ("(x**x)**-1.5", 0.0, (1.0, math.inf)),
+    ("(x+1)**asin(3)", -1.0, (math.nan, math.nan)),   # a nan exponent: nan (Taylor: inf)
+    ("(1+sqrt(x))**sqrt(x)", 0.0, (1.0, math.nan)),   # v = 0, u' = inf: the limit (1)
+                                                       # is not in the series: nan
 ]
+
+
+@pytest.mark.parametrize("text, expected", [("(x**x)**(x**x)", -math.inf),
+                                            ("(x**x)**(2*x**x)", -math.inf),
+                                            ("(1+x)**sqrt(x)", 0.0)])
+def test_a_power_of_base_one_against_sympy(text, expected):
+    """SPEC 4's value by continuity of the derivative at 0, from SymPy's one-sided limit."""
+    import sympy as sp
+
+    sym = gc.parse(text).to_sympy()
+    X = sp.Symbol("x", positive=True)
+    limit = sp.limit(sp.diff(sym.subs({s: X for s in sym.free_symbols}), X), X, 0, "+")
+    assert float(limit) == expected
+    assert engines(text, 0.0)["taylor"][1] == expected
 
 
 @pytest.mark.parametrize("text", ["1/sqrt(x)", "1/cbrt(x)", "sqrt(x)**cos(2)"])
@@ -462,6 +497,30 @@ def test_zero_to_the_zero_against_sympy_limit():
     y = sp.Symbol("y", positive=True)
     assert sp.limit(sp.diff(y ** y, y), y, 0, "+") == -sp.oo
     assert engines("x**x", 0.0)["taylor"][1] == -math.inf
+
+
+# Flagged, not matched: an infinite derivative (x**x's at 0) that reaches the result along
+# two paths meets inf - inf in forward mode (Taylor mode: nan, which diff warns about),
+# while reverse mode sums the paths' finite weights first (1/v - u/v**2 = 0.25 for
+# u/(u + exp(x)) at 0) and multiplies once: -inf, SPEC 4's value by continuity (SymPy).
+# Taylor mode's series cannot tell which infinity is larger (docs/semantics.md).
+INF_MINUS_INF = [("(x**x)/((x**x)+exp(x))", 0.0, (0.5, -math.inf)),
+                 ("x**x - 2*x**x", 0.0, (-1.0, math.inf))]   # -x**x
+
+
+@pytest.mark.parametrize("text, x, expected", INF_MINUS_INF)
+def test_inf_minus_inf_in_forward_mode_is_flagged(text, x, expected, gradcli):
+    import sympy as sp
+
+    results = engines(text, x)
+    for name in ("tape", "compiled", "point"):
+        assert results[name] == expected, (name, results)
+    assert bits(results["taylor"]) == [expected[0], "nan"]
+    sym = gc.parse(text).to_sympy()
+    X = sp.Symbol("x", positive=True)
+    assert sp.limit(sp.diff(sym.subs({s: X for s in sym.free_symbols}), X), X, 0, "+") == expected[1]
+    run = gradcli("diff", text, "--at", "0", "--format", "plain")
+    assert run.exit_code == 0 and run.stdout.strip() == "nan" and "nan" in run.stderr
 
 
 @pytest.mark.parametrize("text, x", [

@@ -9,8 +9,8 @@ exists: ``(x-x)*sqrt(x)`` at 0, ``min(x, asin(x))`` at 1, ``x**(x-x)`` at -30,
 and gives the derivative (0, 1, 0, 2e300). So that one expression at one point has one
 answer in every engine (issue 21), a nan partial derivative at a point whose value is not
 nan is replaced by Taylor mode's derivative along that variable at that point, and so is
-an inf partial derivative where the value is inf (an overflow inside: x/(2/x) at 1e300
-has derivative 1e300, float64's chain rule meets 1/(2e-300)**2 = inf)
+an inf partial derivative (an overflow inside: x/(2/x) at 1e300 has derivative 1e300,
+float64's chain rule meets 1/(2e-300)**2 = inf; at a pole Taylor mode gives the inf too)
 (docs/semantics.md, "0 * inf in a derivative"). Where Taylor mode cannot decide either,
 the nan stays. The fast paths pay one sum over the gradients (finite unless some entry
 is not).
@@ -26,7 +26,7 @@ LIMIT = 256
 
 def refine_nan_partials(expression, env, value, grads, wrt):
     """Replace, in place, each nan of ``grads[..., i]`` (d value / d wrt[i] per point) where
-    ``value`` is not nan, and each inf where ``value`` is inf, by Taylor mode's checked
+    ``value`` is not nan, and each inf there, by Taylor mode's checked
     derivative along wrt[i] at that point (an inf stays where Taylor mode gives nan).
     ``env`` maps every variable of ``expression`` to a float or an array of points."""
     if grads.size == 0:
@@ -36,11 +36,11 @@ def refine_nan_partials(expression, env, value, grads, wrt):
             return grads
         shape = grads.shape[:-1]
         value = np.broadcast_to(value, shape)[..., None]
-        # nan where the value is not; inf where the value is inf too: a value beyond the
-        # float64 range (x/(2/x) at 1e300, 5e599: derivative 1e300) whose chain rule met the
-        # overflow (1/v**2 with v = 2e-300 is inf); at a pole (1/x at 0) Taylor mode's
-        # derivative is the same inf
-        bad = (np.isnan(grads) & ~np.isnan(value)) | (np.isinf(grads) & np.isinf(value))
+        # nan or inf where the value is not nan: an inf may be an overflow inside the chain
+        # rule (x/(2/x) at 1e300 is 5e599 with derivative 1e300; 2/(0.5/x) at 1e300 is
+        # 4e300 with derivative 4: 1/v**2 with v = 5e-301 is inf); at a pole or a root
+        # (1/x, sqrt(x) at 0) Taylor mode's derivative is the same inf
+        bad = ~np.isfinite(grads) & ~np.isnan(value)
     if not bad.any():
         return grads
     from ..errors import GradcliError

@@ -346,6 +346,12 @@ def power(u: np.ndarray, a, value0=None, lead_power=None) -> np.ndarray:
         over = np.isinf(p[0]) & (u0 != 0)
         if n >= 1 and np.any(over):
             p[1] = np.where(over, a * np.power(u0, a - 1.0) * u[1], p[1])
+        # an infinite u_1 ((x**x)**0.5 at 0: u_1 = -inf) meets inf - inf in the recurrence
+        # ((a + 1) u_1 p_0 - u_1 p_0) / u_0: the first order as the tape's a u_0 ** (a - 1) u_1
+        if n >= 1:
+            lost = np.isnan(p[1]) & np.isinf(u[1]) & (u0 != 0)
+            if np.any(lost):
+                p[1] = np.where(lost, a * np.power(u0, a - 1.0) * u[1], p[1])
     at_zero = u[0] == 0
     if np.any(at_zero):
         lead_power = lead_power or (lambda c: np.power(c, a))
@@ -353,6 +359,7 @@ def power(u: np.ndarray, a, value0=None, lead_power=None) -> np.ndarray:
         p = _integer_exponents_at_zero(u, a, at_zero, p)
         if value0 is not None:  # the op's own value: cbrt(-0.0) and -0.0 ** 0.5 are -0.0
             p[0] = np.where(at_zero, value0, p[0])
+    p = np.where(np.isnan(a), np.nan, p)   # a nan exponent (asin(3)): nan at every order
     return np.where(a == 0, np.where(np.arange(n + 1).reshape((-1,) + (1,) * len(shape)) == 0,
                                      1.0, 0.0), p)
 
@@ -393,6 +400,18 @@ def general_power(u: np.ndarray, v: np.ndarray) -> np.ndarray:
                 u1, v1 = full(u, n)[1], full(v, n)[1]
                 first = v[0] * np.power(u[0], v[0] - 1.0) * u1 + value * np.log(u[0]) * v1
                 p[1] = np.where(over, first, p[1])
+            # base u_0 = 1 (log u_0 = 0 exactly) with dv infinite ((x**x)**(x**x) at 0: u_0 = 1,
+            # du = dv = -inf): the forward product dv log u_0 meets 0 * inf. Its limit is 0
+            # when v_0 is finite: (v - v_0)' (u - 1) -> 0 for u - 1 = O(t); where du is
+            # infinite the other term v_0 du / u_0 outgrows it (v_0 != 0), so p_1 = p_0 v_0
+            # du / u_0, the one-sided limit (SPEC 4), as the tape's chain rule gives it (it
+            # sums the base's and the exponent's adjoints first); v_0 = 0 with du infinite
+            # ((1+sqrt(x))**sqrt(x)) stays nan
+            u1 = full(u, n)[1]
+            strong = (np.isnan(p[1]) & (u[0] == 1) & np.isfinite(v[0])
+                      & ((v[0] != 0) | np.isfinite(u1)))
+            if np.any(strong):
+                p[1] = np.where(strong, value * v[0] * u1 / u[0], p[1])
             at_zero = u[0] == 0
             p[1:] = np.where(at_zero, np.nan, p[1:])
             if np.any(at_zero & (v[0] != 0)):
