@@ -122,11 +122,21 @@ def topological(root: Node) -> list[Node]:
     stack = [root]
     pop, push = stack.pop, stack.append
     while stack:
-        for node in pop().inputs:
-            key = node.id
-            if key not in seen:
-                seen[key] = node
-                push(node)
+        node = pop()
+        if node._more is not None:
+            for node in node._more:
+                key = node.id
+                if key not in seen:
+                    seen[key] = node
+                    push(node)
+            continue
+        a, b = node._a, node._b        # (the slots: no tuple made per node)
+        if a is not None and a.id not in seen:
+            seen[a.id] = a
+            push(a)
+        if b is not None and b.id not in seen:
+            seen[b.id] = b
+            push(b)
     return list(map(seen.__getitem__, sorted(seen)))
 
 

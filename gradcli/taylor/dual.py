@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from operator import attrgetter
 
 EPS = 2.0 ** -52            # |fl(a op b) - (a op b)| <= EPS |fl(a op b)| (normal range)
 TINY = 2.0 ** -1074         # what one product or power may lose to underflow
@@ -35,6 +36,7 @@ UP = 1.0 + 4 * EPS          # rounds a bound's base upwards before a power
 OPS = frozenset({"var", "const", "add", "sub", "neg", "mul", "powi"})
 
 _fsum, _abs, _copysign = math.fsum, abs, math.copysign
+_first, _second = attrgetter("_a"), attrgetter("_b")   # a node's inputs (graph.Node's slots)
 
 
 class _Sum:
@@ -76,7 +78,9 @@ def first_order(nodes, wrt: str, point: dict):
 
 
 def _pass(nodes, wrt, point):
-    uses = Counter(i.id for node in nodes for i in node.inputs)
+    # how many nodes read each node (read through the slots: no inputs tuple per node)
+    uses = Counter(map(_first, nodes))
+    uses.update(map(_second, nodes))
     val: dict = {}          # node id -> (v, d, ev, ed) or an open _Sum
     get = val.get
 
@@ -89,11 +93,11 @@ def _pass(nodes, wrt, point):
     for node in nodes:
         op = node.op
         if op == "add" or op == "sub":
-            a, b = node.inputs
+            a, b = node._a, node._b
             xa, xb = get(a.id), get(b.id)
             t = 1.0 if op == "add" else -1.0
-            open_a = type(xa) is _Sum and uses[a.id] == 1 and a is not b
-            open_b = type(xb) is _Sum and uses[b.id] == 1 and a is not b
+            open_a = type(xa) is _Sum and uses[a] == 1 and a is not b
+            open_b = type(xb) is _Sum and uses[b] == 1 and a is not b
             if open_a and open_b:
                 if len(xa.vs) >= len(xb.vs):
                     base, other, sign = xa, xb, xa.sign
@@ -136,7 +140,7 @@ def _pass(nodes, wrt, point):
                     vb, db = -vb, -db
                 val[node.id] = _Sum([va, vb], [da, db], eva + evb, eda + edb, 1.0)
         elif op == "mul":
-            a, b = node.inputs
+            a, b = node._a, node._b
             va, da, eva, eda = closed(a)
             vb, db, evb, edb = closed(b)
             v = va * vb
@@ -154,7 +158,7 @@ def _pass(nodes, wrt, point):
             val[node.id] = (v, d, ev, ed)
         elif op == "powi":
             n = node.attrs["n"]
-            va, da, eva, eda = closed(node.inputs[0])
+            va, da, eva, eda = closed(node._a)
             if n == 0:
                 val[node.id] = (1.0, 0.0, 0.0, 0.0)
                 continue
@@ -174,9 +178,9 @@ def _pass(nodes, wrt, point):
                 ed += n * ((n - 1) * m2 * eva * _abs(da) + m1 * eda)
             val[node.id] = (v, d, ev, ed)
         elif op == "neg":
-            a = node.inputs[0]
+            a = node._a
             x = val[a.id]
-            if type(x) is _Sum and uses[a.id] == 1:
+            if type(x) is _Sum and uses[a] == 1:
                 x.sign = -x.sign
                 val[node.id] = x
             else:
