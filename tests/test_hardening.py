@@ -252,6 +252,29 @@ def test_a_100_mb_stdin_line_is_refused_in_linear_time_and_the_next_line_answere
     assert proc.stdout.decode() == "\n4.0\n"  # the bad line keeps its (empty) row
 
 
+@pytest.mark.parametrize("text", [
+    "2 *" + "x + " * 125_000 + "x",                     # cut at a space after a whole term
+    "polynomial",                                       # read as columns, cut likewise
+], ids=["sum", "polynomial"])
+def test_a_stdin_expression_cut_at_a_space_is_refused_not_read_shorter(text):
+    """A stdin line beyond LINE_BYTES is cut to LINE_CUT characters; stripped, a cut at a
+    space was 100,000 characters of a valid expression, answered without a word (the first
+    text printed 25001.0 for 125002, exit status 0)."""
+    from gradcli.cli.inputs import LINE_BYTES, LINE_CUT
+
+    if text == "polynomial":  # spaces in front so that the cut falls after a whole term
+        text = " + ".join(f"{k % 7 - 3}*x**{k}" for k in range(40_000))
+        end = text.rindex(" +", 0, LINE_CUT)
+        text = " " * (LINE_CUT - 1 - end) + text
+    assert len(text.encode()) >= LINE_BYTES and text[LINE_CUT - 1] == " "
+    proc = subprocess.run(GRADCLI + ["diff", "-", "--at", "1", "--order", "0"], input=text,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout
+    assert proc.stdout == "\n"  # the bad line keeps its (empty) row
+    assert proc.stderr == ("gradcli: error: stdin line 1: an expression of more than 100000 "
+                           "characters is beyond the limit of 100000 characters\n")
+
+
 def _peak_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as fh:
         return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
