@@ -225,3 +225,15 @@ def test_without_an_importable_numba_jit_is_one_line_and_long_replays_stay_numpy
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[None] True\n"
+
+
+def test_many_variables_with_sin_and_exp_are_within_ulps_of_the_default_loop():
+    """Over 16 variables the default loop's vector path calls numpy's sin and exp, the fused
+    loop libm's (docs/minimize.md says so): the iterates differ in their last bits only."""
+    text = "+".join(f"(x{i + 1:02d}-sin(x{i:02d}))**2+exp(x{i:02d}/4)" for i in range(40))
+    names = gc.parse(text).variables
+    begin = dict(zip(names, [0.3 + 0.01 * i for i in range(len(names))]))
+    plain = gc.minimize(text, begin, opt="adam", lr=1e-2, steps=300, tol=0.0)
+    fused = gc.minimize(text, begin, opt="adam", lr=1e-2, steps=300, tol=0.0, jit=True)
+    np.testing.assert_allclose(fused.final[0], plain.final[0], rtol=1e-12, atol=1e-14)
+    assert fused.final[1] == pytest.approx(plain.final[1], rel=1e-14)

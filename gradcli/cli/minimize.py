@@ -57,7 +57,8 @@ EXAMPLES = [
 @click.option("--jit", is_flag=True,
               help="Fuse the whole loop into one function compiled by numba (the jit extra: "
                    "pip install 'gradcli[jit]'): about a second to compile, then no Python per "
-                   "step; for long runs. The same iterates.")
+                   "step; for long runs. The same iterates (over many variables with sin, exp, ...: "
+                   "libm's, an ulp from numpy's).")
 @optimizer_options(default_opt=DEFAULT_OPT)
 @quasi_newton_options
 @format_option
