@@ -237,3 +237,24 @@ def test_many_variables_with_sin_and_exp_are_within_ulps_of_the_default_loop():
     fused = gc.minimize(text, begin, opt="adam", lr=1e-2, steps=300, tol=0.0, jit=True)
     np.testing.assert_allclose(fused.final[0], plain.final[0], rtol=1e-12, atol=1e-14)
     assert fused.final[1] == pytest.approx(plain.final[1], rel=1e-14)
+
+
+@pytest.mark.parametrize("text", [
+    "(" + "+".join(f"100*(x{i + 1:02d}-x{i:02d}**2)**2" for i in range(20)) + ")-("
+    + "-".join(f"(x{i:02d}/10-1)**2" for i in range(20, 40)) + ")",
+    "+".join(f"((x{i + 1:02d}-x{i:02d}**2)**2-(x{i:02d}-1)**2)" for i in range(40)),
+], ids=["two groups", "nested differences"])
+def test_sums_that_are_not_a_chain_run_as_loops_bit_for_bit(text):
+    """A sum that is not a left chain ((a+b)-(c-d), a+(b-c)+...) was written out statement by
+    statement (121 variables: 9.6 s of numba compile against 1.3 s as loops); its pairs are
+    now added in a loop in the expression's order, the rows those of descend."""
+    from gradcli.training.fused import compile_loop
+
+    program = compile_expression(gc.parse(text))
+    n = len(program.wrt)
+    assert "PAIR_SUB" in compile_loop(program, O.make("adam"), n, native=False).source
+    begin = [0.3 * (i % 5) - 0.2 for i in range(n)]
+    ref = descend(program.point_function(), begin, O.make("adam", lr=1e-3), 200, tol=0.0)
+    same_rows(ref, descend_fused(program, begin, O.make("adam", lr=1e-3), 200, tol=0.0,
+                                 native=False))
+    same_rows(ref, descend_fused(program, begin, O.make("adam", lr=1e-3), 200, tol=0.0))

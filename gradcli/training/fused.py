@@ -240,8 +240,7 @@ def loop_source_terms(program, optimizer, n: int):
         return None
     terms, pairs, made = made
     t_count = len(terms)
-    if not vector.is_chain(pairs):
-        return None  # not a left chain: the written-out loop adds in the expression's order
+    chain = vector.is_chain(pairs)
     scope = {**_MATH, **CONSTANTS, "abs": abs, "min": min, "max": max}
     body, scatter = [], {}
     for t, (template, code, instrs, output, grads, inputs) in enumerate(made):
@@ -264,12 +263,13 @@ def loop_source_terms(program, optimizer, n: int):
             scope[f"I{t}_{j}"] = idx[:, j].copy()
             body.append(f"    {slot} = P[I{t}_{j}[k]]")
         body += ["    " + line.strip() for line in lines[2 if inputs else 1:-1]]
-        body.append(f"    TV[POS{t}[k]] = {'-' if template.sign < 0 else ''}{results[0]}")
+        negated = chain and template.sign < 0  # a chain's a - b is a + (-b), bit for bit
+        body.append(f"    TV[POS{t}[k]] = {'-' if negated else ''}{results[0]}")
         for (j, _), r in zip(live, results[1:]):
             body.append(f"    C{t}_{j}[k] = {r}")
             scatter[(t, j)] = (f"C{t}_{j}", idx[:, j], template.positions)
     order, _ = vector._scatter_order(scatter, n)
-    work = [f"TV = WORK({t_count})", f"Q = WORK({n})"]
+    work = [f"TV = WORK({t_count if chain else t_count + len(pairs)})", f"Q = WORK({n})"]
     work += [f"{name} = WORK({len(index)})" for name, index, _ in scatter.values()]
     body += [f"for i in range({n}):", "    G[i] = -0.0"]
     touched = np.zeros(n, dtype=bool)
@@ -285,7 +285,18 @@ def loop_source_terms(program, optimizer, n: int):
     if len(untouched):
         scope["UNTOUCHED"] = untouched.astype(np.int64)
         body += ["for k in range(len(UNTOUCHED)):", "    G[UNTOUCHED[k]] = 0.0"]
-    body += ["f = TV[0]", f"for k in range(1, {t_count}):", "    f = f + TV[k]"]
+    if chain:
+        body += ["f = TV[0]", f"for k in range(1, {t_count}):", "    f = f + TV[k]"]
+    else:  # the sum's pairs in the expression's order (a + (b - c) ...), as vector.py adds them
+        for name, column in zip(("PAIR_A", "PAIR_B", "PAIR_SUB"), zip(*pairs)):
+            scope[name] = np.array([c == "-" if name == "PAIR_SUB" else c for c in column],
+                                   dtype=np.int64)
+        body += [f"for k in range({len(pairs)}):",
+                 "    if PAIR_SUB[k]:",
+                 f"        TV[{t_count} + k] = TV[PAIR_A[k]] - TV[PAIR_B[k]]",
+                 "    else:",
+                 f"        TV[{t_count} + k] = TV[PAIR_A[k]] + TV[PAIR_B[k]]",
+                 f"f = TV[{t_count + len(pairs) - 1}]"]
     body += [f"for i in range({n}):", "    Q[i] = G[i] * G[i]"]
     body += pairwise_loops("Q", n, "total") + ["norm = sqrt(total)"]
     states = [{k: float(v) for k, v in optimizer._new_state(()).items()} for _ in range(n)]
