@@ -3,14 +3,19 @@ distinct) and differentiate once at 0.999, against eval(text) + torch autograd a
 own compile + eval (value only), side by side in one run.
 
     python tests/benchmarks/bench_parse.py [--repeats 5] [--sizes 100,1000,10000,100000,1000000]
-                                           [--peers-up-to 100000] [--graph-up-to 10000]
+                                           [--peers-up-to 100000] [--graph-up-to 100000]
 
 gradcli is timed as a user calls it: ``gc.parse(text).derivatives("x", 1, at=0.999)`` in
 this process, the cycle collector as Python leaves it (the library never pauses it). Such
 text is read as columns (gradcli/language/polynomial.py) and differentiated from them
 (gradcli/taylor/polynomial.py); the "graph's way" column times the same text through the
-parser's graph and Taylor mode (what a polynomial written otherwise, say with x*x, takes),
-up to --graph-up-to terms. Every time is CPU time (each system runs on one thread), the
+parser's graph and Taylor mode's first order at one point (what a polynomial written
+otherwise, say with x*x, takes: gradcli/taylor/dual.py, then the ball check of what its
+bound cannot vouch for), up to --graph-up-to terms or the library's length limit for a
+graph (1,000,000 characters: W5's text to 75,000 terms); "torch/graph" is eval + torch's
+time over it. The "(c)*x**k" columns time the same polynomial written with every
+coefficient in parentheses (never read as columns) through gc.parse, and eval + torch of
+that same text (its ratio: torch / gradcli of that text). Every time is CPU time (each system runs on one thread), the
 median of interleaved repeats (each repeat loops for >= 50 ms); ratios are peer / gradcli (above 1: gradcli is faster). torch is
 optional (`pip install torch==2.13.0`); without it the torch column says "not installed".
 The growth exponent is the slope of log(time) against log(terms) over the sizes from 1,000
@@ -113,7 +118,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="100,1000,10000,100000,1000000")
     parser.add_argument("--peers-up-to", type=int, default=100_000)
-    parser.add_argument("--graph-up-to", type=int, default=10_000)
+    parser.add_argument("--graph-up-to", type=int, default=100_000)
     args = parser.parse_args()
     sys.setrecursionlimit(10**7)
     threading.stack_size(STACK)
@@ -179,6 +184,8 @@ def run(args) -> None:
                 usable[name] = fn
             except (RecursionError, MemoryError, SyntaxError) as e:
                 usable[name] = type(e).__name__
+            except gc.errors.ParseError:   # the graph's way beyond the library's length limit
+                usable[name] = "(beyond the limit)"
         samples = {name: [] for name in systems}
         reps = args.repeats if n <= 100_000 else max(1, args.repeats // 2)
         for _ in range(reps):
@@ -192,6 +199,8 @@ def run(args) -> None:
             base = "(c)*x**k: gradcli" if name == "(c)*x**k: torch" else "gradcli"
             if name in med and base in med:
                 cells.append(f"{_ms(med[name]):>22s} {med[name] / med[base]:5.2f}x")
+            elif name in med:
+                cells.append(f"{_ms(med[name]):>22s} {'':>6s}")
             else:
                 cells.append(f"{usable[name]:>22s} {'':>6s}")
         if "graph's way" in med and "eval + torch autograd" in med:   # the graph's way's target
