@@ -50,6 +50,9 @@ class Node:
         return f"Node({sexpr(self)})"
 
 
+_new = object.__new__
+
+
 class Builder:
     """Creates nodes, returning the existing node for a repeated subexpression."""
 
@@ -83,8 +86,10 @@ class Builder:
         """apply(op, x, y) for an op without attributes (the parser's + - * /), with less work."""
         key = (op, x.id, y.id)
         node = self._nodes.get(key)
-        if node is None:
-            node = self._nodes[key] = Node(self.count, op, (x, y))
+        if node is None:   # Node(self.count, op, (x, y)), its slots set directly (no tuple)
+            node = self._nodes[key] = _new(Node)
+            node.id, node.op, node._a, node._b, node._more = self.count, op, x, y, None
+            node.attrs, node.value, node.name, node.text = {}, None, None, None
             self.count += 1
         return node
 
@@ -92,8 +97,10 @@ class Builder:
         """apply("powi", x, n=n) with less work (the key apply makes)."""
         key = ("powi", x.id, ("n", n))
         node = self._nodes.get(key)
-        if node is None:
-            node = self._nodes[key] = Node(self.count, "powi", (x,), {"n": n})
+        if node is None:   # Node(self.count, "powi", (x,), {"n": n}), as in binary
+            node = self._nodes[key] = _new(Node)
+            node.id, node.op, node._a, node._b, node._more = self.count, "powi", x, None, None
+            node.attrs, node.value, node.name, node.text = {"n": n}, None, None, None
             self.count += 1
         return node
 

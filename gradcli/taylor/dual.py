@@ -141,8 +141,13 @@ def _pass(nodes, wrt, point):
                 val[node.id] = _Sum([va, vb], [da, db], eva + evb, eda + edb, 1.0)
         elif op == "mul":
             a, b = node._a, node._b
-            va, da, eva, eda = closed(a)
-            vb, db, evb, edb = closed(b)
+            xa, xb = val[a.id], val[b.id]      # (closed() inline: the usual case)
+            if type(xa) is _Sum:
+                xa = closed(a)
+            if type(xb) is _Sum:
+                xb = closed(b)
+            va, da, eva, eda = xa
+            vb, db, evb, edb = xb
             v = va * vb
             p1 = da * vb
             p2 = va * db
@@ -158,7 +163,8 @@ def _pass(nodes, wrt, point):
             val[node.id] = (v, d, ev, ed)
         elif op == "powi":
             n = node.attrs["n"]
-            va, da, eva, eda = closed(node._a)
+            xa = val[node._a.id]
+            va, da, eva, eda = closed(node._a) if type(xa) is _Sum else xa
             if n == 0:
                 val[node.id] = (1.0, 0.0, 0.0, 0.0)
                 continue

@@ -16,7 +16,7 @@ graph (1,000,000 characters: W5's text to 75,000 terms); "torch/graph" is eval +
 time over it. The "(c)*x**k" columns time the same polynomial written with every
 coefficient in parentheses (never read as columns) through gc.parse, and eval + torch of
 that same text (its ratio: torch / gradcli of that text). Every time is CPU time (each system runs on one thread), the
-median of interleaved repeats (each repeat loops for >= 50 ms); ratios are peer / gradcli (above 1: gradcli is faster). torch is
+median of interleaved repeats (each repeat loops for >= 250 ms); ratios are peer / gradcli (above 1: gradcli is faster). torch is
 optional (`pip install torch==2.13.0`); without it the torch column says "not installed".
 The growth exponent is the slope of log(time) against log(terms) over the sizes from 1,000
 up (target <= 1.05). Python's compiler recurses once per '+' (a RecursionError at the
@@ -100,9 +100,11 @@ def torch_w5(text):
     return value.item(), x.grad.item()
 
 
-def per_call(fn, text, min_seconds=0.05) -> float:
+def per_call(fn, text, min_seconds=0.25) -> float:
     """CPU seconds of one call (every system here runs on one thread; on a shared machine
-    the wall clock measures the neighbours too)."""
+    the wall clock measures the neighbours too), over calls for at least ``min_seconds``: a
+    full collection of the cycle collector, every few calls of a system that keeps many
+    objects (a graph), is then counted in its share rather than in one sample or none."""
     start = time.process_time()
     fn(text)
     once = time.process_time() - start
