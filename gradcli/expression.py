@@ -223,6 +223,10 @@ class Expression:
             found = self._polynomial_derivatives(wrt, order, env)
             if found is not None:
                 return found
+        if order <= 1 and not fast:   # the same numbers as derivatives() at orders 0 and 1
+            found = self._first_order(wrt, order, env, report)
+            if found is not None:
+                return found
         out = self._taylor_blocks(wrt, env, order, fast, report)
         flat = out.reshape(order + 1, -1)
         names = sorted(env)

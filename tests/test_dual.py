@@ -106,3 +106,11 @@ def test_exact_zeros_and_their_signs():
     for text, x in [("3*x**2 - 2*x + 1", 0.25), ("x*(x*(x + 1) - 2)", -1.5), ("-(x - 2)**3", 4.0)]:
         e = gc.parse(text)
         assert e.derivatives("x", 1, at=x) == e.derivatives("x", 1, at=x, fast=True)
+
+
+def test_taylor_and_derivatives_agree_at_orders_0_and_1():
+    """c_0 = f and c_1 = f' come from the same pass (and the same ball check) in both."""
+    text = " + ".join(f"({(i % 7) - 3})*x**{i}" for i in range(2000))
+    e = gc.parse(text)
+    assert e.taylor("x", 1, at=0.999) == e.derivatives("x", 1, at=0.999)
+    assert e.taylor("x", 0, at=0.5) == e.derivatives("x", 0, at=0.5)
