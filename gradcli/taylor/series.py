@@ -359,7 +359,8 @@ def power(u: np.ndarray, a, value0=None, lead_power=None) -> np.ndarray:
         p = _integer_exponents_at_zero(u, a, at_zero, p)
         if value0 is not None:  # the op's own value: cbrt(-0.0) and -0.0 ** 0.5 are -0.0
             p[0] = np.where(at_zero, value0, p[0])
-    p = np.where(np.isnan(a), np.nan, p)   # a nan exponent (asin(3)): nan at every order
+    # a nan exponent (asin(3)): nan above the value (the value is C's: 1 ** nan is 1)
+    p[1:] = np.where(np.isnan(a), np.nan, p[1:])
     return np.where(a == 0, np.where(np.arange(n + 1).reshape((-1,) + (1,) * len(shape)) == 0,
                                      1.0, 0.0), p)
 
