@@ -14,9 +14,16 @@ its value by continuity, else the smallest subgradient, else nan); docs/semantic
 - an intermediate overflow that makes the value nan (exp(x)/exp(x) at 1e300: inf/inf):
   flagged, not matched: the float64 engines give nan with the overflow warned, Taylor mode
   its checked value (FLAGGED asserts exactly that).
-- 0**0 in a general power: d/dy = -inf (ONE_ANSWER, SPEC 4's value by continuity).
+- an inf partial derivative (an overflow inside the chain rule: 2/(0.5/x) at 1e300) is
+  Taylor mode's checked derivative too, kept where that is nan (REFINED).
+- 0**0 in a general power: d/dy = -inf (ONE_ANSWER, SPEC 4's value by continuity); a base
+  of exactly 1 with an infinite derivative ((x**x)**(x**x) at 0): -inf in Taylor mode too.
 - -0.0: IEEE's limit from the left for powers and quotients (2/x: -inf); log' and sqrt' at
-  -0.0 are +inf as at 0 (their value by continuity from x > 0, as x**0.5's), every engine.
+  -0.0 are +inf as at 0 (their value by continuity from x > 0, as x**0.5's), every engine;
+  sqrt(-0.0), -0.0 ** 0.5 and cbrt(-0.0) are -0.0 (IEEE's sqrt) in every engine.
+- a pole behind a root (1/sqrt(x) at 0): the one-sided limit -inf in every engine.
+- inf - inf in forward mode only (x**x/(x**x+exp(x)) at 0: the tape -inf, Taylor mode nan
+  with diff's warning): flagged, not matched (INF_MINUS_INF).
 
 Everywhere (huge and tiny points, poles included) the value and the first derivative
 agree in kind: nan, +inf, -inf or finite. Finite numbers agree within rounding: the
@@ -24,10 +31,11 @@ float64 engines are reverse mode on the same graph with the same local derivativ
 they differ only by the order in which a node's adjoint contributions are added (the
 tape by tape order, the compiled program by its own schedule) and by a local derivative
 written another way (an ulp or two): at most a few units of float64's eps times the sum
-over paths of the products of |local derivatives| (``rounding_scale``), which is the
+over paths of the products of |local derivatives| (``Rounding``), which is the
 size of the terms that cancel (d(log1p(x) + x/x) at 1e-154: 1 + 1e154 - 1e154, 0 on the
 tape and 1 in the compiled program; the exact derivative is 1). Taylor mode is forward
-mode on the same graph: the same bound holds for its float64 pass, and its checked answer
+mode on the same graph: the same bound holds for its float64 pass (near the edge of the
+float64 range forward and reverse mode flush at different places), and its checked answer
 may differ from both by its ball check only (taylor_by_its_check).
 """
 from __future__ import annotations
@@ -66,7 +74,7 @@ def expressions():
 def same(a: float, b: float, scale: float = 0.0) -> bool:
     """Equal as results: both nan, the same infinity, or (finite) within 1e-9 relative
     plus 1e-12 (sums that cancel at moderate points, as softplus(x) - x at 30) plus the
-    rounding bound ``scale`` (rounding_scale: sums that cancel at huge and tiny points)."""
+    rounding bound ``scale`` (Rounding: sums that cancel at huge and tiny points)."""
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     if math.isinf(a) or math.isinf(b):
@@ -279,8 +287,9 @@ REFINED = [
 
 @pytest.mark.parametrize("text, x, expected, side", REFINED)
 def test_zero_times_inf_inside_gives_the_derivative(text, x, expected, side):
-    import sympy as sp
     from fractions import Fraction
+
+    import sympy as sp
 
     for name, pair in engines(text, x).items():
         assert bits(pair) == bits(expected), (name, text, x, pair)
@@ -308,7 +317,7 @@ def test_zero_times_inf_on_many_points_and_one_point():
     xs = np.array([0.0, 1.0, 0.0, 4.0])
     ys = np.array([2.0, 3.0, 5.0, 7.0])
     with np.errstate(all="ignore"):
-        value, grad = program.value_and_grad({"x": xs, "y": ys})
+        _, grad = program.value_and_grad({"x": xs, "y": ys})
         tape = e.gradient({"x": xs, "y": ys})
     assert grad.tolist() == [[2.0, 0.0], [3.0, 1.0], [5.0, 0.0], [7.0, 4.0]]
     assert tape.tolist() == grad.tolist()
