@@ -60,9 +60,10 @@ def test_the_bound_holds_against_balls(seed):
     assert abs(flint.arb(d) - exact_d) <= ed + 1e-300 or exact_d.rad() > ed
 
 
-def test_a_long_sum_with_cancellation_is_checked_and_right():
-    """W5's form through the graph at 3,000 terms: the float derivative is off past 1e-13
-    (a cancellation of 10**6), so the bound does not vouch and the ball check replaces it."""
+def test_a_long_sum_with_cancellation_is_right_without_balls():
+    """W5's form through the graph at 3,000 terms: a float derivative would be off past 1e-13
+    (a cancellation of 10**6); the powers of x as double-doubles, times their exact
+    coefficients, summed by fsum, are vouched for by the bound (no ball check)."""
     terms = 3000
     text = " + ".join(f"({(i % 7) - 3})*x**{i}" for i in range(terms))
     x = 0.999
@@ -76,7 +77,20 @@ def test_a_long_sum_with_cancellation_is_checked_and_right():
     f, df = gc.parse(text).derivatives("x", 1, at=x, report=report)
     assert abs(f - float(value)) <= 1e-13 * abs(float(value))
     assert abs(df - float(slope)) <= 1e-13 * abs(float(slope))
+    assert report.checked == 0
+
+
+def test_what_the_bound_cannot_vouch_for_is_checked_in_balls():
+    """(x - 1)**2 - x**2 + 2*x is 1 with f' = 0: floats cancel 10**8 of their digits, the
+    bound does not vouch, and the ball check replaces both."""
+    report = Refinement()
+    x = 12345.678
+    f, df = gc.parse("(x - 1)**2 - x**2 + 2*x").derivatives("x", 1, at=x, report=report)
     assert report.checked == 1
+    with mpmath.workdps(50):
+        exact = (mpmath.mpf(x) - 1) ** 2 - mpmath.mpf(x) ** 2 + 2 * mpmath.mpf(x)
+    assert f == float(exact) == 1.0 and df == 0.0
+    assert (0, 0) in report.replaced
 
 
 def test_a_well_conditioned_sum_needs_no_ball():

@@ -90,6 +90,34 @@ def _pass(nodes, wrt, point):
             x = val[node.id] = _close(x)
         return x
 
+    dd = _exact_powers(nodes, wrt, point)   # node id -> (vh, vl, dh, dl, ev, ed)
+    for key, (vh, vl, dh, dl, ev, ed) in dd.items():
+        v, d = vh + vl, dh + dl
+        val[key] = (v, d, ev + EPS * _abs(v), ed + EPS * _abs(d))
+
+    def append(s, node, negate):
+        """Add a closed operand's value and derivative to the open sum s (a double-double's
+        two parts where the node has them)."""
+        e = dd.get(node.id)
+        if e is None:
+            v, d, ev, ed = closed(node)
+            if negate:
+                v, d = -v, -d
+            s.vs.append(v)
+            s.ds.append(d)
+        else:
+            vh, vl, dh, dl, ev, ed = e
+            if negate:
+                vh, vl, dh, dl = -vh, -vl, -dh, -dl
+            s.vs.append(vh)
+            s.ds.append(dh)
+            if vl:
+                s.vs.append(vl)
+            if dl:
+                s.ds.append(dl)
+        s.ev += ev
+        s.ed += ed
+
     for node in nodes:
         op = node.op
         if op == "add" or op == "sub":
@@ -115,32 +143,32 @@ def _pass(nodes, wrt, point):
                 base.sign = sign
                 val[node.id] = base
             elif open_a:
-                v, d, ev, ed = closed(b)
-                if xa.sign * t < 0:
-                    v, d = -v, -d
-                xa.vs.append(v)
-                xa.ds.append(d)
-                xa.ev += ev
-                xa.ed += ed
+                append(xa, b, xa.sign * t < 0)
                 val[node.id] = xa
             elif open_b:
-                v, d, ev, ed = closed(a)
-                if xb.sign * t < 0:   # a - s*S = -s * (S - s*a)
-                    v, d = -v, -d
-                xb.vs.append(v)
-                xb.ds.append(d)
-                xb.ev += ev
-                xb.ed += ed
+                append(xb, a, xb.sign * t < 0)   # a - s*S = -s * (S - s*a)
                 xb.sign *= t
                 val[node.id] = xb
             else:
-                va, da, eva, eda = closed(a)
-                vb, db, evb, edb = closed(b)
-                if t < 0:
-                    vb, db = -vb, -db
-                val[node.id] = _Sum([va, vb], [da, db], eva + evb, eda + edb, 1.0)
+                s = _Sum([], [], 0.0, 0.0, 1.0)
+                append(s, a, False)
+                append(s, b, t < 0)
+                val[node.id] = s
         elif op == "mul":
             a, b = node._a, node._b
+            if dd and (b.id in dd or a.id in dd):   # an exact number times a double-double
+                c, e = (val[a.id], dd[b.id]) if b.id in dd else (val[b.id], dd[a.id])
+                if type(c) is tuple and c[1] == 0.0 and c[2] == 0.0 and c[3] == 0.0 \
+                        and (a.id not in dd or b.id not in dd):
+                    e = _const_times(c[0], e)
+                else:
+                    e = None
+                if e is not None:
+                    dd[node.id] = e
+                    vh, vl, dh, dl, ev, ed = e
+                    v, d = vh + vl, dh + dl
+                    val[node.id] = (v, d, ev + EPS * _abs(v), ed + EPS * _abs(d))
+                    continue
             xa, xb = val[a.id], val[b.id]      # (closed() inline: the usual case)
             if type(xa) is _Sum:
                 xa = closed(a)
@@ -162,6 +190,8 @@ def _pass(nodes, wrt, point):
                       + EPS * (_abs(p1) + _abs(p2) + _abs(d)) + 2 * TINY)
             val[node.id] = (v, d, ev, ed)
         elif op == "powi":
+            if node.id in dd:
+                continue
             n = node.attrs["n"]
             xa = val[node._a.id]
             va, da, eva, eda = closed(node._a) if type(xa) is _Sum else xa
@@ -189,6 +219,11 @@ def _pass(nodes, wrt, point):
             if type(x) is _Sum and uses[a] == 1:
                 x.sign = -x.sign
                 val[node.id] = x
+            elif a.id in dd:
+                vh, vl, dh, dl, ev, ed = dd[a.id]
+                dd[node.id] = (-vh, -vl, -dh, -dl, ev, ed)
+                v, d, ev, ed = x
+                val[node.id] = (-v, -d, ev, ed)
             else:
                 v, d, ev, ed = closed(a)
                 val[node.id] = (-v, -d, ev, ed)
@@ -201,6 +236,90 @@ def _pass(nodes, wrt, point):
     if not all(map(math.isfinite, (v, d, ev, ed))):
         return None
     return v, d, ev * SAFETY, ed * SAFETY
+
+
+def _exact_powers(nodes, wrt, point) -> dict:
+    """x**n and n x**(n-1) as double-doubles (hi, lo) for every power n >= 2 of a variable,
+    all powers of one variable at once by binary powering (gradcli/taylor/polynomial.py's
+    error-free products), with their bounds: relative 2 (n + bits(n) + 4) * 16 u**2 (that
+    module's bound for a power, doubled), and u |n lo| for n times the low part. Nothing for
+    a variable whose powers leave [2**-900, 2**900] (then the float rules)."""
+    groups: dict[str, list] = {}
+    for node in nodes:
+        if node.op == "powi" and node._a.op == "var" and node.attrs["n"] >= 2:
+            groups.setdefault(node._a.name, []).append(node)
+    out: dict = {}
+    if not groups:
+        return out
+    import numpy as np
+
+    from .polynomial import DD_ERROR, HUGE, TINY as LOW, _binary_powers, _dd_times, \
+        _in_range, _two_product
+
+    for name, group in groups.items():
+        x = float(point.get(name, 0.0))
+        if not LOW <= abs(x) <= HUGE:
+            continue
+        ns = np.array([node.attrs["n"] for node in group], dtype=np.int64)
+        with np.errstate(all="ignore"):
+            found = _binary_powers(x, ns - 1)
+            if found is None:
+                continue
+            qh, ql = found
+            ph, pl = _dd_times(qh, ql, x, 0.0)
+            if not _in_range(ph):
+                continue
+            if name == wrt:
+                kf = ns.astype(np.float64)
+                dh, de = _two_product(kf, qh)      # n * qh exactly
+                dl = de + kf * ql
+            else:
+                dh = dl = np.zeros(len(ns))
+            bits = np.array([int(n).bit_length() for n in ns.tolist()], dtype=np.float64)
+            eps = 2.0 * (ns + bits + 4.0) * DD_ERROR
+            ev = eps * np.abs(ph) + TINY
+            ed = eps * np.abs(dh) + EPS * np.abs(dl) + TINY
+        if not (np.all(np.isfinite(ev)) and np.all(np.isfinite(ed))):
+            continue
+        for node, e in zip(group, zip(ph.tolist(), pl.tolist(), dh.tolist(), dl.tolist(),
+                                      ev.tolist(), ed.tolist())):
+            out[node.id] = e
+    return out
+
+
+_SPLIT_LOW, _SPLIT_HIGH = 2.0 ** -900, 2.0 ** 900
+
+
+def _const_times(c: float, e: tuple):
+    """c times a double-double entry (value and derivative), by Dekker's exact product, or
+    None out of its range (then the float rule)."""
+    vh, vl, dh, dl, ev, ed = e
+    ac = _abs(c)
+    if not _SPLIT_LOW <= ac <= _SPLIT_HIGH or not _SPLIT_LOW <= _abs(vh) * ac <= _SPLIT_HIGH:
+        return None
+    p, q = _product(c, vh)
+    lo = q + c * vl
+    if dh != 0.0:
+        if not _SPLIT_LOW <= _abs(dh) * ac <= _SPLIT_HIGH:
+            return None
+        p2, q2 = _product(c, dh)
+        lo2 = q2 + c * dl
+    else:
+        p2, lo2 = c * dh, 0.0
+    return (p, lo, p2, lo2, ac * ev + EPS * (_abs(c * vl) + _abs(lo)) + TINY,
+            ac * ed + EPS * (_abs(c * dl) + _abs(lo2)) + TINY)
+
+
+def _product(a: float, b: float):
+    """p + e = a * b exactly (Dekker, Veltkamp's split; the range is the caller's check)."""
+    p = a * b
+    t = 134217729.0 * a
+    a1 = t - (t - a)
+    a2 = a - a1
+    t = 134217729.0 * b
+    b1 = t - (t - b)
+    b2 = b - b1
+    return p, ((a1 * b1 - p) + a1 * b2 + a2 * b1) + a2 * b2
 
 
 def vouched(value: float, bound: float) -> bool:
