@@ -9,8 +9,13 @@ can become (first order and the rest: |ab - a'b'| <= |a| eb + |b| ea + ea eb) an
 roundings (u = 2**-53 relative per operation, bounded by EPS = 2u times the rounded result,
 plus 2**-1074 for a product or power that may underflow). Sums are n-ary: a chain of
 ``+``/``-`` whose partial sums nothing else reads is summed once by ``math.fsum``
-(correctly rounded), so a sum of N terms adds one rounding, not N. Powers ``x**n`` come
-from the C library's ``pow``, taken within one ulp (glibc and musl document 0.52 ulp).
+(correctly rounded), so a sum of N terms adds one rounding, not N. The powers of a
+variable, x**n and n x**(n-1), are double-doubles (hi, lo), all powers of one variable at
+once (``_exact_powers``), and an exact number times one is Dekker's exact product
+(``_const_times``): a sum of such terms keeps both parts, so a polynomial written in any
+sum form is exact to about u**2 before its one rounding, whatever its cancellation (W5's
+derivative cancels 10**6 of its terms' size). Other powers come from the C library's
+``pow``, taken within one ulp (glibc and musl document 0.52 ulp).
 
 The bounds themselves are computed in floats; every step adds or multiplies nonnegative
 numbers, so a chain of L steps underestimates by at most a relative (1 + u)**(c L) - 1,
