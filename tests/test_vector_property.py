@@ -3,8 +3,9 @@ variables whose terms differ subtly (constants an ulp apart, 0.0 and -0.0, swapp
 a square beside a cube, a variable twice, subtracted copies) are grouped into templates
 without merging two that differ, and give the whole program's numbers.
 
-Oracles: the numpy program of the whole expression (bit for bit: value always, gradient
-where ``fg.exact_order``, else within a few ulps) and the tape (Expression.evaluate and
+Oracles: the numpy program of the whole expression (bit for bit where the vector path is
+taken: the value always, the gradient where ``fg.exact_order``; else within a few ulps, as
+for the float function, whose pow and sin are libm's) and the tape (Expression.evaluate and
 gradient, an independent engine: within 1e-12)."""
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
@@ -59,7 +60,10 @@ def test_vector_function_is_the_program_and_the_tape(text, seed):
         env = dict(zip(names, p))
         value, grad = fg(p)
         want_value, want_grad = program.value_and_grad(env)
-        assert same_bits(value, want_value), text
+        if hasattr(fg, "exact_order"):   # the vector path: numpy's own rules, so its bits
+            assert same_bits(value, want_value), text
+        else:  # the float function: libm's pow and sin, an ulp from numpy's at some points
+            np.testing.assert_allclose(value, want_value, rtol=1e-13, atol=1e-13, err_msg=text)
         if getattr(fg, "exact_order", False):
             assert same_bits(grad, want_grad), text
         else:  # the float function, or the vector one in its templates' order
