@@ -128,3 +128,18 @@ def test_taylor_and_derivatives_agree_at_orders_0_and_1():
     e = gc.parse(text)
     assert e.taylor("x", 1, at=0.999) == e.derivatives("x", 1, at=0.999)
     assert e.taylor("x", 0, at=0.5) == e.derivatives("x", 0, at=0.5)
+
+
+def test_an_underflow_inside_is_not_printed_as_the_answer(gradcli):
+    """x - 1e300*x**4 at -1e-100: x**4 = 1e-400 underflows to 0 in float64, so a float64
+    pass gives -1e-100 where the exact value is -2e-100 (a reviewer found diff printing that
+    with no warning before the first order went through the bound); f' = 1 + 4 = 5."""
+    result = gradcli("diff", "x-1e300*x**4", "--at", "-1e-100", "--order", "1",
+                     "--format", "json")
+    import json
+
+    record = json.loads(result.stdout)
+    exact = [-2 * mpmath.mpf(10) ** -100, 5]
+    assert result.exit_code == 0
+    for got, want in zip(record["derivatives"], exact):
+        assert abs(got - want) <= 1e-13 * abs(want)
