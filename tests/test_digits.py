@@ -406,3 +406,28 @@ def test_a_large_batch_is_refined_the_same_way_every_time():
     e = gc.parse("sigmoid(x)*cos(x)+tanh(x)")
     first, second = (np.asarray(e.derivatives("x", 3, {"x": xs})) for _ in range(2))
     np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("order, points", [(2, [-1e-100]), (0, [-1e-100, 2.0, -1e-100]),
+                                           (3, [1e-100, -1e-100, 0.0])])
+def test_an_underflow_inside_a_polynomial_is_refined(order, points):
+    """x - 1e300*x**4: x**4 underflows to 0 at |x| = 1e-100 (1e-400), which no
+    cancellation ratio shows; the pass puts those points at risk and the ball check gives
+    f = x - 1e300*x**4 exactly (float64 alone printed -1e-100 for -2e-100), f', f'', f'''
+    against mpmath at 60 digits, the points taken as their float64 values."""
+    import mpmath
+
+    from gradcli.taylor.refine import Refinement
+
+    report = Refinement()
+    got = gc.parse("x-1e300*x**4").derivatives("x", order=order, at={"x": points},
+                                              report=report)
+    with mpmath.workdps(60):
+        big = mpmath.mpf(1e300)
+        for p, x in enumerate(points):
+            x = mpmath.mpf(x)
+            exact = [x - big * x**4, 1 - 4 * big * x**3, -12 * big * x**2, -24 * big * x]
+            for k in range(order + 1):
+                want = float(exact[k])
+                assert abs(float(got[k][p]) - want) <= 1e-13 * abs(want), (k, x, got, want)
+    assert any(p == 0 for p, _ in report.replaced)

@@ -195,6 +195,8 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None,
                 if op == "powi" and risk is not None and node.attrs["n"] > 1 and len(s) > 2 \
                         and (every or position == last):
                     risk *= _ratio(integer_power(np.abs(series[inputs[0].id]), node.attrs["n"]), s)
+            if risk is not None and every and (op == "mul" or op == "powi"):
+                _underflow_risk(s, [series[i.id] for i in inputs], risk)
             if last_use is not None:
                 for i in inputs:
                     if last_use[i.id] == position:
@@ -207,6 +209,24 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None,
 
 
 FEW_POINTS = 32   # up to this many points a pass measures the cancellation of every sum
+
+_TINY = 2.0 ** -1000   # (as at_risk: below it a coefficient has lost bits, or soon will)
+
+
+def _underflow_risk(s: np.ndarray, inputs: list[np.ndarray], risk: np.ndarray) -> None:
+    """Put at risk the points where a product or power underflowed, which no cancellation
+    ratio shows (x - 1e300*x**4 at -1e-100: x**4 is 1e-400, float64's 0, and the sum is
+    printed as -1e-100 where it is -2e-100): a coefficient below 2**-1000 that is not 0, or
+    a value 0 whose factors are not (numpy's underflow flag does not serve: the Cauchy
+    products' dot products never raise it)."""
+    magnitude = np.abs(s)
+    lost = ((magnitude < _TINY) & (magnitude > 0)).any(axis=0)
+    zero = s[0] == 0
+    for u in inputs:
+        zero = zero & (u[0] != 0)
+    lost = lost | zero
+    if lost.any():
+        risk[np.broadcast_to(lost, risk.shape)] = np.inf
 
 
 def cancellation(u: np.ndarray, v: np.ndarray, s: np.ndarray,
