@@ -152,6 +152,8 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None,
     # else the root's alone
     few = size <= FEW_POINTS if few is None else few
     every = risk is not None and (few or facts(nodes, wrt)[1])
+    # (a graph the screen does not see through has every entry ball-checked anyway)
+    underflow_screen = risk is not None and facts(nodes, wrt)[1]
     last = len(nodes) - 1
     from ..registry import OPS   # (once a pass, not once a node)
     from .series import integer_power
@@ -195,7 +197,7 @@ def taylor_pass(nodes, wrt: str, env: dict, n: int, m: int, risk=None,
                 if op == "powi" and risk is not None and node.attrs["n"] > 1 and len(s) > 2 \
                         and (every or position == last):
                     risk *= _ratio(integer_power(np.abs(series[inputs[0].id]), node.attrs["n"]), s)
-            if risk is not None and every and (op == "mul" or op == "powi"):
+            if underflow_screen and (op == "mul" or op == "powi"):
                 _underflow_risk(s, [series[i.id] for i in inputs], risk)
             if last_use is not None:
                 for i in inputs:
@@ -219,14 +221,16 @@ def _underflow_risk(s: np.ndarray, inputs: list[np.ndarray], risk: np.ndarray) -
     printed as -1e-100 where it is -2e-100): a coefficient below 2**-1000 that is not 0, or
     a value 0 whose factors are not (numpy's underflow flag does not serve: the Cauchy
     products' dot products never raise it)."""
-    magnitude = np.abs(s)
-    lost = ((magnitude < _TINY) & (magnitude > 0)).any(axis=0)
-    zero = s[0] == 0
-    for u in inputs:
-        zero = zero & (u[0] != 0)
-    lost = lost | zero
-    if lost.any():
-        risk[np.broadcast_to(lost, risk.shape)] = np.inf
+    small = np.abs(s) < _TINY        # (the usual case: nothing small, or 0s alone)
+    if small.any():
+        lost = (small & (s != 0)).any(axis=0)
+        if not s[0].all():
+            zero = s[0] == 0
+            for u in inputs:
+                zero &= u[0] != 0
+            lost = lost | zero
+        if lost.any():
+            risk[np.broadcast_to(lost, risk.shape)] = np.inf
 
 
 def cancellation(u: np.ndarray, v: np.ndarray, s: np.ndarray,
