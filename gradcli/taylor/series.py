@@ -120,7 +120,9 @@ def mul(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     n = order(u, v)
     u, v = full(u, n), full(v, n)
     if u.ndim == 2 and u.shape[1] == 1 and v.shape[1] == 1:
-        return np.convolve(u[:, 0], v[:, 0])[: n + 1, None]
+        out = np.convolve(u[:, 0], v[:, 0])[: n + 1, None]
+        out[0] = u[0] * v[0]   # convolve sums from +0.0: -1 * 0.0 is -0.0 (1/it: -inf)
+        return out
     u, v = np.broadcast_arrays(u, v)
     if n == 1:                    # the first order alone: three products
         out = np.empty(u.shape)
