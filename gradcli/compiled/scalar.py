@@ -78,13 +78,31 @@ def op_source(name: str, args: list[str], attrs: dict, namespace: dict) -> str |
     return f"_{name}({', '.join(args + [written[a] for a in entry.attrs if a in written])})"
 
 
-def folded(kind, name, ins, attrs, known: dict, dtype):
+# Ops whose numpy forward and float form round alike (IEEE's correctly rounded operations,
+# comparisons, selections): folded with numpy, they are the number the float code would
+# compute. Any other op of constants with a finite value (sinh(pi)) is left to the float
+# code at run time, so that a tie with the same op of a variable (max(sinh(pi), sinh(x)) at
+# pi) stays a tie: math.sinh and np.sinh may differ by an ulp. (A nan or inf is folded: the
+# float code would raise there, math's domain errors, and not tie with anything.)
+EXACT_FOLDS = frozenset({
+    "add", "sub", "mul", "div", "neg", "sqrt", "square", "abs", "cast", "stop_gradient",
+    "max", "min", "relu", "floor", "ceil", "sign", "heaviside", "clip", "mask_positive",
+    "mask_sign", "mask_tie", "mask_zero", "max_weight", "min_weight", "equal", "not_equal",
+    "less", "less_equal", "greater", "greater_equal"})
+
+
+def folded(kind, name, ins, attrs, known: dict, dtype, exact_only: bool = False):
     """The value numpy's forward rule gives an op whose inputs are all ``known`` constants
-    (constant folding, here and in vector.py), or None where one is not."""
+    (constant folding, here and in vector.py), or None where one is not; with
+    ``exact_only``, a finite value of an op outside EXACT_FOLDS is not folded either (the
+    float code computes it)."""
     if kind != "op" or not all(i in known for i in ins):
         return None
     with np.errstate(all="ignore"):
-        return np.asarray(OPS[name].forward(*[known[i] for i in ins], **attrs), dtype=dtype)
+        value = np.asarray(OPS[name].forward(*[known[i] for i in ins], **attrs), dtype=dtype)
+    if exact_only and name not in EXACT_FOLDS and np.isfinite(value).all():
+        return None
+    return value
 
 
 def scalar_source(code, instrs, point_slots: list[int], outputs: list[int]):
@@ -100,7 +118,7 @@ def scalar_source(code, instrs, point_slots: list[int], outputs: list[int]):
     known = {s: v for s, v in code.consts.items()}
     body = []
     for idx, (kind, name, outs, ins, attrs) in enumerate(instrs):
-        value = folded(kind, name, ins, attrs, known, code.dtype)  # constant folding
+        value = folded(kind, name, ins, attrs, known, code.dtype, exact_only=True)
         if value is not None:
             if value.shape != ():
                 return None
