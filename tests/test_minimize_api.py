@@ -52,6 +52,9 @@ def test_options_and_bounds_reach_the_optimizer():
     ({"opt": "sgd", "lr": -1}, "opt 'sgd': lr must be a finite number >= 0"),
     ({"opt": "lbfgs", "clip_norm": 1.0}, "opt 'lbfgs': lbfgs does not take clip_norm"),
     ({"steps": -1}, "steps must be an integer >= 0, got -1"),
+    ({"tol": math.nan}, "tol must be a finite number >= 0, got nan"),   # as --tol nan
+    ({"tol": -1.0}, "tol must be a finite number >= 0, got -1.0"),
+    ({"tol": "1e-3"}, "tol must be a finite number >= 0, got '1e-3'"),
 ])
 def test_errors_name_the_argument(kw, message):
     with pytest.raises(gc.GradcliError) as info:

@@ -42,6 +42,9 @@ def minimize(expression, start=None, *, opt: str = DEFAULT_OPT, steps: int = 100
         raise GradcliError(f"{expression.text!r} has no variables: there is nothing to minimize")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise GradcliError(f"steps must be an integer >= 0, got {steps!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 \
+            or tol == float("inf"):
+        raise GradcliError(f"tol must be a finite number >= 0, got {tol!r}")
     x0 = _start(variables, start)
     box = None if bounds is None else _bounds(Bounds, variables, bounds)
     try:
