@@ -169,6 +169,8 @@ def test_w5_value_and_slope_against_mpmath(terms, x):
 
 
 def _horner(terms: int, x: float) -> tuple[float, float]:
+    """W5's polynomial (coefficients (i % 7) - 3) and its slope at x by Horner's rule in
+    80-digit mpmath (the oracle of this file and of test_dual.py)."""
     with mpmath.workdps(80):
         t = mpmath.mpf(x)
         value = slope = mpmath.mpf(0)
