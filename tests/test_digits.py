@@ -431,3 +431,41 @@ def test_an_underflow_inside_a_polynomial_is_refined(order, points):
                 want = float(exact[k])
                 assert abs(float(got[k][p]) - want) <= 1e-13 * abs(want), (k, x, got, want)
     assert any(p == 0 for p, _ in report.replaced)
+
+
+W3 = "sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2)*cos(3*x)"
+
+
+def test_a_streams_slices_share_one_check_budget():
+    """Two slices of a stream (Refinement's seen and spent carried over) check as many
+    points as one call over all of them: 256 in full, then one in 4,000 (refine.py)."""
+    from gradcli.taylor.refine import CHECK_SHARE, NO_DEADLINE
+
+    e = gc.parse(W3)
+    xs = np.linspace(-5.0, 5.0, 20_000)
+    one = Refinement()
+    whole = e.derivatives("x", 1, at={"x": xs}, report=one)
+    first = Refinement()
+    head = e.derivatives("x", 1, at={"x": xs[:10_000]}, report=first)
+    second = Refinement(seen=10_000, spent=first.spent)
+    tail = e.derivatives("x", 1, at={"x": xs[10_000:]}, report=second)
+    assert one.checked == NO_DEADLINE + int((20_000 - NO_DEADLINE) * CHECK_SHARE) == 260
+    assert (first.checked, second.checked) == (258, 2)
+    # which points are checked differs, and an entry not certified (a derivative near 0
+    # after cancellation) may be off by more than 1e-13 until checked: the same float64 pass
+    for k in (0, 1):
+        assert np.allclose(np.concatenate([head[k], tail[k]]), whole[k], rtol=1e-9, atol=0)
+
+
+def test_a_stream_says_in_all_how_many_points_were_not_certified(gradcli):
+    """stdin read in slices (65,536 lines from a non-descriptor): the first slice's warning
+    names a point and counts that slice's; a closing line gives the whole run's count
+    (70,000 points, 260 checked in full: 69,740 not certified)."""
+    lines = "".join(f"{x!r}\n" for x in np.linspace(-5.0, 5.0, 70_000).tolist())
+    result = gradcli("diff", W3, "--at", "-", input=lines)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 70_000
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2 and "not certified to 1e-13" in warnings[0]
+    checked = 256 + int((70_000 - 256) / 4000)
+    assert warnings[1] == (f"gradcli: warning: {W3}: in all, {70_000 - checked} points not "
+                           f"certified to 1e-13 (float64's values printed; --digits D certifies)")

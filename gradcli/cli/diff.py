@@ -94,14 +94,15 @@ def derivative_rows(expression, names, env, points, order: int, wrt: str | None,
                  for p in points]
         zero_warning(expression, notes, warn)
     else:
-        from ..taylor.refine import Refinement
+        from .certified import stream_refinement
         from .progress import announce_long_taylor
 
         announce_long_taylor(expression, along or wrt, computed, warn)
-        report = Refinement()
+        report, close = stream_refinement(expression.text, len(points))
         with np.errstate(all="ignore"):
             derivatives = expression.derivatives(along, computed, at=env, fast=fast,
                                                  report=report)
+        close()
         table = np.zeros((n, order + 1))
         for k, d in enumerate(derivatives):
             table[:, k] = np.broadcast_to(np.asarray(d, dtype=np.float64), (n,))

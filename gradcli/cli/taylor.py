@@ -87,13 +87,14 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
             ds = expression.derivatives(wrt, order, at=exact, digits=digits)
             rows_of_numbers.append((ds, cs, exact.get(wrt, "0")))
     else:
-        from ..taylor.refine import Refinement
+        from .certified import stream_refinement
         from .progress import announce_long_taylor
 
         announce_long_taylor(expression, wrt, order, warn)
-        report = Refinement()
+        report, close = stream_refinement(expression.text, len(points))
         with np.errstate(all="ignore"):
             cs_all = expression.taylor(wrt, order, at=env, fast=fast, report=report)
+            close()
             n = len(points)
             ctab = np.empty((n, order + 1))
             for k, c in enumerate(cs_all):

@@ -39,9 +39,16 @@ class Refinement:
     """What ``refine`` did: (point index, order) pairs replaced by ball arithmetic, beyond
     float64 (+-inf now), not certified (the ball undecided, an op without a ball rule, or
     the time budget of a large batch spent), and with ``fast`` (point, order, estimated
-    correct digits) of the entries at risk."""
+    correct digits) of the entries at risk.
 
-    def __init__(self):
+    ``seen`` and ``spent``: the points of earlier calls of one stream (the command line's
+    stdin, read in slices) and how many of them the check budget took, so that the stream's
+    slices share one budget as one call over all its points would (NO_DEADLINE points in
+    full, then CHECK_SHARE); after ``refine``, ``spent`` counts this call's too."""
+
+    def __init__(self, seen: int = 0, spent: int = 0):
+        self.seen = seen
+        self.spent = spent
         self.checked = 0
         self.replaced: list[tuple[int, int]] = []
         self.overflow: list[tuple[int, int]] = []
@@ -170,7 +177,10 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     from . import ball
 
     names = sorted(flat)
-    limit = None if size <= NO_DEADLINE else NO_DEADLINE + int((size - NO_DEADLINE) * CHECK_SHARE)
+    seen = report.seen + size      # (a stream's earlier slices count: Refinement)
+    limit = None if seen <= NO_DEADLINE else max(
+        0, NO_DEADLINE + int((seen - NO_DEADLINE) * CHECK_SHARE) - report.spent)
+    report.spent += len(points) if limit is None else min(limit, len(points))
     for i in range(len(points)):   # (not points.tolist(): a million ints cost 40 ms)
         p = int(points[i])
         if limit is not None and i >= limit:
