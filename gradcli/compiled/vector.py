@@ -238,7 +238,7 @@ def plan(expression, wrt):
 def _compile(n, terms, pairs, made):
     lines, namespace = [], {"QUIET": quiet, "np": np, **CONSTANTS}
     chain = is_chain(pairs)
-    gather, scatter = [], {}
+    scatter = {}
     constant_counter = [0]
 
     def keep(value, prefix):

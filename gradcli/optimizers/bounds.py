@@ -56,6 +56,24 @@ class Bounds:
             upper[name] = _number(hi_text, math.inf, part)
         return cls(variables, list(lower.values()), list(upper.values()))
 
+    @classmethod
+    def of(cls, bounds, variables) -> Bounds:
+        """From the command line's text (``parse``) or a mapping variable -> (lo, hi), None
+        for no bound; the variables not named are free."""
+        variables = list(variables)
+        if isinstance(bounds, str):
+            return cls.parse(bounds, variables)
+        lower, upper = [-math.inf] * len(variables), [math.inf] * len(variables)
+        for name, pair in bounds.items():
+            if name not in variables:
+                raise ValueError(f"the expression has no variable {name!r} "
+                                 f"(its variables: {', '.join(variables)})")
+            lo, hi = pair
+            i = variables.index(name)
+            lower[i] = -math.inf if lo is None else float(lo)
+            upper[i] = math.inf if hi is None else float(hi)
+        return cls(variables, lower, upper)
+
     def check_start(self, point) -> None:
         """ValueError naming the first coordinate of the start outside the box."""
         for name, x, lo, hi in zip(self.variables, point, self._lo, self._hi):

@@ -324,7 +324,7 @@ def integer_power(u: arb_series, n: int) -> arb_series:
     if n >= 0:
         return u ** n if n else constant(1)
     if sign_of(value(u)) == 0:
-        raise OutOfDomain(f"a negative power of 0 (a pole)")
+        raise OutOfDomain("a negative power of 0 (a pole)")
     return 1 / (u ** -n)
 
 

@@ -126,7 +126,6 @@ def parameter_bounds(bounds, params: list[str], inputs: list[str], label: str = 
     """An optimizers.bounds.Bounds over ``params`` from the text ``"k=0:0.5,a=0:"`` (its parser)
     or a mapping parameter -> (lo, hi) with None for no bound; GradcliError, starting with
     ``label``, for a data column, a name the model does not have, lo > hi or a malformed bound."""
-    import math
 
     from ..optimizers.bounds import Bounds
 
@@ -147,15 +146,7 @@ def parameter_bounds(bounds, params: list[str], inputs: list[str], label: str = 
             if name and name not in params:
                 raise ValueError(f"the model has no parameter '{name}' "
                                  f"(its parameters: {', '.join(params)})")
-        if isinstance(bounds, str):
-            return Bounds.parse(bounds, params)
-        lower, upper = [-math.inf] * len(params), [math.inf] * len(params)
-        for name, pair in bounds.items():
-            lo, hi = pair
-            i = params.index(name)
-            lower[i] = -math.inf if lo is None else float(lo)
-            upper[i] = math.inf if hi is None else float(hi)
-        return Bounds(params, lower, upper)
+        return Bounds.of(bounds, params)
     except (ValueError, TypeError) as e:
         raise GradcliError(f"{label}: {e}") from None
 

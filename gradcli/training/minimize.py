@@ -99,17 +99,6 @@ def _start(variables: list[str], start) -> list[float]:
 
 def _bounds(Bounds, variables: list[str], bounds):
     try:
-        if isinstance(bounds, str):
-            return Bounds.parse(bounds, variables)
-        lower, upper = [-math.inf] * len(variables), [math.inf] * len(variables)
-        for name, pair in bounds.items():
-            if name not in variables:
-                raise ValueError(f"the expression has no variable {name!r} "
-                                 f"(its variables: {', '.join(variables)})")
-            lo, hi = pair
-            i = variables.index(name)
-            lower[i] = -math.inf if lo is None else float(lo)
-            upper[i] = math.inf if hi is None else float(hi)
-        return Bounds(variables, lower, upper)
+        return Bounds.of(bounds, variables)
     except (ValueError, TypeError) as e:
         raise GradcliError(f"bounds: {e}") from None
