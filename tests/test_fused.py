@@ -128,6 +128,17 @@ def test_cli_jit_prints_what_the_default_loop_prints(gradcli):
     assert fused.stdout == plain.stdout
 
 
+def test_cli_jit_with_variables_named_like_python_builtins(gradcli):
+    """The fused loop's source is exec'd: it holds generated slot names (p0, g0, ...) and
+    numbers only, so variables named __import__, exec or np are plain variables there."""
+    text = "(__import__-1)**2+(exec-2)**2+(np-3)**2"
+    args = ["minimize", text, "--opt", "adam", "--lr", "0.1", "--steps", "3000",
+            "--format", "json"]
+    fused, plain = gradcli(*args, "--jit"), gradcli(*args)
+    assert fused.exit_code == plain.exit_code == 0
+    assert fused.stdout == plain.stdout and '"__import__": 1.0000000000' in fused.stdout
+
+
 def test_numba_is_imported_by_a_fused_run_only():
     import subprocess
     import sys
