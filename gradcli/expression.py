@@ -200,44 +200,13 @@ class Expression:
             if found is not None:
                 return found
         out = self._taylor_blocks(wrt, env, order, fast, report)
-        if order >= 1:
-            self._infinity_of_the_tape(wrt, env, out)
+        if order >= 1:   # forward mode's inf - inf: the tape's infinity (partials.py)
+            from .taylor.partials import infinity_of_the_tape
+
+            infinity_of_the_tape(self, wrt, env, out)
         if dt != np.float64:
             out = out.astype(dt)
         return [d[()] for d in out]
-
-    def _infinity_of_the_tape(self, wrt: str, env: dict, out: np.ndarray) -> None:
-        """A first derivative that Taylor mode gives as nan at a finite value, where reverse
-        mode gives +-inf, becomes that infinity (docs/semantics.md, "0 * inf in a
-        derivative"): an infinite derivative reaching the result along two paths
-        (x**x/(x**x + exp(x)) at 0) is inf - inf in forward mode, while the tape sums the
-        paths' finite weights before it multiplies by the infinity, giving the one-sided
-        limit (-inf there). The tape's own gradient, without its nan rule (which asks Taylor
-        mode), at those points only."""
-        first = out[1]
-        bad = np.isnan(first) & np.isfinite(out[0])
-        if not bad.any():
-            return
-        shape = first.shape
-        where = np.flatnonzero(bad.reshape(-1))
-        point = {n: np.broadcast_to(np.asarray(v, dtype=np.float64), shape).reshape(-1)[where]
-                 for n, v in env.items()}
-        finite = np.logical_and.reduce([np.isfinite(v) for v in point.values()] + [
-            np.ones(len(where), dtype=bool)])   # (a point that is nan or inf: its own nan)
-        where = where[finite]
-        if not len(where):
-            return
-        xs = {n: constant(v[finite]) for n, v in point.items()}
-        with np.errstate(all="ignore"), GradientTape() as tape:
-            tape.watch(xs[wrt])
-            y = self.to_tensor(xs)
-        with np.errstate(all="ignore"):
-            g = tape.gradient(y, xs[wrt], unconnected_gradients="zero")
-        g = np.broadcast_to(np.asarray(g.value, dtype=np.float64), where.shape)
-        infinite = np.isinf(g)
-        flat = first.reshape(-1)
-        flat[where[infinite]] = g[infinite]
-        out[1] = flat.reshape(shape)
 
     def taylor(self, wrt: str | None = None, order: int = 1, at=None, digits: int | None = None,
                fast: bool = False, report=None, **kwargs):

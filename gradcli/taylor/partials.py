@@ -14,6 +14,9 @@ float64's chain rule meets 1/(2e-300)**2 = inf; at a pole Taylor mode gives the 
 (docs/semantics.md, "0 * inf in a derivative"). Where Taylor mode cannot decide either,
 the nan stays. The fast paths pay one sum over the gradients (finite unless some entry
 is not).
+
+The other way round (``infinity_of_the_tape``): where forward mode meets inf - inf and
+Taylor mode's first derivative is nan at a finite value, the tape's +-inf stands.
 """
 from __future__ import annotations
 
@@ -72,3 +75,40 @@ def refine_nan_partials(expression, env, value, grads, wrt):
     sub[need] = np.where(np.isnan(new) & np.isinf(sub), sub, new)[need]
     grads[rows] = sub
     return grads
+
+
+def infinity_of_the_tape(expression, wrt: str, env: dict, out: np.ndarray) -> None:
+    """A first derivative that Taylor mode gives as nan at a finite value, where reverse
+    mode gives +-inf, becomes that infinity (docs/semantics.md, "0 * inf in a
+    derivative"): an infinite derivative reaching the result along two paths
+    (x**x/(x**x + exp(x)) at 0) is inf - inf in forward mode, while the tape sums the
+    paths' finite weights before it multiplies by the infinity, giving the one-sided
+    limit (-inf there). The tape's own gradient, without its nan rule (which asks Taylor
+    mode), at those points only. ``out`` (orders x points) is changed in place."""
+    first = out[1]
+    bad = np.isnan(first) & np.isfinite(out[0])
+    if not bad.any():
+        return
+    shape = first.shape
+    where = np.flatnonzero(bad.reshape(-1))
+    point = {n: np.broadcast_to(np.asarray(v, dtype=np.float64), shape).reshape(-1)[where]
+             for n, v in env.items()}
+    finite = np.logical_and.reduce([np.isfinite(v) for v in point.values()] + [
+        np.ones(len(where), dtype=bool)])   # (a point that is nan or inf: its own nan)
+    where = where[finite]
+    if not len(where):
+        return
+    from ..tape import GradientTape
+    from ..tensor import constant
+
+    xs = {n: constant(v[finite]) for n, v in point.items()}
+    with np.errstate(all="ignore"), GradientTape() as tape:
+        tape.watch(xs[wrt])
+        y = expression.to_tensor(xs)
+    with np.errstate(all="ignore"):
+        g = tape.gradient(y, xs[wrt], unconnected_gradients="zero")
+    g = np.broadcast_to(np.asarray(g.value, dtype=np.float64), where.shape)
+    infinite = np.isinf(g)
+    flat = first.reshape(-1)
+    flat[where[infinite]] = g[infinite]
+    out[1] = flat.reshape(shape)
