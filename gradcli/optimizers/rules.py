@@ -359,11 +359,15 @@ class Adadelta(Optimizer):
         return {"v": np.zeros(shape, self.dtype), "u": np.zeros(shape, self.dtype)}
 
     def _step(self, xp, p, g, lr, t, s):
-        """v = rho*v + (1-rho)*g**2;  d = sqrt(u + eps) / sqrt(v + eps) * g;
-        u = rho*u + (1-rho)*d**2;  p - lr*d."""
+        """v = rho*v + (1-rho)*g**2;  d = sqrt(u + eps) / sqrt(v + eps) * g
+        (keras: (sqrt(u + eps) * g) / sqrt(v + eps), its order);  u = rho*u + (1-rho)*d**2;
+        p - lr*d."""
         rho = self.rho
         s["v"] = v = s["v"] * rho + (1.0 - rho) * (g * g)
-        d = xp.sqrt(s["u"] + self.eps) / xp.sqrt(v + self.eps) * g
+        if self.compat == "keras":
+            d = xp.sqrt(s["u"] + self.eps) * g / xp.sqrt(v + self.eps)
+        else:
+            d = xp.sqrt(s["u"] + self.eps) / xp.sqrt(v + self.eps) * g
         s["u"] = s["u"] * rho + (1.0 - rho) * (d * d)
         return p - lr * d
 
@@ -410,8 +414,11 @@ class Lion(Optimizer):
         return {"m": np.zeros(shape, self.dtype)}
 
     def _step(self, xp, p, g, lr, t, s):
-        """p - lr * sign(b1*m + (1-b1)*g);  m = b2*m + (1-b2)*g."""
+        """p - lr * sign(b1*m + (1-b1)*g);  m = b2*m + (1-b2)*g.  Keras in float32 casts the
+        betas to float32 first, so 1 - beta is float32 arithmetic (lion.py)."""
         b1, b2 = self.betas
+        if self.compat == "keras" and self.dtype == np.float32:
+            b1, b2 = np.float32(b1), np.float32(b2)
         update = xp.sign(s["m"] * b1 + g * (1.0 - b1))
         s["m"] = s["m"] * b2 + g * (1.0 - b2)
         return p - lr * update
