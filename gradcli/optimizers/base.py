@@ -221,7 +221,7 @@ class Optimizer:
         self._shape = ("array_stepper", tuple(shape))  # update() and apply_gradients refuse
         from .float_step import array_step
 
-        generated = array_step(self, state)  # the rule traced once, run on the vectors
+        generated = array_step(self, state, ARRAYS)  # the rule traced once, run on the vectors
         if generated is not None:
             return generated
         element, begin = self._element, self._begin

@@ -293,8 +293,9 @@ class _TracedBuffers(dict):
 _NOT_ARRAY = ("if ", "min(", "max(", " > ", " < ", " != ", " == ")  # float-only templates
 
 
-def array_step(optimizer, state: dict):
-    """``step(p, g, norm) -> new p`` on float64 vectors: the rule traced for one coordinate
+def array_step(optimizer, state: dict, xp):
+    """``step(p, g, norm) -> new p`` on float64 vectors (``xp``: the rules' primitives on arrays,
+    base.ARRAYS): the rule traced for one coordinate
     (``_traced_body``) and run on whole vectors, the per-step scalars (lr / (1 - b1**t), ...)
     as Python floats, the buffers in ``state`` (name -> array, rebound each step as the rule
     rebinds them): the operations ``update`` makes through ``_element`` on arrays, in the same
@@ -338,9 +339,7 @@ def array_step(optimizer, state: dict):
               "    opt.iterations = t", "    opt.last_lr = lr", "    return new"]
     source = "\n".join(lines) + "\n"
     buffers = [state[k] for k in names[0]]
-    from .base import ARRAYS
-
-    scope = {"__builtins__": {}, "sqrt": ARRAYS.sqrt, "abs": abs, "opt": optimizer,
+    scope = {"__builtins__": {}, "sqrt": xp.sqrt, "abs": abs, "opt": optimizer,
              "BEGIN": optimizer._begin, "FLOAT": float, "QUIET": quiet, "S": buffers}
     exec(compile(source, "<gradcli array step>", "exec"), scope)  # noqa: S102 (generated text)
     step = scope["step"]
