@@ -38,3 +38,19 @@ def names_problem(variables, names, *, partial: bool = False, noun: str = "varia
         given = f" (give it with {flag})" if flag and not names else ""
         return f"no value given for {noun} {', '.join(repr(m) for m in missing)}{given}"
     return None
+
+
+def not_a_variable(name: str) -> str | None:
+    """Why ``name`` cannot be a variable of the language (--wrt), or None: not an ASCII
+    identifier, or a constant's or a function's name (those the parser never reads as a
+    variable, so a derivative along it would be a silent 0)."""
+    from .graph import NAMED_CONSTANTS
+    from .registry import language_functions
+
+    if not name.isidentifier() or not name.isascii():
+        return f"{name!r} is not a variable name"
+    if name in NAMED_CONSTANTS:
+        return f"{name!r} is a constant, not a variable"
+    if name in language_functions():
+        return f"{name!r} is a function, not a variable"
+    return None

@@ -65,6 +65,9 @@ def test_an_unknown_name_is_one_line_with_a_suggestion():
     assert result.stderr == "gradcli: error: no function named 'ln' (did you mean 'log'?)\n"
     result = run("lnn")
     assert (result.exit_code, result.stderr) == (2, "gradcli: error: no function named 'lnn'\n")
+    result = run("tau")   # not 'did you mean tan?': it is a constant of the language
+    assert (result.exit_code, result.stderr) == (
+        2, "gradcli: error: 'tau' is a constant (6.283185307179586), not a function\n")
 
 
 def test_help_names_the_constants_and_operators():

@@ -63,7 +63,32 @@ def test_without_wrt_a_point_still_may_not_name_other_variables():
 
 def test_bad_wrt_lists_are_one_line_errors():
     for wrt, message in [("x,x", "'x' is given twice"), ("1x", "'1x' is not a variable name"),
-                         ("x,,y", "'' is not a variable name"), ("pi", "'pi' is not a variable name")]:
+                         ("x,,y", "'' is not a variable name"),
+                         ("pi", "'pi' is a constant, not a variable"),
+                         ("x,tau", "'tau' is a constant, not a variable"),
+                         ("x,gamma", "'gamma' is a function, not a variable"),
+                         ("sin", "'sin' is a function, not a variable")]:
         result = run("x", "--at", "x=1", "--wrt", wrt)
         assert result.exit_code == 2, wrt
         assert result.stderr == f"gradcli: error: --wrt {wrt}: {message}\n"
+
+
+def test_diff_wrt_refuses_a_function_or_a_constant_too():
+    for wrt, what in [("gamma", "a function"), ("erf", "a function"), ("tau", "a constant")]:
+        result = CliRunner().invoke(cli, ["diff", "x", "--at", "x=1", "--wrt", wrt])
+        assert (result.exit_code, result.stdout) == (2, ""), wrt
+        assert result.stderr == f"gradcli: error: --wrt {wrt}: {wrt!r} is {what}, not a variable\n"
+
+
+def test_the_jacobian_pipe_in_a_real_process():
+    """The recipe of docs/grad.md through a real pipe: rows of the Jacobian of
+    (x*y, x+y, sin(x)) at (1, 2), against the derivatives written by hand."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "gradcli", "grad", "-", "--at", "x=1,y=2",
+                             "--wrt", "x,y", "--format", "json"], input="x*y\nx+y\nsin(x)\n",
+                            capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stderr) == (0, "")
+    rows = [json.loads(line)["gradient"] for line in result.stdout.splitlines()]
+    assert rows == [[2.0, 1.0], [1.0, 1.0], [math.cos(1.0), 0.0]]

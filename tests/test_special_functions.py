@@ -149,6 +149,12 @@ def test_gamma_at_its_poles_is_nan_or_inf_and_named():
     assert nonfinite_origin(expr, {"x": -1.0}) == "gamma(-1.0) is nan at x=-1.0"
     assert math.isinf(gc.parse("lgamma(x)").evaluate({"x": -3.0}))
     assert np.isnan(gc.parse("digamma(x)").evaluate({"x": -3.0}))
+    # at 0 the one-sided limits, as gamma's (mpmath: psi(0+) -> -inf), each flagged
+    assert gc.parse("digamma(x)").evaluate({"x": np.array([0.0, -0.0])}).tolist() == \
+        [-math.inf, math.inf]
+    assert mp.digamma(mp.mpf("1e-30")) < -1e29 and mp.digamma(mp.mpf("-1e-30")) > 1e29
+    assert nonfinite_origin(gc.parse("digamma(x)"), {"x": 0.0}) == \
+        "digamma(0.0) is -inf at x=0.0"
     derivatives = expr.derivatives("x", 3, {"x": -2.0})
     assert all(not math.isfinite(float(d)) for d in derivatives)
 

@@ -48,10 +48,11 @@ def diff(expr, at, order, wrt, digits, fast, format):
 def _variable_name(wrt: str) -> None:
     """--wrt names one variable (it may be one the expression lacks: grad --wrt's rule)."""
     from ..errors import GradcliError
-    from ..graph import NAMED_CONSTANTS
+    from ..names import not_a_variable
 
-    if not wrt.isidentifier() or not wrt.isascii() or wrt in NAMED_CONSTANTS:
-        raise GradcliError(f"--wrt {wrt}: {wrt!r} is not a variable name")
+    problem = not_a_variable(wrt)
+    if problem:
+        raise GradcliError(f"--wrt {wrt}: {problem}")
 
 
 def _own(point: dict, own) -> dict:

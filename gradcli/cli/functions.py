@@ -35,7 +35,12 @@ def functions(names, format):
         by_name = {f.name: f for f in listed}
         unknown = [n for n in names if n not in by_name]
         if unknown:
+            from ..graph import NAMED_CONSTANTS
             from ..language.hints import unknown_function_hint
+
+            if unknown[0] in NAMED_CONSTANTS:
+                raise GradcliError(f"{unknown[0]!r} is a constant "
+                                   f"({NAMED_CONSTANTS[unknown[0]]!r}), not a function")
 
             hint = unknown_function_hint(unknown[0], sorted(by_name))
             if hint is not None and not hint.startswith(("did you mean", "names are")):

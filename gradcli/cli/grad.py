@@ -159,12 +159,13 @@ def wrt_names(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
     from ..errors import GradcliError
-    from ..graph import NAMED_CONSTANTS
+    from ..names import not_a_variable
 
     names = tuple(part.strip() for part in text.split(","))
     for name in names:
-        if not name.isidentifier() or not name.isascii() or name in NAMED_CONSTANTS:
-            raise GradcliError(f"--wrt {text}: {name!r} is not a variable name")
+        problem = not_a_variable(name)
+        if problem:
+            raise GradcliError(f"--wrt {text}: {problem}")
     twice = [name for i, name in enumerate(names) if name in names[:i]]
     if twice:
         raise GradcliError(f"--wrt {text}: {twice[0]!r} is given twice")

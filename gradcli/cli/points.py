@@ -132,11 +132,14 @@ def parse_point(text: str, where: str = "--at") -> Point:
             raise PointError(f"{where}: several values need names", column=1, text=text,
                              hint=hint)
         return Point((BARE,), (parse_value(text, where, line=text),), text, where)
-    names, values, seen = [], [], set()
+    names, values, seen, last = [], [], set(), ""
     for column, part in _split(text):
         name, eq, value = part.partition("=")
         if not eq:
             hint = "write x=1,y=2" if part.strip() else "remove the extra ','"
+            if part.strip().isdigit() and last.strip().isdigit():  # x=1,5: a decimal comma
+                hint = (f"write {names[-1]}={last.strip()}.{part.strip()} for a decimal "
+                        f"number, or name each value: x=1,y=2")
             raise PointError(f"{where}: expected name=value, found {_shown(part.strip())}",
                              column=column, text=text, hint=hint)
         lead = len(name) - len(name.lstrip())
@@ -152,6 +155,7 @@ def parse_point(text: str, where: str = "--at") -> Point:
         seen.add(name)
         names.append(name)
         values.append(parse_value(value, where, line=text, column=column + len(part) - len(value)))
+        last = value
     return Point(tuple(names), tuple(values), text, where)
 
 

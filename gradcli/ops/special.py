@@ -269,7 +269,7 @@ class Lgamma:
 
 @op("digamma", 1, language="digamma", cost=10.0)
 class Digamma:
-    """psi(x) = gamma'(x)/gamma(x) (nan at the poles 0, -1, -2, ...)
+    """psi(x) = gamma'(x)/gamma(x) (-inf at +0, +inf at -0, nan at the poles -1, -2, ...)
 
     domain: x != 0, -1, -2, ...
     derivative: trigamma(x) = sum over k >= 0 of 1/(x+k)**2
