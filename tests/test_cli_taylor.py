@@ -140,3 +140,103 @@ def test_digits_zero_not_proven_is_printed_0_with_a_warning(gradcli):
     exact = gradcli("diff", "x**2", "--at", "0.3", "--order", "3", "--digits", "10",
                     "--format", "plain")
     assert exact.stdout == "0\n" and exact.stderr == ""     # an exact zero: no warning
+
+
+# -- issue 16's and issue 23's examples, each through CliRunner and a real process -------------
+# against mpmath alone (tests/exact_derivatives.py: closed forms, W2's series at 60 digits):
+# every printed derivative within 1e-13 relative, or +-inf of the exact value's sign beyond
+# float64 with one warning that suggests --digits; never nan
+ISSUE_EXAMPLES = [
+    ("sin(x)*exp(x)", "0.3", 60),      # float64 Taylor alone: -428326926.4082703 (4.5e-8 off)
+    ("1/x", "1e-50", 10),              # printed nan at orders 7..10
+    ("x**-3", "1e-60", 6),             # nan at orders 5, 6
+    ("log(x)", "1e-200", 4),           # nan at order 4
+    ("1/x", "1e-30", 20),              # nan at orders 13..20
+    ("exp(sin(x))/(1+x**2)", "0.5", 1000),   # -inf at order 1000 (and from 175 on)
+    ("exp(x)", "600", 1256),           # issue 23: 0.0 (exact 3.7730203009299397e+260)
+    ("exp(x)", "-20", 1999),           # 0.0 (exact 2.06e-09)
+    ("exp(-x)", "600", 1900),          # 0.0 (exact 2.65e-261)
+    ("sin(x)", "1", 2000),             # 0.8414711952209473 (exact 0.8414709848078965)
+]
+
+
+@pytest.fixture(scope="module")
+def exact_of():
+    from .exact_derivatives import exact_derivatives
+
+    cache = {}
+
+    def get(text, at, order):
+        if (text, at, order) not in cache:
+            cache[text, at, order] = exact_derivatives(text, float(at), order)
+        return cache[text, at, order]
+
+    return get
+
+
+@pytest.mark.parametrize("how", ["clirunner", "process"])
+@pytest.mark.parametrize("text, at, order", ISSUE_EXAMPLES)
+def test_issue_examples_print_the_exact_derivatives_or_signed_inf(gradcli, exact_of, how, text,
+                                                                  at, order):
+    import subprocess
+    import sys
+
+    from .exact_derivatives import agrees
+
+    args = ["diff", text, "--at", at, "--order", str(order), "--format", "json"]
+    if how == "process":
+        done = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
+                              text=True, timeout=120)
+        stdout, stderr, code = done.stdout, done.stderr, done.returncode
+    else:
+        result = gradcli(*args)
+        stdout, stderr, code = result.stdout, result.stderr, result.exit_code
+    assert code == 0 and "Traceback" not in stderr
+    printed = json.loads(stdout)["derivatives"]
+    exact = exact_of(text, at, order)
+    assert len(printed) == order + 1 and "nan" not in printed
+    wrong = [k for k, (p, e) in enumerate(zip(printed, exact)) if not agrees(p, e)]
+    assert not wrong, [(k, printed[k], mpmath.nstr(exact[k], 17)) for k in wrong[:5]]
+    beyond = [k for k, p in enumerate(printed) if p in ("inf", "-inf")]
+    if beyond:   # one warning naming the first, with the right sign, suggesting --digits
+        assert stderr.count("\n") == 1 and "--digits D prints the number" in stderr
+        assert f"the derivative of order {beyond[0]} is {printed[beyond[0]]}" in stderr
+    else:
+        assert stderr == ""
+
+
+@pytest.mark.parametrize("text, at, order", [e for e in ISSUE_EXAMPLES if e[2] != 1000])
+def test_check_calls_the_issue_examples_ok_at_atol_0(gradcli, exact_of, text, at, order):
+    """issue 23: check called float64's wrong 0.0 for exp(-x)'s 2.65e-261 ok through its
+    absolute tolerance 1e-12. gradcli's column now holds the exact values (within 1e-13 of
+    mpmath) and agrees with the arb reference with --atol 0: an ok that leans on no atol."""
+    from .exact_derivatives import agrees
+
+    result = gradcli("check", text, "--at", at, "--order", str(order), "--atol", "0",
+                     "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["ok"] and set(record["reference"]) == {"arb"}
+    exact = exact_of(text, at, order)
+    assert all(agrees(p, e) for p, e in zip(record["gradcli"], exact))
+    assert all(agrees(r, e, 1e-15) for r, e in zip(record["sympy"], exact))   # the reference
+
+
+def test_check_says_mismatch_for_float64s_wrong_values(monkeypatch):
+    """The verdict itself: float64 Taylor arithmetic's own numbers (--fast) for order 60 of
+    sin(x)*exp(x) at 0.3 and order 2000 of sin(x) at 1 (4.5e-8 and 2.5e-7 off) are mismatches
+    against the arb reference; so is a 0.0 for exp(-x)'s 2.65e-261 with --atol 0."""
+    import gradcli as gc
+    from gradcli.check.verify import run_check
+    from gradcli.expression import Expression
+
+    exact = Expression.derivatives
+    monkeypatch.setattr(Expression, "derivatives",
+                        lambda self, *a, **kw: exact(self, *a, **{**kw, "fast": True}))
+    for text, at, order in (("sin(x)*exp(x)", 0.3, 60), ("sin(x)", 1.0, 2000)):
+        result = run_check(gc.parse(text), at, order)
+        assert not result.ok and result.status[order] == "mismatch", (text, result.status[order])
+    monkeypatch.setattr(Expression, "derivatives",
+                        lambda self, wrt, order, **kw: [0.0] * (order + 1))
+    result = run_check(gc.parse("exp(-x)"), 600.0, 3, atol=0)
+    assert not result.ok and set(result.status) == {"mismatch"}
