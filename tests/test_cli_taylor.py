@@ -240,3 +240,38 @@ def test_check_says_mismatch_for_float64s_wrong_values(monkeypatch):
                         lambda self, wrt, order, **kw: [0.0] * (order + 1))
     result = run_check(gc.parse("exp(-x)"), 600.0, 3, atol=0)
     assert not result.ok and set(result.status) == {"mismatch"}
+
+
+# -- issue 16's bad input: one line, exit 2, no traceback; CliRunner and a real process ---------
+BAD_DIGITS = [
+    (["diff", "x", "--at", "1", "--digits", "0"], "'--digits': must be an integer from 1 to 1000"),
+    (["taylor", "x", "--at", "1", "--digits", "5000"], "must be an integer from 1 to 1000, got '5000'"),
+    (["eval", "x", "--at", "1", "--digits", "5", "--dtype", "float32"],
+     "no such option: --dtype (eval computes in float64; --digits D"),
+    (["grad", "x*y", "--at", "x=1,y=2", "--dtype", "float32", "--digits", "5"],
+     "no such option: --dtype (grad computes in float64"),
+    (["diff", "1/x", "--at", "0", "--order", "3", "--digits", "10"], "at x=0: division by zero (a pole)"),
+    (["taylor", "log(x)", "--at", "0", "--digits", "10"], "at x=0: the logarithm of 0 (a pole)"),
+    (["diff", "abs(x-0.1)", "--at", "0.1", "--digits", "10"],
+     "at x=0.1: no certified value: a ball contains 0 and other numbers (a kink or a pole there?)"),
+    (["grad", "max(x, y)", "--at", "x=0.3,y=0.3", "--digits", "10"], "at x=0.3,y=0.3: no certified"),
+    (["eval", "sqrt(x-1)", "--at", "0.5", "--digits", "10"], "at x=0.5"),
+]
+
+
+@pytest.mark.parametrize("how", ["clirunner", "process"])
+@pytest.mark.parametrize("args, message", BAD_DIGITS, ids=[" ".join(a) for a, _ in BAD_DIGITS])
+def test_bad_digits_input_is_one_line_exit_2(gradcli, how, args, message):
+    import subprocess
+    import sys
+
+    if how == "process":
+        done = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
+                              text=True, timeout=60)
+        stdout, stderr, code = done.stdout, done.stderr, done.returncode
+    else:
+        result = gradcli(*args)
+        stdout, stderr, code = result.stdout, result.stderr, result.exit_code
+    assert (code, stdout) == (2, "")
+    assert stderr.count("\n") == 1 and stderr.startswith("gradcli: error: ")
+    assert message in stderr and "Traceback" not in stderr

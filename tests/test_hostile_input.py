@@ -356,6 +356,15 @@ CATALOGUE = [
     (["eval", "x", "--at", "inf", "--digits", "10"], None, "is not a finite number"),
     (["check", "x", *AT1, "--digits", "10", "--reference", "sympy"], None,
      "--digits needs the arb reference"),
+    (["diff", "x", *AT1, "--digits", "5", "--dtype", "float32"], None,
+     "no such option: --dtype (diff computes in float64; --digits D gives D certified digits"),
+    (["eval", "x", *AT1, "--dtype=float32", "--digits", "5"], None, "eval computes in float64"),
+    (["grad", "x", *AT1, "--digits", "5", "--dtype", "float32"], None, "grad computes in float64"),
+    (["taylor", "x", *AT1, "--dtype", "float32", "--digits", "5"], None, "--dtype float32 is for"),
+    (["check", "x", *AT1, "--digits", "5", "--dtype", "float32"], None, "check computes in float64"),
+    (["diff", "log(x)", "--at", "0", "--order", "3", "--digits", "10"], None,
+     "at x=0: the logarithm of 0 (a pole)"),
+    (["taylor", "max(x, 0.3)", "--at", "0.3", "--digits", "10"], None, "at x=0.3: no certified"),
 ]
 
 

@@ -291,6 +291,11 @@ class GradcliCommand(click.Command):
                 raise click.UsageError(
                     f"no such option: {bad} (an expression that starts with '-' goes after --, "
                     f"as in: {example} ...)", ctx) from None
+            if bad.split("=")[0] == "--dtype":   # minimize's and fit's; here float64 or --digits
+                raise click.UsageError(
+                    f"no such option: --dtype ({ctx.info_name} computes in float64; --digits D "
+                    f"gives D certified digits; --dtype float32 is for minimize and fit)",
+                    ctx) from None
             if bad != "--" and not e.possibilities:  # no option it could be a misspelling of
                 raise click.UsageError(
                     f"no such option: {bad} (if it is an expression, it goes after --, "
