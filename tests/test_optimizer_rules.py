@@ -1,9 +1,9 @@
 """The rules added after the first nine: radam, rprop, adadelta, asgd (torch.optim's rules and
 defaults) and lion (optax's and Keras 3's rule).
 
-Oracles: torch.optim's float64 iterates over 200 steps (recorded below), an independent
-transcription of optax's Lion, the defaults of torch 2.13.0's signatures and Keras 3's; the
-float path is the array path bit for bit.
+Oracles: torch.optim's float64 iterates over 200 steps (recorded below), optax.lion's
+(recorded below) and an independent transcription of its rule, the defaults of torch
+2.13.0's signatures and Keras 3's; the float path is the array path bit for bit.
 """
 import math
 
@@ -287,6 +287,62 @@ def _keywords(kw):
 def test_200_steps_are_torch_optims_to_1e_9(cls, function, start, kw, points, path):
     opt = O.make(cls.lower(), **_keywords(kw))
     grad = GRADIENTS[function]  # maximize: both ascend f along the same gradient
+    p = np.array(start, dtype=float)
+    step = opt.float_stepper(len(start)) if path == "float_stepper" else None
+    for k in range(1, 201):
+        p = opt.update(p, grad(p)) if step is None else np.array(step(p.tolist(), grad(p).tolist()))
+        if k % 20 == 0:
+            assert p.tolist() == pytest.approx(points[k // 20 - 1], rel=1e-9, abs=1e-9), f"step {k}"
+
+
+# optax 0.2.8, jax 0.10.2, float64: tests/peers/optax_lion_trajectories.py, 200 updates of
+# optax.lion(lr, b1=0.9, b2=0.99, weight_decay=wd) with jax's gradient; every 20th point kept.
+LION_OPTAX = [  # (function, start, lr, weight_decay, every 20th point of 200)
+    ('bowl', [0.0, 0.0, 0.0], 0.01, 0.0, [
+        [0.20000000000000004, -0.20000000000000004, 0.20000000000000004],
+        [0.4000000000000002, -0.4000000000000002, 0.4000000000000002],
+        [0.6000000000000003, -0.6000000000000003, 0.6000000000000003],
+        [0.8000000000000005, -0.8000000000000005, 0.8000000000000005],
+        [1.0000000000000007, -1.0000000000000007, 0.7000000000000004],
+        [1.2000000000000008, -1.2000000000000008, 0.5800000000000003],
+        [1.400000000000001, -1.400000000000001, 0.5400000000000003],
+        [1.6000000000000012, -1.420000000000001, 0.5200000000000002],
+        [1.8000000000000014, -1.2200000000000009, 0.5000000000000002],
+        [2.0000000000000013, -1.0200000000000007, 0.5000000000000002],
+    ]),
+    ('bowl', [0.0, 0.0, 0.0], 0.01, 0.1, [
+        [0.1981113517046531, -0.1981113517046531, 0.1981113517046531],
+        [0.39229789264188186, -0.39229789264188186, 0.39229789264188186],
+        [0.5826373777683181, -0.5826373777683181, 0.5826373777683181],
+        [0.7692060216266376, -0.7692060216266376, 0.7692060216266376],
+        [0.9520785288629097, -0.9520785288629097, 0.7133941387470877],
+        [1.131328124139362, -1.131328124139362, 0.6002551143185691],
+        [1.3070265814545412, -1.3070265814545412, 0.5488007305446974],
+        [1.4792442528826066, -1.4592442528826068, 0.5181664943670969],
+        [1.6480500967432685, -1.2322236160373714, 0.5079212055899333],
+        [1.8135117052136422, -1.0097005157151622, 0.49789825247007535],
+    ]),
+    ('rosenbrock', [-1.2, 1.0], 0.001, 0.0, [
+        [-1.1800000000000022, 1.0199999999999978],
+        [-1.1600000000000044, 1.0399999999999956],
+        [-1.1400000000000066, 1.0599999999999934],
+        [-1.1200000000000088, 1.0799999999999912],
+        [-1.100000000000011, 1.099999999999989],
+        [-1.0800000000000132, 1.1199999999999868],
+        [-1.0600000000000154, 1.1399999999999846],
+        [-1.0400000000000176, 1.1599999999999824],
+        [-1.0200000000000198, 1.1799999999999802],
+        [-1.000000000000022, 1.1939999999999786],
+    ]),
+]
+
+
+@pytest.mark.parametrize("path", ["update", "float_stepper"])
+@pytest.mark.parametrize("function, start, lr, wd, points", LION_OPTAX,
+                         ids=[f"{f}-{wd}" for f, _, _, wd, _ in LION_OPTAX])
+def test_200_lion_steps_are_optax_lions_to_1e_9(function, start, lr, wd, points, path):
+    opt = O.make("lion", lr=lr, weight_decay=wd)
+    grad = GRADIENTS[function]
     p = np.array(start, dtype=float)
     step = opt.float_stepper(len(start)) if path == "float_stepper" else None
     for k in range(1, 201):
