@@ -1,10 +1,10 @@
 """Driven from the registry: every op declares its facts, and every one of them is tested.
 
-For each op in OPS: a one-point float form (``scalar``), a Taylor rule and a SymPy rule
-(array ops exempted in EXEMPT, with the reason); the float form computes numpy's forward
-rule (nan, inf and signed zeros included); and for each function of the language, the
-compiled program (arrays, Hessians, the one-point function) gives the tape's numbers at
-the points in DOMAIN. A new op with a missing fact, or a new language function with no
+For each op in OPS: a one-point float form (``scalar``), a Taylor rule, a SymPy rule and a
+ball rule (array ops exempted in EXEMPT, with the reason); the float form computes numpy's
+forward rule (nan, inf and signed zeros included); and for each function of the language, the
+compiled program (arrays, Hessians, the one-point function) gives the tape's numbers, and
+the ball rule encloses the Taylor rule's derivatives, at the points in DOMAIN. A new op with a missing fact, or a new language function with no
 points in DOMAIN, fails here.
 """
 import itertools
@@ -20,19 +20,19 @@ from gradcli.compiled.program import compile_expression
 from gradcli.compiled.scalar import CONSTANTS, op_source
 from gradcli.registry import OPS, language_functions
 
-FACTS = ("scalar", "taylor", "sympy")
+FACTS = ("scalar", "taylor", "sympy", "ball")
 
 # The one list of exemptions: op -> {fact: why it has none}.
 _ARRAY = ("an array op of the tensor library (shapes, axes, indices): the language cannot "
-          "write it, so no one-point program holds it and SymPy never sees it")
-_TENSOR_ONLY = ("tensor library only (not in the language): one-point programs and SymPy "
-                "forms are made from language expressions")
+          "write it, so no one-point program holds it and SymPy and ball arithmetic never see it")
+_TENSOR_ONLY = ("tensor library only (not in the language): one-point programs, SymPy forms "
+                "and ball series are made from language expressions")
 EXEMPT = {
-    **{name: {"scalar": _ARRAY, "sympy": _ARRAY} for name in (
+    **{name: {"scalar": _ARRAY, "sympy": _ARRAY, "ball": _ARRAY} for name in (
         "sum_to", "broadcast_to", "reshape", "reduce_sum", "cast", "getitem", "scatter",
         "stack", "concat", "transpose", "matmul", "reduce_max", "reduce_min", "reduce_prod",
         "max_weight", "min_weight", "prod_others")},
-    **{name: {"scalar": _TENSOR_ONLY, "sympy": _TENSOR_ONLY} for name in (
+    **{name: {"scalar": _TENSOR_ONLY, "sympy": _TENSOR_ONLY, "ball": _TENSOR_ONLY} for name in (
         "stop_gradient", "less", "less_equal", "greater", "greater_equal", "equal",
         "not_equal")},
 }
@@ -291,6 +291,38 @@ def test_taylor_rule_is_the_tape_for_every_function(fn):
         assert not np.isfinite(taylor[~finite]).any(), (at, taylor, tape)
         np.testing.assert_allclose(taylor[finite], tape[finite], rtol=1e-10, atol=1e-12,
                                    err_msg=str(at))
+
+
+@pytest.mark.parametrize("fn", sorted(DOMAIN))
+def test_ball_rule_encloses_the_taylor_rule_for_every_function(fn):
+    """Orders 0..3 in ball arithmetic (the op's ``ball`` rule, inside the same expressions
+    as above) hold the Taylor rule's float64 derivatives within 1e-12, at every point in
+    DOMAIN where both are finite; where the ball cannot decide (a kink, a branch point)
+    another point must do. ``fast=True``: the float64 rules alone (the default refines
+    doubtful entries in ball arithmetic, which would compare the ball rule with itself)."""
+    from gradcli.taylor import ball as B
+
+    texts, names = _texts(fn)
+    checked = 0
+    for text in texts:
+        expr = gc.parse(text)
+        for point in DOMAIN[fn]:
+            at = {**dict(zip(names, point)), "z": 0.7}
+            at = {name: at.get(name, 0.7) for name in expr.variables}
+            try:
+                balls, _ = B.balls_at(expr.nodes, "x", at, 3, 128)
+            except (B.OutOfDomain, B.NotCertified):
+                continue
+            with np.errstate(all="ignore"):
+                taylor = [float(d) for d in expr.derivatives("x", order=3, at=at, fast=True)]
+            for k, (b, t) in enumerate(zip(balls, taylor)):
+                if not (b.is_finite() and math.isfinite(t)):
+                    continue
+                mid, rad = float(b.mid()), float(b.rad())
+                assert rad <= 1e-20 * max(1.0, abs(mid)), (text, at, k, b)
+                assert abs(mid - t) <= 1e-12 * max(1.0, abs(mid)), (text, at, k, mid, t)
+                checked += 1
+    assert checked >= 4, f"{fn}: the ball rule was compared at {checked} entries only"
 
 
 # -- nan agrees across the engines (issue 23) -------------------------------------------
