@@ -102,3 +102,28 @@ def test_a_quasi_newton_divergence_suggests_bounds_not_a_learning_rate(gradcli):
     assert result.exit_code == 1
     assert result.stderr == ("gradcli: lbfgs diverged at step 1: the value is not finite (is "
                              "the function bounded below? try --bounds or another --from)\n")
+
+
+def test_a_real_process_runs_lbfgs_without_opt_and_names_the_active_bound():
+    """The installed entry point: no --opt is lbfgs, whose JSON is the library's run; a box
+    names the bound the answer lies on; a reversed box or a start outside it is one line,
+    exit 2."""
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "gradcli", "minimize", ROSENBROCK, *args],
+                              capture_output=True, text=True, timeout=120)
+
+    out = run("--from", "x=-1.5,y=2", "--bounds", "x=:0.5", "--format", "json")
+    assert (out.returncode, out.stderr) == (0, "")
+    record = json.loads(out.stdout)
+    assert record["opt"] == "lbfgs" and record["converged"] is True
+    assert record["point"] == {"x": 0.5, "y": pytest.approx(0.25, abs=1e-9)}
+    assert record["active_bounds"] == {"x": "upper"}
+    for args, message in [(("--bounds", "x=2:1"), "the lower bound 2.0 is above the upper"),
+                          (("--bounds", "x=1:2"), "the start x=0.0 is outside its bounds")]:
+        out = run(*args)
+        assert (out.returncode, out.stdout) == (2, "") and message in out.stderr
+        assert out.stderr.startswith("gradcli: error: --bounds: ")
+        assert out.stderr.count("\n") == 1

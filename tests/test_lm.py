@@ -332,3 +332,39 @@ def test_the_minpack_transcription_takes_scipys_steps(name, start):
     assert info in (1, 2, 3) and ier in (1, 2, 3), (info, ier)
     assert abs(njev - out["njev"]) <= 1, (njev, out["njev"])
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)  # Lanczos3: conditioned to ~1e-7
+
+
+def test_a_real_process_fits_with_lm_by_default_and_refuses_bad_fits_in_one_line():
+    """The installed entry point, not CliRunner: the default method is lm with value ± stderr
+    (curve_fit's), and a singular Jacobian, a non-finite residual's row, too few rows and a
+    start outside --bounds are each one line on stderr, exit 2, no traceback."""
+    import subprocess
+    import sys
+
+    def run(*args, stdin=None):
+        return subprocess.run([sys.executable, "-m", "gradcli", "fit", *args], input=stdin,
+                              capture_output=True, text=True, timeout=120)
+
+    p, cov, rss, n = decay_oracle()
+    out = run("a*exp(-k*t)", "--data", DECAY, "--target", "y", "--init", "a=1,k=1",
+              "--format", "table")
+    assert (out.returncode, out.stderr) == (0, "")
+    a, k = out.stdout.split("\n   a = ")[1], out.stdout.split("\n   k = ")[1]
+    value, error = (float(v) for v in a.split("\n")[0].split(" ± "))
+    assert value == pytest.approx(p[0], rel=1e-10)
+    assert error == pytest.approx(math.sqrt(cov[0, 0]), rel=1e-7)
+    assert float(k.split(" ± ")[1].split("\n")[0]) == pytest.approx(math.sqrt(cov[1, 1]),
+                                                                    rel=1e-7)
+    four = "x,y\n1,1\n2,3\n3,2\n4,5\n"
+    for args, stdin, message in [
+            (("a*b*x+c", "--init", "a=1,b=2"), four, "the parameters a, b are not identifiable"),
+            (("sqrt(a-x)+b", "--init", "a=2.5"), four, "the model is nan at data row 3 (x=3.0)"),
+            (("a*x**3+b*x**2+c*x+d+g",), four, "the model has 5 parameters (a, b, c, d, g) but "
+                                               "the data only 4 rows"),
+            (("a*x+b", "--bounds", "a=2:1"), four, "the lower bound 2.0 is above the upper"),
+            (("a*x+b", "--init", "a=5", "--bounds", "a=1:2"), four,
+             "the start a=5.0 is outside its bounds a=1.0:2.0")]:
+        out = run(*args, "--data", "-", "--target", "y", stdin=stdin)
+        assert (out.returncode, out.stdout) == (2, ""), (args, out.stderr)
+        assert out.stderr.startswith("gradcli: error: ") and message in out.stderr, out.stderr
+        assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
