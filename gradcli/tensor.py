@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 import threading
+import weakref
 
 import numpy as np
 
@@ -35,6 +36,7 @@ class _ThreadState(threading.local):
 
 
 STATE = _ThreadState()
+VARIABLES = weakref.WeakSet()  # every live Variable (a trace checks raw arrays against them)
 
 
 class TracingError(TypeError):
@@ -226,6 +228,7 @@ class Variable(Tensor):
         self.trainable = trainable
         self.name = name
         self._read = None
+        VARIABLES.add(self)
 
     def read(self) -> Read:
         """The value as of now, as ops record it (one Read per value)."""
@@ -302,6 +305,8 @@ def _leaves(x):
 def _to_array(value, dtype=None) -> np.ndarray:
     if isinstance(value, Tensor):
         value = value.value
+    elif type(value) is np.ndarray and STATE.trace is not None:
+        STATE.trace.raw_array(value)  # a traced tensor's .value would freeze into the program
     if dtype is None:
         arr = np.asarray(value)
         dt = arr.dtype if arr.dtype.kind == "f" else np.dtype(DEFAULT_DTYPE)

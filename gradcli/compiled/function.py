@@ -27,8 +27,9 @@ tensor) is *guarded*: the trace notes the value it took, every replay checks it,
 a call on which a guard fails traces the function again for the other branch
 (``while`` loops the same way, one trace per number of iterations), so the branch
 taken is always the one the call's values take. Reading a traced tensor's number
-(``float(x)``, ``int(x)``, ``x.numpy()``, ``np.asarray(x)``) is an error naming the
-line (``gc.TracingError``), as in TensorFlow: a compiled program cannot depend on it.
+(``float(x)``, ``int(x)``, ``x.numpy()``, ``np.asarray(x)``, and a traced tensor's or a
+Variable's ``.value`` array reaching an op) is an error naming the line
+(``gc.TracingError``), as in TensorFlow: a compiled program cannot depend on it.
 
 Under an active GradientTape a call runs the Python function eagerly instead, so
 that the tape records each op with its gradient rule (nested tapes and higher
@@ -45,13 +46,14 @@ import sys
 import numpy as np
 
 from ..tape import GradientTape
-from ..tensor import STATE, Read, Tensor, TracingError, Variable, constant, key_of
+from ..tensor import STATE, VARIABLES, Read, Tensor, TracingError, Variable, constant, key_of
 from .code import Code
 from .replay import bind, run
 
 MAX_TRACES_PER_SIGNATURE = 64
 _MISS = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_NUMPY = os.path.dirname(os.path.abspath(np.__file__))  # np.mean(x) calls back from inside
 
 
 class TracedProgram:
@@ -126,6 +128,21 @@ class _Trace:
                 f"(branch with `if` on a tensor instead, which is guarded, or call the Python "
                 f"function without gc.function)")
 
+    def raw_array(self, arr: np.ndarray) -> None:
+        """A numpy array made into a tensor while tracing: an error if it is (a view of) the
+        ``.value`` of a traced tensor or of a Variable, which the program would freeze."""
+        bases, a = set(), arr
+        while isinstance(a, np.ndarray):
+            bases.add(id(a))
+            a = a.base
+        for t in [*self.tape._watched.values(), *VARIABLES]:
+            if id(t.value) in bases:
+                what = "a Variable" if isinstance(t, Variable) else "a traced tensor"
+                raise TracingError(
+                    f"gc.function: the .value of {what} at {_user_line()}: a compiled program "
+                    f"would keep the value it had when traced (use the tensor or Variable "
+                    f"itself in the op, or read_value())")
+
     def assigning(self, var: Variable) -> None:
         if id(var) not in self.saved:
             self.saved[id(var)] = (var, var.value)
@@ -143,9 +160,10 @@ class _Trace:
 
 
 def _user_line() -> str:
-    """file:line of the innermost caller outside the gradcli package."""
+    """file:line of the innermost caller outside the gradcli and numpy packages."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            (_PACKAGE, _NUMPY)):
         frame = frame.f_back
     if frame is None:
         return "an unknown line"
