@@ -135,8 +135,9 @@ class _Trace:
         while isinstance(a, np.ndarray):
             bases.add(id(a))
             a = a.base
-        for t in [*self.tape._watched.values(), *VARIABLES]:
-            if id(t.value) in bases:
+        variables = [r() for r in list(VARIABLES.data)]  # one C-level copy: other threads
+        for t in [*self.tape._watched.values(), *variables]:  # may add Variables meanwhile
+            if t is not None and id(t.value) in bases:
                 what = "a Variable" if isinstance(t, Variable) else "a traced tensor"
                 raise TracingError(
                     f"gc.function: the .value of {what} at {_user_line()}: a compiled program "
