@@ -74,3 +74,6 @@ def test_help_names_the_constants_and_operators():
     result = run("--help")
     assert result.exit_code == 0
     assert "pi, e and tau" in result.stdout and "gradcli functions gamma erf" in result.stdout
+    top = " ".join(CliRunner().invoke(cli, ["--help"]).stdout.split())   # gradcli --help
+    assert "the constants pi, e and tau, the operators + - * / ** (^ is **)" in top
+    assert "`gradcli functions` lists" in top

@@ -71,7 +71,11 @@ class GradcliGroup(click.Group):
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="gradcli", message="%(prog)s %(version)s")
 def cli():
-    """Exact derivatives and gradient-based optimization, from a shell."""
+    """Exact derivatives and gradient-based optimization, from a shell.
+
+    An expression is numbers, variables, the constants pi, e and tau, the operators
+    + - * / ** (^ is **) and calls of the functions that `gradcli functions` lists.
+    """
 
 
 def main() -> None:
