@@ -437,3 +437,12 @@ def test_an_interrupt_in_the_arb_reference_order_by_order_keeps_the_orders_done(
     done = caught.value.references
     assert [r.method for r in done] == ["arb", "arb"]
     assert [r.value for r in done] == [pytest.approx(_sin_exp(k), rel=1e-15) for k in (0, 1)]
+
+
+@pytest.mark.parametrize("options", [{"symbolic": True}, {"reference": "sympy"}])
+def test_digits_with_the_sympy_reference_is_refused_naming_the_arguments(options):
+    # the library names its parameters; the command line says --digits (test_hostile_input)
+    with pytest.raises(GradcliError) as refused:
+        _run_check("sin(x)", {"x": 0.5}, order=1, digits=10, **options)
+    assert str(refused.value).startswith("digits needs the arb reference")
+    assert "--" not in str(refused.value)

@@ -154,8 +154,8 @@ def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
 
         digits = check_digits(digits)
         if symbolic or reference == "sympy":
-            raise GradcliError("--digits needs the arb reference (not --symbolic or "
-                               "--reference sympy)")
+            raise GradcliError("digits needs the arb reference (not symbolic=True or "
+                               "reference='sympy')")
     interrupt = None
     try:
         if symbolic or reference == "sympy":

@@ -132,6 +132,10 @@ def point_checks(expression, names, points, *, wrt, **options) -> list:
     from ..check.verify import check_settings
 
     check_settings(options["rtol"], options["atol"], options["timeout"])
+    if options["digits"] is not None and (options["symbolic"] or options["reference"] == "sympy"):
+        # the library names its arguments (digits, symbolic=True); the command line its flags
+        raise GradcliError("--digits needs the arb reference (not --symbolic or "
+                           "--reference sympy)")
     wrt = choose_wrt(expression, wrt)  # errors here concern every point: they end the run
     out = []
     with progress_bar(len(points), "check", ticking=True) as advance:
