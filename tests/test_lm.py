@@ -368,3 +368,17 @@ def test_a_real_process_fits_with_lm_by_default_and_refuses_bad_fits_in_one_line
         assert (out.returncode, out.stdout) == (2, ""), (args, out.stderr)
         assert out.stderr.startswith("gradcli: error: ") and message in out.stderr, out.stderr
         assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("opt", ["lm", "adam"])
+def test_a_mapping_with_nan_or_inf_is_refused_as_a_csv_cell_is(opt):
+    """gc.fit's data as a mapping: a non-finite number is named by column and row (the CSV
+    reader refuses such a cell too), not 'the model is nan ... try another init' (lm) or a
+    silent fit of nothing (adam, whose loss was inf from the start)."""
+    options = {} if opt == "lm" else {"epochs": 3}
+    with pytest.raises(GradcliError, match=r"^data: column 'x', row 3: nan is not a finite"):
+        gc.fit("a*x+b", {"x": [1, 2, math.nan], "y": [1, 2, 3]}, target="y", opt=opt,
+               **options)
+    with pytest.raises(GradcliError, match=r"^data: column 'y', row 2: inf is not a finite"):
+        gc.fit("a*x+b", {"x": [1, 2, 3], "y": [1, math.inf, 3]}, target="y", opt=opt,
+               **options)

@@ -41,6 +41,10 @@ def as_dataset(data) -> Dataset:
                 arrays[c] = np.asarray(data[c], dtype=np.float64).reshape(-1)
             except (TypeError, ValueError) as e:
                 raise GradcliError(f"data: column '{c}' is not numbers ({e})") from None
+            bad = np.flatnonzero(~np.isfinite(arrays[c]))
+            if bad.size:  # as the CSV reader refuses such a cell (rows counted from 1 here)
+                raise GradcliError(f"data: column '{c}', row {bad[0] + 1}: "
+                                   f"{float(arrays[c][bad[0]])!r} is not a finite number")
         if len({len(a) for a in arrays.values()}) > 1:
             sizes = ", ".join(f"{c}: {len(a)}" for c, a in arrays.items())
             raise GradcliError(f"data: the columns have different lengths ({sizes})")
