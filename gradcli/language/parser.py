@@ -105,12 +105,22 @@ class Parser:
                 raise self.error("unmatched ')'")
             if tok.kind in (lexer.NAME, lexer.NUMBER, lexer.LPAREN):
                 prev = self.texts[self.pos - 1]
+                hint = self.line_break_hint(self.pos) or f"write {prev}*{tok.text} to multiply"
                 raise self.error(f"unexpected {_describe(tok)} after a complete expression",
-                                 hint=f"write {prev}*{tok.text} to multiply")
+                                 hint=hint)
             if tok.kind == lexer.COMMA:
                 raise self.error("unexpected ','", hint=self.comma_hint())
             raise self.error(f"unexpected {_describe(tok)}")
         return node
+
+    def line_break_hint(self, i: int) -> str | None:
+        """Token i after a CR or LF: two lines in one argument (a file with CR-only line
+        ends read by $(...)), where 'write 1*2 to multiply' would mislead."""
+        gap = self.text[self.columns[i - 1] - 1 + len(self.texts[i - 1]):self.columns[i] - 1]
+        if "\r" in gap or "\n" in gap:
+            return (f"'{self.texts[i]}' follows a line break: give one expression or point "
+                    "per argument, or one per line on stdin with '-'")
+        return None
 
     def comma_hint(self) -> str:
         """',' outside a call: a decimal comma (1,5) or arguments without their function."""
@@ -289,7 +299,8 @@ class Parser:
             from .hints import unknown_function_hint  # only for the error's hint
 
             raise self.error(f"unknown function '{fname}'", name,
-                             hint=unknown_function_hint(fname, sorted(known)))
+                             hint=self.line_break_hint(self.pos - 1)
+                             or unknown_function_hint(fname, sorted(known)))
         if self.tok.kind == lexer.RPAREN:
             raise self.error(f"function '{fname}' needs an argument", self.tok)
         args = [self.expr(depth + 1)]
