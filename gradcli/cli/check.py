@@ -91,7 +91,7 @@ def check(expr, at, order, wrt, rtol, atol, timeout, symbolic, reference, digits
 
     with Writer(format) as writer:
         flat = _Flat(writer)
-        for_each_point(expr, at, rows, flat)
+        for_each_point(expr, at, rows, flat, extra=(wrt,) if wrt else ())
     if any(mismatched) and not errors_reported():
         click.get_current_context().exit(EXIT_FAILED)
 
@@ -160,8 +160,10 @@ def point_check(expression, names, point, *, wrt, pretty, **options):
     """The check at one point, with its warnings on stderr."""
     from ..check.verify import run_check
 
-    result = run_check(expression, dict(zip(names, point.values)), wrt=wrt, pretty=pretty,
-                       **options)
+    values = dict(zip(names, point.values))
+    own = {name: v for name, v in values.items() if name in expression.variables}
+    result = run_check(expression, own, wrt=wrt, pretty=pretty, **options)
+    result.point = values  # with a --wrt variable a constant lacks (diff's rule)
     where = _where(result.point)
     failed = next((r.why for r in result.references if r.why not in (None, "timeout")), None)
     if failed:

@@ -409,7 +409,10 @@ def rows_at(expression, points: list, compute, extra: tuple = ()) -> list:
     for batch in batches([p for _, p in good]):
         names = batch.names
         if names == (BARE,):
-            names = tuple(variables) if len(variables) == 1 else names
+            if len(variables) == 1:
+                names = tuple(variables)
+            elif not variables and len(extra) == 1:  # a constant along --wrt x: 1 is x=1
+                names = tuple(extra)
         problem = names_problem(variables, names, flag="--at")
         if problem is not None and extra and set(variables) <= set(names) <= {*variables, *extra}:
             problem = None

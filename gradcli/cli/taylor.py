@@ -34,7 +34,8 @@ def taylor(expr, at, order, wrt, digits, fast, format):
     """
     with Writer(format) as writer:
         for_each_point(expr, at, lambda e, names, env, points:
-                       taylor_rows(e, names, env, points, order, wrt, digits, fast), writer)
+                       taylor_rows(e, names, env, points, order, wrt, digits, fast), writer,
+                       extra=(wrt,) if wrt else ())
 
 
 def _number_text(v) -> str:
@@ -78,13 +79,15 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
     import numpy as np
 
     wrt = choose_wrt(expression, wrt)
+    own = expression.variables  # a constant along --wrt x: x is the point's only (diff's rule)
     if digits is not None:
         check_finite_points(points, names)
         rows_of_numbers = []
         for point in points:
             exact = exact_values(point, names)
-            cs = expression.taylor(wrt, order, at=exact, digits=digits)
-            ds = expression.derivatives(wrt, order, at=exact, digits=digits)
+            at = {name: value for name, value in exact.items() if name in own}
+            cs = expression.taylor(wrt, order, at=at, digits=digits)
+            ds = expression.derivatives(wrt, order, at=at, digits=digits)
             rows_of_numbers.append((ds, cs, exact.get(wrt, "0")))
     else:
         from .certified import stream_refinement
@@ -93,7 +96,8 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
         announce_long_taylor(expression, wrt, order, warn)
         report, close = stream_refinement(expression.text, len(points))
         with np.errstate(all="ignore"):
-            cs_all = expression.taylor(wrt, order, at=env, fast=fast, report=report)
+            cs_all = expression.taylor(wrt, order, fast=fast, report=report,
+                                       at={name: v for name, v in env.items() if name in own})
             close()
             n = len(points)
             ctab = np.empty((n, order + 1))
