@@ -124,3 +124,16 @@ def test_apply_gradients_inside_gc_function_is_a_clear_error():
     with pytest.raises(gc.TracingError, match="apply_gradients inside gc.function"):
         step(gc.constant(1.0))
     assert float(x.numpy()) == 1.0
+
+
+def test_minimize_with_a_non_variable_or_a_bare_variable_is_a_clear_error():
+    x, c = gc.Variable(1.0), gc.constant(1.0)
+    opt = gc.optimizers.SGD(learning_rate=0.1)
+    with pytest.raises(TypeError, match="must be a gc.Variable, got Tensor"):
+        opt.minimize(lambda: c * c, [c])
+    with pytest.raises(TypeError, match=r"var_list is a list of gc.Variables .* got Variable"):
+        opt.minimize(lambda: x * x, x)
+    with pytest.raises(TypeError, match="var_list is a list"):
+        opt.minimize(lambda: x * x, 3.0)
+    opt.minimize(lambda: x * x, (v for v in [x]))  # any iterable of Variables, as a list
+    assert float(x.numpy()) == 1.0 - 0.1 * 2.0

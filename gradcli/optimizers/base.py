@@ -261,8 +261,13 @@ class Optimizer:
         ``var_list`` the variables (or a callable giving them)."""
         from ..tape import GradientTape
 
+        from ..tensor import Tensor
+
         if callable(var_list):
             var_list = var_list()
+        if isinstance(var_list, Tensor) or not hasattr(var_list, "__iter__"):
+            raise TypeError(f"minimize: var_list is a list of gc.Variables (or a function "
+                            f"giving one), got {type(var_list).__name__}: write [v]")
         var_list = list(var_list)
         if tape is not None:
             if callable(loss_fn):
