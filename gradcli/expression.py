@@ -294,6 +294,8 @@ class Expression:
                     report.replaced.append((0, k))
                 elif s == "overflow":
                     report.overflow.append((0, k))
+                elif s == "underflow":
+                    report.underflow.append((0, k))
                 elif s == "uncertified":
                     report._uncertified.append((0, k))
         return [np.full(shape, v)[()] for v in values]
@@ -314,6 +316,10 @@ class Expression:
         degree, polynomial = facts(self.nodes, wrt)
         risk = np.ones(size) if min(order, degree) < HIGH_ORDER and (
             fast or size > FEW_POINTS or polynomial) else None
+        if order <= 1 and not fast:
+            found = self._bounded_first_order(wrt, env, shape, size, order, risk, report)
+            if found is not None:
+                return found
         start = time.perf_counter()
         parts = blocks.plan(shape)  # points, not coefficients: measured best
         if parts is None:
@@ -332,6 +338,32 @@ class Expression:
                 np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
         refine(self.nodes, wrt, flat, flat_out, risk, fast, report, time.perf_counter() - start)
         return flat_out.reshape(out.shape)
+
+    def _bounded_first_order(self, wrt, env, shape, size, order, risk, report):
+        """Orders 0 and 1 at many points with a rigorous bound per entry
+        (gradcli/taylor/bounds.py: the Taylor pass's bits); the points it cannot vouch for
+        from the Taylor pass and refine.py as before (their checks and report; the
+        vouched points count in a large batch's check budget as checked ones do). None
+        for a graph with an op it has no rule for."""
+        from .taylor import bounds
+        from .taylor.engine import FEW_POINTS, derivatives
+        from .taylor.refine import refine
+
+        if not bounds.supported(self.nodes):
+            return None
+        flat = {k: v.reshape(size) if v.shape == shape else
+                np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
+        out, vouched = bounds.derivatives(self.nodes, wrt, flat, order)
+        rest = np.flatnonzero(~vouched.all(axis=0))
+        if len(rest):
+            sub = {k: v[rest] for k, v in flat.items()}
+            part_risk = None if risk is None else np.ones(len(rest))
+            out[:, rest] = derivatives(self.nodes, wrt, sub, order, part_risk,
+                                       few=size <= FEW_POINTS)
+            if risk is not None:
+                risk[rest] = part_risk
+        refine(self.nodes, wrt, flat, out, risk, False, report, vouched=vouched)
+        return out.reshape((order + 1,) + shape)
 
     def _tape_derivatives(self, wrt: str, order: int, at, dtype, kwargs):
         """The nested-tape derivatives: one tape per order, played back innermost last."""

@@ -449,7 +449,8 @@ def test_entries_a_large_batch_cannot_check_in_time_are_reported_not_silent():
     gc.parse("sin(x)*exp(-x**2/10)+log(1+x**2)").derivatives(
         "x", 1, {"x": xs}, report=report)
     unchecked = {p for p, _ in report.uncertified}
-    assert report.checked + len(unchecked) >= len(xs)   # every point checked or reported
+    # every point certified by the first-order bound (taylor/bounds.py), checked or reported
+    assert report.vouched + report.checked + len(unchecked) >= len(xs)
 
 
 def test_a_large_batch_is_refined_the_same_way_every_time():
@@ -489,12 +490,16 @@ def test_an_underflow_inside_a_polynomial_is_refined(order, points):
 W3 = "sin(x)*exp(-x**2/10)+log(1+x**2)-sqrt(1+x**2)*cos(3*x)"
 
 
+# W3 with tanh, an op taylor/bounds.py has no rule for: every point goes to the ball checks
+W3_UNBOUNDED = W3.replace("sin(x)", "tanh(x)")
+
+
 def test_a_streams_slices_share_one_check_budget():
     """Two slices of a stream (Refinement's seen and spent carried over) check as many
     points as one call over all of them: 256 in full, then one in 4,000 (refine.py)."""
     from gradcli.taylor.refine import CHECK_SHARE, NO_DEADLINE
 
-    e = gc.parse(W3)
+    e = gc.parse(W3_UNBOUNDED)
     xs = np.linspace(-5.0, 5.0, 20_000)
     one = Refinement()
     whole = e.derivatives("x", 1, at={"x": xs}, report=one)
@@ -515,10 +520,28 @@ def test_a_stream_says_in_all_how_many_points_were_not_certified(gradcli):
     names a point and counts that slice's; a closing line gives the whole run's count
     (70,000 points, 260 checked in full: 69,740 not certified)."""
     lines = "".join(f"{x!r}\n" for x in np.linspace(-5.0, 5.0, 70_000).tolist())
-    result = gradcli("diff", W3, "--at", "-", input=lines)
+    result = gradcli("diff", W3_UNBOUNDED, "--at", "-", input=lines)
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 70_000
     warnings = result.stderr.splitlines()
     assert len(warnings) == 2 and "not certified to 1e-13" in warnings[0]
     checked = 256 + int((70_000 - 256) / 4000)
-    assert warnings[1] == (f"gradcli: warning: {W3}: in all, {70_000 - checked} points not "
-                           f"certified to 1e-13 (float64's values printed; --digits D certifies)")
+    assert warnings[1] == (f"gradcli: warning: {W3_UNBOUNDED}: in all, {70_000 - checked} "
+                           f"points not certified to 1e-13 (float64's values printed; "
+                           f"--digits D certifies)")
+
+
+def test_a_streams_slices_share_one_check_budget_beside_the_bound():
+    """W3, whose first order taylor/bounds.py certifies at most points: the points it
+    vouches for among the first 256 count as checked ones, so the slices of a stream
+    still spend the budget of one call (256 + one in 4,000), on fewer ball checks."""
+    e = gc.parse(W3)
+    xs = np.linspace(-5.0, 5.0, 20_000)
+    one = Refinement()
+    e.derivatives("x", 1, at={"x": xs}, report=one)
+    first = Refinement()
+    e.derivatives("x", 1, at={"x": xs[:10_000]}, report=first)
+    second = Refinement(seen=10_000, spent=first.spent)
+    e.derivatives("x", 1, at={"x": xs[10_000:]}, report=second)
+    assert one.spent == second.spent == 260 and first.spent == 258
+    assert one.checked == first.checked + second.checked < 60
+    assert one.vouched == first.vouched + second.vouched > 0.9 * len(xs)

@@ -50,8 +50,10 @@ class Refinement:
         self.seen = seen
         self.spent = spent
         self.checked = 0
+        self.vouched = 0     # points certified by a rigorous bound alone (taylor/bounds.py)
         self.replaced: list[tuple[int, int]] = []
         self.overflow: list[tuple[int, int]] = []
+        self.underflow: list[tuple[int, int]] = []   # nonzero, now 0.0 or subnormal
         self._uncertified: list[tuple[int, int]] = []
         self._unreached: list[tuple[np.ndarray, np.ndarray]] = []   # (points, orders) arrays
         self.estimated: list[tuple[int, int, int]] = []   # the worst entry at risk
@@ -132,13 +134,17 @@ CHUNK = 16384   # points at a time in at_risk
 
 
 def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast: bool = False,
-           report: Refinement | None = None, seconds: float = 0.0) -> Refinement:
+           report: Refinement | None = None, seconds: float = 0.0,
+           vouched: np.ndarray | None = None) -> Refinement:
     """Check the entries of ``out`` (order+1, P) at risk in ball arithmetic and replace those
     float64 got wrong (gradcli/taylor/ball.py ``certify``); with ``fast`` only estimate their
     digits. High orders (>= HIGH_ORDER) check every point. Up to NO_DEADLINE points every
     check is made; beyond, CHECK_SHARE of the further points are (the suspects first) and
     the rest is reported not certified. ``seconds`` (the float64 pass's time) is not used:
-    a count keeps the result repeatable."""
+    a count keeps the result repeatable. ``vouched`` (order+1, P) bool: entries a rigorous
+    bound already certifies (taylor/bounds.py), never checked nor reported; a point whose
+    every entry is vouched for, among a stream's first NO_DEADLINE, counts as one of their
+    checks (those points are all certified, by the bound or in balls)."""
 
     report = report if report is not None else Refinement()
     order = out.shape[0] - 1
@@ -165,15 +171,23 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
             report.estimated.append((p, k, digits))
             report.estimated_count += len(ks)
         return report
+    whole = None
+    if vouched is not None:
+        whole = vouched.all(axis=0)
+        head = max(0, min(size, NO_DEADLINE - report.seen))
+        report.spent += int(np.count_nonzero(whole[:head]))
+        report.vouched += int(np.count_nonzero(whole))
     if every:
-        points = np.arange(size)
-        if risk is not None and size > FEW_POINTS:   # the screen's suspects first
-            suspect = at_risk(out, risk, top).any(axis=0)
-            points = np.concatenate([np.flatnonzero(suspect), np.flatnonzero(~suspect)])
+        points = np.arange(size) if whole is None else np.flatnonzero(~whole)
+        if risk is not None and size > FEW_POINTS and len(points):   # suspects first
+            suspect = at_risk(out[:, points], risk[points], top).any(axis=0)
+            points = np.concatenate([points[suspect], points[~suspect]])
     else:
         points = np.flatnonzero(flags.any(axis=0))
-        if not len(points):
-            return report
+        if whole is not None:
+            points = points[~whole[points]]
+    if not len(points):   # (nothing to check: ball arithmetic is not even loaded)
+        return report
     from . import ball
 
     names = sorted(flat)
@@ -185,10 +199,13 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
         p = int(points[i])
         if limit is not None and i >= limit:
             rest = points[i:]
-            if every:      # every order of every point left: no mask to search
+            if every and vouched is None:   # every order of every point left: no mask
                 report._unreached.append((rest, top))   # orders 0..top, expanded if asked
             else:
-                ks, qs = np.nonzero(flags[:, rest])
+                left = np.ones((top + 1, len(rest)), dtype=bool) if every else flags[:, rest]
+                if vouched is not None:
+                    left = left & ~vouched[: top + 1, rest]
+                ks, qs = np.nonzero(left)
                 report._unreached.append((rest[qs], ks))
             break
         point = {name: float(flat[name][p]) for name in names}
@@ -204,6 +221,8 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
                 report.replaced.append((p, k))
             elif s == "overflow":
                 report.overflow.append((p, k))
+            elif s == "underflow":
+                report.underflow.append((p, k))
             elif s == "uncertified":
                 report._uncertified.append((p, k))
         out[:, p] = values
