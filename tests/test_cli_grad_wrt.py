@@ -54,6 +54,16 @@ def test_wrt_may_leave_a_variable_out_but_the_point_must_still_give_it():
     assert result.stderr == "gradcli: error: --at 'x=1': no value given for variable 'y'\n"
 
 
+def test_a_variable_missing_from_the_point_is_named_even_beside_a_wrt_extra():
+    """x*z at x=1,y=2 --wrt x,y: z has no value (y is allowed: it is along --wrt); the
+    message said 'the expression has no variable y', the one name that was fine."""
+    for args, input, out in [(["x*z", "--at", "x=1,y=2"], None, ""),
+                             (["-", "--at", "x=1,y=2"], "x*z\n", "\n")]:  # stdin: a row's place
+        result = run(*args, "--wrt", "x,y", input=input)
+        assert (result.exit_code, result.stdout) == (2, out)
+        assert result.stderr.endswith("--at 'x=1,y=2': no value given for variable 'z'\n")
+
+
 def test_without_wrt_a_point_still_may_not_name_other_variables():
     result = run("x", "--at", "x=1,q=3")
     assert result.exit_code == 2 and "has no variable 'q'" in result.stderr

@@ -413,9 +413,9 @@ def rows_at(expression, points: list, compute, extra: tuple = ()) -> list:
                 names = tuple(variables)
             elif not variables and len(extra) == 1:  # a constant along --wrt x: 1 is x=1
                 names = tuple(extra)
-        problem = names_problem(variables, names, flag="--at")
-        if problem is not None and extra and set(variables) <= set(names) <= {*variables, *extra}:
-            problem = None
+        # names from extra (--wrt) the expression lacks are allowed: judge the others
+        own = tuple(n for n in names if n in variables or n not in extra)
+        problem = names_problem(variables, own, flag="--at")
         if problem is not None:
             for position, point in zip(batch.positions, batch.points):
                 out[good[position][0]] = PointProblem(problem, _point_where(point), point)
