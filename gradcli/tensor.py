@@ -352,7 +352,7 @@ def convert(x, like: Tensor | None = None) -> Tensor:
                 if len(_NUMBERS) < 4096 and not math.isnan(x):  # nan is never kept
                     _NUMBERS[key] = t
             return t
-        if isinstance(x, numbers.Number | np.ndarray):
+        if isinstance(x, numbers.Number | np.ndarray | list | tuple):  # as tf: x32 * [1., 2.]
             return Tensor(x, like.dtype)
     return Tensor(x)
 

@@ -253,3 +253,47 @@ def test_optimizer_clip_value_is_clip_by_value_then_the_update():
     p = O.RMSprop(lr=0.1, clip_value=0.5).update(np.zeros(2), g)
     q = O.RMSprop(lr=0.1).update(np.zeros(2), clip_by_value(g, -0.5, 0.5))
     assert np.array_equal(p, q)
+
+
+# -- under a tape: recorded, differentiable (issue 18: nothing silently detached) ----------------
+def test_clip_by_value_under_a_tape_passes_gradients_inside_only():
+    # tf.clip_by_value's gradient (_ClipByValueGrad): 1 where lo <= x <= hi, 0 outside;
+    # before, gradcli's numpy clip gave a None gradient under a tape, silently
+    x = gc.Variable([0.5, 3.0, -2.0])
+    with gc.GradientTape() as tape:
+        c = clip_by_value(x, 0.0, 2.0)
+        y = gc.reduce_sum(c * c)
+    assert c.numpy().tolist() == [0.5, 2.0, 0.0]
+    assert tape.gradient(y, x).numpy().tolist() == [1.0, 0.0, 0.0]
+    v = gc.Variable(np.array([5.0, -5.0], np.float32), dtype="float32")
+    with gc.GradientTape() as tape:
+        c = clip_by_value(v, -1.0, 1.0)
+    assert c.dtype == np.float32 and tape.gradient(c, v).numpy().tolist() == [0.0, 0.0]
+
+    @gc.function
+    def clipped(t):
+        return clip_by_value(t, 0.0, 1.0) * 2.0
+
+    assert float(clipped(gc.constant(0.25))) == 0.5 and float(clipped(gc.constant(7.0))) == 2.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_clip_by_global_norm_under_a_tape_has_the_same_bits_and_a_gradient(dtype):
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=3).astype(dtype) * 4, rng.normal(size=2).astype(dtype) * 4
+    plain, plain_norm = clip_by_global_norm([a, b], 1.5)
+    x, y = gc.Variable(a, dtype=dtype), gc.Variable(b, dtype=dtype)
+    with gc.GradientTape() as tape:
+        (ca, cb), norm = clip_by_global_norm([x, y], 1.5)
+        loss = gc.reduce_sum(ca * [1.0, 2.0, 3.0]) + gc.reduce_sum(cb)
+    assert ca.dtype == dtype and norm.dtype == dtype
+    np.testing.assert_array_equal(ca.numpy(), plain[0])
+    np.testing.assert_array_equal(cb.numpy(), plain[1])
+    assert norm.numpy() == plain_norm
+    ga, gb = tape.gradient(loss, [x, y])
+    # closed form: loss = C (w . v) / |v| with v = (a, b), w = (1, 2, 3, 1, 1), |v| > C
+    v, w = np.concatenate([a, b]).astype(float), np.array([1.0, 2.0, 3.0, 1.0, 1.0])
+    r = np.linalg.norm(v)
+    want = 1.5 * (w / r - v * (w @ v) / r ** 3)
+    got = np.concatenate([ga.numpy(), gb.numpy()])
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-13)

@@ -122,6 +122,8 @@ def test_float32_and_float64_never_mix_silently():
         with pytest.raises(TypeError, match="cannot mix float(32|64) and float(64|32)"):
             f()
     assert (a * 2.0).dtype == np.float32 and (2.0 * a).dtype == np.float32
+    # a list of Python numbers takes the tensor's dtype too, as tf converts it (it raised)
+    assert (a * [1.0, 2.0]).dtype == np.float32 and ([[1.0], [2.0]] + a).dtype == np.float32
     assert (gc.cast(a, "float64") * b).dtype == np.float64
 
 

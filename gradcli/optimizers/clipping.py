@@ -9,6 +9,11 @@ to one rounding), no epsilon, None entries kept None, and a non-finite global
 norm makes every entry NaN. Everything is computed in the entries' dtype. A C so small
 that 1/C overflows (a subnormal float64, or one that is 0 in float32) takes the formula
 itself, C / max(norm, C), where TensorFlow's arithmetic would give inf or NaN.
+
+On gradcli tensors while a tape records (or inside a gc.function trace) both are computed
+with recorded ops, so that gradients flow through them as through TensorFlow's: the same
+values, and clip_by_value's gradient 1 inside, 0 outside (1/2 at an exact edge, where
+TensorFlow gives 1: the clip op's rule, docs/semantics.md).
 """
 from __future__ import annotations
 
@@ -52,6 +57,8 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None):
     """(each t * C / max(global_norm, C), global_norm); the global norm is taken before clipping."""
     _check_clip_norm(clip_norm)
     t_list = list(t_list)
+    if _recording(t_list):
+        return _recorded_clip_by_global_norm(t_list, clip_norm, use_norm)
     norm = global_norm(t_list) if use_norm is None else _array(use_norm)[()]
     scale = clip_scale(norm, clip_norm)
     clipped = [None if t is None else _like(t, _array(t) * scale.astype(_array(t).dtype))
@@ -65,7 +72,44 @@ def clip_by_value(t, clip_value_min, clip_value_max):
     if not clip_value_min <= clip_value_max:
         raise ValueError(f"clip_by_value: clip_value_min {clip_value_min!r} is above "
                          f"clip_value_max {clip_value_max!r}")
+    if _recording([t]):
+        from ..functions import clip
+
+        return clip(t, clip_value_min, clip_value_max)
     return _like(t, np.clip(_array(t), clip_value_min, clip_value_max))
+
+
+def _recording(t_list) -> bool:
+    """A tensor among the entries, and a tape recording or a gc.function tracing here."""
+    from ..tensor import STATE
+
+    return (bool(STATE.tapes) or STATE.trace is not None) and any(
+        isinstance(t, Tensor) for t in t_list)
+
+
+def _recorded_clip_by_global_norm(t_list, clip_norm, use_norm):
+    """clip_by_global_norm with recorded ops (TensorFlow's formula, differentiable in every
+    entry and through the norm, as tf.clip_by_global_norm is)."""
+    from ..functions import maximum, minimum, reduce_sum, sqrt
+    from ..tensor import convert
+
+    entries = [convert(t) for t in t_list if t is not None]
+    if use_norm is None:
+        total = None
+        for t in entries:
+            s = reduce_sum(t * t)
+            total = s if total is None else total + s
+        norm = sqrt(total)
+    else:
+        norm = convert(use_norm, entries[0])
+    c = norm.dtype.type(clip_norm)
+    with np.errstate(divide="ignore", over="ignore"):
+        tiny = not np.isfinite(norm.dtype.type(1.0) / c)
+    if tiny:  # 1/C overflows: C / max(norm, C), as subnormal_clip_scale
+        scale = float(c) / maximum(norm, float(c)) + (norm - norm)
+    else:
+        scale = float(c) * minimum(1.0 / norm, float(norm.dtype.type(1.0) / c)) + (norm - norm)
+    return [None if t is None else convert(t) * scale for t in t_list], norm
 
 
 def _check_clip_norm(clip_norm) -> None:
