@@ -275,3 +275,33 @@ def test_bad_digits_input_is_one_line_exit_2(gradcli, how, args, message):
     assert (code, stdout) == (2, "")
     assert stderr.count("\n") == 1 and stderr.startswith("gradcli: error: ")
     assert message in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("how", ["clirunner", "process"])
+def test_below_the_float64_range_is_signed_and_warned(gradcli, how):
+    """f^(k) of log(x) at 1e300 is (-1)**(k-1) (k-1)!/1e300**k: -1e-600, 2e-900, -6e-1200
+    from order 2 on, below float64's range: its nearest float64 with the sign, one warning
+    that says so and suggests --digits, which prints them."""
+    import subprocess
+    import sys
+
+    args = ["diff", "log(x)", "--at", "1e300", "--order", "4", "--format", "json"]
+    if how == "process":
+        done = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
+                              text=True, timeout=60)
+        stdout, stderr, code = done.stdout, done.stderr, done.returncode
+    else:
+        result = gradcli(*args)
+        stdout, stderr, code = result.stdout, result.stderr, result.exit_code
+    assert code == 0
+    ds = json.loads(stdout)["derivatives"]
+    assert ds[:2] == [float(mp.log(mp.mpf(1e300))), 1e-300]
+    assert [math.copysign(1, d) for d in ds[2:]] == [-1, 1, -1] and ds[2:] == [0, 0, 0]
+    assert stderr == ("gradcli: warning: log(x): below the float64 range: the derivative of "
+                      "order 2 is -0.0 at x=1e+300 (and orders 3, 4), the nearest float64 with "
+                      "the right sign (0 or a subnormal, fewer than 13 digits); --digits D "
+                      "prints the number\n")
+    digits = gradcli("diff", "log(x)", "--at", "1e300", "--order", "4", "--digits", "5",
+                     "--format", "json")
+    assert json.loads(digits.stdout)["derivatives"][2:] == ["-1.0000e-600", "2.0000e-900",
+                                                            "-6.0000e-1200"]

@@ -545,3 +545,36 @@ def test_a_streams_slices_share_one_check_budget_beside_the_bound():
     assert one.spent == second.spent == 260 and first.spent == 258
     assert one.checked == first.checked + second.checked < 60
     assert one.vouched == first.vouched + second.vouched > 0.9 * len(xs)
+
+
+@pytest.mark.parametrize("text, at, order, first", [
+    ("log(x)", 1e300, 4, 2),     # -1e-600, 2e-900, -6e-1200: -0.0, 0.0, -0.0
+    ("exp(-x)", 740.0, 3, 0),    # +-4.2e-322: subnormals (about 2 digits)
+    ("exp(-x)", 800.0, 2, 0),    # +-3.7e-348: 0.0 and -0.0
+    ("exp(-x**2)", 30.0, 1, 0),  # 1.4e-391, -8.2e-390
+])
+def test_below_the_float64_range_is_the_nearest_float_with_its_sign_and_reported(
+        text, at, order, first):
+    """The mirror of overflow: a nonzero derivative below float64's normal range prints its
+    nearest float64 (0.0 or a subnormal, with the exact value's sign; float64's own pass gave
+    +0.0 for -6e-1200) and is reported (the CLI warns and suggests --digits)."""
+    from .exact_derivatives import CLOSED_FORMS
+
+    exact = CLOSED_FORMS.get(text) or (lambda x, k: [mp.exp(-x * x), -2 * x * mp.exp(-x * x)][k])
+    report = Refinement()
+    ds = [float(d) for d in gc.parse(text).derivatives("x", order, at=at, report=report)]
+    for k, d in enumerate(ds):
+        want = float(exact(mp.mpf(at), k))
+        assert d == want and math.copysign(1, d) == (1 if exact(mp.mpf(at), k) > 0 else -1), k
+    assert [k for _, k in report.underflow] == list(range(first, order + 1))
+    assert not report.overflow and not report.uncertified
+
+
+def test_a_normal_tiny_derivative_is_not_reported_as_underflow():
+    report = Refinement()
+    d = gc.parse("exp(-x)").derivatives("x", 2, at=700.0, report=report)   # 9.9e-305
+    assert rel(float(d[2]), mp.exp(-700)) <= 1e-13 and not report.underflow
+    assert not gc.parse("x**2").derivatives("x", 3, at=1e-150, report=report)[3]  # exact 0
+    assert not report.underflow                            # (and x**2 = 1e-300 is normal)
+    gc.parse("x**2").derivatives("x", 3, at=1e-170, report=report)   # 1e-340 is not
+    assert report.underflow == [(0, 0)]

@@ -80,6 +80,14 @@ def refinement_warnings(expression, names, points, report, warn, table=None,
         warn(f"{text}: the {what} of order {k} is {value} at {where(p)}{also}: beyond the "
              f"float64 range, with the right sign; --digits D prints the number"
              + _more(report.overflow, p))
+    if getattr(report, "underflow", None):
+        p, k = report.underflow[0]
+        orders = sorted({k for q, k in report.underflow if q == p})
+        value = "0.0" if table is None else repr(float(table[p][k]))
+        also = f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
+        warn(f"{text}: below the float64 range: the {what} of order {k} is {value} at "
+             f"{where(p)}{also}, the nearest float64 with the right sign (0 or a subnormal, "
+             f"fewer than 13 digits); --digits D prints the number" + _more(report.underflow, p))
     first = report.first_uncertified()
     if first is not None:
         p, orders, others = first

@@ -49,6 +49,7 @@ plain ``gradcli diff`` imports this module.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 
 import flint
@@ -391,6 +392,7 @@ REL = 1e-13
 START_BITS = 96            # 53 + 43: most entries are decided at the first precision
 MAX_BITS = 1 << 15         # beyond this an entry stays as float64 computed it, flagged
 ZERO_RADIUS = arb(2) ** -1076   # a ball this close around 0 holds nothing float64 can tell from 0
+TINY = sys.float_info.min        # 2.2e-308: below it float64 keeps fewer than 53 bits, or none
 
 
 def _decided(b: arb) -> bool:
@@ -398,7 +400,8 @@ def _decided(b: arb) -> bool:
 
 
 def _check_entry(b: arb, v: float):
-    """('ok' | 'replaced' | 'overflow', value) when the ball b decides entry v, else None."""
+    """('ok' | 'replaced' | 'overflow' | 'underflow', value) when the ball b decides entry v,
+    else None."""
     if not _decided(b):
         return None
     if not b.is_finite():                      # an exact +-inf (SPEC 4's one-sided limits)
@@ -412,6 +415,8 @@ def _check_entry(b: arb, v: float):
         f = float(b.mid())
         if math.isinf(f):
             return "overflow", f
+        if abs(f) < TINY:   # nonzero, below float64's normal range: 0.0 or a subnormal, signed
+            return "underflow", f
         return ("ok", v) if f == v else ("replaced", f)
     if b.contains(0) and b.rad() < ZERO_RADIUS:
         return ("ok", v) if v == 0 else ("replaced", 0.0)
@@ -480,6 +485,8 @@ def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
     """Check values[k] (the float64 f^(k) at ``point``, k <= top) against ball arithmetic at
     rising precision; returns one status per k: 'ok', 'replaced' (values[k] was changed to the
     ball's float64), 'overflow' (the exact value is beyond float64: values[k] = +-inf),
+    'underflow' (nonzero but below float64's normal range: values[k] = its nearest float64,
+    a subnormal or 0.0, with its sign),
     'exact' (k above top: a polynomial's zeros), 'domain' (the ball is outside the real domain
     or on a pole: float64's value stands, SPEC 4) or 'uncertified' (undecided up to
     MAX_BITS: float64's value stands)."""
