@@ -287,6 +287,27 @@ def test_clip_passes_the_gradient_by_where_x_is(x, want):
     assert np.all(expr.hessian(point) == 0)
 
 
+def test_clip_is_min_of_max_everywhere_with_its_ties_and_crossed_bounds():
+    """clip(x, lo, hi) = min(max(x, lo), hi) in value and gradient at every tie, lo = hi
+    included (x = lo = hi: 1/4 to x and lo, 1/2 to hi, SPEC 4's tie rule applied twice) and
+    with lo > hi (hi wins, as numpy's clip), in the tape, the compiled program and the
+    one-point function."""
+    clip, composed = gc.parse("clip(x, lo, hi)"), gc.parse("min(max(x, lo), hi)")
+    values = [-1.0, 0.0, 0.5, 1.0, 2.0]
+    points = [{"x": x, "lo": lo, "hi": hi} for x in values for lo in values for hi in values]
+    env = {k: np.array([p[k] for p in points]) for k in ("hi", "lo", "x")}
+    assert clip.evaluate(env).tolist() == composed.evaluate(env).tolist() == \
+        np.clip(env["x"], env["lo"], env["hi"]).tolist()
+    want = composed.gradient(env)
+    assert clip.gradient(env).tolist() == want.tolist()
+    program = compile_expression(clip)
+    assert program.value_and_grad(env)[1].tolist() == want.tolist()
+    fg = program.point_function()
+    for i, p in enumerate(points):
+        assert list(fg(np.array([p["hi"], p["lo"], p["x"]]))[1]) == want[i].tolist(), p
+    assert clip.gradient({"x": 1.0, "lo": 1.0, "hi": 1.0}).tolist() == [0.5, 0.25, 0.25]
+
+
 def test_clip_with_constant_bounds_in_the_tape():
     x = gc.Variable(np.array([-2.0, 0.0, 0.3, 1.0, 4.0]))
     with gc.GradientTape() as tape:

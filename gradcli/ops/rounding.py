@@ -279,7 +279,7 @@ class Clip:
     """x held within [lo, hi]: min(max(x, lo), hi)
 
     domain: all x, lo, hi
-    derivative: d/dx = 1 for lo < x < hi, 1/2 at an edge, 0 outside; d/dlo = 1 below lo; d/dhi = 1 above hi
+    derivative: d/dx = 1 for lo < x < hi, 0 outside; d/dlo = 1 below lo; d/dhi = 1 above hi; a tie at an edge gives 1/2 to each side (x = lo = hi: 1/4, 1/4, 1/2, as min(max(x, lo), hi))
     """
 
     def forward(x, lo, hi):
