@@ -20,11 +20,11 @@ in every format. Results are separated by a blank line (tree, plain, dot).
 from __future__ import annotations
 
 from ..errors import GradcliError
-from .app import command, report_error, warn_non_finite
+from .app import command, report_error, warn, warn_non_finite
 from .inputs import for_each_point, parse_expression, read_expressions
 from .options import at_option, expr_argument, format_option
 from .points import Point
-from .render import Row, Writer, format_number
+from .render import Row, Writer, format_number, table_cell
 
 EXAMPLES = [
     'gradcli graph "sin(x)*x+x**2" --at 1',
@@ -261,24 +261,28 @@ def print_tree(result: GraphResult, out) -> None:
     _check_tree_size(lines)
     # the columns start after the widest node line (a reference line has no values)
     width = max(GUIDE * depth + len(label) for _, depth, label, k in lines if k is not None)
-    columns = []
-    if view.traced:
-        cells = {vn.id: [format_number(view.values[vn.id]), format_number(view.adjoints[vn.id]),
-                         "" if view.playback[vn.id] is None else str(view.playback[vn.id])]
-                 for vn in view.nodes}
-        headings = ["value", "adjoint", "playback"]
-        columns = [max(len(h), *(len(c[j]) for c in cells.values()))
-                   for j, h in enumerate(headings)]
     class TreeConsole(Console):
         def on_broken_pipe(self) -> None:  # rich would exit 1: let the command end as 141
             raise BrokenPipeError
 
+    console = TreeConsole(file=out, highlight=False, soft_wrap=False)
+    console.print(Text(result.title, style="bold"), overflow="fold")  # at the terminal's width
+    columns, headings = [], ["value", "adjoint", "playback"]
+    # every digit where the tree fits the terminal; else a table's 10 digits (SPEC 6.4)
+    for number in (format_number, table_cell) if view.traced else ():
+        cells = {vn.id: [number(view.values[vn.id]), number(view.adjoints[vn.id]),
+                         "" if view.playback[vn.id] is None else str(view.playback[vn.id])]
+                 for vn in view.nodes}
+        columns = [max(len(h), *(len(c[j]) for c in cells.values()))
+                   for j, h in enumerate(headings)]
+        if width + sum(2 + c for c in columns) <= console.width:
+            break
     total = max(width + sum(2 + c for c in columns),
                 *(GUIDE * depth + len(label) for _, depth, label, _ in lines))
-    console = TreeConsole(file=out, highlight=False, soft_wrap=False)
-    if console.width < total:
+    if console.width < total:  # too deep to fit (a long sum nests a level a term): as it is
+        warn(f"the tree is {total} columns wide, the terminal {console.width}: "
+             f"--format plain lists the tape a step per line")
         console = TreeConsole(file=out, highlight=False, soft_wrap=False, width=total)
-    console.print(Text(result.title, style="bold"), soft_wrap=True)
     if view.traced:
         console.print(Text(" " * width + "".join(f"  {h.rjust(c)}"
                                                  for h, c in zip(headings, columns)),

@@ -27,7 +27,8 @@ the expression gave no row, as a bad expression on stdin).
 Tables (SPEC 6.4) are never wider than the terminal (``COLUMNS`` in a pipe): numbers to
 TABLE_DIGITS significant digits (tables only), the title a line of its own; a table that
 does not fit is drawn without its outer edge if it is tall, else on its side (a line per
-heading, as many results side by side as fit). A row is written whole: Ctrl-C or SIGTERM
+heading, as many results side by side as fit); a matrix under a table (a Hessian) in
+blocks of columns; the closing text's prose lines wrapped (``wrap_notes``). A row is written whole: Ctrl-C or SIGTERM
 waits for its end (``app.whole_record``), and a long JSON record goes to the descriptor
 unbuffered.
 
@@ -242,8 +243,53 @@ def table_text(title: str | None, columns: list[str], rows: list[list], *,
     con = console(out, width)
     texts = [[table_cell(v) for v in row] for row in rows]
     right = numeric if numeric is not None else [not isinstance(v, str) for v in rows[0]]
-    con.print(_rich_table(title, columns, texts, None, right))
+    for a, b in _column_blocks(con, columns, texts, right):
+        con.print(_rich_table(title if a == 1 else None, [columns[0], *columns[a:b]],
+                              [[row[0], *row[a:b]] for row in texts], None,
+                              [right[0], *right[a:b]]))
     return out.getvalue().rstrip("\n")
+
+
+def _column_blocks(con, columns, texts, right) -> list[tuple[int, int]]:
+    """The columns after the first (the rows' names) in blocks [a, b) that each fit the
+    console beside the first, as a matrix is printed in blocks of columns (a 10-variable
+    Hessian at 80 columns: its numbers whole, not folded into 4-character pieces)."""
+    blocks, a = [], 1
+    while a < len(columns) or not blocks:
+        b = a + 1
+        while b < len(columns):
+            trial = _rich_table(None, [columns[0], *columns[a:b + 1]],
+                                [[row[0], *row[a:b + 1]] for row in texts], None,
+                                [right[0], *right[a:b + 1]])
+            if _width(trial, con) > con.width:
+                break
+            b += 1
+        blocks.append((a, min(b, len(columns))))
+        a = b
+    return blocks
+
+
+def wrap_notes(text: str, width: int) -> str:
+    """A table's closing text at the terminal's width: a prose line longer than ``width``
+    wrapped at spaces, not inside ``name = value`` (its continuation indented two more);
+    the lines of a table drawn in it (box characters) and --symbolic formulas
+    (``  order k: ...``, one line each so that they copy whole) as they are."""
+    if all(len(line) <= width for line in text.split("\n")):
+        return text
+    import textwrap
+
+    lines = []
+    for line in text.split("\n"):
+        if (len(line) <= width or any("\u2500" <= c <= "\u257f" for c in line)
+                or line.startswith("  order ")):
+            lines.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        glued = line.replace(" = ", "\x00=\x00")  # "x = 1.5" stays on one line
+        lines += [part.replace("\x00", " ") for part in textwrap.wrap(
+            glued, width, subsequent_indent=indent + "  ", break_long_words=False,
+            break_on_hyphens=False)] or [line]
+    return "\n".join(lines)
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -426,7 +472,7 @@ class Writer:
             self._pending.append(row)
         if row.notes is not None:
             self._draw()
-            self.out.write(row.notes + "\n")
+            self.out.write(wrap_notes(row.notes, console(self.out).width) + "\n")
 
     def _csv_line(self, values: list[str]) -> None:
         if self._csv is None:
