@@ -297,3 +297,13 @@ def test_clip_by_global_norm_under_a_tape_has_the_same_bits_and_a_gradient(dtype
     want = 1.5 * (w / r - v * (w @ v) / r ** 3)
     got = np.concatenate([ga.numpy(), gb.numpy()])
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+def test_global_norm_under_a_tape_is_a_tensor_with_its_gradient():
+    # tf.linalg.global_norm is differentiable; gradcli's returned a numpy float under a tape
+    x, y = gc.Variable([3.0, 4.0]), gc.Variable(12.0)
+    with gc.GradientTape() as tape:
+        n = global_norm([x, None, y])
+    assert isinstance(n, gc.Tensor) and float(n) == 13.0 == global_norm([x.numpy(), 12.0])
+    gx, gy = tape.gradient(n, [x, y])
+    assert gx.numpy().tolist() == [3.0 / 13.0, 4.0 / 13.0] and float(gy) == 12.0 / 13.0

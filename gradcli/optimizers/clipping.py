@@ -24,6 +24,9 @@ from ..tensor import Tensor
 
 def global_norm(t_list) -> np.floating:
     """sqrt(sum of t**2 over every entry of every t); None entries are skipped."""
+    t_list = list(t_list)
+    if _recording(t_list):
+        return _recorded_norm([t for t in t_list if t is not None])
     arrays = [_array(t) for t in t_list if t is not None]
     if not arrays:
         return np.float64(0.0)
@@ -87,21 +90,27 @@ def _recording(t_list) -> bool:
         isinstance(t, Tensor) for t in t_list)
 
 
+def _recorded_norm(entries):
+    """global_norm with recorded ops: sqrt of the sum, entry by entry, of reduce_sum(t*t)."""
+    from ..functions import reduce_sum, sqrt
+    from ..tensor import convert
+
+    total = None
+    for t in entries:
+        t = convert(t)
+        s = reduce_sum(t * t)
+        total = s if total is None else total + s
+    return sqrt(total)
+
+
 def _recorded_clip_by_global_norm(t_list, clip_norm, use_norm):
     """clip_by_global_norm with recorded ops (TensorFlow's formula, differentiable in every
     entry and through the norm, as tf.clip_by_global_norm is)."""
-    from ..functions import maximum, minimum, reduce_sum, sqrt
+    from ..functions import maximum, minimum
     from ..tensor import convert
 
     entries = [convert(t) for t in t_list if t is not None]
-    if use_norm is None:
-        total = None
-        for t in entries:
-            s = reduce_sum(t * t)
-            total = s if total is None else total + s
-        norm = sqrt(total)
-    else:
-        norm = convert(use_norm, entries[0])
+    norm = _recorded_norm(entries) if use_norm is None else convert(use_norm, entries[0])
     c = norm.dtype.type(clip_norm)
     with np.errstate(divide="ignore", over="ignore"):
         tiny = not np.isfinite(norm.dtype.type(1.0) / c)
