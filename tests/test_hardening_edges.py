@@ -49,18 +49,31 @@ def test_fast_diff_of_a_huge_power_never_prints_nan_without_a_word():
 
 
 # -- minimize: nan inside min/max is not a minimum ------------------------------------------------
-@pytest.mark.parametrize("text", ["min(asin(2), (x-3)**2)", "max(log(2-3), (x-3)**2)",
-                                  "max((x-3)**2, log(2-3))"])
+@pytest.mark.parametrize("text, origin", [("min(asin(2), (x-3)**2)", "asin(2.0) is nan"),
+                                          ("max(log(2-3), (x-3)**2)", "log(-1.0) is nan"),
+                                          ("max((x-3)**2, log(2-3))", "log(-1.0) is nan")])
 @pytest.mark.parametrize("opt", ["lbfgs", "adam"])
-def test_minimize_reports_a_nan_objective_instead_of_converging(text, opt):
+def test_minimize_reports_a_nan_objective_instead_of_converging(text, origin, opt):
     """The fast float path's min/max dropped the nan: minimize converged to x = 3, exit 0,
-    where eval says the objective is nan everywhere."""
+    where eval says the objective is nan everywhere. Now: diverged at the start, exit 1,
+    naming the domain error (not 'is the function bounded below?')."""
     code, out, err = run("eval", text, "--at", "x=3")
     assert (code, out) == (0, "nan\n") and "nan" in err
     code, out, err = run("minimize", text, "--from", "x=1", "--opt", opt)
-    assert code == 1, (out, err)
-    assert f"{opt} diverged at step 0: the value is not finite" in err
-    assert "x=3" not in out and "converged" not in err
+    assert (code, out) == (1, "x=1.0\n"), (out, err)
+    assert err == (f"gradcli: {opt} diverged at step 0: the value is not finite: {origin} at "
+                   "x=1.0 (try --bounds or another --from)\n")
+
+
+@pytest.mark.parametrize("opt", ["lbfgs", "bfgs"])
+def test_a_line_search_that_steps_out_of_the_domain_diverges_not_crashes(gradcli, opt):
+    """minimize "log(x)" --from 1: the strong-Wolfe search accepted x = -4.505, where the
+    value is nan but the gradient finite, and then read index 1 of its one-point bracket
+    (torch's comparison, False for nan): an IndexError, 'internal error', exit 70."""
+    result = gradcli("minimize", "log(x)", "--from", "1", "--opt", opt)
+    assert (result.exit_code, result.stdout) == (1, "x=-4.505\n"), result.stderr
+    assert result.stderr == (f"gradcli: {opt} diverged at step 1: the value is not finite: "
+                             "log(-4.505) is nan at x=-4.505 (try --bounds or another --from)\n")
 
 
 # -- check: a variable named as a name of the reference's worker ---------------------------------

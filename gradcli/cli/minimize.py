@@ -161,11 +161,28 @@ def minimize_one(expression, steps, start, settings, writer, bounds_text=None,
             what = "value" if not np.isfinite(run.final[1]) else "gradient"
             hint = ("is the function bounded below? try --bounds or another --from"
                     if run.evaluations else "try a smaller --lr, --clip-norm or another --from")
-            click.echo(f"gradcli: {run.name} diverged at step {run.diverged_at}: the {what} "
-                       f"is not finite ({hint})", err=True)
+            problem = f"the {what} is not finite"
+            origin = _nan_origin(expression, run) if what == "value" else None
+            if origin:  # a domain error, not a descent too far: say where (issue 23)
+                problem, hint = f"{problem}: {origin}", "try --bounds or another --from"
+            click.echo(f"gradcli: {run.name} diverged at step {run.diverged_at}: {problem} "
+                       f"({hint})", err=True)
     if runs and runs[-1].interrupted:
         exit_interrupted(f"{runs[-1].steps} steps of {runs[-1].name}")
     return any(run.diverged_at is not None for run in runs)
+
+
+def _nan_origin(expression, run) -> str | None:
+    """Where a nan value at the run's last point comes from (asin(2.0) is nan at x=1.0),
+    or None: an infinite value, or nan from inf - inf, is a descent gone too far."""
+    import numpy as np
+
+    from ..nonfinite import nonfinite_origin
+
+    if not np.isnan(run.final[1]):
+        return None
+    origin = nonfinite_origin(expression, dict(zip(run.variables, map(float, run.final[0]))))
+    return origin if origin and " is nan" in origin else None
 
 
 # -- which rows are shown -------------------------------------------------------------------------

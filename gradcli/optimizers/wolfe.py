@@ -83,7 +83,9 @@ def strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=C1, c2=C2, tolerance_change=1e
 
     # zoom: shrink the bracket until a point satisfies the conditions
     insufficient = False
-    low, high = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
+    # (one point, done: its f may be nan, log(x) past 0 with a finite gradient, where torch's
+    # own comparison picks index 1 of a list of one; issue 23)
+    low, high = (0, 1) if len(bracket) == 1 or bracket_f[0] <= bracket_f[-1] else (1, 0)
     while not done and ls_iter < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
