@@ -23,13 +23,13 @@ vouched entry is finite and not 0 (nor below the Taylor pass's own rescaling thr
 2**-900 times its value), so such points are left to the Taylor pass.
 
 Error model. u = 2**-53.
-- + - * / and sqrt are IEEE operations, correctly rounded: |fl(r) - r| <= EPS |fl(r)|
-  (EPS = 2u) in the normal range, plus TINY = 2**-1074 for a product or quotient that may
-  underflow (a sum is exact there).
+- + - * / and sqrt are IEEE operations, correctly rounded: |fl(r) - r| <= u |r| <= ROUND
+  |fl(r)| (ROUND = u (1 + 4u) >= u / (1 - u)) in the normal range, plus TINY = 2**-1074
+  for a product or quotient that may underflow (a sum is exact there).
 - exp, expm1, log, log1p, sin, cos, atan and x**n (numpy's ``power``) come from numpy,
   which calls the C library or its own SIMD code; neither is correctly rounded. They are
   taken within LIBM_ULPS = 8 ulps of the exact result: |fl(f(a)) - f(a)| <= 8 (EPS |fl
-  f(a)| + TINY). glibc documents at most 1-2 ulps for these functions, numpy's AVX-512
+  f(a)| + TINY), EPS = 2u (an ulp of y is at most EPS |y|). glibc documents at most 1-2 ulps for these functions, numpy's AVX-512
   (SVML) paths 4; measured on this project's machine against 200-bit balls
   (tests/test_bounds.py: trigonometric arguments up to 1e6 and next to multiples of pi/2):
   at most 0.66 ulps. That assumption is the one thing here that is not proved: a platform
@@ -55,7 +55,7 @@ import numpy as np
 
 from .dual import EPS, REL_OK, SAFETY, TINY
 
-ROUND = 2.0 ** -53 * (1.0 + 2.0 ** -51)   # |fl(r) - r| <= u |r| <= ROUND |fl(r)|: IEEE ops
+ROUND = 2.0 ** -53 * (1.0 + 2.0 ** -51)   # u (1 + 4u): an IEEE op's rounding, per |result|
 LIBM_ULPS = 8
 LIB = LIBM_ULPS * EPS           # relative error of a libm result (see the docstring)
 LIBT = LIBM_ULPS * TINY         # and its absolute part (subnormal results)
@@ -88,15 +88,18 @@ def derivatives(nodes, wrt: str, flat: dict, order: int):
             out[0, lo:hi] = v
             vouched[0, lo:hi] = _vouch(out[0, lo:hi], ev)
             if order:
+                # f' only where every node's value is defined: a finite bound on f (one
+                # out of its domain, log(-2) in log(x)**0 + x, gives inf or nan)
+                defined = np.isfinite(ev)
                 if d is None:   # f does not depend on wrt: f' is 0 where f is defined
                     out[1, lo:hi] = 0.0
-                    vouched[1, lo:hi] = vouched[0, lo:hi]
+                    vouched[1, lo:hi] = defined
                 else:
                     out[1, lo:hi] = d
                     d = out[1, lo:hi]
                     ok = _vouch(d, ed)      # (and not where the Taylor pass rescales)
                     ok &= np.abs(d) >= RESCALE * np.maximum(np.abs(out[0, lo:hi]), 1.0)
-                    vouched[1, lo:hi] = ok
+                    vouched[1, lo:hi] = ok & defined
     return out, vouched
 
 
@@ -136,7 +139,9 @@ def _zero(e) -> bool:
 def _mul(a, ea, b, eb):
     """(a * b, bound) from (a, ea) and (b, eb)."""
     p = a * b
-    e = ROUND * np.abs(p) + TINY
+    e = np.abs(p)
+    e *= ROUND
+    e += TINY
     if not _zero(eb):
         e += np.abs(a) * eb
     if not _zero(ea):
@@ -148,7 +153,8 @@ def _mul(a, ea, b, eb):
 
 def _add(a, ea, b, eb, sign=1.0):
     s = a + b if sign > 0 else a - b
-    e = ROUND * np.abs(s)
+    e = np.abs(s)
+    e *= ROUND
     if not _zero(ea):
         e += ea
     if not _zero(eb):
@@ -175,13 +181,18 @@ def _div(a, ea, b, eb):
 
 
 def _libm(v):
-    return LIB * np.abs(v) + LIBT
+    e = np.abs(v)
+    e *= LIB
+    e += LIBT
+    return e
 
 
 def _chain(v, ev, g, eg, da, eda):
     """(v, g * da) with their bounds: the chain rule through f with f'(a) = g."""
     if da is None:
         return v, None, ev, 0.0
+    if type(da) is float and da == 1.0:     # the variable itself: g * 1.0 is g
+        return v, g, ev, eg
     d, ed = _mul(g, eg, da, eda)
     return v, d, ev, ed
 
@@ -256,13 +267,13 @@ def _rule(node, ins, wrt, flat):
         arg = va if op == "log" else va + 1.0          # (log1p's slope: 1 / (a + 1))
         earg = ea if op == "log" else ea + ROUND * np.abs(arg)
         ev = _libm(v)
+        lo = np.where(arg - earg > 0.5 * arg, arg - earg, 0.0)    # 0: the domain's edge
         if not _zero(earg):
-            lo = np.where(arg - earg > 0.5 * arg, arg - earg, 0.0)
             ev = ev + earg / lo
         if da is None:
             return v, None, ev, 0.0
         d, ed = _div(da, eda, arg, earg)
-        return v, d, ev, ed
+        return v, d, ev, np.where(lo > 0.0, ed, np.inf)   # (1 / a at a < 0: no log there)
     if op == "sqrt":
         v = np.sqrt(va)
         ev = ROUND * v
@@ -315,8 +326,8 @@ def _power(a, n: int, square: bool):
     """a**n for n >= 0 and its slope n a**(n-1) da with their bounds, as the Taylor pass:
     ``np.power`` (series.integer_power's order-1 case; np.square for ``square``)."""
     va, da, ea, eda = a
-    if n == 0:
-        return np.full(1, 1.0), None, 0.0, 0.0
+    if n == 0:   # 1, where a is defined (a**0 of log(-1) is not vouched for)
+        return np.full(1, 1.0), None, np.where(np.isfinite(va + ea), 0.0, np.inf), 0.0
     if n == 1:
         return a
     if da is None and not square:

@@ -86,7 +86,9 @@ class Refinement:
         if not len(points):
             return None
         p = int(points[0])
-        return p, sorted(set(orders[points == p].tolist())), len(np.unique(points)) - 1
+        ordered = np.sort(points)    # (distinct points: np.unique would import numpy.ma, 7 ms)
+        return p, sorted(set(orders[points == p].tolist())), \
+            int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 def estimated_digits(risk: float, k: int) -> int:
