@@ -252,3 +252,18 @@ def test_minimize_with_a_loss_tensor_and_its_tape_as_tf_keras():
 def test_schedules_are_reachable_as_gc_optimizers_schedules():
     s = gc.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)  # as keras.optimizers.schedules
     assert s(10) == float(np.float32(0.05))
+
+
+# Keras's RMSprop docstring (keras/src/optimizers/rmsprop.py): learning_rate 0.1, var1 = 10.0,
+# loss var1**2 / 2, one minimize step: var1 is 9.683772
+KERAS_RMSPROP_DOCSTRING = "9.683772"
+
+
+def test_keras_rmsprop_docstring_example():
+    v = gc.Variable(10.0, dtype="float32")
+    O.RMSprop(learning_rate=0.1, compat="keras").minimize(lambda: (v ** 2) / 2.0, [v])
+    assert f"{float(v.numpy()):.6f}" == KERAS_RMSPROP_DOCSTRING
+    # torch's rules (alpha 0.99, eps outside the root) give another number
+    w = gc.Variable(10.0, dtype="float32")
+    O.RMSprop(learning_rate=0.1).minimize(lambda: (w ** 2) / 2.0, [w])
+    assert f"{float(w.numpy()):.6f}" != KERAS_RMSPROP_DOCSTRING
