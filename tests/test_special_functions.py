@@ -7,10 +7,13 @@ their jumps).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradcli as gc
 from gradcli.compiled.program import compile_expression
@@ -150,6 +153,7 @@ def test_nested_tapes_to_order_5_match_mpmath(name):
             assert_close(float(got[k]), w, f"nested tapes {name}^({k})({x!r})")
 
 
+@pytest.mark.slow
 def test_composed_arguments_match_mpmath():
     """The coefficients composed with a non-linear argument (Horner in u - u_0)."""
     for text, f in [("gamma(x**2+1)", lambda t: mp.gamma(t ** 2 + 1)),
@@ -233,7 +237,7 @@ def test_sinc_near_zero_and_at_the_switch_of_methods(x):
 # -- mod: Python's %, jumps, negative operands --------------------------------------------------
 MOD_POINTS = [(7.0, 2.0), (-7.0, 2.0), (7.0, -2.0), (-7.0, -2.0), (7.5, 2.0), (-7.5, 2.0),
               (7.5, -2.0), (-7.5, -2.0), (4.0, 2.0), (-4.0, 2.0), (0.0, 3.0), (-1e-20, 1.0),
-              (5.25, 0.5), (1e6 + 0.5, 3.0)]
+              (5.25, 0.5), (1e6 + 0.5, 3.0), (1.0, 0.1), (0.7, 0.1), (-1.0, 0.1), (6.0, 0.6)]
 
 
 @pytest.mark.parametrize("x, y", MOD_POINTS)
@@ -241,7 +245,8 @@ def test_mod_is_pythons_percent_with_its_derivatives(x, y):
     expr = gc.parse("mod(x, y)")
     value = expr.evaluate({"x": x, "y": y})
     assert value == x % y and math.copysign(1.0, value) == math.copysign(1.0, x % y)
-    q = math.floor(x / y)
+    q = x // y   # the value's own quotient: x % y = x - q*y exactly (1 // 0.1 is 9, 1/0.1 is 10)
+    assert q == math.floor(Fraction(x) / Fraction(y))                 # the exact floor(x/y)
     assert expr.gradient({"x": x, "y": y}).tolist() == [1.0, -q]       # at the jumps too
     assert expr.hessian({"x": x, "y": y}).tolist() == [[0.0, 0.0], [0.0, 0.0]]
     assert [float(d) for d in expr.derivatives("x", 3, {"x": x, "y": y})] == [x % y, 1.0, 0.0, 0.0]
@@ -251,6 +256,25 @@ def test_mod_is_pythons_percent_with_its_derivatives(x, y):
     assert v.tolist() == [x % y] and g.tolist() == [[1.0, -q]]
     fv, fg = program.point_function()(np.array([x, y]))
     assert float(fv) == x % y and list(fg) == [1.0, -q]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([0.1, 0.3, -0.7, 1.1, 2.0, 1e-3]), st.integers(-10 ** 6, 10 ** 6),
+       st.sampled_from([0.0, 1e-16, -1e-16, 2e-16]))
+def test_mods_derivative_is_the_exact_quotient_near_every_multiple(y, k, wobble):
+    """d/dy mod(x, y) = -floor(x/y) with x/y exact (the value's quotient), in every engine,
+    where the rounded x/y lands on the next integer (1 in 8 of these points)."""
+    x = k * y * (1 + wobble)
+    q = math.floor(Fraction(x) / Fraction(y))
+    expr = gc.parse("mod(x, y)")
+    point = {"x": x, "y": y}
+    assert expr.gradient(point).tolist() == [1.0, -q]
+    assert float(expr.derivatives("y", 1, point, fast=True)[1]) == -q
+    assert float(expr.derivatives("y", 1, point, engine="tape")[1]) == -q
+    program = compile_expression(expr)
+    assert program.value_and_grad({"x": np.array([x]), "y": np.array([y])})[1].tolist() == \
+        [[1.0, -q]]
+    assert list(program.point_function()(np.array([x, y]))[1]) == [1.0, -q]
 
 
 def test_mod_by_zero_is_nan_and_named():
@@ -431,9 +455,6 @@ def test_orders_to_400_match_ball_arithmetic_or_overflow_with_it(text, x):
 
 
 # -- identities at random points (hypothesis): every order of each side agrees -------------
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 IDENTITIES = [
     # (left, right, domain): both sides' derivatives of orders 0..6 agree
     ("lgamma(x+1)", "lgamma(x) + log(x)", (0.05, 20.0)),
