@@ -167,6 +167,17 @@ def loss_offset(curves) -> float:
     return least if fell > 0 and abs(least) > SHIFT_FRACTION * fell else 0.0
 
 
+LINESTYLES = ("-", "--", ":", "-.")
+PANEL_GAP = 0.3  # between the panels, in axes widths: the loss panel's label and 6-character
+                 # ticks (0.0175) clear the left panel (at matplotlib's 0.2 its label touched it)
+
+
+def style(k: int) -> dict:
+    """The kth run's colour and line: matplotlib's ten colours, then the same ten dashed,
+    dotted, ... (--opt all draws 18 runs: sgd and rprop were the same blue line)."""
+    return {"color": f"C{k % 10}", "linestyle": LINESTYLES[k // 10 % len(LINESTYLES)]}
+
+
 def _legend(ax, entries: int) -> None:
     """The legend under the panel, outside the axes: it never covers the data."""
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16),
@@ -178,10 +189,10 @@ def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
     if offset:
         curves = [(label, x, np.asarray(v, dtype=float) - offset) for label, x, v in curves]
     positive = log_scale(curves)
-    for label, x, v in curves:
+    for k, (label, x, v) in enumerate(curves):
         if positive:  # 0 (the best point, after the shift) has no place on a log axis
             v = np.where(np.asarray(v) > 0, v, np.nan)
-        ax.plot(x, v, label=label, linewidth=1.5)
+        ax.plot(x, v, label=label, linewidth=1.5, **style(k))
     top = _loss_top(curves)
     if positive:
         ax.set_yscale("log")
@@ -192,6 +203,9 @@ def _loss_axes(ax, curves, ylabel: str, xlabel: str) -> None:
     elif top is not None:  # a diverged curve: the others keep their shape, it runs off
         starts = [abs(float(v[0])) for _, _, v in curves if len(v) and np.isfinite(v[0])]
         ax.set_ylim(top=1.5 * max(starts, default=1.0))
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and epochs: no 2.5
     ax.set_xlabel(xlabel)
     short = ylabel.split(" (")[0]  # "loss (MSE)": "min loss"
     ax.set_ylabel((f"{ylabel} − min {short}" if offset else ylabel)
@@ -216,7 +230,8 @@ def plot_minimize(filename: str, expr, variables: list[str], fixed: dict, paths:
     """
     plt = _pyplot()
     n = len(variables)
-    fig, axes = plt.subplots(1, 2 if n <= 2 else 1, figsize=(11 if n <= 2 else 6, 4.5))
+    fig, axes = plt.subplots(1, 2 if n <= 2 else 1, figsize=(11 if n <= 2 else 6, 4.5),
+                             gridspec_kw={"wspace": PANEL_GAP})
     axes = np.atleast_1d(axes)
     if n == 1:
         _function_panel(axes[0], expr, variables[0], fixed, paths)
@@ -238,9 +253,9 @@ def _function_panel(ax, expr, name, fixed, paths) -> None:
     with np.errstate(all="ignore"):
         ax.plot(grid, expr.evaluate({**fixed, name: grid}), color="0.3", linewidth=1.5, label="f")
     for k, p in enumerate(paths):
-        color = f"C{k}"
-        ax.plot(p.points[:, 0], p.values, ".-", color=color, alpha=0.7, markersize=4, label=p.label)
-        _mark_ends(ax, p.points[:, 0], p.values, color)
+        ax.plot(p.points[:, 0], p.values, marker=".", alpha=0.7, markersize=4, label=p.label,
+                **style(k))
+        _mark_ends(ax, p.points[:, 0], p.values, style(k)["color"])
     ax.set_xlim(lo, hi)
     ax.set_xlabel(name)
     ax.set_ylabel("f")
@@ -265,9 +280,9 @@ def _contour_panel(ax, expr, names, fixed, paths) -> None:
             levels = 25
         ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=0.8)
     for k, p in enumerate(paths):
-        color = f"C{k}"
-        ax.plot(p.points[:, 0], p.points[:, 1], ".-", color=color, markersize=3, alpha=0.8, label=p.label)
-        _mark_ends(ax, p.points[:, 0], p.points[:, 1], color)
+        ax.plot(p.points[:, 0], p.points[:, 1], marker=".", markersize=3, alpha=0.8,
+                label=p.label, **style(k))
+        _mark_ends(ax, p.points[:, 0], p.points[:, 1], style(k)["color"])
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel(names[0])
@@ -297,14 +312,15 @@ def plot_fit(filename: str, model_text: str, epochs: np.ndarray, losses: np.ndar
 def _draw_fit(filename, model_text, column, x, y, curve_x, target, runs, results=()) -> None:
     plt = _pyplot()
     with_data = column is not None
-    fig, axes = plt.subplots(1, 2 if with_data else 1, figsize=(11 if with_data else 6, 4.5))
+    fig, axes = plt.subplots(1, 2 if with_data else 1, figsize=(11 if with_data else 6, 4.5),
+                             gridspec_kw={"wspace": PANEL_GAP})
     axes = np.atleast_1d(axes)
     if with_data:
         ax = axes[0]
         ax.scatter(x, y, s=12, alpha=0.7, color="0.4", label="data")
         for k, (name, _, _, fitted) in enumerate(runs):
             title = "fitted model" if len(runs) == 1 else f"fitted model ({name})"
-            ax.plot(curve_x, fitted, color=f"C{k}", linewidth=2, label=title)
+            ax.plot(curve_x, fitted, linewidth=2, label=title, **style(k))
         ax.set_xlabel(column)
         ax.set_ylabel(target)
         ax.set_title("data and fitted model")
