@@ -142,6 +142,7 @@ def test_the_fit_picture_shows_the_parameters_and_r2(drawn):
     assert float(numbers["R²"]) == pytest.approx(r2, rel=1e-8)
     data, loss = fig.axes
     assert data.get_xlabel() == "x" and data.get_ylabel() == "y"
+    assert loss.get_xlabel() == "iteration"  # lm's rows are iterations, as in its table
     assert all(re.fullmatch(r"−?\d+", t.get_text()) for t in loss.get_xticklabels()
                if t.get_text())  # lm's three iterations: no tick at 0.25
     _legends_outside_the_data(fig)

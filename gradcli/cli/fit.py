@@ -381,9 +381,12 @@ def _plot(filename, expression, dataset, target, inputs, runs) -> None:
     results = [(f"{f.optimizer.name}: " if len(runs) > 1 else "")
                + ", ".join(f"{n} = {table_cell(v)}" for n, v in f.fit.values().items())
                + f", R² = {table_cell(float(f.fit.r2))}" for f in runs]
+    names = {f.optimizer.name for f in runs}  # lm counts iterations, the others epochs
+    step = ("iteration" if names == {LM} else "epoch" if LM not in names
+            else "epoch (lm: iteration)")
     plot_fit(filename, expression.text, epochs, losses, column,
              dataset.data[column] if column else None, dataset.data[target], curve_x, fitted,
-             target, label=label, others=others, results=results)
+             target, label=label, others=others, results=results, step=step)
     wrote(filename)
 
 

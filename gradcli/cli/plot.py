@@ -293,12 +293,14 @@ def _contour_panel(ax, expr, names, fixed, paths) -> None:
 
 def plot_fit(filename: str, model_text: str, epochs: np.ndarray, losses: np.ndarray,
              column: str | None = None, x=None, y=None, curve_x=None, curve_y=None,
-             target: str = "y", label: str = "loss", others=(), results=()) -> None:
+             target: str = "y", label: str = "loss", others=(), results=(),
+             step: str = "epoch") -> None:
     """The loss curve; with one input column, also the data and the fitted curve.
 
     ``others`` holds more runs drawn beside the first (``fit --opt a,b``), each
     ``(label, epochs, losses, curve_y)`` (``curve_y`` on ``curve_x``; None without data).
-    ``results`` are lines written under the title (each run's parameters and R²).
+    ``results`` are lines written under the title (each run's parameters and R²);
+    ``step`` names the loss panel's x axis (lm's are iterations).
     """
     import warnings
 
@@ -306,10 +308,11 @@ def plot_fit(filename: str, model_text: str, epochs: np.ndarray, losses: np.ndar
         # a diverged run's losses (1e300 and beyond) overflow matplotlib's log-scale transforms
         warnings.simplefilter("ignore", RuntimeWarning)
         _draw_fit(filename, model_text, column, x, y, curve_x, target,
-                  [(label, epochs, losses, curve_y), *others], list(results))
+                  [(label, epochs, losses, curve_y), *others], list(results), step)
 
 
-def _draw_fit(filename, model_text, column, x, y, curve_x, target, runs, results=()) -> None:
+def _draw_fit(filename, model_text, column, x, y, curve_x, target, runs, results=(),
+              step="epoch") -> None:
     plt = _pyplot()
     with_data = column is not None
     fig, axes = plt.subplots(1, 2 if with_data else 1, figsize=(11 if with_data else 6, 4.5),
@@ -326,7 +329,7 @@ def _draw_fit(filename, model_text, column, x, y, curve_x, target, runs, results
         ax.set_title("data and fitted model")
         ax.grid(True, alpha=0.3)
         _legend(ax, len(runs) + 1)
-    _loss_axes(axes[-1], [(name, e, v) for name, e, v, _ in runs], "loss (MSE)", "epoch")
+    _loss_axes(axes[-1], [(name, e, v) for name, e, v, _ in runs], "loss (MSE)", step)
     # the fitted parameters and R² above the panels, where they cover nothing
     fig.suptitle("\n".join([model_text, *results]), fontsize="medium",
                  y=1.0 + 0.045 * len(results))
