@@ -253,11 +253,9 @@ def test_compiled_program_is_the_tape_for_every_function(fn):
             same(fv, tape_value)
             same(fgrad, tape_grad)
             finite = np.all(np.isfinite(tape_grad)) and np.isfinite(tape_value)
-            if finite:  # the float function itself, where it does not fall back
-                try:
-                    out = raw(p)
-                except (ArithmeticError, ValueError):
-                    continue
+            if finite:  # the float function itself: no fall-back to numpy (the slow path,
+                # 20-45x a call) where the value and gradient are numbers
+                out = raw(p)
                 same(out[0], tape_value)
                 same(out[1:], tape_grad)
 
