@@ -121,6 +121,7 @@ def _ball_reference(expression, at, order):
     return balls
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(smooth_expressions(max_leaves=5), st.floats(-3, 3, allow_nan=False),
        st.sampled_from([1, 2, 5, 12, 30, 100]))
@@ -265,6 +266,7 @@ def w2_order_1000():
     return w2_derivatives(0.5, 1000)     # mpmath's series at 60 digits, no flint
 
 
+@pytest.mark.slow
 def test_order_1000_plain_is_exact_or_signed_inf_never_nan(w2_order_1000):
     """Issue 16: order 1000 of W2 at 0.5 printed -inf, and nothing else was vouched for.
     Orders 0..174 within 1e-13 of mpmath; from 175 on beyond float64: +-inf of the exact
@@ -578,3 +580,37 @@ def test_a_normal_tiny_derivative_is_not_reported_as_underflow():
     assert not report.underflow                            # (and x**2 = 1e-300 is normal)
     gc.parse("x**2").derivatives("x", 3, at=1e-170, report=report)   # 1e-340 is not
     assert report.underflow == [(0, 0)]
+
+
+def test_a_divisor_ball_holding_0_raises_the_precision_not_an_internal_error():
+    """tanh's ball rule divides by (e^x + e^-x)**2: at x = 1e64 and 128 bits both balls
+    hold everything (x itself is not exact below 213 bits) and flint refused the division
+    (ValueError, exit 70 on the command line); now more bits are tried. tanh'(x) =
+    4/(e^x + e^-x)**2 = 4 e^(-2e64) (1 - ...), tanh''(x) = -2 tanh(x) tanh'(x)."""
+    d = gc.parse("tanh(x)").derivatives("x", 2, at="1e64", digits=20)
+    x = mp.mpf(10) ** 64
+    assert d[0] == "1.0000000000000000000"
+    for k, exact in ((1, 4 / (mp.exp(x) + mp.exp(-x)) ** 2),
+                     (2, -2 * mp.tanh(x) * 4 / (mp.exp(x) + mp.exp(-x)) ** 2)):
+        assert abs(mp.mpf(d[k]) / exact - 1) <= mp.mpf(10) ** -19, k
+    report = Refinement()   # float64: 1.0, then 0.0 and -0.0, below float64's range
+    ds = gc.parse("tanh(x)").derivatives("x", 2, at=1e64, report=report)
+    assert [math.copysign(1, float(v)) for v in ds] == [1, 1, -1] and ds[1] == ds[2] == 0
+    assert report.underflow == [(0, 1), (0, 2)]
+
+
+def test_a_tiny_value_behind_a_ball_around_0_is_resolved_before_it_is_called_0():
+    """c_4..c_8 of sqrt(1+x**2) at 2.6e73 are about x**(1-2k): at 384 bits their balls
+    hold 0 with a radius under 2**-1076, once taken as 0 silently; at 600 bits they are
+    1e-366 and beyond: the nearest float64 with its sign, reported as underflow.
+    (f^(k) = P_k(x) / (1+x**2)**(k-1/2) from mpmath's diff of the closed form.)"""
+    a = 2.601599207720623e+73
+    report = Refinement()
+    ds = [float(v) for v in gc.parse("sqrt(1+x**2)").derivatives("x", 8, at=a, report=report)]
+    with mp.workdps(2000):
+        exact = mp.diffs(lambda t: mp.sqrt(1 + t * t), mp.mpf(a), 8)
+        exact = list(exact)
+    assert [k for _, k in report.underflow] == [4, 5, 6, 7, 8]
+    for k in range(9):
+        want = float(exact[k])
+        assert ds[k] == want and (want != 0 or math.copysign(1, ds[k]) == mp.sign(exact[k]))

@@ -246,7 +246,10 @@ def root_series(nodes, wrt, point: dict, n: int, prec: int, exact: bool = False)
                     continue
                 raise NoBallRule(f"'{node.op}' has no ball rule yet: certified digits are "
                                  f"not available for it")
-            values[node.id] = rule(*[values[i] for i in inputs], **attrs)
+            try:
+                values[node.id] = rule(*[values[i] for i in inputs], **attrs)
+            except (ValueError, ZeroDivisionError) as why:   # flint: a divisor's ball holds 0
+                raise Undecided(f"{node.op}: {why}") from None   # (tanh's cosh at x = 1e64)
         return coefficients(values[nodes[-1].id])
 
 
@@ -392,6 +395,9 @@ REL = 1e-13
 START_BITS = 96            # 53 + 43: most entries are decided at the first precision
 MAX_BITS = 1 << 15         # beyond this an entry stays as float64 computed it, flagged
 ZERO_RADIUS = arb(2) ** -1076   # a ball this close around 0 holds nothing float64 can tell from 0
+ZERO_BITS = 4096   # ... taken as 0 from this precision on: below it, more bits may show a
+                   # nonzero value beneath float64's range (c_4 of sqrt(1+x**2) at 2.6e73,
+                   # 1e-366, needs 600), which is then reported as an underflow
 TINY = sys.float_info.min        # 2.2e-308: below it float64 keeps fewer than 53 bits, or none
 
 
@@ -399,9 +405,9 @@ def _decided(b: arb) -> bool:
     return not b.is_nan() and b.rad().is_finite()
 
 
-def _check_entry(b: arb, v: float):
-    """('ok' | 'replaced' | 'overflow' | 'underflow', value) when the ball b decides entry v,
-    else None."""
+def _check_entry(b: arb, v: float, prec: int = ZERO_BITS):
+    """('ok' | 'replaced' | 'overflow' | 'underflow', value) when the ball b (at ``prec``
+    bits) decides entry v, else None."""
     if not _decided(b):
         return None
     if not b.is_finite():                      # an exact +-inf (SPEC 4's one-sided limits)
@@ -418,7 +424,7 @@ def _check_entry(b: arb, v: float):
         if abs(f) < TINY:   # nonzero, below float64's normal range: 0.0 or a subnormal, signed
             return "underflow", f
         return ("ok", v) if f == v else ("replaced", f)
-    if b.contains(0) and b.rad() < ZERO_RADIUS:
+    if b.contains(0) and b.rad() < ZERO_RADIUS and prec >= ZERO_BITS:
         return ("ok", v) if v == 0 else ("replaced", 0.0)
     return None
 
@@ -516,7 +522,7 @@ def certify(nodes, wrt: str, point: dict, values: list, top: int) -> list:
             balls = {k: cs[k] * _factorial(k) if k > 1 and cs[k].is_finite() else cs[k]
                      for k in slow}
         for k in slow:
-            decided = _check_entry(balls[k], values[k])
+            decided = _check_entry(balls[k], values[k], prec)
             if decided is not None and decided[1] == 0 == values[k] and signed_zero:
                 decided = ("ok", values[k])   # IEEE's sign at a -0.0 point (x at -0.0)
             if decided is None:
