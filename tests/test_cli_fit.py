@@ -67,8 +67,8 @@ def test_csv_has_one_row_per_shown_epoch(gradcli):
     assert result.stdout == (
         "opt,epoch,loss,b,w\n"
         "sgd,0,57.0,0.0,0.0\n"
-        "sgd,1,33.22959999999999,0.14,0.5\n"
-        "sgd,2,19.377301120000002,0.2472,0.8815999999999999\n"
+        "sgd,1,54.335896000000005,0.014,0.05\n"  # torch.optim.SGD's default rate, 1e-3
+        "sgd,2,51.796374978112,0.027672000000000002,0.09881600000000001\n"
         "adam,0,57.0,0.0,0.0\n"
         "adam,1,56.936018000019985,0.0009999999992857142,0.0009999999997999998\n"
         "adam,2,56.87207294014196,0.0019999850588078394,0.0019999853595162\n")
@@ -94,7 +94,7 @@ def test_tol_zero_runs_every_epoch(gradcli):
     result = gradcli("fit", "w*x+b", "--data", TUTORIAL, "--target", "y", "--tol", "0",
                      "--epochs", "3", "--format", "table", "--opt", "sgd")
     assert result.stdout.splitlines()[-1] == ("3 epochs (--tol 0: no convergence test), "
-                                              "gradient norm 23.09886499")
+                                              "gradient norm 48.32378123")
 
 
 def test_init_and_minibatch_seed(gradcli):

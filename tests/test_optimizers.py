@@ -167,7 +167,7 @@ def test_float32_mode_keeps_every_optimizer_in_float32_and_near_float64():
 # -- the naive oracle ----------------------------------------------------------------------
 # Defaults copied from the reference's table (section 1.1), not from the module.
 NAIVE_DEFAULTS = {
-    "torch": {"sgd": dict(lr=0.01), "adagrad": dict(lr=1e-2, eps=1e-10, acc0=0.0),
+    "torch": {"sgd": dict(lr=1e-3), "adagrad": dict(lr=1e-2, eps=1e-10, acc0=0.0),
               "rmsprop": dict(lr=1e-2, rho=0.99, eps=1e-8), "adam": dict(lr=1e-3, eps=1e-8),
               "adamw": dict(lr=1e-3, eps=1e-8, weight_decay=1e-2),
               "adamax": dict(lr=2e-3, eps=1e-8), "nadam": dict(lr=2e-3, eps=1e-8, psi=4e-3)},
@@ -490,7 +490,7 @@ def test_bad_optimizer_hyperparameters_are_value_errors(make, message):
 
 # -- make and the defaults -----------------------------------------------------------------
 DEFAULTS = [  # (name, compat, attribute, value): the reference's table, section 1.1
-    ("sgd", "torch", "lr", 0.01), ("sgd", "keras", "lr", 0.01), ("sgd", "torch", "momentum", 0.0),
+    ("sgd", "torch", "lr", 1e-3), ("sgd", "keras", "lr", 0.01), ("sgd", "torch", "momentum", 0.0),
     ("momentum", "torch", "momentum", 0.9), ("nesterov", "keras", "momentum", 0.9),
     ("nesterov", "torch", "nesterov", True), ("momentum", "torch", "nesterov", False),
     ("adagrad", "torch", "lr", 1e-2), ("adagrad", "torch", "eps", 1e-10),

@@ -317,7 +317,8 @@ def optimizer_options(func=None, *, default_opt: str | None = None,
                               f"compare them" + (f" (default: {default_opt})."
                                                  if default_opt else ".")),
             click.option("--lr", type=float, callback=_non_negative, metavar="LR",
-                         help="Learning rate (default: the optimizer's; sgd 0.01)."),
+                         help="Learning rate (default: the optimizer's in torch.optim, sgd 0.001; "
+                              "with --compat keras, in Keras, sgd 0.01)."),
             click.option("--momentum", type=float, callback=_non_negative, metavar="M",
                          help="Momentum (default 0.9 for momentum and nesterov)."),
             click.option("--betas", callback=_parse_betas, metavar="B1,B2",

@@ -1,8 +1,8 @@
 """The optimizer core: clip -> maximize -> schedule -> decay -> step, over flat numpy arrays.
 
-Every optimizer follows ``torch.optim``'s update rule and defaults, except SGD's
-default learning rate (0.01, Keras's). ``compat="keras"`` switches to Keras 3's
-rules and defaults: Adam's "epsilon hat" (1e-7, added to sqrt(v) after the bias
+Every optimizer follows ``torch.optim``'s update rule and defaults (torch 2.13's: SGD's
+learning rate is 1e-3). ``compat="keras"`` switches to Keras 3's rules and defaults:
+SGD's learning rate 0.01, Adam's "epsilon hat" (1e-7, added to sqrt(v) after the bias
 correction has gone into the step size), RMSprop's rho 0.9 with epsilon inside
 the square root, Adagrad's 0.1 initial accumulator with epsilon inside the
 square root, Nadam's 0.96**t momentum schedule, the learning rate inside the

@@ -18,7 +18,8 @@ class SGD(Optimizer):
     """Gradient descent, with momentum, dampening (torch only) and Nesterov momentum."""
 
     name = "sgd"
-    DEFAULTS = {"torch": {"lr": 0.01}, "keras": {"lr": 0.01}}
+    # torch.optim.SGD: lr=1e-3 (torch 2.13; older torch required lr); keras.optimizers.SGD: 0.01
+    DEFAULTS = {"torch": {"lr": 1e-3}, "keras": {"lr": 1e-2}}
     HYPER = ("momentum", "dampening", "nesterov")
 
     def __init__(self, lr=None, momentum=0.0, dampening=0.0, nesterov=False, **common):
