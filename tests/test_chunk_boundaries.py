@@ -40,6 +40,7 @@ def test_chunk_boundaries_are_one_pass_to_the_bit(dtype, extra, monkeypatch):
     same_bits(chunked, results(compile_expression(gc.parse(TEXT), dtype=dtype), env))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [0, 1, 1 + (1 << 20)])
 def test_fused_loops_at_the_chunk_boundaries_are_one_pass_to_the_bit(extra, monkeypatch):
     rows = replay.chunk_rows((1,), 8)

@@ -26,6 +26,7 @@ def _line_by_line(texts):
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(LINE, NUMBER), min_size=1, max_size=8))
 def test_number_lines_reads_what_parse_point_reads(texts):
@@ -106,6 +107,7 @@ def test_a_bad_line_keeps_its_row_next_to_fast_batches():
     assert result.stdout == "2.0\n\n3.0\n"
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.binary(max_size=6) | st.sampled_from([b"\xe2\x82", b"\xff", b"\xef\xbb\xbf",
                                                            "é€".encode(), b"1.5"]),

@@ -165,6 +165,7 @@ def test_invalid_utf8_data_is_an_error_naming_the_row_on_stdin_and_in_a_file(gra
         2, "", f"gradcli: error: '{path}': {message}\n")
 
 
+@pytest.mark.slow
 def test_real_process_reports_invalid_utf8_on_stdin_without_a_traceback():
     result = subprocess.run([sys.executable, "-m", "gradcli", "fit", "w*x", "--data", "-",
                              "--target", "y"], input=b"x,y\n\x80,1\n", capture_output=True,
@@ -296,6 +297,7 @@ def test_help_shows_examples(gradcli):
     assert "Show every Kth epoch" in result.stdout and "the data with the fitted" in result.stdout
 
 
+@pytest.mark.slow
 def test_real_process_reads_the_data_on_stdin():
     with open(TUTORIAL, encoding="utf-8") as fh:
         data = fh.read()

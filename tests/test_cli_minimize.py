@@ -68,6 +68,7 @@ def test_iterates_on_x_minus_50_squared_from_3(gradcli, options, expected):
         assert got[step] == _printed(text), f"x{step}"
 
 
+@pytest.mark.slow
 def test_adam_x1_exactly_as_update_computes_it_in_a_real_subprocess():
     result = subprocess.run([sys.executable, "-m", "gradcli", "minimize", QUADRATIC, "--opt",
                              "adam", "--lr", "1", "--steps", "200", "--from", "x=3", "--format",
@@ -445,6 +446,7 @@ def test_progress_bar_is_silent_off_a_terminal_and_draws_on_one(monkeypatch, cap
     assert "adam" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_gradcli_diff_does_not_import_the_optimizers():
     code = ("import sys; from gradcli.cli import main; sys.argv = ['gradcli', 'diff', 'x**2', "
             "'--at', '1']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"

@@ -104,6 +104,7 @@ def test_a_quasi_newton_divergence_suggests_bounds_not_a_learning_rate(gradcli):
                              "the function bounded below? try --bounds or another --from)\n")
 
 
+@pytest.mark.slow
 def test_a_real_process_runs_lbfgs_without_opt_and_names_the_active_bound():
     """The installed entry point: no --opt is lbfgs, whose JSON is the library's run; a box
     names the bound the answer lies on; a reversed box or a start outside it is one line,

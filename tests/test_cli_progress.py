@@ -38,6 +38,7 @@ def test_the_line_is_erased_at_the_end_and_on_interrupt():
     assert out.getvalue().endswith("\r\x1b[2K")
 
 
+@pytest.mark.slow
 def test_a_ticking_line_moves_while_one_step_lasts_and_messages_erase_it():
     out = io.StringIO()
     with progress.progress_bar(2, "check", delay=0.0, stream=out, ticking=True):
@@ -56,6 +57,7 @@ def test_a_short_run_draws_nothing():
     assert out.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_a_long_taylor_run_is_announced_with_its_estimate_before_the_work():
     # issue 23: order 2000 of a 1,000-term sum took 84 s with no progress and no estimate
     import subprocess

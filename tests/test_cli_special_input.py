@@ -79,7 +79,9 @@ def _real_process(args):
     return result.returncode, result.stdout, result.stderr
 
 
-RUNNERS = [pytest.param(_in_process, id="clirunner"), pytest.param(_real_process, id="process")]
+# a real process each (about 0.2 s): in the full suite; the inner loop runs CliRunner's
+RUNNERS = [pytest.param(_in_process, id="clirunner"),
+           pytest.param(_real_process, id="process", marks=pytest.mark.slow)]
 
 
 @pytest.mark.parametrize("run", RUNNERS)

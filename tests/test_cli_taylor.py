@@ -174,7 +174,11 @@ def exact_of():
     return get
 
 
-@pytest.mark.parametrize("how", ["clirunner", "process"])
+# a real process each: in the full suite; the inner loop (-m "not slow") runs CliRunner's
+HOW = ["clirunner", pytest.param("process", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("how", HOW)
 @pytest.mark.parametrize("text, at, order", ISSUE_EXAMPLES)
 def test_issue_examples_print_the_exact_derivatives_or_signed_inf(gradcli, exact_of, how, text,
                                                                   at, order):
@@ -259,7 +263,7 @@ BAD_DIGITS = [
 ]
 
 
-@pytest.mark.parametrize("how", ["clirunner", "process"])
+@pytest.mark.parametrize("how", HOW)
 @pytest.mark.parametrize("args, message", BAD_DIGITS, ids=[" ".join(a) for a, _ in BAD_DIGITS])
 def test_bad_digits_input_is_one_line_exit_2(gradcli, how, args, message):
     import subprocess
@@ -277,7 +281,7 @@ def test_bad_digits_input_is_one_line_exit_2(gradcli, how, args, message):
     assert message in stderr and "Traceback" not in stderr
 
 
-@pytest.mark.parametrize("how", ["clirunner", "process"])
+@pytest.mark.parametrize("how", HOW)
 def test_below_the_float64_range_is_signed_and_warned(gradcli, how):
     """f^(k) of log(x) at 1e300 is (-1)**(k-1) (k-1)!/1e300**k: -1e-600, 2e-900, -6e-1200
     from order 2 on, below float64's range: its nearest float64 with the sign, one warning

@@ -128,6 +128,7 @@ def test_cli_jit_prints_what_the_default_loop_prints(gradcli):
     assert fused.stdout == plain.stdout
 
 
+@pytest.mark.slow
 def test_cli_jit_with_variables_named_like_python_builtins(gradcli):
     """The fused loop's source is exec'd: it holds generated slot names (p0, g0, ...) and
     numbers only, so variables named __import__, exec or np are plain variables there."""
@@ -161,6 +162,7 @@ def test_generated_loops_with_subtracted_terms_are_descend_bit_for_bit():
     same_rows(ref, run)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, names", [
     ("x**3-2*x*y+y**5/7+x**-2+(y-3)**-3", ["x", "y"]),
     ("+".join(f"(x{i + 1:02d}-x{i:02d}**3)**3+x{i:02d}**-4" for i in range(20)), None),
@@ -238,6 +240,7 @@ def test_without_an_importable_numba_jit_is_one_line_and_long_replays_stay_numpy
     assert done.stdout == "[None] True\n"
 
 
+@pytest.mark.slow
 def test_many_variables_with_sin_and_exp_are_within_ulps_of_the_default_loop():
     """Over 16 variables the default loop's vector path calls numpy's sin and exp, the fused
     loop libm's (docs/minimize.md says so): the iterates differ in their last bits only."""
@@ -250,6 +253,7 @@ def test_many_variables_with_sin_and_exp_are_within_ulps_of_the_default_loop():
     assert fused.final[1] == pytest.approx(plain.final[1], rel=1e-14)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", [
     "(" + "+".join(f"100*(x{i + 1:02d}-x{i:02d}**2)**2" for i in range(20)) + ")-("
     + "-".join(f"(x{i:02d}/10-1)**2" for i in range(20, 40)) + ")",

@@ -302,6 +302,7 @@ def _cli(expr, opt, start, extra=(), lr="1"):
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opt,kind,kw,okw", [CASES[0], CASES[1], CASES[3], CASES[4]],
                          ids=["adam", "adamw", "adamax", "nadam"])
 def test_cli_one_variable_bit_for_bit(opt, kind, kw, okw):
@@ -316,6 +317,7 @@ def test_cli_one_variable_bit_for_bit(opt, kind, kw, okw):
     assert res["point"]["x"] == float(q[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opt,kind,lr,okw", [
     ("momentum", "sgd", 0.1, {"momentum": 0.9}),  # --opt momentum/nesterov: momentum 0.9
     ("nesterov", "sgd", 0.1, {"momentum": 0.9, "nesterov": True}),
@@ -334,6 +336,7 @@ def test_cli_other_optimizers_bit_for_bit(opt, kind, lr, okw):
     assert np.isfinite(q).all() and res["point"]["x"] == float(q[0]), (opt, res["point"])
 
 
+@pytest.mark.slow
 def test_cli_adamw_two_variables_bit_for_bit():
     res = _cli("(x-50)**2 + 4*(y+3)**2", "adamw", "x=3,y=1", ["--weight-decay", "0.1"])
     oracle = KerasOracle("adamw", 1.0, weight_decay=0.1)

@@ -38,6 +38,7 @@ def test_columns_count_spaces_and_tabs():
     assert tokens[2].value == 25.0
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join))
 def test_the_parsers_token_lists_are_the_tokens(text):

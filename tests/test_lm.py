@@ -334,6 +334,7 @@ def test_the_minpack_transcription_takes_scipys_steps(name, start):
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)  # Lanczos3: conditioned to ~1e-7
 
 
+@pytest.mark.slow
 def test_a_real_process_fits_with_lm_by_default_and_refuses_bad_fits_in_one_line():
     """The installed entry point, not CliRunner: the default method is lm with value ± stderr
     (curve_fit's), and a singular Jacobian, a non-finite residual's row, too few rows and a

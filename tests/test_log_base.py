@@ -21,6 +21,7 @@ def run(*args):
     return done
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, warning, stdout", [
     (["eval", "log(x, 0)", "--at", "x=2"], "log(0.0) is -inf at x=2.0", "-0.0"),
     (["diff", "log(x, 0)", "--at", "x=2"], "log(0.0) is -inf at x=2.0", "-0.0"),
@@ -47,6 +48,7 @@ def test_the_value_is_the_limit_as_the_base_tends_to_0():
     assert [float(v) for v in e.derivatives("x", order=1, at={"x": 2.0})] == [0.0, 0.0]
 
 
+@pytest.mark.slow
 def test_a_good_base_and_a_base_of_1_are_unchanged():
     done = run("eval", "log(x, 2)", "--at", "x=8")
     assert (done.stdout.split(), done.stderr) == (["3.0"], "")

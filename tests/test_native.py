@@ -66,6 +66,7 @@ def test_the_probe_keeps_only_forms_that_give_numpys_bits():
     assert ("cos" in agree) == bool(np.array_equal(c, np.cos(xs)))
 
 
+@pytest.mark.slow
 def test_w3_fused_is_the_numpy_replay_to_the_bit_at_many_random_points(at_once):
     rng = np.random.default_rng(4)
     xs = np.concatenate([rng.uniform(-6, 6, 3000), rng.normal(0, 1e4, 500), SPECIAL,
@@ -87,6 +88,7 @@ MORE_MIXED = ["x*y + sin(x)/y", "tanh(x)**3 + x**2*y", "log(1 + x**2)/(y - 2) + 
               "sqrt(x) * 2 + 0", "hypot(x, y) + atan2(y, x)*x"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", MIXED + [pytest.param(t, marks=pytest.mark.slow)
                                           for t in MORE_MIXED])
 def test_expressions_mixing_loops_and_numpy_calls_keep_every_bit(at_once, text):

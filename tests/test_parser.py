@@ -151,6 +151,7 @@ def test_deep_nesting_within_the_limit_parses():
     assert e.evaluate(2.0) == 2.0
 
 
+@pytest.mark.slow
 def test_too_long_expression_is_an_error_not_a_hang():
     with pytest.raises(gc.ParseError) as info:
         gc.parse("x*" * 600_000 + "x")
@@ -184,6 +185,7 @@ def _parenthesized(operand: str) -> str:
     return re.sub(r"(?<![\w.])([A-Za-z_]\w*|[0-9.]+(?:e[0-9]+)?)", r"(\1)", operand)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["+", "-", "*", "/"]), st.sampled_from(OPERANDS)),
                 min_size=1, max_size=12))

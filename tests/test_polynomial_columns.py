@@ -242,6 +242,7 @@ def test_the_graph_is_built_when_asked_for_and_is_the_parsers():
     assert expression.derivatives("x", 1, at=0.5, dtype="float32")[1].dtype == np.float32
 
 
+@pytest.mark.slow
 def test_a_polynomial_longer_than_a_graph_may_be_is_read_as_columns():
     """Up to MAX_POLYNOMIAL_LENGTH characters a plain sum is read as columns; its graph, and
     any other long expression, stop at MAX_LIBRARY_EXPRESSION_LENGTH."""
@@ -297,6 +298,7 @@ def test_sparse_huge_exponents_by_binary_powering(x):
     assert abs(slope - float(want_slope)) <= 1e-15 * abs(float(want_slope))
 
 
+@pytest.mark.slow
 def test_the_command_line_diff_of_a_long_polynomial(gradcli):
     """`gradcli diff POLY --at 0.999` takes the columns (one point, order 1) and prints the
     mpmath value within an ulp; --order 2 takes the graph's way."""

@@ -8,6 +8,7 @@ taken: the value always, the gradient where ``fg.exact_order``; else within a fe
 for the float function, whose pow and sin are libm's) and the tape (Expression.evaluate and
 gradient, an independent engine: within 1e-12)."""
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 import gradcli as gc
@@ -46,6 +47,7 @@ def same_bits(a, b):
 
 
 # no shrinking: a failing text is printed whole, and shrinking texts this long takes minutes
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(repeated_sums(), st.integers(0, 2 ** 32 - 1))
