@@ -69,7 +69,7 @@ def _table(group: str, members: list):
         from rich.markup import escape
         from rich.table import Table
 
-        from .render import console
+        from .tables import console
 
         table = Table(title=escape(group), title_justify="left", expand=True)
         table.add_column(COLUMNS[0], no_wrap=True)

@@ -8,7 +8,8 @@ from .certified import check_finite_points, digits_option, exact_values
 from .columns import Rows
 from .inputs import for_each_point
 from .options import at_option, expr_argument, format_option
-from .render import Row, Writer, format_number, table_text
+from .render import Row, Writer, format_number
+from .tables import table_text
 
 EXAMPLES = [
     'gradcli grad "x**2*y+sin(y)" --at x=1,y=2',

@@ -25,12 +25,10 @@ table with the point and ``error`` in the first value cell; a small table of its
 the expression gave no row, as a bad expression on stdin).
 
 Tables (SPEC 6.4) are never wider than the terminal (``COLUMNS`` in a pipe): numbers to
-TABLE_DIGITS significant digits (tables only), the title a line of its own; a table that
-does not fit is drawn without its outer edge if it is tall, else on its side (a line per
-heading, as many results side by side as fit); a matrix under a table (a Hessian) in
-blocks of columns; the closing text's prose lines wrapped (``wrap_notes``). A row is written whole: Ctrl-C or SIGTERM
-waits for its end (``app.whole_record``), and a long JSON record goes to the descriptor
-unbuffered.
+TABLE_DIGITS significant digits (tables only); ``tables.py`` draws them (on their side when
+too wide, a Hessian in blocks of columns, the closing text wrapped). A row is written
+whole: Ctrl-C or SIGTERM waits for its end (``app.whole_record``), and a long JSON record
+goes to the descriptor unbuffered.
 
 To add a command: build Rows (its record, plain line, CSV and table cells, notes) and hand
 them to ``Writer(format)``; nothing else writes stdout. Many rows of one command may come
@@ -129,84 +127,6 @@ def table_cell(value) -> str:
     return cell(value)
 
 
-# -- tables --------------------------------------------------------------------------------
-def console(out=None, width: int | None = None):
-    """A rich Console on ``out`` (default stdout) whose width is the terminal's (COLUMNS in a
-    pipe, else 80); a closed pipe raises BrokenPipeError (rich would exit 1 itself)."""
-    from rich.console import Console
-
-    class _Console(Console):
-        def on_broken_pipe(self) -> None:
-            raise BrokenPipeError
-
-    return _Console(file=out or sys.stdout, highlight=False, soft_wrap=False, width=width)
-
-
-def _width(renderable, con) -> int:
-    from rich.measure import Measurement
-
-    return Measurement.get(con, con.options.update_width(1 << 16), renderable).maximum
-
-
-def _rich_table(title, columns, texts, caption, right, header=True, edge=True):
-    from rich.table import Table
-
-    table = Table(title=title, caption=caption, title_justify="left", show_header=header,
-                  show_edge=edge)
-    for name, r in zip(columns, right):
-        table.add_column(name, justify="right" if r else "left", overflow="fold")
-    for row in texts:
-        table.add_row(*row)
-    return table
-
-
-def print_table(title: str | None, columns: list[str], rows: list[list], *, file=None,
-                caption: str | None = None, numeric: list[bool] | None = None) -> None:
-    """Draw a table no wider than the terminal: as it is when it fits (a tall one without
-    its outer edge if that makes it fit); else turned on its side (a line per heading, a column per row, as many rows side by side as fit, the
-    rest below); numbers right-justified, to TABLE_DIGITS digits."""
-    con = console(file)
-    texts = [[table_cell(v) for v in row] for row in rows]
-    if numeric is not None:
-        right = list(numeric)
-    else:
-        right = [all(not isinstance(row[i], str) for row in rows) if rows else True
-                 for i in range(len(columns))]
-    if title:  # a line of its own, wrapped at the terminal (rich would wrap it at the table)
-        from rich.text import Text
-
-        con.print(Text(title), overflow="fold")
-    table = _rich_table(None, columns, texts, caption, right)
-    if _width(table, con) <= con.width or not rows:
-        con.print(table)
-        return
-    if len(rows) > len(columns):  # a tall table (an iteration table): first without its edge
-        table = _rich_table(None, columns, texts, caption, right, edge=False)
-        if _width(table, con) <= con.width:
-            con.print(table)
-            return
-    # on its side: the first column's values head the columns ("step 0 25 50", "order 0 1 2")
-    body = list(zip(*texts))  # one tuple per heading
-    head, rest = columns[0], list(zip(columns[1:], body[1:]))
-    chunks, start = [], 0
-    while start < len(rows):
-        end = start + 1
-        while end < len(rows):
-            trial = _rich_table(None, [head, *body[0][start:end + 1]],
-                                [[h, *cells[start:end + 1]] for h, cells in rest], None,
-                                [False] + [True] * (end + 1 - start))
-            if _width(trial, con) > con.width:
-                break
-            end += 1
-        chunks.append((start, end))
-        start = end
-    for i, (a, b) in enumerate(chunks):
-        con.print(_rich_table(None, [head, *body[0][a:b]],
-                              [[h, *cells[a:b]] for h, cells in rest],
-                              caption if i == len(chunks) - 1 else None,
-                              [False] + [True] * (b - a)))
-
-
 def error_row(expr: str, given: dict, text: str | None, shape: Row | None) -> Row:
     """A bad input's table row: in ``shape``'s table (a row of the same expression), its point
     in the point's columns (the line's text in the first where it was not a point) and
@@ -230,66 +150,6 @@ def error_row(expr: str, given: dict, text: str | None, shape: Row | None) -> Ro
         cells[n] = "error"
     return Row(title=shape.title, table_columns=headings, table_values=cells,
                caption=shape.caption, numeric=shape.numeric, error=True)
-
-
-def table_text(title: str | None, columns: list[str], rows: list[list], *,
-               numeric: list[bool] | None = None, width: int | None = None) -> str:
-    """print_table's output as a string (for a table drawn under another: a Hessian)."""
-    import io
-
-    out = io.StringIO()
-    if width is None:
-        width = console().width
-    con = console(out, width)
-    texts = [[table_cell(v) for v in row] for row in rows]
-    right = numeric if numeric is not None else [not isinstance(v, str) for v in rows[0]]
-    for a, b in _column_blocks(con, columns, texts, right):
-        con.print(_rich_table(title if a == 1 else None, [columns[0], *columns[a:b]],
-                              [[row[0], *row[a:b]] for row in texts], None,
-                              [right[0], *right[a:b]]))
-    return out.getvalue().rstrip("\n")
-
-
-def _column_blocks(con, columns, texts, right) -> list[tuple[int, int]]:
-    """The columns after the first (the rows' names) in blocks [a, b) that each fit the
-    console beside the first, as a matrix is printed in blocks of columns (a 10-variable
-    Hessian at 80 columns: its numbers whole, not folded into 4-character pieces)."""
-    blocks, a = [], 1
-    while a < len(columns) or not blocks:
-        b = a + 1
-        while b < len(columns):
-            trial = _rich_table(None, [columns[0], *columns[a:b + 1]],
-                                [[row[0], *row[a:b + 1]] for row in texts], None,
-                                [right[0], *right[a:b + 1]])
-            if _width(trial, con) > con.width:
-                break
-            b += 1
-        blocks.append((a, min(b, len(columns))))
-        a = b
-    return blocks
-
-
-def wrap_notes(text: str, width: int) -> str:
-    """A table's closing text at the terminal's width: a prose line longer than ``width``
-    wrapped at spaces, not inside ``name = value`` (its continuation indented two more);
-    the lines of a table drawn in it (box characters) and --symbolic formulas
-    (``  order k: ...``, one line each so that they copy whole) as they are."""
-    if all(len(line) <= width for line in text.split("\n")):
-        return text
-    import textwrap
-
-    lines = []
-    for line in text.split("\n"):
-        if (len(line) <= width or any("\u2500" <= c <= "\u257f" for c in line)
-                or line.startswith("  order ")):
-            lines.append(line)
-            continue
-        indent = line[:len(line) - len(line.lstrip())]
-        glued = line.replace(" = ", "\x00=\x00")  # "x = 1.5" stays on one line
-        lines += [part.replace("\x00", " ") for part in textwrap.wrap(
-            glued, width, subsequent_indent=indent + "  ", break_long_words=False,
-            break_on_hyphens=False)] or [line]
-    return "\n".join(lines)
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -472,6 +332,8 @@ class Writer:
             self._pending.append(row)
         if row.notes is not None:
             self._draw()
+            from .tables import console, wrap_notes
+
             self.out.write(wrap_notes(row.notes, console(self.out).width) + "\n")
 
     def _csv_line(self, values: list[str]) -> None:
@@ -490,6 +352,8 @@ class Writer:
             if numeric is None and good and len(good) < len(rows):  # the numbers' columns
                 numeric = [all(not isinstance(v[i], str) for v in good)  # stay right-justified
                            for i in range(len(first.table_cells()[0]))]
+            from .tables import print_table
+
             print_table(first.title, first.table_cells()[0], [r.table_cells()[1] for r in rows],
                         file=self.out, caption=first.caption, numeric=numeric)
 

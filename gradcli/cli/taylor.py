@@ -123,7 +123,7 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
         table_rows = [[k, ds[k], cs[k]] for k in range(order + 1)]
 
         def draw(out, title=title, table_rows=table_rows):
-            from .render import print_table
+            from .tables import print_table
 
             print_table(title, ["k", "f^(k)", "c_k"], table_rows, file=out,
                         numeric=[True, True, True])
