@@ -21,15 +21,28 @@ def _with_value(series, value):
 
 def _sigmoid_series(x):
     """sigmoid(x): D(p) = p (1 - p) D(x)"""
-    value = np.exp(-np.logaddexp(0.0, -x[0]))
-    # p (1 - p) at the value, without the cancellation of 1 - p near 1
-    slope = np.exp(-np.logaddexp(0.0, -x[0]) - np.logaddexp(0.0, x[0]))
+    value = _sigmoid(x[0])
+    # p (1 - p) = e / (1 + e)**2 with e = exp(-|x|), without the cancellation of 1 - p near 1
+    e = np.exp(-np.abs(x[0]))
+    slope = e / (1.0 + e) / (1.0 + e)
     return T.from_derivative(x, value, lambda p, k: slope if k == 0
                              else p[k] - T.self_product(p, k))
 
 
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) below: exp never overflows and
+    each branch loses no digits (as scipy.special.expit; float32 stays float32, so a float32
+    tensor gets TF's sigmoid(10) = 0.9999546)"""
+    e = np.exp(-np.abs(x))
+    one = np.ones_like(e)
+    return np.where(x >= 0, one / (one + e), e / (one + e))[()]
+
+
 def _float_sigmoid(x):
-    return 1.0 / (1.0 + math.exp(-x))
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # nan goes here too: nan
+    return e / (1.0 + e)
 
 
 def _float_softplus(x):
@@ -303,7 +316,7 @@ class Sigmoid:
     scalar = _float_sigmoid
 
     def forward(x):
-        return np.exp(-np.logaddexp(0.0, -x))
+        return _sigmoid(x)
 
     def grad(g, ans, x):
         """g * sigmoid(x) * sigmoid(-x)   (1 - sigmoid(x) without the cancellation for x >> 0)"""
