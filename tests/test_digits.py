@@ -116,7 +116,8 @@ def _ball_reference(expression, at, order):
     than 50 correct bits (256 bits left order 100 of tan(atan(x**2)/2) at 3 short)."""
     for bits in (256, 1024, 4096):
         balls, _ = B.balls_at(expression.nodes, "x", {"x": at}, order, bits)
-        if all(b.is_zero() or (b.is_finite() and b.rel_accuracy_bits() > 50) for b in balls):
+        if all((b.contains(0) and b.rad() < B.ZERO_RADIUS) or
+               (b.is_finite() and b.rel_accuracy_bits() > 50) for b in balls):
             break
     return balls
 
@@ -136,7 +137,8 @@ def test_default_output_within_1e13_of_balls(text, at, order):
     for k, (v, b) in enumerate(zip(ours, balls)):
         if k in uncertified:   # flagged on stderr by the command line: the guarantee's "or"
             continue
-        assert b.is_zero() or (b.is_finite() and b.rel_accuracy_bits() > 50), (text, at, k, b)
+        zero = b.contains(0) and b.rad() < B.ZERO_RADIUS   # tanh's 4th at 0: 0 +/- 3e-1233
+        assert zero or (b.is_finite() and b.rel_accuracy_bits() > 50), (text, at, k, b)
         exact = float(b.mid())
         if math.isinf(exact):
             assert v == exact
