@@ -36,9 +36,9 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 def _polygamma_float(n: int, x: float) -> float:
     """psi^(n)(x) on a float: one scipy call above 0 (the forward rule's formula, the same
-    bits; scipy's special functions do not warn), the array rule at and below 0."""
+    bits; scipy's special functions do not warn), the array rule (the reflection) below 0."""
     sp = scipy_special()
-    if n == 0:
+    if n == 0 and not x < 0:
         return float(sp.psi(x))
     if x > 0:
         return float((-1.0) ** (n + 1) * (math.factorial(n) / 1.0) * sp.zeta(float(n + 1), x))
@@ -276,7 +276,15 @@ class Digamma:
     """
 
     def forward(x):
-        return scipy_special().psi(x)
+        """scipy's psi, and below 0 the reflection with cot(pi x) from x - round(x)
+        (psi_coefficients): scipy's psi is 1e-7 off at -1 + 1e-9, 9e-9 at -3 + 1e-9"""
+        out = scipy_special().psi(x)
+        negative = np.asarray(x) < 0
+        if np.any(negative):
+            with np.errstate(all="ignore"):
+                reflected = psi_coefficients(x, 0, 1)[0]
+            out = np.where(negative, reflected, out).astype(np.result_type(out))[()]
+        return out
 
     def grad(g, ans, x):
         """g * polygamma(1, x)"""
