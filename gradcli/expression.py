@@ -355,11 +355,11 @@ class Expression:
                 np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
         out, vouched = bounds.derivatives(self.nodes, wrt, flat, order)
         rest = np.flatnonzero(~vouched.all(axis=0))
-        if len(rest):
+        if len(rest):   # (the entries not vouched for: the Taylor pass's, with its screen)
             sub = {k: v[rest] for k, v in flat.items()}
             part_risk = None if risk is None else np.ones(len(rest))
-            out[:, rest] = derivatives(self.nodes, wrt, sub, order, part_risk,
-                                       few=size <= FEW_POINTS)
+            found = derivatives(self.nodes, wrt, sub, order, part_risk, few=size <= FEW_POINTS)
+            out[:, rest] = np.where(vouched[:, rest], out[:, rest], found)
             if risk is not None:
                 risk[rest] = part_risk
         refine(self.nodes, wrt, flat, out, risk, False, report, vouched=vouched)

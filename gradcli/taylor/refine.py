@@ -191,13 +191,21 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
             points = points[~whole[points]]
     if not len(points):   # (nothing to check: ball arithmetic is not even loaded)
         return report
-    from . import ball
 
     names = sorted(flat)
     seen = report.seen + size      # (a stream's earlier slices count: Refinement)
     limit = None if seen <= NO_DEADLINE else max(
         0, NO_DEADLINE + int((seen - NO_DEADLINE) * CHECK_SHARE) - report.spent)
     report.spent += len(points) if limit is None else min(limit, len(points))
+    if vouched is not None:   # each check tries the long double bound first (bounds.recheck)
+        take = points if limit is None else points[:limit]
+        from .bounds import recheck
+
+        changed = recheck(nodes, wrt, flat, out, vouched, take)
+        ks, qs = np.nonzero(changed[: top + 1])
+        report.replaced.extend(zip(take[qs].tolist(), ks.tolist()))
+        report.vouched += int(np.count_nonzero(vouched[: top + 1, take].all(axis=0)))
+    ball = None
     for i in range(len(points)):   # (not points.tolist(): a million ints cost 40 ms)
         p = int(points[i])
         if limit is not None and i >= limit:
@@ -211,9 +219,13 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
                 ks, qs = np.nonzero(left)
                 report._unreached.append((rest[qs], ks))
             break
+        if vouched is not None and vouched[: top + 1, p].all():
+            continue           # (certified by the long double bound)
         point = {name: float(flat[name][p]) for name in names}
         if not all(map(math.isfinite, point.values())):
             continue           # a nan or infinite point explains its own result
+        if ball is None:
+            from . import ball
         values = out[:, p].tolist()
         status = ball.certify(nodes, wrt, point, values, top)
         report.checked += 1
