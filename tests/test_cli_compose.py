@@ -274,3 +274,22 @@ def test_every_example_of_the_top_level_help_runs_in_an_empty_directory(tmp_path
         result = shell(example, cwd=tmp_path)
         assert result.returncode == 0, (example, result.stderr)
         assert result.stdout and "error" not in result.stderr, example
+
+
+# -- SIGTERM as Ctrl-C, in fit too -------------------------------------------------------------
+def test_sigterm_during_fit_writes_the_epochs_done_as_one_json_record_and_exits_143():
+    process = subprocess.Popen(GRADCLI + ["fit", "w*x+b", "--data", LINE, "--target", "y",
+                                          "--opt", "sgd", "--lr", "0.0001", "--epochs",
+                                          "10000000", "--tol", "0", "--format", "json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    time.sleep(3.0)  # started, and well into the epochs
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    done = int(re.fullmatch(r"gradcli: terminated after epoch (\d+) of 10000000 \(sgd\)\n",
+                            stderr).group(1))
+    (record,) = [json.loads(line) for line in stdout.splitlines()]  # one whole record
+    assert record["interrupted"] is True and record["converged"] is False
+    assert record["opt"] == "sgd" and record["epochs"] == done > 0
+    assert record["history"][-1]["epoch"] == done
+    assert record["history"][-1]["loss"] == record["loss"] < record["history"][0]["loss"]
