@@ -198,3 +198,18 @@ def test_a_cr_only_csv_file_is_fit_from_a_file_and_a_pipe(tmp_path):
         assert proc.returncode == 0, proc.stderr
         a, b = (float(p.split("=")[1]) for p in proc.stdout.strip().split(","))
         assert a == pytest.approx(2.0, abs=1e-9) and b == pytest.approx(1.0, abs=1e-9)
+
+
+# -- digits of other scripts: the CSV cells' words everywhere ---------------------------------------
+@pytest.mark.parametrize("args, stdin", [
+    (["eval", "x", "--at", "x=\uff11\uff12"], None),             # fullwidth, in --at
+    (["eval", "x", "--at", "-"], "\uff11\uff12\n"),              # a stdin point
+    (["eval", "x+\u0661\u0662", "--at", "1"], None),             # Arabic-Indic, in EXPR
+    (["minimize", "(x-1)**2", "--from", "x=\uff11\uff12"], None),
+])
+def test_digits_of_other_scripts_are_named_as_in_csv_cells(gradcli, args, stdin):
+    """`1_000` and fullwidth digits: a CSV cell said 'digits are ASCII 0-9', --at only
+    'unexpected character'; both are errors with the same reason now."""
+    result = gradcli(*args, input=stdin)
+    assert result.exit_code == 2
+    assert "(digits are ASCII 0-9: write 12)" in result.stderr.splitlines()[0], result.stderr

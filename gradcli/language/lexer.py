@@ -201,7 +201,12 @@ def _tokenize_checked(text: str) -> list[Token]:
                              text=text, hint=hint)
         else:
             shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
-            raise ParseError(f"unexpected character {shown}", column=col, text=text,
-                             hint="write abs(x) for |x|" if ch == "|" else None)
+            hint = "write abs(x) for |x|" if ch == "|" else None
+            if ch.isdecimal():  # fullwidth or other scripts' digits: CSV cells' rule too
+                end = i
+                while end < n and text[end].isdecimal():
+                    end += 1
+                hint = f"digits are ASCII 0-9: write {''.join(str(int(c)) for c in text[i:end])}"
+            raise ParseError(f"unexpected character {shown}", column=col, text=text, hint=hint)
     tokens.append(Token(END, "", n + 1))
     return tokens
