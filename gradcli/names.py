@@ -31,12 +31,14 @@ def names_problem(variables, names, *, partial: bool = False, noun: str = "varia
                 f"{','.join(f'{v}={example}' for v in variables)}")
     extra = [n for n in names if n not in variables]
     if extra:
-        return (f"the {kind} has no {noun} {', '.join(repr(e) for e in extra)} "
+        return (f"the {kind} has no {noun}{'s' if len(extra) > 1 else ''} "
+                f"{', '.join(repr(e) for e in extra)} "
                 f"(its {noun}s: {', '.join(variables)})")
     missing = [v for v in variables if v not in names]
     if missing and not partial:
         given = f" (give it with {flag})" if flag and not names else ""
-        return f"no value given for {noun} {', '.join(repr(m) for m in missing)}{given}"
+        plural = "s" if len(missing) > 1 else ""
+        return f"no value given for {noun}{plural} {', '.join(repr(m) for m in missing)}{given}"
     return None
 
 

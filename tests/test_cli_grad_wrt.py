@@ -102,3 +102,9 @@ def test_the_jacobian_pipe_in_a_real_process():
     assert (result.returncode, result.stderr) == (0, "")
     rows = [json.loads(line)["gradient"] for line in result.stdout.splitlines()]
     assert rows == [[2.0, 1.0], [1.0, 1.0], [math.cos(1.0), 0.0]]
+
+
+def test_several_missing_values_are_named_in_the_plural():
+    result = CliRunner().invoke(cli, ["grad", "x*z*w", "--at", "x=1,y=2", "--wrt", "x,y"])
+    assert result.exit_code == 2
+    assert result.stderr.endswith("--at 'x=1,y=2': no value given for variables 'w', 'z'\n")
