@@ -8,8 +8,11 @@ per node, arrays (v, d) of the value and the derivative along ``wrt``, and (ev, 
 on their distance from the exact value and derivative of the node at the point (the point
 and the constants taken as the float64 values they denote, as ball.py's check). An entry
 is vouched for when SAFETY * bound <= REL_OK * |entry| (REL_OK a margin below gradcli's
-1e-13, SPEC 6.1). ``derivatives`` returns the entries and which points are vouched for;
-the caller computes the others by the Taylor pass and refine.py as before.
+1e-13, SPEC 6.1). ``derivatives`` returns the entries and which are vouched for; the
+caller computes the others by the Taylor pass and refine.py as before, whose checks try
+``recheck`` first: the same rules in long double (x87's 64-bit mantissa where the platform
+has it, ``LONG``), whose bound is about 2,000 times tighter, so that the entries next to a
+zero of f or f' are decided without python-flint (its import alone is about 20 ms).
 
 Same bits. (v, d) are computed by the very operations the Taylor pass makes at order 1
 (engine.py ``taylor_pass``: the ops' forward rules on a node's value, series.py's order-1
@@ -32,8 +35,9 @@ Error model. u = 2**-53.
   f(a)| + TINY), EPS = 2u (an ulp of y is at most EPS |y|). glibc documents at most 1-2 ulps for these functions, numpy's AVX-512
   (SVML) paths 4; measured on this project's machine against 200-bit balls
   (tests/test_bounds.py: trigonometric arguments up to 1e6 and next to multiples of pi/2):
-  at most 0.66 ulps. That assumption is the one thing here that is not proved: a platform
-  whose libm is worse than 8 ulps breaks the bound.
+  at most 0.66 ulps; numpy's long double functions (the C library's sinl, expl, ...)
+  under 1 ulp of their 64-bit mantissa. That assumption is the one thing here that is not
+  proved: a platform whose libm is worse than 8 ulps breaks the bound.
 - An input's error propagates through the function's modulus of continuity over the
   interval [a - ea, a + ea] the exact input lies in: sin, cos and atan are 1-Lipschitz;
   exp(a + t) - exp(a) <= exp(a) expm1(ea) <= exp(a) ea (1 + ea) for ea <= 1; log moves by
