@@ -293,3 +293,42 @@ def test_sigterm_during_fit_writes_the_epochs_done_as_one_json_record_and_exits_
     assert record["opt"] == "sgd" and record["epochs"] == done > 0
     assert record["history"][-1]["epoch"] == done
     assert record["history"][-1]["loss"] == record["loss"] < record["history"][0]["loss"]
+
+
+def test_ctrl_c_during_fit_on_a_terminal_erases_the_progress_before_the_table():
+    """issue 20: fit left its progress bar on screen after Ctrl-C, the table running on from
+    it. stdout and stderr on one pty, as a terminal shows them: the line is erased before
+    the table's first line."""
+    import pty
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(GRADCLI + ["fit", "w*x+b", "--data", LINE, "--target", "y",
+                                          "--opt", "sgd", "--lr", "0.0001", "--epochs",
+                                          "10000000", "--tol", "0", "--format", "table"],
+                               stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                               env={**ENV, "TERM": "xterm"})
+    os.close(slave)
+    screen, sent = b"", False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(master, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif process.poll() is not None:
+            break
+        if not sent and screen.count(b"fit  [") >= 3:
+            process.send_signal(signal.SIGINT)
+            sent = True
+    os.close(master)
+    assert process.wait(timeout=60) == 130
+    title = b"w*x+b fitted to y: sgd"
+    before, _, table = screen.partition(title)
+    assert b"fit  [" in before and before.endswith(ERASE), before[-200:]
+    assert b"fit  [" not in table and table.count(b"\r\n") > 5
+    assert re.search(rb"gradcli: interrupted after epoch \d+ of 10000000 \(sgd\)", table)
