@@ -107,6 +107,11 @@ def certified(compute, count: int, digits: int, notes: Digits | None = None) -> 
     for k, b in enumerate(balls):
         if out[k] is None:
             if b.contains(0) and b.rad().is_finite() and not b.is_nan():
+                if b.rad() > B.arb(2) ** -(prec // 2):   # not an identity's 0: a guess
+                    raise B.NotCertified(
+                        f"no certified value: a ball still holds 0 and numbers up to "
+                        f"{b.rad().str(3, radius=False)} at {prec} bits (an argument too "
+                        f"large for that precision, such as sin of 2**20000?)")
                 out[k] = "0"
                 if notes is not None:
                     notes.zeros.append((k, b.rad().str(3, radius=False)))
