@@ -312,3 +312,18 @@ def test_below_the_float64_range_is_signed_and_warned(gradcli, how):
                      "--format", "json")
     assert json.loads(digits.stdout)["derivatives"][2:] == ["-1.0000e-600", "2.0000e-900",
                                                             "-6.0000e-1200"]
+
+
+@pytest.mark.parametrize("flags, reference", [
+    ([], "arb"), (["--reference", "arb"], "arb"), (["--symbolic"], "sympy"),
+    (["--reference", "sympy"], "sympy")])
+def test_check_reference_is_arb_unless_sympy_is_asked_for(gradcli, flags, reference):
+    result = gradcli("check", "exp(sin(x))/(1+x**2)", "--at", "0.5", "--order", "4", *flags,
+                     "--format", "json")
+    record = json.loads(result.stdout)
+    assert result.exit_code == 0 and record["ok"] and record["reference"] == [reference] * 5
+    exact = mp.taylor(lambda t: mp.exp(mp.sin(t)) / (1 + t ** 2), mp.mpf(0.5), 4)
+    for k in range(5):   # either reference is the exact value to float64's last bit (0.5:
+        # the float and the decimal SymPy takes are one number)
+        assert abs(record["sympy"][k] - exact[k] * mp.factorial(k)) <= \
+            2.3e-16 * abs(exact[k] * mp.factorial(k))
