@@ -346,7 +346,7 @@ class Expression:
         vouched points count in a large batch's check budget as checked ones do). None
         for a graph with an op it has no rule for."""
         from .taylor import bounds
-        from .taylor.engine import FEW_POINTS, derivatives
+        from .taylor.engine import FEW_POINTS, derivatives, facts
         from .taylor.refine import refine
 
         if not bounds.supported(self.nodes):
@@ -355,6 +355,11 @@ class Expression:
                 np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
         out, vouched = bounds.derivatives(self.nodes, wrt, flat, order)
         rest = np.flatnonzero(~vouched.all(axis=0))
+        if len(rest) and not facts(self.nodes, wrt)[1]:
+            # not a polynomial: every such point is checked or reported whatever the
+            # screen says, and the pass's numbers are the Taylor pass's but where one is not
+            # finite, 0 or below its rescaling threshold: only those points are redone
+            rest = rest[~bounds.plain(out[:, rest])]
         if len(rest):   # (the entries not vouched for: the Taylor pass's, with its screen)
             sub = {k: v[rest] for k, v in flat.items()}
             part_risk = None if risk is None else np.ones(len(rest))

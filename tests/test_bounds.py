@@ -103,8 +103,12 @@ def test_the_bound_holds_and_vouched_entries_are_within_1e_13(text, xs):
             if vouched[k, p]:
                 y = float(out[k, p])
                 assert _within(y, exact[k], 1e-13 * abs(y)), (text, x, k)
-                # the Taylor pass's number, to the bit
-                assert np.float64(y).tobytes() == np.float64(taylor[k, p]).tobytes(), (text, x, k)
+    # the Taylor pass's numbers, to the bit, wherever they are finite, not 0 and not rescaled
+    # (vouched for or not: expression.py takes the others from the Taylor pass itself)
+    same = out.view(np.uint64) == taylor.view(np.uint64)
+    plain = bounds.plain(out)
+    assert same[:, plain].all(), (text, xs)
+    assert same[vouched].all(), (text, xs)
 
 
 def _arb(z) -> flint.arb:

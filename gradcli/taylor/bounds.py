@@ -27,13 +27,15 @@ vouched entry is finite and not 0 (nor below the Taylor pass's own rescaling thr
 
 Error model. u = 2**-53.
 - + - * / and sqrt are IEEE operations, correctly rounded: |fl(r) - r| <= u |r| <= ROUND
-  |fl(r)| (ROUND = u (1 + 4u) >= u / (1 - u)) in the normal range, plus TINY = 2**-1074
-  for a product or quotient that may underflow (a sum is exact there).
+  |fl(r)| (ROUND = u (1 + 4u) >= u / (1 - u)) in the normal range, plus TINY for a
+  product or quotient that may underflow (a sum is exact there): it may lose 2**-1075,
+  taken as 2**-1022, the smallest normal number (no subnormal operand in the bounds).
 - exp, expm1, log, log1p, sin, cos, atan and x**n (numpy's ``power``) come from numpy,
   which calls the C library or its own SIMD code; neither is correctly rounded. They are
   taken within LIBM_ULPS = 8 ulps of the exact result: |fl(f(a)) - f(a)| <= 8 (EPS |fl
-  f(a)| + TINY), EPS = 2u (an ulp of y is at most EPS |y|). glibc documents at most 1-2 ulps for these functions, numpy's AVX-512
-  (SVML) paths 4; measured on this project's machine against 200-bit balls
+  f(a)| + TINY), EPS = 2u (an ulp of y is at most EPS |y|). glibc documents at most 1-2
+  ulps for these functions, numpy's AVX-512 (SVML) paths 4; measured on this project's
+  machine against 200-bit balls
   (tests/test_bounds.py: trigonometric arguments up to 1e6 and next to multiples of pi/2):
   at most 0.66 ulps; numpy's long double functions (the C library's sinl, expl, ...)
   under 1 ulp of their 64-bit mantissa. That assumption is the one thing here that is not
@@ -71,7 +73,7 @@ class Precision:
         u = float(info.epsneg)                            # 2**-(mantissa bits + 1)
         self.eps = dtype(2 * u)                           # an ulp of y is <= eps |y|
         self.round = dtype(u) * (1 + dtype(4 * u))        # an IEEE op's rounding / |result|
-        self.tiny = dtype(info.smallest_subnormal)        # what one product may lose
+        self.tiny = dtype(info.smallest_normal)           # >= what an underflow loses
         self.lib = LIBM_ULPS * self.eps                   # a libm result's relative error
         self.libt = LIBM_ULPS * self.tiny                 # and its absolute part
         self.upl = 1 + 4 * self.lib                       # inflates a bound through libm
@@ -175,6 +177,16 @@ def _recheck(nodes, wrt, flat, out, vouched, cols, replaced) -> None:
         out[k, cols[change]] = new[change]
         replaced[k] = change
         vouched[k, cols[keep | change]] = True
+
+
+def plain(entries: np.ndarray) -> np.ndarray:
+    """(P,) bool: the points whose entries (order+1, P) are finite, not 0 and not below the
+    Taylor pass's rescaling threshold, where this pass's numbers are the Taylor pass's
+    bits whether vouched for or not."""
+    ok = np.isfinite(entries).all(axis=0) & (entries != 0).all(axis=0)
+    if entries.shape[0] > 1:
+        ok &= np.abs(entries[1]) >= RESCALE * np.maximum(np.abs(entries[0]), 1.0)
+    return ok
 
 
 def _vouch(y, e):
