@@ -65,6 +65,7 @@ OPTIONS = [{}, {"clip_norm": 1.0}, {"clip_value": 0.5}, {"weight_decay": 0.01},
            {"schedule": "exp:0.99"}, {"maximize": True}, {"compat": "keras"}]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", O.NAMES)
 @pytest.mark.parametrize("kwargs", OPTIONS, ids=lambda k: ",".join(k) or "plain")
 def test_the_float_path_gives_the_array_paths_bits(name, kwargs):

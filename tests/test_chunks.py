@@ -75,6 +75,7 @@ def test_w3_in_chunks_is_the_plain_replay_to_the_bit_at_many_random_points(small
     assert_same_bits(chunked, every_result(prog, env, direction))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fn", sorted(language_functions()))
 def test_every_function_in_chunks_is_the_plain_replay_to_the_bit(fn, small_chunks,
                                                                  monkeypatch):

@@ -178,6 +178,7 @@ def exact_of():
 HOW = ["clirunner", pytest.param("process", marks=pytest.mark.slow)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", HOW)
 @pytest.mark.parametrize("text, at, order", ISSUE_EXAMPLES)
 def test_issue_examples_print_the_exact_derivatives_or_signed_inf(gradcli, exact_of, how, text,

@@ -334,6 +334,7 @@ def test_order_1000_plain_is_exact_or_signed_inf_never_nan(w2_order_1000):
     assert {math.copysign(1, ds[k]) for k in beyond} == {1.0, -1.0}     # both signs occur
 
 
+@pytest.mark.slow
 def test_order_1000_at_20_digits_every_entry_within_a_unit_of_its_last_digit(w2_order_1000):
     d = gc.parse("exp(sin(x))/(1+x**2)").derivatives("x", 1000, at=0.5, digits=20)
     for k, (text, exact) in enumerate(zip(d, w2_order_1000)):

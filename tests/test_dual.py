@@ -62,6 +62,7 @@ def test_the_bound_holds_against_balls(seed):
     assert abs(flint.arb(d) - exact_d) <= ed + 1e-300 or exact_d.rad() > ed
 
 
+@pytest.mark.slow
 def test_a_long_sum_with_cancellation_is_right_without_balls():
     """W5's form through the graph at 3,000 terms: a float derivative would be off past 1e-13
     (a cancellation of 10**6); the powers of x as double-doubles, times their exact

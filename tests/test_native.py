@@ -122,6 +122,7 @@ def test_every_language_function_fused_keeps_every_bit(at_once):
             assert_same_bits(got, plain(text, env_here))
 
 
+@pytest.mark.slow
 def test_loops_come_only_after_native_after_seconds_of_chunks(monkeypatch):
     monkeypatch.setattr(replay, "CHUNK_BYTES", 64 * 8)
     monkeypatch.setattr(native, "NATIVE_AFTER", 0.05)
@@ -184,6 +185,7 @@ def test_a_compile_that_fails_leaves_numpys_chunks(monkeypatch, at_once):
     np.testing.assert_array_equal(grad, plain(W3, {"x": xs})[2])
 
 
+@pytest.mark.slow
 def test_two_variables_write_strided_gradients_without_a_second_compile(at_once):
     text = "sin(x)*cos(y) + x*y/(1 + y*y)"
     rng = np.random.default_rng(9)

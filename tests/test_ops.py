@@ -131,6 +131,7 @@ def close(a, b, rtol=1e-9, atol=1e-11):
 ALL_CASES = {**LANGUAGE_CASES, **EXTRA_CASES}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ALL_CASES))
 def test_value_and_three_derivatives_match_sympy(name):
     text, domain = ALL_CASES[name]

@@ -161,6 +161,7 @@ def test_an_output_equal_to_an_input_is_an_alias():
     assert ys[0] == 2.0
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(smooth_expressions(("x", "y")), st.lists(st.floats(-4, 4), min_size=5, max_size=5))
 @example("(-x)*(-(y))+-(x)", [0.0, -0.0, 1.0, -1.0, 2.0])

@@ -319,6 +319,7 @@ def test_the_command_line_diff_of_a_long_polynomial(gradcli):
     assert abs(record["derivatives"][1] - want_slope) <= 1e-13 * abs(want_slope)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(30))
 def test_mutated_text_is_read_as_columns_only_when_the_parser_reads_the_same(seed):
     """Characters inserted, deleted or doubled at random in a plain sum: whenever the

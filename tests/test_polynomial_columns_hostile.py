@@ -33,6 +33,7 @@ def hostile(seed):
     return text, terms, rng.choice(POINTS if seed % 2 else POINTS[2:12])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", range(8))
 def test_what_the_columns_return_is_within_1e_13_of_mpmath(block):
     answered = 0

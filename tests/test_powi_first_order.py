@@ -4,6 +4,7 @@ the repeated squaring of the general rule where both are exact."""
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ def _exact(a: float, b: float, n: int) -> tuple[float, float]:
     return float(fa ** n), float(n * fa ** (n - 1) * Fraction(b))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.floats(-4, 4, allow_nan=False), st.floats(-4, 4, allow_nan=False),
        st.integers(2, 60))

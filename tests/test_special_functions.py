@@ -97,6 +97,7 @@ def assert_close(got, want, what):
     assert abs(got - want) <= REL * abs(want) + 1e-300, f"{what}: {got!r} != {want!r}"
 
 
+@pytest.mark.slow
 def test_the_closed_forms_are_mpmaths_taylor_where_it_has_the_digits():
     """The oracles themselves: Hermite's and Leibniz's forms against mpmath's taylor."""
     for name, x in [("erf", 0.7), ("erf", -2.2), ("erfc", 1.9), ("gamma", 2.6), ("gamma", -3.4),
@@ -111,6 +112,7 @@ def test_the_closed_forms_are_mpmaths_taylor_where_it_has_the_digits():
 CASES = [(name, lo, hi) for name, (_, _, domains) in REFERENCE.items() for lo, hi in domains]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, lo, hi", CASES)
 def test_taylor_orders_0_to_10_match_mpmath(name, lo, hi):
     xs = _grid(lo, hi)
@@ -283,6 +285,7 @@ def test_mod_is_pythons_percent_with_its_derivatives(x, y):
     assert float(fv) == x % y and list(fg) == [1.0, -q]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from([0.1, 0.3, -0.7, 1.1, 2.0, 1e-3]), st.integers(-10 ** 6, 10 ** 6),
        st.sampled_from([0.0, 1e-16, -1e-16, 2e-16]))
@@ -495,6 +498,7 @@ IDENTITIES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("left, right, domain", IDENTITIES)
 def test_identities_hold_at_every_order(left, right, domain):
     f, g = gc.parse(left), gc.parse(right)

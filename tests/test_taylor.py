@@ -369,6 +369,7 @@ def test_points_are_vectorized_with_the_order_axis_first():
             np.testing.assert_allclose([d[i, j] for d in together], one, rtol=1e-14)
 
 
+@pytest.mark.slow
 def test_a_million_points_take_one_pass():
     x = np.linspace(-5, 5, 1_000_000)
     d = gc.parse("sin(x)*exp(-x**2/10)").derivatives("x", 2, x)

@@ -425,6 +425,7 @@ _index_part = st.one_of(
     st.lists(st.integers(-3, 2), min_size=1, max_size=4).map(np.array))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_index_part, min_size=1, max_size=3))
 def test_any_numpy_index_is_numpys_value_and_a_scatter_gradient(parts):

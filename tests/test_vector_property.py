@@ -79,6 +79,7 @@ def test_vector_function_is_the_program_and_the_tape(text, seed):
         np.testing.assert_allclose(grad, tape_grad, rtol=1e-12, atol=1e-12 * scale, err_msg=text)
 
 
+@pytest.mark.slow
 def test_the_property_reaches_the_vector_path():
     """The strategy's sums are long enough that the vector path is taken (else the property
     would test the float function only)."""
