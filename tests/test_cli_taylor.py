@@ -328,3 +328,21 @@ def test_check_reference_is_arb_unless_sympy_is_asked_for(gradcli, flags, refere
         # the float and the decimal SymPy takes are one number)
         assert abs(record["sympy"][k] - exact[k] * mp.factorial(k)) <= \
             2.3e-16 * abs(exact[k] * mp.factorial(k))
+
+
+def test_taylor_keeps_the_derivatives_where_the_coefficients_underflow(gradcli):
+    """f^(k) of exp at 0 is 1 at every order; c_k = 1/k! leaves float64's normal range at
+    k = 171 and is 0.0 from 178 on. The table's f^(k) column was c_k * k!: 0.0 from there,
+    silently. Now the derivatives are printed as computed and the coefficients are the
+    nearest float64 of 1/k! (mpmath), with one warning."""
+    result = gradcli("taylor", "exp(x)", "--at", "0", "--order", "200", "--format", "csv")
+    assert result.exit_code == 0
+    cs = [float(c) for c in result.stdout.splitlines()[1].split(",")[-201:]]
+    for k in (0, 100, 170, 171, 175, 177, 178, 200):   # within 1e-13, or a subnormal's ulp
+        exact = 1 / mp.factorial(k)
+        assert abs(cs[k] - exact) <= max(1e-13 * exact, 5e-324), k
+    assert result.stderr.startswith("gradcli: warning: exp(x): below the float64 range: the "
+                                    "coefficient of order 171 is 8.05790039644312e-310 at x=0.0")
+    table = gradcli("taylor", "exp(x)", "--at", "0", "--order", "200", "--format", "table")
+    rows = [line.split("│")[1:4] for line in table.stdout.splitlines() if line.startswith("│")]
+    assert [float(r[1]) for r in rows] == [1.0] * 201          # f^(k), k = 0..200

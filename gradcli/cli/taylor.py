@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from .app import orders_to_warn, command, warn, warn_non_finite
-from .certified import (check_finite_points, digits_option, exact_values, fast_option,
-                        refinement_warnings)
+from .certified import (_once_per_kind, _orders, check_finite_points, digits_option,
+                        exact_values, fast_option, refinement_warnings)
 from .inputs import choose_wrt, for_each_point
 from .options import at_option, expr_argument, format_option, order_option, wrt_option
 from .render import Row, Writer, format_number
@@ -95,16 +95,17 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
 
         announce_long_taylor(expression, wrt, order, warn)
         report, close = stream_refinement(expression.text, len(points))
-        with np.errstate(all="ignore"):
-            cs_all = expression.taylor(wrt, order, fast=fast, report=report,
-                                       at={name: v for name, v in env.items() if name in own})
+        at = {name: v for name, v in env.items() if name in own}
+        with np.errstate(all="ignore"):   # the derivatives, then c_k (Expression.taylor's way)
+            ds_all = expression.derivatives(wrt, order, fast=fast, report=report, at=at)
             close()
             n = len(points)
-            ctab = np.empty((n, order + 1))
-            for k, c in enumerate(cs_all):
-                ctab[:, k] = np.broadcast_to(np.asarray(c, dtype=np.float64), (n,))
-            dtab = _derivatives_of(ctab)
+            dtab = np.empty((n, order + 1))
+            for k, d in enumerate(ds_all):
+                dtab[:, k] = np.broadcast_to(np.asarray(d, dtype=np.float64), (n,))
+            ctab = _coefficients_of(expression, wrt, dtab, report.overflow, at)
         refinement_warnings(expression, names, points, report, warn, dtab)
+        _tiny_coefficients(expression, names, points, dtab, ctab)
         if not report.overflow:   # (those are warned about above)
             warn_non_finite(expression, names, points,
                             [("the value" if k == 0 else f"the coefficient of order {k}",
@@ -140,12 +141,40 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
     return rows
 
 
-def _derivatives_of(ctab):
-    """f^(k) = c_k * k! (k! as mantissa and exponent: no overflow before the product's)."""
+def _coefficients_of(expression, wrt, dtab, overflow, at):
+    """c_k = f^(k)/k! of the (points x orders) derivatives, as Expression.taylor gives them
+    (k! as mantissa and exponent; an overflowed derivative's c_k from ball arithmetic). The
+    derivatives are kept as computed: c_k * k! lost f^(k) wherever c_k fell below float64's
+    range (f^(200) of exp at 0 came out 0.0 beside c_200 = 1/200! -> 0.0)."""
     import numpy as np
 
-    from ..taylor.engine import _factorials
+    from ..taylor.refine import to_coefficients
 
-    mant, exp2 = _factorials(ctab.shape[1] - 1)
-    with np.errstate(all="ignore"):
-        return np.ldexp(ctab * mant[:, 0], exp2[:, 0])
+    n = dtab.shape[0]
+    names = sorted(at)
+    arrays = [np.broadcast_to(np.asarray(at[k], dtype=np.float64), (n,)) for k in names]
+    points = [{k: float(a[p]) for k, a in zip(names, arrays)} for p in range(n)] \
+        if overflow else []
+    return to_coefficients(expression.nodes, wrt, np.ascontiguousarray(dtab.T), overflow,
+                           points).T
+
+
+def _tiny_coefficients(expression, names, points, dtab, ctab) -> None:
+    """A warning for coefficients below float64's normal range whose derivative is not 0
+    (c_200 of exp at 0 is 1/200! = 1.3e-375): printed as 0.0 or a subnormal."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        tiny = (np.abs(ctab) < 2.2250738585072014e-308) & (dtab != 0) & np.isfinite(dtab)
+    if not tiny.any():
+        return
+    p, k = (int(i) for i in np.argwhere(tiny)[0])
+    orders = np.flatnonzero(tiny[p]).tolist()
+    also = f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
+    where = ",".join(f"{n}={v!r}" for n, v in zip(names, points[p].values)) or "no point"
+    others = int(np.count_nonzero(tiny.any(axis=1))) - 1
+    once = _once_per_kind(expression.text, warn)   # (a stdin stream's slices: once a run)
+    once(f"{expression.text}: below the float64 range: the coefficient of order {k} is "
+         f"{float(ctab[p, k])!r} at {where}{also}, its nearest float64 (0 or a subnormal, "
+         f"fewer than 13 digits) with its sign; --digits D prints the number"
+         + (f"; and at {others} other point{'s' if others > 1 else ''}" if others else ""))
