@@ -57,9 +57,6 @@ LAZY_BACK_EDGES = {
     ("gradcli.cli.app", "gradcli.cli.render"):
         "app's nan/inf warning writes numbers as render does; render's writes wait on app's "
         "signal guard (whole_record)",
-    ("gradcli.cli.render", "gradcli.cli.tables"):
-        "render hands a table to tables (rich, imported only then); tables formats its "
-        "cells with render's table_cell",
     ("gradcli.taylor.refine", "gradcli.taylor.bounds"):
         "refine rechecks entries with bounds, whose error constants come from dual, which "
         "borrows polynomial's double-double helpers, which take refine's tolerance",

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 from .app import whole_record
 from .progress import erase_line
+from .tables import TABLE_DIGITS, console, print_table, table_cell, wrap_notes  # noqa: F401
 
 FORMATS = ("table", "plain", "csv", "json")
 
@@ -109,22 +110,6 @@ def cell(value) -> str:
     if hasattr(value, "dtype"):
         return format_number(value)
     return str(value)
-
-
-TABLE_DIGITS = 10  # significant digits of a number in a table (plain, CSV, JSON: all of them)
-
-
-def table_cell(value) -> str:
-    """Text of a table cell: a float to TABLE_DIGITS significant digits (its shortest repr
-    when that is as short), integers and text as they are."""
-    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                                and not isinstance(value, numbers.Integral)):
-        x = float(value)
-        short = f"{x:.{TABLE_DIGITS}g}"
-        if not math.isfinite(x) or float(short) == x:
-            return repr(x)
-        return short if any(c in short for c in ".e") else short + ".0"  # 1.0000000000049
-    return cell(value)
 
 
 def error_row(expr: str, given: dict, text: str | None, shape: Row | None) -> Row:
@@ -332,8 +317,6 @@ class Writer:
             self._pending.append(row)
         if row.notes is not None:
             self._draw()
-            from .tables import console, wrap_notes
-
             self.out.write(wrap_notes(row.notes, console(self.out).width) + "\n")
 
     def _csv_line(self, values: list[str]) -> None:
@@ -352,8 +335,6 @@ class Writer:
             if numeric is None and good and len(good) < len(rows):  # the numbers' columns
                 numeric = [all(not isinstance(v[i], str) for v in good)  # stay right-justified
                            for i in range(len(first.table_cells()[0]))]
-            from .tables import print_table
-
             print_table(first.title, first.table_cells()[0], [r.table_cells()[1] for r in rows],
                         file=self.out, caption=first.caption, numeric=numeric)
 

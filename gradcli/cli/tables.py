@@ -9,9 +9,30 @@ rich is imported only when a table is drawn.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import sys
 
-from .render import table_cell
+TABLE_DIGITS = 10  # significant digits of a number in a table (plain, CSV, JSON: all of them)
+
+
+def table_cell(value) -> str:
+    """Text of a table cell: a float to TABLE_DIGITS significant digits (its shortest repr
+    when that is as short), integers and text as they are."""
+    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                                and not isinstance(value, numbers.Integral)):
+        x = float(value)
+        short = f"{x:.{TABLE_DIGITS}g}"
+        if not math.isfinite(x) or float(short) == x:
+            return repr(x)
+        return short if any(c in short for c in ".e") else short + ".0"  # 1.0000000000049
+    if value is None:
+        return ""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(int(value))
+    if hasattr(value, "dtype"):  # a numpy number of another kind
+        return repr(float(value))
+    return str(value)
 
 
 def console(out=None, width: int | None = None):
