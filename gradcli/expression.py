@@ -353,7 +353,18 @@ class Expression:
             return None
         flat = {k: v.reshape(size) if v.shape == shape else
                 np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
-        out, vouched = bounds.derivatives(self.nodes, wrt, flat, order)
+        parts = blocks.plan((size,))   # on threads, as the Taylor pass's blocks
+        if parts is None:
+            out, vouched = bounds.derivatives(self.nodes, wrt, flat, order)
+        else:
+            out = np.empty((order + 1, size))
+            vouched = np.empty((order + 1, size), dtype=bool)
+
+            def block(lo, hi):
+                out[:, lo:hi], vouched[:, lo:hi] = bounds.derivatives(
+                    self.nodes, wrt, {k: v[lo:hi] for k, v in flat.items()}, order)
+
+            blocks.run(block, parts)
         rest = np.flatnonzero(~vouched.all(axis=0))
         if len(rest) and not facts(self.nodes, wrt)[1]:
             # not a polynomial: every such point is checked or reported whatever the

@@ -103,9 +103,10 @@ def derivatives(nodes, wrt: str, flat: dict, order: int):
     out = np.empty((order + 1, size))
     vouched = np.empty((order + 1, size), dtype=bool)
     uses = _last_uses(nodes)
+    step = -(-size // -(-size // SLICE))   # slices of equal sizes, at most SLICE
     with np.errstate(all="ignore"):
-        for lo in range(0, size, SLICE):
-            hi = min(lo + SLICE, size)
+        for lo in range(0, size, step):
+            hi = min(lo + step, size)
             part = {name: a[lo:hi] for name, a in flat.items()}
             v, d, ev, ed = _pass(nodes, wrt, part, uses, F64)
             out[0, lo:hi] = v
