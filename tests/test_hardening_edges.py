@@ -213,3 +213,18 @@ def test_digits_of_other_scripts_are_named_as_in_csv_cells(gradcli, args, stdin)
     result = gradcli(*args, input=stdin)
     assert result.exit_code == 2
     assert "(digits are ASCII 0-9: write 12)" in result.stderr.splitlines()[0], result.stderr
+
+
+# -- long Taylor work is announced by check too ------------------------------------------------------
+def test_check_announces_long_taylor_work_before_it_starts():
+    """diff and taylor said 'order 2000 over 4,000 nodes takes about 48 s a point' first;
+    check, which computes the same derivatives (and a reference besides), said nothing."""
+    text = "+".join(f"sin({i}*x)" for i in range(1, 1001))
+    proc = subprocess.Popen(GRADCLI + ["check", text, "--at", "0.5", "--order", "2000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()  # said before the work, not after it
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert "order 2000 over 4,0" in first and "takes about" in first and "--order" in first, first

@@ -16,7 +16,7 @@ from .inputs import choose_wrt, for_each_point
 from .certified import digits_option
 from .options import (NonNegative, at_option, expr_argument, format_option, order_option,
                       wrt_option)
-from .progress import progress_bar
+from .progress import announce_long_taylor, progress_bar
 from .render import Row, Writer, format_number
 
 EXAMPLES = [
@@ -137,6 +137,7 @@ def point_checks(expression, names, points, *, wrt, **options) -> list:
         raise GradcliError("--digits needs the arb reference (not --symbolic or "
                            "--reference sympy)")
     wrt = choose_wrt(expression, wrt)  # errors here concern every point: they end the run
+    announce_long_taylor(expression, wrt, options["order"], warn)  # as diff: said before it
     out = []
     with progress_bar(len(points), "check", ticking=True) as advance:
         try:
