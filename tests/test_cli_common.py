@@ -293,7 +293,8 @@ def test_every_help_example_runs_in_an_empty_directory(tmp_path):
             if not example.startswith("gradcli ") and "| gradcli " not in example:
                 continue
             if "| dot " in example and shutil.which("dot") is None:
-                continue
+                # no Graphviz here: gradcli's part of the pipeline, and its output is dot's input
+                example = example.split("| dot ")[0] + "| grep -q '^digraph'"
             assert "samples/" not in example, example
             result = subprocess.run(["bash", "-c", "\n".join([*script, example])],
                                     capture_output=True, text=True, cwd=tmp_path, timeout=120,
