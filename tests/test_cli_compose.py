@@ -228,7 +228,7 @@ def test_a_closed_stdin_is_no_traceback_for_every_command(command):
 
 def test_a_closed_stdin_read_as_points_or_expressions_is_empty():
     for script in ("gradcli diff x --at - <&-", "gradcli check - --at 1 <&-",
-                   "gradcli minimize - <&-", f"gradcli fit 'w*x' --data - --target y <&-"):
+                   "gradcli minimize - <&-", "gradcli fit 'w*x' --data - --target y <&-"):
         result = shell(script)
         assert "Traceback" not in result.stderr and result.returncode in (0, 2), script
 
