@@ -144,9 +144,9 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     check is made; beyond, CHECK_SHARE of the further points are (the suspects first) and
     the rest is reported not certified. ``seconds`` (the float64 pass's time) is not used:
     a count keeps the result repeatable. ``vouched`` (order+1, P) bool: entries a rigorous
-    bound already certifies (taylor/bounds.py), never checked nor reported; a point whose
-    every entry is vouched for, among a stream's first NO_DEADLINE, counts as one of their
-    checks (those points are all certified, by the bound or in balls)."""
+    bound already certifies (taylor/bounds.py), never checked nor reported; the budget's
+    checks go to the others (the screen's suspects first), each trying that bound in long
+    double (``bounds.recheck``) before ball arithmetic."""
 
     report = report if report is not None else Refinement()
     order = out.shape[0] - 1
@@ -176,12 +176,17 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
     whole = None
     if vouched is not None:
         whole = vouched.all(axis=0)
-        head = max(0, min(size, NO_DEADLINE - report.seen))
-        report.spent += int(np.count_nonzero(whole[:head]))
         report.vouched += int(np.count_nonzero(whole))
+    seen = report.seen + size      # (a stream's earlier slices count: Refinement)
+    limit = None if seen <= NO_DEADLINE else max(
+        0, NO_DEADLINE + int((seen - NO_DEADLINE) * CHECK_SHARE) - report.spent)
     if every:
         points = np.arange(size) if whole is None else np.flatnonzero(~whole)
-        if risk is not None and size > FEW_POINTS and len(points):   # suspects first
+        if whole is not None and not polynomial and risk is not None and size > FEW_POINTS \
+                and len(points):   # (the Taylor pass's screen was not run for these)
+            points = _suspects_first(nodes, wrt, flat, out, top, points,
+                                     len(points) if limit is None else limit)
+        elif risk is not None and size > FEW_POINTS and len(points):   # suspects first
             suspect = at_risk(out, risk, top).any(axis=0) if whole is None else \
                 at_risk(out[:, points], risk[points], top).any(axis=0)   # (no copies)
             points = np.concatenate([points[suspect], points[~suspect]])
@@ -193,9 +198,6 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
         return report
 
     names = sorted(flat)
-    seen = report.seen + size      # (a stream's earlier slices count: Refinement)
-    limit = None if seen <= NO_DEADLINE else max(
-        0, NO_DEADLINE + int((seen - NO_DEADLINE) * CHECK_SHARE) - report.spent)
     report.spent += len(points) if limit is None else min(limit, len(points))
     if vouched is not None:   # each check tries the long double bound first (bounds.recheck)
         take = points if limit is None else points[:limit]
@@ -242,6 +244,29 @@ def refine(nodes, wrt: str, flat: dict, out: np.ndarray, risk: np.ndarray, fast:
                 report._uncertified.append((p, k))
         out[:, p] = values
     return report
+
+
+def _suspects_first(nodes, wrt, flat, out, top, points, want: int) -> np.ndarray:
+    """``points`` (the ones taylor/bounds.py could not vouch for) with the screen's suspects
+    first, as a batch without that bound orders them: the Taylor pass's screen run here, in
+    stream order, over as many of them as it takes to find ``want`` suspects."""
+    from .engine import derivatives
+
+    found, suspect = [], np.zeros(out.shape[1], dtype=bool)
+    count = 0
+    for lo in range(0, len(points), CHUNK):
+        chunk = points[lo: lo + CHUNK]
+        risk = np.ones(len(chunk))
+        with np.errstate(all="ignore"):
+            derivatives(nodes, wrt, {k: v[chunk] for k, v in flat.items()}, top, risk,
+                        few=False)
+        hit = chunk[at_risk(out[:, chunk], risk, top).any(axis=0)]
+        suspect[hit] = True
+        found.append(hit)
+        count += len(hit)
+        if count >= want:
+            break
+    return np.concatenate(found + [points[~suspect[points]]])
 
 
 def to_coefficients(nodes, wrt: str, out: np.ndarray, overflow, points) -> np.ndarray:
