@@ -92,6 +92,7 @@ def test_diff_overflow_is_signed_inf_with_a_digits_hint(gradcli):
     assert result.stderr.count("\n") == 1 and "--digits D prints the number" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, at, order, exact", [
     ("exp(x)", "600", 1256, "3.7730203009299397e+260"),
     ("exp(x)", "-20", 1999, "2.061153622438558e-09"),
@@ -210,6 +211,7 @@ def test_issue_examples_print_the_exact_derivatives_or_signed_inf(gradcli, exact
         assert stderr == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, at, order", [e for e in ISSUE_EXAMPLES if e[2] != 1000])
 def test_check_calls_the_issue_examples_ok_at_atol_0(gradcli, exact_of, text, at, order):
     """issue 23: check called float64's wrong 0.0 for exp(-x)'s 2.65e-261 ok through its

@@ -61,6 +61,7 @@ def _run(args, columns: int, fmt: str = "table"):
     return CliRunner(env=env).invoke(cli, [*args, *extra], prog_name="gradcli")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [80, 120])
 @pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a[:2]) for a in COMMANDS])
 def test_no_table_line_is_wider_than_the_terminal(args, columns):

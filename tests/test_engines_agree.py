@@ -469,6 +469,7 @@ ONE_ANSWER = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, expected", [("(x**x)**(x**x)", -math.inf),
                                             ("(x**x)**(2*x**x)", -math.inf),
                                             ("(1+x)**sqrt(x)", 0.0)])

@@ -115,6 +115,7 @@ def test_minimize_of_many_variables_runs_the_vector_path():
     assert same_bits(run.final[0], p)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, exact", [
     # every variable in three terms of two shapes, gathers (odd variables only) and a sum
     # whose tree is not a left chain

@@ -64,6 +64,7 @@ def test_the_data_are_the_certified_ones():
             assert rss == pytest.approx(problem["certified_rss"], rel=1e-9), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
 def test_the_certified_values_are_the_least_squares_solution_of_the_data(name):
     """Each problem's certified values against its data, with SymPy's derivatives of the model

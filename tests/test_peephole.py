@@ -108,6 +108,7 @@ def test_products_and_sums_in_either_order_are_made_once():
     assert calls.count("Mul.forward") == 1 + 2  # the product once; its two gradients
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", [
     W3, "x*y", "-x", "-(-x)", "x**1", "-x*-y", "(-x)/(-y)", "-x + -y", "-x - y", "-x - -y",
     "x - -y", "1*x*1", "x/1", "exp(-x)*-y", "-sin(-x)", "-(x*y) + -(x/y)", "abs(-x)*y",

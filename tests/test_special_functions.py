@@ -123,6 +123,7 @@ def test_taylor_orders_0_to_10_match_mpmath(name, lo, hi):
             assert_close(got[k, i], want[k], f"{name}^({k})({x!r})")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, lo, hi", CASES)
 def test_tape_and_compiled_gradient_and_hessian_match_mpmath(name, lo, hi):
     xs = _grid(lo, hi, 9)
@@ -442,6 +443,7 @@ def test_ball_rules_agree_with_float64_at_awkward_points():
 
 
 # -- the ops only gradients build: their own Taylor rules --------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [1, 2, 4])
 def test_polygamma_and_sinc_derivative_taylor_rules_match_mpmath(n):
     from gradcli.registry import OPS

@@ -161,6 +161,7 @@ def assert_derivatives_close(ours, ref, what, rtol=1e-9):
         assert math.isclose(a, b, rel_tol=rtol, abs_tol=atol), f"{what}: order {k}: {a} != {b}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TAYLOR_CASES))
 def test_taylor_rule_matches_sympy_to_order_12(name):
     for text, point in TAYLOR_CASES[name]:

@@ -404,6 +404,7 @@ TAYLOR_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, attrs, arity", TAYLOR_CASES, ids=lambda c: str(c))
 def test_taylor_rules_of_array_ops_are_the_nested_tapes_derivatives(name, attrs, arity):
     rng = np.random.default_rng(7)
