@@ -97,8 +97,18 @@ def _needs_bash(command: str) -> bool:
     return not words or words[0] != "gradcli"
 
 
+# slow (the full suite runs them, the inner loop does not): a shell line (a real process),
+# and the in-process lines that draw (--plot: matplotlib), compile (--jit: numba) or run
+# every optimizer (--opt all): 0.5-0.7 s each where the others take milliseconds
+HEAVY = ("--plot", "--jit", "--opt all")
+
+
+def _slow(command: str) -> bool:
+    return _needs_bash(command) or any(flag in command for flag in HEAVY)
+
+
 TRANSCRIPTS = [pytest.param(cmd, out, id=f"{_name(p)}:{line}",
-                            marks=[pytest.mark.slow] if _needs_bash(cmd) else [])
+                            marks=[pytest.mark.slow] if _slow(cmd) else [])
                for p in PAGES for cmd, out, line in page_transcripts(p)]
 
 
