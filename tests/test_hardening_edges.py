@@ -26,6 +26,7 @@ def run(*args, input=None, timeout=120):
 
 
 # -- a huge power at order 2: inf with a warning, as grad says -----------------------------------
+@pytest.mark.slow
 def test_a_huge_power_at_order_2_is_inf_with_a_warning_as_grad_says():
     """diff "x^416686.15" --at 2.89 --order 2 gave ["inf","nan","nan"] where grad gives inf.
     Exact: 2.89**416686.15 ~ 10**192,000, and every derivative is larger still."""
@@ -39,6 +40,7 @@ def test_a_huge_power_at_order_2_is_inf_with_a_warning_as_grad_says():
     assert (code, out) == (0, "inf\n") and "is inf at x=2.89" in err
 
 
+@pytest.mark.slow
 def test_fast_diff_of_a_huge_power_never_prints_nan_without_a_word():
     code, out, err = run("diff", "x^416686.15", "--at", "2.89", "--order", "2", "--fast",
                          "--format", "json")
@@ -49,6 +51,7 @@ def test_fast_diff_of_a_huge_power_never_prints_nan_without_a_word():
 
 
 # -- minimize: nan inside min/max is not a minimum ------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("text, origin", [("min(asin(2), (x-3)**2)", "asin(2.0) is nan"),
                                           ("max(log(2-3), (x-3)**2)", "log(-1.0) is nan"),
                                           ("max((x-3)**2, log(2-3))", "log(-1.0) is nan")])
@@ -113,6 +116,7 @@ def test_check_really_compares_a_variable_named_as_the_workers_names(gradcli, mo
 
 
 # -- a line break inside one argument --------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("shell, column, token", [
     ('gradcli eval "$(printf \'1\\r2\\r\')"', 3, "'2'"),  # a CR-only file, read by $(...)
     ('gradcli eval x --at "$(printf \'1\\r2\')"', 3, "'2'"),
@@ -175,6 +179,7 @@ def test_wrt_a_variable_a_non_constant_expression_lacks_is_still_refused_by_chec
 
 
 # -- a byte-order mark on stdin points, through a real pipe ------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("args, want", [
     (["diff", "x**3", "--at", "-"], "3.0\n12.0\n"),
     (["grad", "x**3", "--at", "-"], "3.0\n12.0\n"),
@@ -187,6 +192,7 @@ def test_a_utf8_bom_before_the_first_stdin_point_is_read(args, want):
     assert (proc.returncode, proc.stdout.decode(), proc.stderr.decode()) == (0, want, "")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="a POSIX shell pipeline")
 def test_a_cr_only_csv_file_is_fit_from_a_file_and_a_pipe(tmp_path):
     path = tmp_path / "cr.csv"
@@ -216,6 +222,7 @@ def test_digits_of_other_scripts_are_named_as_in_csv_cells(gradcli, args, stdin)
 
 
 # -- long Taylor work is announced by check too ------------------------------------------------------
+@pytest.mark.slow
 def test_check_announces_long_taylor_work_before_it_starts():
     """diff and taylor said 'order 2000 over 4,000 nodes takes about 48 s a point' first;
     check, which computes the same derivatives (and a reference besides), said nothing."""
