@@ -310,12 +310,13 @@ def fit_rows(fitter, selection, batch_size, rows: int, compare: bool, more: bool
     record.update(opt=optimizer.name, interrupted=fitter.interrupted)
     record["history"] = record.pop("history")  # last, as before
     width = max(len(name) for name in [*result.params, "loss", "R²"])
-    lines = [f"{name:>{width}} = {format_number(v)}" for name, v in result.values().items()]
+    cell = table_cell  # the table's digits in the closing lines too, as minimize's
+    lines = [f"{name:>{width}} = {cell(v)}" for name, v in result.values().items()]
     if optimizer.name == LM:
-        lines = [f"{name:>{width}} = {format_number(v)} ± {format_number(e)}"
+        lines = [f"{name:>{width}} = {cell(v)} ± {cell(e)}"
                  for (name, v), e in zip(result.values().items(), result.stderr)]
-    lines += [f"{'loss':>{width}} = {format_number(result.loss)}",
-              f"{'R²':>{width}} = {format_number(result.r2)}",
+    lines += [f"{'loss':>{width}} = {cell(result.loss)}",
+              f"{'R²':>{width}} = {cell(result.r2)}",
               *_bounds_line(result),
               _ending(result, fitter.tol, fitter.interrupted)]
     notes = "\n".join(lines) + ("\n" if more else "")
@@ -333,12 +334,13 @@ def _bounds_line(result) -> list[str]:
     if not active:
         return [f"no bound active at the end (--bounds {box})"]
     values = result.values()
-    return ["active bounds: " + ", ".join(f"{name} = {format_number(values[name])} ({side})"
+    return ["active bounds: " + ", ".join(f"{name} = {table_cell(values[name])} ({side})"
                                           for name, side in active.items())]
 
 
 def _ending(result, tol, interrupted: bool = False) -> str:
-    """How the run ended, in words."""
+    """How the run ended, in words (numbers to the table's digits)."""
+    format_number = table_cell
     if tol is None:  # lm
         steps = f"{result.iterations} iteration{'s' if result.iterations != 1 else ''}"
         how = "converged" if result.converged else "not converged"
