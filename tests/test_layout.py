@@ -54,9 +54,6 @@ LAZY_BACK_EDGES = {
         "Tensor.__array_ufunc__ hands numpy's ufuncs to interop, which builds on tensor",
     ("gradcli.taylor.ball", "gradcli.ops.arith"):
         "ball's interpreter runs arith's own ops inline; arith's ball rules call ball",
-    ("gradcli.cli.app", "gradcli.cli.render"):
-        "app's nan/inf warning writes numbers as render does; render's writes wait on app's "
-        "signal guard (whole_record)",
     ("gradcli.taylor.refine", "gradcli.taylor.bounds"):
         "refine rechecks entries with bounds, whose error constants come from dual, which "
         "borrows polynomial's double-double helpers, which take refine's tolerance",

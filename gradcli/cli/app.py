@@ -7,9 +7,8 @@
   ``gradcli: warning: ...`` on stderr; a reported error makes the run end with 2.
 - ``command(name, examples=[...])``: ``click.command`` with this handling
   (``GradcliCommand``); ``standalone`` does the same for the group.
-- ``exit_interrupted(what)``: after Ctrl-C or SIGTERM, with what was done;
-  ``terminate_on_sigterm`` installs the SIGINT/SIGTERM handler (from the entry point only:
-  it is process-wide); ``whole_record`` makes a signal wait until a record is written.
+- ``exit_interrupted(what)``: after Ctrl-C or SIGTERM, with what was done (the handler,
+  ``terminate_on_sigterm``, and ``whole_record`` are in ``signals.py``).
 
 Only click and the standard library are imported here.
 """
@@ -19,78 +18,19 @@ import errno
 import io
 import os
 import shlex
-import signal
 import sys
 
 import click
 
 from ..errors import GradcliError
+from .signals import (EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated,  # noqa: F401
+                      interrupted_status, terminate_on_sigterm, whole_record)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a Ctrl-C
-EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports `kill` or `timeout`
 EXIT_BROKEN_PIPE = 141                  # 128 + SIGPIPE, as a shell reports `| head -1`
 
 _ERRORS_KEY = "gradcli.errors"
 _WARNED_KEY = "gradcli.warned"
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the process is, so that it ends as a Ctrl-C does (exit 143)."""
-
-
-_SIGNALS = {"terminated": False,  # a SIGTERM arrived (process-wide, CLI only)
-            "writing": False,     # a record is being written: a signal waits for its end
-            "pending": None}      # the signal that waits
-
-
-def _on_signal(signum, frame):
-    """SIGINT and SIGTERM: KeyboardInterrupt (Terminated), but after the record being
-    written (``whole_record``); a second signal meanwhile interrupts at once."""
-    if signum == signal.SIGTERM:
-        _SIGNALS["terminated"] = True
-    if _SIGNALS["writing"] and _SIGNALS["pending"] is None:
-        _SIGNALS["pending"] = signum
-        return
-    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
-
-
-def terminate_on_sigterm() -> None:
-    """SIGTERM ends the run as Ctrl-C does (what was done is written), with status 143,
-    and neither cuts a record in half. Process-wide: called from the entry point only."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            signal.signal(signum, _on_signal)
-        except (ValueError, OSError):  # not the main thread, or no such signal here
-            pass
-
-
-class whole_record:
-    """``with whole_record(): out.write(...)``: an interrupt waits until the block is done,
-    so that the output never ends in the middle of a record (nests; cheap)."""
-
-    def __enter__(self):
-        self.outer = _SIGNALS["writing"]
-        _SIGNALS["writing"] = True
-        return self
-
-    def __exit__(self, kind, error, tb):
-        if self.outer:
-            return False
-        _SIGNALS["writing"] = False
-        pending, _SIGNALS["pending"] = _SIGNALS["pending"], None
-        if pending is not None and kind is None:
-            raise Terminated if pending == signal.SIGTERM else KeyboardInterrupt
-        return False
-
-
-def interrupted_status(error: BaseException | None = None) -> int:
-    """130 after Ctrl-C, 143 after SIGTERM."""
-    if error is None:
-        error = sys.exc_info()[1]
-    if isinstance(error, Terminated) or error is None and _SIGNALS["terminated"]:
-        return EXIT_TERMINATED
-    return EXIT_INTERRUPTED
 
 
 def _interrupted_word(error: BaseException | None = None) -> str:

@@ -27,7 +27,7 @@ the expression gave no row, as a bad expression on stdin).
 Tables (SPEC 6.4) are never wider than the terminal (``COLUMNS`` in a pipe): numbers to
 TABLE_DIGITS significant digits (tables only); ``tables.py`` draws them (on their side when
 too wide, a Hessian in blocks of columns, the closing text wrapped). A row is written
-whole: Ctrl-C or SIGTERM waits for its end (``app.whole_record``), and a long JSON record
+whole: Ctrl-C or SIGTERM waits for its end (``signals.whole_record``), and a long JSON record
 goes to the descriptor unbuffered.
 
 To add a command: build Rows (its record, plain line, CSV and table cells, notes) and hand
@@ -44,7 +44,7 @@ import numbers
 import sys
 from dataclasses import dataclass, field
 
-from .app import whole_record
+from .signals import whole_record
 from .progress import erase_line
 from .tables import TABLE_DIGITS, console, print_table, table_cell, wrap_notes  # noqa: F401
 
