@@ -267,12 +267,11 @@ def _plan(nodes) -> tuple:
             return entry[2]
     # four parallel lists, the input ids as tuples of ints: no container per node for the
     # cycle collector to scan again and again while the plan is remembered
-    from ..ops import arith
-
     # add, mul, sub, neg and powi (n >= 0) run inline where the registry holds arith's own
+    # classes (known by name, not imported: ops/arith's ball rules import this module)
     own = {name: code for code, (name, declared) in enumerate(
-        [("add", arith.Add), ("mul", arith.Mul), ("sub", arith.Sub), ("neg", arith.Neg),
-         ("powi", arith.PowInt)], start=1) if OPS.get(name) is declared}
+        [("add", "Add"), ("mul", "Mul"), ("sub", "Sub"), ("neg", "Neg"), ("powi", "PowInt")],
+        start=1) if _is_arith(OPS.get(name), declared)}
     plan = (nodes, [None if node.op in ("var", "const") else OPS[node.op].ball for node in nodes],
             [tuple([i.id for i in node.inputs]) for node in nodes], [node.attrs for node in nodes],
             [None if node.op == "powi" and node.attrs["n"] < 0 else own.get(node.op)
@@ -281,6 +280,13 @@ def _plan(nodes) -> tuple:
     _PLANS.insert(0, (nodes, ops, plan))
     del _PLANS[4:]
     return plan
+
+
+def _is_arith(op, class_name: str) -> bool:
+    """Whether a registry entry is ops/arith's own ``class_name`` (its ball rule is)."""
+    rule = getattr(op, "ball", None)
+    return (getattr(rule, "__module__", None) == "gradcli.ops.arith"
+            and getattr(rule, "__qualname__", None) == f"{class_name}.ball")
 
 
 def _factorial(k: int) -> arb:
