@@ -316,7 +316,7 @@ class Expression:
         degree, polynomial = facts(self.nodes, wrt)
         risk = np.ones(size) if min(order, degree) < HIGH_ORDER and (
             fast or size > FEW_POINTS or polynomial) else None
-        if order <= 1 and not fast:
+        if order <= 1 and not fast and size <= BOUND_POINTS:   # (the cost rule: taylor.md)
             found = self._bounded_first_order(wrt, env, shape, size, order, risk, report)
             if found is not None:
                 return found
@@ -443,6 +443,11 @@ _ONE_NUMBER = (int, float, np.integer, np.floating, np.ndarray)
 # from this length on, parse first tries to read a plain sum of c*x**k terms as columns
 # (gradcli/language/polynomial.py); shorter text's graph costs microseconds
 POLYNOMIAL_FROM = 64
+# the most points of one call whose orders 0 and 1 take the rigorous bound's pass
+# (taylor/bounds.py): it costs about 1.6x the Taylor pass, over issue 16's 1.3x; beyond,
+# the screen and the budget's sampled checks as before it (docs/taylor.md). A stdin
+# slice (cli/inputs.py STDIN_BATCH_LINES, 65,536 lines) stays within it
+BOUND_POINTS = 131072
 
 
 def parse(text: str) -> Expression:

@@ -204,6 +204,33 @@ def test_certified_prints_the_same_bits_as_fast_where_nothing_was_replaced():
     assert set(differ.tolist()) <= {p for p, _ in report.replaced}
 
 
+def test_beyond_bound_points_a_call_takes_the_screen_and_the_sampled_checks():
+    """The cost rule (expression.py BOUND_POINTS, docs/taylor.md): one call of more points
+    than that takes the Taylor pass and the budget's sampled checks, every point it does not
+    check reported, never silent; up to it, the bound. Same numbers either way but where a
+    check replaced one (both the Taylor pass's bits)."""
+    from gradcli.expression import BOUND_POINTS
+
+    xs = np.random.default_rng(16).uniform(-5, 5, BOUND_POINTS + 1)
+    f = gc.parse(W3)
+    big, small = Refinement(), Refinement()
+    wide = np.array(f.derivatives("x", 1, at={"x": xs}, report=big))
+    within = np.array(f.derivatives("x", 1, at={"x": xs[:BOUND_POINTS]}, report=small))
+    assert big.vouched == 0 and small.vouched > 0.9 * BOUND_POINTS
+    left = {p for p, _ in big.uncertified}
+    assert big.checked + len(left) >= len(xs) and big.checked < 300
+    assert len({p for p, _ in small.uncertified}) < 0.1 * BOUND_POINTS
+    same = (wide[:, :BOUND_POINTS].view(np.uint64) == within.view(np.uint64)).all(axis=0)
+    assert set(np.flatnonzero(~same).tolist()) <= {p for p, _ in big.replaced + small.replaced}
+    assert stdin_slice() <= BOUND_POINTS   # a stream's slices keep the bound
+
+
+def stdin_slice() -> int:
+    from gradcli.cli.inputs import STDIN_BATCH_LINES
+
+    return STDIN_BATCH_LINES
+
+
 MONOTONE = "sqrt(1+x**2)*exp(x/4)+atan(x)+log(1+x)"   # f, f' > 0 for x > 0: no cancellation
 
 
