@@ -52,9 +52,6 @@ UPWARD = {
 LAZY_BACK_EDGES = {
     ("gradcli.tensor", "gradcli.interop"):
         "Tensor.__array_ufunc__ hands numpy's ufuncs to interop, which builds on tensor",
-    ("gradcli.taylor.refine", "gradcli.taylor.bounds"):
-        "refine rechecks entries with bounds, whose error constants come from dual, which "
-        "borrows polynomial's double-double helpers, which take refine's tolerance",
 }
 
 

@@ -59,6 +59,8 @@ import numpy as np
 
 from .series import DOWN_MIN, MAX_PASSES, TINY, UP_MAX, add, full, mul
 
+REL = 1e-13  # the guarantee (SPEC 6.1): a printed derivative within this of the exact one
+
 
 # -- the engine --------------------------------------------------------------------
 _FACTS: list = []   # the last 4 (nodes, wrt, degree, screened): a graph is asked again and again

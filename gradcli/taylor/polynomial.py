@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from .refine import REL
+from .engine import REL
 
 U = 2.0 ** -53
 DD_ERROR = 16 * U * U        # one double-double product, relative (7 u**2 proved; margin)

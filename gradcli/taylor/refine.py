@@ -21,9 +21,8 @@ import math
 
 import numpy as np
 
-from .engine import FEW_POINTS, _factorials, facts
+from .engine import FEW_POINTS, REL, _factorials, facts
 
-REL = 1e-13
 EPS = 2.0 ** -52
 HIGH_ORDER = 8        # from this order on, every point is checked in ball arithmetic
 SCREEN_FACTOR = 4.0   # the screen's error model: EPS * SCREEN_FACTOR * (k + 1) * risk
