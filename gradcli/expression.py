@@ -375,6 +375,8 @@ class Expression:
             sub = {k: v[rest] for k, v in flat.items()}
             part_risk = None if risk is None else np.ones(len(rest))
             found = derivatives(self.nodes, wrt, sub, order, part_risk, few=size <= FEW_POINTS)
+            # (a graph without variables gives one column for all the points)
+            found = np.broadcast_to(np.reshape(found, (order + 1, -1)), (order + 1, len(rest)))
             out[:, rest] = np.where(vouched[:, rest], out[:, rest], found)
             if risk is not None:
                 risk[rest] = part_risk

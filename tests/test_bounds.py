@@ -350,3 +350,20 @@ def test_other_variables_are_held_at_their_values(text):
         for k in (0, 1):
             if vouched[k, p]:
                 assert _within(float(out[k, p]), cs[k], 1e-13 * abs(float(out[k, p])))
+
+
+def test_a_graph_without_variables_whose_value_overflows_is_answered():
+    """The Taylor pass's numbers for the points the bound leaves out of a graph without
+    variables come back as one column (CI's fuzz found exp(710): an internal error)."""
+    import gradcli as gc
+    from gradcli.cli import cli
+    from click.testing import CliRunner
+
+    e = gc.parse("exp(710)+0*x")
+    got = e.derivatives("x", 1, at={"x": np.array([1.0, 2.0, 3.0])})
+    assert np.array_equal(got, [[np.inf] * 3, [0.0] * 3])
+    result = CliRunner().invoke(cli, ["diff", "--", "(exp(710))", "--order", "1",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"derivatives": ["inf", 0.0]' in result.stdout
+    assert "beyond the float64 range" in result.stderr
