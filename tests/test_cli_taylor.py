@@ -179,24 +179,28 @@ def exact_of():
 HOW = ["clirunner", pytest.param("process", marks=pytest.mark.slow)]
 
 
+def _run(gradcli, how: str, args: list, timeout: float) -> tuple:
+    """(stdout, stderr, exit status) of gradcli ARGS through CliRunner or a real process."""
+    import subprocess
+    import sys
+
+    if how == "process":
+        done = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
+                              text=True, timeout=timeout)
+        return done.stdout, done.stderr, done.returncode
+    result = gradcli(*args)
+    return result.stdout, result.stderr, result.exit_code
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", HOW)
 @pytest.mark.parametrize("text, at, order", ISSUE_EXAMPLES)
 def test_issue_examples_print_the_exact_derivatives_or_signed_inf(gradcli, exact_of, how, text,
                                                                   at, order):
-    import subprocess
-    import sys
-
     from .exact_derivatives import agrees
 
     args = ["diff", text, "--at", at, "--order", str(order), "--format", "json"]
-    if how == "process":
-        done = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
-                              text=True, timeout=120)
-        stdout, stderr, code = done.stdout, done.stderr, done.returncode
-    else:
-        result = gradcli(*args)
-        stdout, stderr, code = result.stdout, result.stderr, result.exit_code
+    stdout, stderr, code = _run(gradcli, how, args, timeout=120)
     assert code == 0 and "Traceback" not in stderr
     printed = json.loads(stdout)["derivatives"]
     exact = exact_of(text, at, order)
@@ -272,16 +276,7 @@ BAD_DIGITS = [
 @pytest.mark.parametrize("how", HOW)
 @pytest.mark.parametrize("args, message", BAD_DIGITS, ids=[" ".join(a) for a, _ in BAD_DIGITS])
 def test_bad_digits_input_is_one_line_exit_2(gradcli, how, args, message):
-    import subprocess
-    import sys
-
-    if how == "process":
-        done = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
-                              text=True, timeout=60)
-        stdout, stderr, code = done.stdout, done.stderr, done.returncode
-    else:
-        result = gradcli(*args)
-        stdout, stderr, code = result.stdout, result.stderr, result.exit_code
+    stdout, stderr, code = _run(gradcli, how, args, timeout=60)
     assert (code, stdout) == (2, "")
     assert stderr.count("\n") == 1 and stderr.startswith("gradcli: error: ")
     assert message in stderr and "Traceback" not in stderr
@@ -292,17 +287,8 @@ def test_below_the_float64_range_is_signed_and_warned(gradcli, how):
     """f^(k) of log(x) at 1e300 is (-1)**(k-1) (k-1)!/1e300**k: -1e-600, 2e-900, -6e-1200
     from order 2 on, below float64's range: its nearest float64 with the sign, one warning
     that says so and suggests --digits, which prints them."""
-    import subprocess
-    import sys
-
     args = ["diff", "log(x)", "--at", "1e300", "--order", "4", "--format", "json"]
-    if how == "process":
-        done = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
-                              text=True, timeout=60)
-        stdout, stderr, code = done.stdout, done.stderr, done.returncode
-    else:
-        result = gradcli(*args)
-        stdout, stderr, code = result.stdout, result.stderr, result.exit_code
+    stdout, stderr, code = _run(gradcli, how, args, timeout=60)
     assert code == 0
     ds = json.loads(stdout)["derivatives"]
     assert ds[:2] == [float(mp.log(mp.mpf(1e300))), 1e-300]

@@ -72,19 +72,20 @@ def refinement_warnings(expression, names, points, report, warn, table=None,
 
     text = expression.text
     warn = _once_per_kind(text, warn)
+    def first(entries, plain: str):
+        """(point, order, printed value, ' (and orders ...)') of the first entry listed."""
+        p, k = entries[0]
+        orders = sorted({k for q, k in entries if q == p})
+        value = plain if table is None else repr(float(table[p][k]))
+        return p, k, value, f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
+
     if report.overflow:
-        p, k = report.overflow[0]
-        orders = sorted({k for q, k in report.overflow if q == p})
-        value = "inf" if table is None else repr(float(table[p][k]))
-        also = f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
+        p, k, value, also = first(report.overflow, "inf")
         warn(f"{text}: the {what} of order {k} is {value} at {where(p)}{also}: beyond the "
              f"float64 range, with the right sign; --digits D prints the number"
              + _more(report.overflow, p))
     if getattr(report, "underflow", None):
-        p, k = report.underflow[0]
-        orders = sorted({k for q, k in report.underflow if q == p})
-        value = "0.0" if table is None else repr(float(table[p][k]))
-        also = f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
+        p, k, value, also = first(report.underflow, "0.0")
         warn(f"{text}: below the float64 range: the {what} of order {k} is {value} at "
              f"{where(p)}{also}, the nearest float64 with the right sign (0 or a subnormal, "
              f"fewer than 13 digits); --digits D prints the number" + _more(report.underflow, p))
