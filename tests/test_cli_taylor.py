@@ -334,3 +334,21 @@ def test_taylor_keeps_the_derivatives_where_the_coefficients_underflow(gradcli):
     table = gradcli("taylor", "exp(x)", "--at", "0", "--order", "200", "--format", "table")
     rows = [line.split("│")[1:4] for line in table.stdout.splitlines() if line.startswith("│")]
     assert [float(r[1]) for r in rows] == [1.0] * 201          # f^(k), k = 0..200
+
+
+@pytest.mark.parametrize("text, at", [("2*pi", None), ("x/3+0.1", "0.1"), ("exp(x)*e", "1.1")])
+def test_check_digits_takes_the_decimals_written_as_diff_digits_does(gradcli, text, at):
+    """SPEC 6.1: with --digits the numbers written (and pi, e) are the exact ones, in check's
+    reference as in diff's digits (check took float64's 2*pi: 6.2831853071795862320)."""
+    where = ["--at", at] if at else []
+    check = json.loads(gradcli("check", text, *where, "--order", "2", "--digits", "20",
+                               "--format", "json").stdout)
+    along = [] if at else ["--at", "x=1", "--wrt", "x"]
+    diff = json.loads(gradcli("diff", text, *where, *along, "--order", "2", "--digits", "20",
+                              "--format", "json").stdout)
+    assert check["reference_digits"] == diff["derivatives"]
+    mpmath.mp.dps = 40
+    x = mpmath.mpf(at) if at else None   # mpf("0.1") is one tenth to 40 digits
+    exact = {"2*pi": 2 * mpmath.pi, "x/3+0.1": x / 3 + mpmath.mpf("0.1") if x else None,
+             "exp(x)*e": mpmath.exp(x) * mpmath.e if x else None}[text]
+    assert mpmath.almosteq(mpmath.mpf(check["reference_digits"][0]), exact, rel_eps=1e-19)

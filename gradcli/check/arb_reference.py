@@ -1,7 +1,8 @@
 """``gradcli check``'s default reference: ball arithmetic (python-flint's Arb), at DIGITS digits.
 
 The derivatives along ``wrt`` at the point, with the point and the expression's constants taken
-as the float64 values they denote (what gradcli's engines differentiate), computed as balls
+as the float64 values they denote (what gradcli's engines differentiate; with ``--digits``, as
+``diff --digits``, the exact decimals written and the real pi and e), computed as balls
 (gradcli/taylor/ball.py) at rising precision until each has DIGITS certified significant
 digits: exact to its digits, at any order (order 1000 in milliseconds where SymPy's
 expressions swell past any budget). An order whose ball is outside the real domain, on a pole,
@@ -19,29 +20,33 @@ DIGITS = 30
 
 
 def arb_references(expression, wrt: str, point: dict, order: int,
-                   digits: int = DIGITS) -> list[Reference]:
+                   digits: int = DIGITS, exact: bool = False) -> list[Reference]:
     """The reference derivatives of orders 0..order in ball arithmetic (see the module), each
-    with ``digits`` certified digits (its ``text``)."""
+    with ``digits`` certified digits (its ``text``). ``exact`` (``--digits``, SPEC 6.1): the
+    numbers written in the expression are the decimals written and pi, e the real numbers,
+    and a point's str values the decimals they write, as ``diff --digits`` takes them."""
     from ..taylor import ball as B
     from ..taylor.digits import Digits, certified
 
-    point = {name: float(v) for name, v in point.items()}
+    point = {name: v if exact and isinstance(v, str) else float(v) for name, v in point.items()}
 
     def compute(prec):
         with B.working(prec, order + 1):
-            return B.derivative_balls(B.root_series(expression.nodes, wrt, point, order, prec))
+            return B.derivative_balls(B.root_series(expression.nodes, wrt, point, order, prec,
+                                                    exact))
 
     try:
         notes = Digits()
         texts = certified(compute, order + 1, digits, notes)
     except (B.NotCertified, B.OutOfDomain, B.NoBallRule) as why:
-        return _per_order(expression, wrt, point, order, str(why), digits)
+        return _per_order(expression, wrt, point, order, str(why), digits, exact)
     small = dict(notes.zeros)
     return [Reference(_float(t), ARB, t if k not in small else f"0 (|value| < {small[k]})")
             for k, t in enumerate(texts)]
 
 
-def _per_order(expression, wrt, point, order, why, digits=DIGITS) -> list[Reference]:
+def _per_order(expression, wrt, point, order, why, digits=DIGITS,
+               exact: bool = False) -> list[Reference]:
     """Order by order, so that the orders below a singular one keep their reference."""
     from ..taylor import ball as B
     from ..taylor.digits import certified
@@ -51,7 +56,7 @@ def _per_order(expression, wrt, point, order, why, digits=DIGITS) -> list[Refere
         def compute(prec, k=k):
             with B.working(prec, k + 1):
                 return B.derivative_balls(B.root_series(expression.nodes, wrt, point, k,
-                                                        prec))[k:]
+                                                        prec, exact))[k:]
         try:
             text = certified(compute, 1, digits)[0]
             out.append(Reference(_float(text), ARB, text))

@@ -132,8 +132,10 @@ def compare(value: float, reference: Reference, rtol: float, atol: float) -> tup
 def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
               rtol: float = 1e-9, atol: float = 1e-12, timeout: float = 10.0,
               symbolic: bool = False, pretty: bool = False, reference: str = "arb",
-              digits: int | None = None) -> Check:
-    """The check at one point (see ``check``), with every column of the table."""
+              digits: int | None = None, exact_at: dict | None = None) -> Check:
+    """The check at one point (see ``check``), with every column of the table. With
+    ``digits`` the reference takes the expression's numbers as the decimals written (SPEC
+    6.1) and the point as ``exact_at``'s decimal strings where given (else its floats)."""
     from ..expression import Expression, parse
 
     if not isinstance(expression, Expression):
@@ -163,7 +165,11 @@ def run_check(expression, at=None, order: int = 1, wrt: str | None = None,
         else:
             from .arb_reference import arb_references
 
-            refs = arb_references(expression, wrt, point, order, digits or 30)
+            if digits is None:
+                refs = arb_references(expression, wrt, point, order)
+            else:
+                exact = {name: (exact_at or {}).get(name, v) for name, v in point.items()}
+                refs = arb_references(expression, wrt, exact, order, digits, exact=True)
     except KeyboardInterrupt as stop:  # the orders done are a Check, the rest unchecked
         interrupt = stop
         refs = list(getattr(stop, "references", ()))[:order + 1]

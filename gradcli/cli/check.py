@@ -13,7 +13,7 @@ from ..check.finite_difference import MAX_ORDER as FD_MAX_ORDER
 from ..check.reference import INTERRUPTED
 from .app import EXIT_FAILED, command, errors_reported, report_error, warn, warn_non_finite
 from .inputs import choose_wrt, for_each_point
-from .certified import digits_option
+from .certified import digits_option, exact_values
 from .options import (NonNegative, at_option, expr_argument, format_option, order_option,
                       wrt_option)
 from .progress import announce_long_taylor, progress_bar
@@ -163,7 +163,8 @@ def point_check(expression, names, point, *, wrt, pretty, **options):
 
     values = dict(zip(names, point.values))
     own = {name: v for name, v in values.items() if name in expression.variables}
-    result = run_check(expression, own, wrt=wrt, pretty=pretty, **options)
+    exact = exact_values(point, names) if options.get("digits") is not None else None
+    result = run_check(expression, own, wrt=wrt, pretty=pretty, exact_at=exact, **options)
     result.point = values  # with a --wrt variable a constant lacks (diff's rule)
     where = _where(result.point)
     failed = next((r.why for r in result.references if r.why not in (None, "timeout")), None)
