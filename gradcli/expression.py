@@ -334,8 +334,7 @@ class Expression:
 
             blocks.over(block, env, shape, parts)
         flat_out = out.reshape(order + 1, size)
-        flat = {k: v.reshape(size) if v.shape == shape else
-                np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
+        flat = _flat(env, shape, size)
         refine(self.nodes, wrt, flat, flat_out, risk, fast, report, time.perf_counter() - start)
         return flat_out.reshape(out.shape)
 
@@ -351,8 +350,7 @@ class Expression:
 
         if not bounds.supported(self.nodes):
             return None
-        flat = {k: v.reshape(size) if v.shape == shape else
-                np.broadcast_to(v, shape).reshape(size) for k, v in env.items()}
+        flat = _flat(env, shape, size)
         parts = blocks.plan((size,))   # on threads, as the Taylor pass's blocks
         if parts is None:
             out, vouched = bounds.derivatives(self.nodes, wrt, flat, order)
@@ -450,6 +448,13 @@ POLYNOMIAL_FROM = 64
 # the screen and the budget's sampled checks as before it (docs/taylor.md). A stdin
 # slice (cli/inputs.py STDIN_BATCH_LINES, 65,536 lines) stays within it
 BOUND_POINTS = 131072
+
+
+def _flat(env: dict, shape: tuple, size: int) -> dict:
+    """Each variable's points as one flat array of ``size`` (broadcast where a variable is
+    one number beside another's array)."""
+    return {k: v.reshape(size) if v.shape == shape else np.broadcast_to(v, shape).reshape(size)
+            for k, v in env.items()}
 
 
 def parse(text: str) -> Expression:

@@ -66,19 +66,13 @@ def refinement_warnings(expression, names, points, report, warn, table=None,
     certified, and with --fast the estimated digits. ``table`` (points x orders) gives
     the printed values (the sign of an infinity)."""
     def where(p):
-        if p >= len(points):
-            return "the point"
-        return ",".join(f"{n}={v!r}" for n, v in zip(names, points[p].values)) or "no point"
+        return _where(names, points, p)
+
+    def first(entries, plain: str):
+        return _first(entries, table, plain)
 
     text = expression.text
     warn = _once_per_kind(text, warn)
-    def first(entries, plain: str):
-        """(point, order, printed value, ' (and orders ...)') of the first entry listed."""
-        p, k = entries[0]
-        orders = sorted({k for q, k in entries if q == p})
-        value = plain if table is None else repr(float(table[p][k]))
-        return p, k, value, f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
-
     if report.overflow:
         p, k, value, also = first(report.overflow, "inf")
         warn(f"{text}: the {what} of order {k} is {value} at {where(p)}{also}: beyond the "
@@ -102,6 +96,44 @@ def refinement_warnings(expression, names, points, report, warn, table=None,
              f"(estimated; {report.estimated_count} "
              f"entr{'ies' if report.estimated_count > 1 else 'y'} at risk); without --fast "
              f"they are refined")
+
+
+def coefficient_underflow_warning(expression, names, points, dtab, ctab, warn) -> None:
+    """A warning for Taylor coefficients below float64's normal range whose derivative is
+    not 0 (c_200 of exp at 0 is 1/200! = 1.3e-375): printed as 0.0 or a subnormal. ``dtab``
+    and ``ctab``: (points x orders) derivatives and coefficients."""
+    import sys
+
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        tiny = (np.abs(ctab) < sys.float_info.min) & (dtab != 0) & np.isfinite(dtab)
+    if not tiny.any():
+        return
+    p = int(np.argwhere(tiny)[0][0])
+    p, k, value, also = _first([(p, int(k)) for k in np.flatnonzero(tiny[p])], ctab, "0.0")
+    others = int(np.count_nonzero(tiny.any(axis=1))) - 1
+    once = _once_per_kind(expression.text, warn)   # (a stdin stream's slices: once a run)
+    once(f"{expression.text}: below the float64 range: the coefficient of order {k} is "
+         f"{value} at {_where(names, points, p)}{also}, its nearest float64 (0 or a "
+         f"subnormal, fewer than 13 digits) with its sign; --digits D prints the number"
+         + (f"; and at {others} other point{'s' if others > 1 else ''}" if others else ""))
+
+
+def _where(names, points, p: int) -> str:
+    """A point as the warnings name it: x=0.5,y=1.0 (or 'no point' for a constant)."""
+    if p >= len(points):
+        return "the point"
+    return ",".join(f"{n}={v!r}" for n, v in zip(names, points[p].values)) or "no point"
+
+
+def _first(entries, table, plain: str):
+    """(point, order, printed value, ' (and orders ...)') of the first (point, order) listed;
+    ``table`` (points x orders) gives the printed value, else ``plain``."""
+    p, k = entries[0]
+    orders = sorted({k for q, k in entries if q == p})
+    value = plain if table is None else repr(float(table[p][k]))
+    return p, k, value, f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
 
 
 def stream_refinement(text: str, points: int):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .app import orders_to_warn, command, warn, warn_non_finite
-from .certified import (_once_per_kind, _orders, check_finite_points, digits_option,
+from .certified import (check_finite_points, coefficient_underflow_warning, digits_option,
                         exact_values, fast_option, refinement_warnings)
 from .inputs import choose_wrt, for_each_point
 from .options import at_option, expr_argument, format_option, order_option, wrt_option
@@ -105,7 +105,7 @@ def taylor_rows(expression, names, env, points, order: int, wrt, digits, fast) -
                 dtab[:, k] = np.broadcast_to(np.asarray(d, dtype=np.float64), (n,))
             ctab = _coefficients_of(expression, wrt, dtab, report.overflow, at)
         refinement_warnings(expression, names, points, report, warn, dtab)
-        _tiny_coefficients(expression, names, points, dtab, ctab)
+        coefficient_underflow_warning(expression, names, points, dtab, ctab, warn)
         if not report.overflow:   # (those are warned about above)
             warn_non_finite(expression, names, points,
                             [("the value" if k == 0 else f"the coefficient of order {k}",
@@ -157,24 +157,3 @@ def _coefficients_of(expression, wrt, dtab, overflow, at):
         if overflow else []
     return to_coefficients(expression.nodes, wrt, np.ascontiguousarray(dtab.T), overflow,
                            points).T
-
-
-def _tiny_coefficients(expression, names, points, dtab, ctab) -> None:
-    """A warning for coefficients below float64's normal range whose derivative is not 0
-    (c_200 of exp at 0 is 1/200! = 1.3e-375): printed as 0.0 or a subnormal."""
-    import numpy as np
-
-    with np.errstate(invalid="ignore"):
-        tiny = (np.abs(ctab) < 2.2250738585072014e-308) & (dtab != 0) & np.isfinite(dtab)
-    if not tiny.any():
-        return
-    p, k = (int(i) for i in np.argwhere(tiny)[0])
-    orders = np.flatnonzero(tiny[p]).tolist()
-    also = f" (and {_orders(orders[1:])})" if len(orders) > 1 else ""
-    where = ",".join(f"{n}={v!r}" for n, v in zip(names, points[p].values)) or "no point"
-    others = int(np.count_nonzero(tiny.any(axis=1))) - 1
-    once = _once_per_kind(expression.text, warn)   # (a stdin stream's slices: once a run)
-    once(f"{expression.text}: below the float64 range: the coefficient of order {k} is "
-         f"{float(ctab[p, k])!r} at {where}{also}, its nearest float64 (0 or a subnormal, "
-         f"fewer than 13 digits) with its sign; --digits D prints the number"
-         + (f"; and at {others} other point{'s' if others > 1 else ''}" if others else ""))
